@@ -1,0 +1,116 @@
+"""The local stack: Kafka + PostgreSQL (and later the services), started in the background.
+
+``up`` is idempotent, ``down`` leaves no process behind, ``status`` tells a crash apart
+from a stop. While up, ``.orderflow/stack.env`` holds the connection settings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from orderflow_cli.paths import state_dir
+from orderflow_cli.stack import kafka, postgres, provision
+from orderflow_cli.stack.kafka import KafkaConfig, StackError
+from orderflow_cli.stack.postgres import PostgresConfig
+
+__all__ = ["ComponentStatus", "StackError", "down", "stack_env_path", "status", "up"]
+
+
+@dataclass(frozen=True)
+class ComponentStatus:
+    name: str
+    state: str  # up | down | crashed | starting | external
+    address: str
+
+
+def stack_env_path() -> Path:
+    return state_dir() / "stack.env"
+
+
+def _external_file() -> Path:
+    return state_dir() / "external.json"
+
+
+def up(*, kafka_bootstrap: str | None = None, database_url: str | None = None) -> dict[str, str]:
+    """Start what is not running, provision roles, write stack.env; return its settings."""
+    external = {"kafka": kafka_bootstrap, "database_url": database_url}
+    _external_file().write_text(json.dumps(external))
+    kconf, pconf = KafkaConfig(), PostgresConfig()
+    if kafka_bootstrap is None:
+        kafka.start(kconf)
+    if database_url is None:
+        postgres.start(pconf)
+        database_url = pconf.url(postgres.SUPERUSER, postgres.superuser_password())
+    settings = _provision(database_url, kafka_bootstrap or kconf.bootstrap)
+    _write_env(settings)
+    return settings
+
+
+def _provision(admin_url: str, bootstrap: str) -> dict[str, str]:
+    passwords = provision.role_passwords()
+    base, database = admin_url.rsplit("/", 1)
+    database = database.split("?", 1)[0] or postgres.DATABASE
+    asyncio.run(provision.ensure_database(admin_url, database))
+    asyncio.run(provision.provision(admin_url, passwords))
+    host = base.split("@", 1)[1]
+    settings = {"KAFKA_BOOTSTRAP_SERVERS": bootstrap, "DATABASE_URL": admin_url}
+    for service in provision.SERVICES:
+        role = provision.role_name(service)
+        url = f"postgresql://{role}:{passwords[service]}@{host}/{database}"
+        settings[f"{service.upper()}_DATABASE_URL"] = url
+    return settings
+
+
+def _write_env(settings: dict[str, str]) -> None:
+    path = stack_env_path()
+    path.write_text("".join(f"{key}={value}\n" for key, value in settings.items()))
+    path.chmod(0o600)
+
+
+def read_env() -> dict[str, str]:
+    path = stack_env_path()
+    if not path.exists():
+        return {}
+    pairs = (line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
+    return {key: value for key, value in pairs}
+
+
+def down() -> None:
+    """Stop what this stack started; remove stack.env."""
+    kafka.stop()
+    postgres.stop()
+    stack_env_path().unlink(missing_ok=True)
+
+
+def status() -> list[ComponentStatus]:
+    external = _read_external()
+    kconf, pconf = KafkaConfig(), PostgresConfig()
+    rows = []
+    if external.get("kafka"):
+        rows.append(ComponentStatus("kafka", "external", str(external["kafka"])))
+    else:
+        rows.append(ComponentStatus("kafka", kafka.status(kconf), kconf.bootstrap))
+    if external.get("database_url"):
+        rows.append(ComponentStatus("postgres", "external", "(DATABASE_URL)"))
+    else:
+        rows.append(ComponentStatus("postgres", postgres.status(pconf), f"127.0.0.1:{pconf.port}"))
+    return rows
+
+
+def healthy(rows: list[ComponentStatus]) -> bool:
+    return all(row.state in ("up", "external") for row in rows) and stack_env_path().exists()
+
+
+def _read_external() -> dict[str, str | None]:
+    path = _external_file()
+    if not path.exists() or not stack_env_path().exists():
+        return {}
+    data: dict[str, str | None] = json.loads(path.read_text())
+    return data
+
+
+def as_dicts(rows: list[ComponentStatus]) -> list[dict[str, str]]:
+    return [asdict(row) for row in rows]

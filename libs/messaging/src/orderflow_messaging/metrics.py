@@ -1,0 +1,33 @@
+"""Prometheus metrics shared by every service (labels keep services apart)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Histogram
+
+MESSAGES_CONSUMED = Counter(
+    "orderflow_messages_consumed_total",
+    "Consumed records by outcome (processed, duplicate, dead_lettered, ignored).",
+    ["consumer", "topic", "outcome"],
+)
+HANDLER_RETRIES = Counter(
+    "orderflow_handler_retries_total",
+    "Handler attempts that failed and will be retried.",
+    ["consumer", "topic"],
+)
+DEAD_LETTERS = Counter(
+    "orderflow_dead_letters_total",
+    "Records sent to a dead-letter topic, by reason.",
+    ["consumer", "topic", "reason"],
+)
+OUTBOX_PUBLISHED = Counter(
+    "orderflow_outbox_published_total", "Outbox rows published to Kafka.", ["schema"]
+)
+OUTBOX_LAG = Histogram(
+    "orderflow_outbox_commit_to_publish_seconds",
+    "Time from outbox insert to broker acknowledgement.",
+    ["schema"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+RELAY_ERRORS = Counter(
+    "orderflow_outbox_relay_errors_total", "Relay passes that failed.", ["schema"]
+)

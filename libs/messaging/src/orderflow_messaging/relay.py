@@ -1,0 +1,171 @@
+"""The outbox relay: publishes committed outbox rows to Kafka, then marks them.
+
+Order and safety:
+- Rows are split into OUTBOX_SLOTS by key. A relay publishes a slot only while it holds
+  that slot's transaction-scoped advisory lock, so two relays never publish the same
+  slot at once and per-key order holds; any number of relays may run.
+- A row is marked published only after the broker acknowledged it (acks=all, idempotent
+  producer). A crash between the two republishes the row: consumers' inboxes absorb it.
+- Rows are selected by ``published_at IS NULL``, never by a high-water mark, so a row
+  whose transaction committed late is never skipped.
+- A trigger NOTIFYs on insert, so an idle relay wakes within milliseconds; polling is
+  the fallback when the notification is missed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import structlog
+from aiokafka import AIOKafkaProducer
+from sqlalchemy import Row, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from orderflow_messaging import metrics
+from orderflow_messaging.crash import crashpoint
+from orderflow_messaging.outbox import decode_headers
+from orderflow_messaging.settings import KafkaSettings
+from orderflow_messaging.tables import OUTBOX_CHANNEL
+
+log = structlog.get_logger(__name__)
+
+# Namespace for pg_try_advisory_xact_lock(int, int): "OF" in ASCII.
+_LOCK_NAMESPACE = 0x4F46
+
+_PENDING_SLOTS = text("SELECT DISTINCT slot FROM outbox WHERE published_at IS NULL")
+_TRY_LOCK = text("SELECT pg_try_advisory_xact_lock(:ns, :slot)")
+_CLAIM = text(
+    "SELECT id, topic, key, value, headers, created_at FROM outbox "
+    "WHERE published_at IS NULL AND slot = :slot ORDER BY id LIMIT :limit"
+)
+_MARK = text("UPDATE outbox SET published_at = now() WHERE id = ANY(:ids)")
+
+
+class OutboxRelay:
+    """Moves rows from one service's outbox to Kafka."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        producer: AIOKafkaProducer,
+        settings: KafkaSettings,
+        *,
+        schema: str,
+        batch_size: int = 500,
+        poll_interval_s: float = 0.5,
+    ) -> None:
+        self._engine = engine
+        self._producer = producer
+        self._settings = settings
+        self._schema = schema
+        self._batch_size = batch_size
+        self._poll_interval_s = poll_interval_s
+        self._wake = asyncio.Event()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Publish until ``stop`` is set; errors are logged and retried with backoff."""
+        listener = asyncio.create_task(self._listen(stop))
+        failures = 0
+        try:
+            while not stop.is_set():
+                try:
+                    published = await self.publish_pending()
+                    failures = 0
+                except Exception as exc:
+                    failures += 1
+                    log.warning("outbox_relay_failed", error=repr(exc), failures=failures)
+                    metrics.RELAY_ERRORS.labels(self._schema).inc()
+                    await _sleep_or_stop(stop, _backoff(failures))
+                    continue
+                if published == 0:
+                    await self._wait_for_work(stop)
+        finally:
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listener
+
+    async def publish_pending(self) -> int:
+        """One pass over every slot that has pending rows; returns rows published."""
+        async with self._engine.connect() as conn:
+            slots = [row[0] for row in await conn.execute(_PENDING_SLOTS)]
+        random.shuffle(slots)
+        total = 0
+        for slot in slots:
+            total += await self._publish_slot(slot)
+        return total
+
+    async def _publish_slot(self, slot: int) -> int:
+        async with self._engine.begin() as conn:
+            locked = await conn.scalar(_TRY_LOCK, {"ns": _LOCK_NAMESPACE, "slot": slot})
+            if not locked:
+                return 0
+            rows = (await conn.execute(_CLAIM, {"slot": slot, "limit": self._batch_size})).all()
+            if not rows:
+                return 0
+            await self._send(rows)
+            crashpoint("relay.after_publish")
+            await self._mark(conn, rows)
+        crashpoint("relay.after_mark")
+        self._observe(rows)
+        return len(rows)
+
+    async def _send(self, rows: Sequence[Row[Any]]) -> None:
+        futures = [
+            await self._producer.send(
+                row.topic, value=row.value, key=row.key, headers=decode_headers(row.headers)
+            )
+            for row in rows
+        ]
+        await asyncio.wait_for(asyncio.gather(*futures), self._settings.publish_timeout_s)
+
+    @staticmethod
+    async def _mark(conn: AsyncConnection, rows: Sequence[Row[Any]]) -> None:
+        await conn.execute(_MARK, {"ids": [row.id for row in rows]})
+
+    def _observe(self, rows: Sequence[Row[Any]]) -> None:
+        now = time.time()
+        metrics.OUTBOX_PUBLISHED.labels(self._schema).inc(len(rows))
+        for row in rows:
+            metrics.OUTBOX_LAG.labels(self._schema).observe(max(0.0, now - row.created_at.timestamp()))
+
+    async def _wait_for_work(self, stop: asyncio.Event) -> None:
+        self._wake.clear()
+        waiters = {asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())}
+        _, pending = await asyncio.wait(
+            waiters, timeout=self._poll_interval_s, return_when=asyncio.FIRST_COMPLETED
+        )
+        for task in pending:
+            task.cancel()
+
+    async def _listen(self, stop: asyncio.Event) -> None:
+        """Keep a LISTEN connection open; reconnect after database restarts."""
+        while not stop.is_set():
+            try:
+                async with self._engine.connect() as conn:
+                    raw = await conn.get_raw_connection()
+                    driver = raw.driver_connection
+                    assert driver is not None
+                    await driver.add_listener(OUTBOX_CHANNEL, self._on_notify)
+                    while not stop.is_set() and not driver.is_closed():
+                        await _sleep_or_stop(stop, 1.0)
+            except Exception as exc:
+                log.info("outbox_listen_reconnecting", error=repr(exc))
+                await _sleep_or_stop(stop, 1.0)
+
+    def _on_notify(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
+        if payload == self._schema:
+            self._wake.set()
+
+
+def _backoff(failures: int) -> float:
+    return float(min(10.0, 0.1 * 2 ** min(failures, 10)) * random.uniform(0.5, 1.0))
+
+
+async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)

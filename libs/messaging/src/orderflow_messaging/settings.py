@@ -1,0 +1,41 @@
+"""Connection settings read from the environment (and .orderflow/stack.env when present)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class KafkaSettings(BaseSettings):
+    """``KAFKA_*`` variables. Timeouts bound every wait so nothing hangs while Kafka is down."""
+
+    model_config = SettingsConfigDict(env_prefix="KAFKA_", extra="ignore")
+
+    bootstrap_servers: str = "127.0.0.1:9092"
+    client_id: str = "orderflow"
+    request_timeout_ms: int = Field(default=15_000, ge=1_000)
+    # Upper bound on one relay publish round trip (send + broker ack of a batch).
+    publish_timeout_s: float = Field(default=30.0, gt=0)
+    # Upper bound on producer/consumer start and stop.
+    lifecycle_timeout_s: float = Field(default=20.0, gt=0)
+    linger_ms: int = Field(default=5, ge=0)
+    max_batch_size: int = Field(default=262_144, ge=16_384)
+    # Dead letters carry the original bytes plus headers, so they may exceed the
+    # upstream's 1 MiB; the local broker accepts 2 MiB (deploy/kafka/server.properties).
+    max_request_size: int = Field(default=2_097_152, ge=1_048_576)
+
+
+class ConsumerSettings(BaseSettings):
+    """``CONSUMER_*`` variables: retries, backoff and batching of every consumer."""
+
+    model_config = SettingsConfigDict(env_prefix="CONSUMER_", extra="ignore")
+
+    max_attempts: int = Field(default=5, ge=1)
+    backoff_initial_s: float = Field(default=0.2, gt=0)
+    backoff_max_s: float = Field(default=5.0, gt=0)
+    max_records: int = Field(default=200, ge=1)
+    batch_timeout_ms: int = Field(default=50, ge=1)
+    max_message_bytes: int = Field(default=1_048_576, ge=1024)
+    session_timeout_ms: int = Field(default=10_000, ge=6_000)
+    heartbeat_interval_ms: int = Field(default=3_000, ge=1_000)
+    max_poll_interval_ms: int = Field(default=120_000, ge=10_000)

@@ -1,0 +1,110 @@
+"""Tables every service needs for reliable messaging: outbox, inbox, delivery attempts.
+
+They are created in the service's own schema (each service role's ``search_path`` points
+at it), so the same unqualified names work in every service.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Identity,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    SmallInteger,
+    Table,
+    Text,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.engine import Connection
+
+metadata = MetaData()
+
+# The relay locks one slot at a time; a key always maps to the same slot, which keeps
+# per-key order with several relays running. Changing it re-partitions pending rows,
+# so it is a constant, not a setting.
+OUTBOX_SLOTS = 16
+OUTBOX_CHANNEL = "orderflow_outbox"
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", BigInteger, Identity(always=True), primary_key=True),
+    Column("message_id", UUID(as_uuid=True), nullable=False, unique=True),
+    Column("topic", Text, nullable=False),
+    Column("key", LargeBinary, nullable=True),
+    Column("value", LargeBinary, nullable=True),
+    # [[name, base64(value)], ...]: header values may be arbitrary bytes.
+    Column("headers", JSONB, nullable=False),
+    Column("slot", SmallInteger, nullable=False),
+    Column("message_type", Text, nullable=True),
+    Column("correlation_id", Text, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("published_at", DateTime(timezone=True), nullable=True),
+    Index(
+        "outbox_pending",
+        "slot",
+        "id",
+        postgresql_where=text("published_at IS NULL"),
+    ),
+)
+
+inbox = Table(
+    "inbox",
+    metadata,
+    Column("consumer", Text, primary_key=True),
+    Column("message_id", UUID(as_uuid=True), primary_key=True),
+    Column("topic", Text, nullable=False),
+    Column("partition", Integer, nullable=False),
+    Column("offset", BigInteger, nullable=False),
+    Column("message_type", Text, nullable=True),
+    # processed | dead_lettered | ignored
+    Column("status", Text, nullable=False),
+    Column("duplicates", Integer, nullable=False, server_default="0"),
+    Column("handled_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+delivery_attempts = Table(
+    "delivery_attempts",
+    metadata,
+    Column("consumer", Text, primary_key=True),
+    Column("topic", Text, primary_key=True),
+    Column("partition", Integer, primary_key=True),
+    Column("offset", BigInteger, primary_key=True),
+    Column("attempts", Integer, nullable=False),
+    Column("last_error", Text, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+_NOTIFY_DDL = [
+    f"""
+    CREATE OR REPLACE FUNCTION outbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        PERFORM pg_notify('{OUTBOX_CHANNEL}', current_schema());
+        RETURN NULL;
+    END $$
+    """,
+    "DROP TRIGGER IF EXISTS outbox_notify ON outbox",
+    """
+    CREATE TRIGGER outbox_notify AFTER INSERT ON outbox
+    FOR EACH STATEMENT EXECUTE FUNCTION outbox_notify()
+    """,
+]
+
+
+def create_messaging_tables(connection: Connection) -> None:
+    """Create the messaging tables and the relay wake-up trigger (sync: Alembic's form)."""
+    metadata.create_all(connection)
+    for statement in _NOTIFY_DDL:
+        connection.exec_driver_sql(statement)
+
+
+def drop_messaging_tables(connection: Connection) -> None:
+    connection.exec_driver_sql("DROP FUNCTION IF EXISTS outbox_notify() CASCADE")
+    metadata.drop_all(connection)

@@ -1,0 +1,1 @@
+"""Test fixtures for orderflow: a real Kafka broker and PostgreSQL for every suite."""

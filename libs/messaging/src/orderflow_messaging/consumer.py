@@ -1,0 +1,317 @@
+"""Consuming with exactly-once effects: inbox + effect + outbox in one transaction.
+
+For each batch of records (one record is a batch of one):
+1. decode every record; undecodable ones are dead-lettered at once with a reason code;
+2. in ONE transaction: claim each message in the inbox (a duplicate is counted and
+   skipped), run its handler, which writes its effects and outgoing messages;
+3. the offsets are committed (faststream ack) only after that transaction committed.
+If the batch transaction fails, each record is retried alone so one bad record cannot
+hold back the others: transient failures back off and retry, counted durably; after
+``max_attempts`` (or at once for PermanentFailure) the record is dead-lettered, and the
+partition moves on. Database/broker outages are not counted against a record: the batch
+is rewound (nack) and tried again after a pause.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import structlog
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from orderflow_messaging import metrics
+from orderflow_messaging.clock import Clock, IdFactory, utc_now
+from orderflow_messaging.crash import crashpoint
+from orderflow_messaging.dead_letter import dead_letter_record
+from orderflow_messaging.envelope import Envelope, SourceCoordinates
+from orderflow_messaging.errors import PermanentFailure, PoisonMessage, ReasonCode
+from orderflow_messaging.inbox import Inbox, InboxStatus
+from orderflow_messaging.outbox import Outbox
+from orderflow_messaging.registry import Decoded, Message, MessageRegistry
+from orderflow_messaging.settings import ConsumerSettings
+
+log = structlog.get_logger(__name__)
+
+# Dead letters of records with no readable message id are keyed by their coordinates.
+_COORDINATE_NAMESPACE = uuid.UUID("6f1b5a2e-93c4-4c1e-8d0a-0e5d7c9a1b20")
+# Postgres SQLSTATEs that mean "try the same transaction again".
+_RETRYABLE_SQLSTATES = {"40001", "40P01", "55P03", "57P01", "57P02", "57P03", "53300"}
+
+
+class Record(Protocol):
+    """The parts of a Kafka consumer record we use (aiokafka's ConsumerRecord fits)."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: Sequence[tuple[str, bytes]]
+
+
+@dataclass(frozen=True, slots=True)
+class HandlerContext:
+    """What a handler gets: the open transaction, the outbox in it, and the message."""
+
+    conn: AsyncConnection
+    outbox: Outbox
+    envelope: Envelope
+    message: Message
+    source: SourceCoordinates
+
+
+Handler = Callable[[HandlerContext], Awaitable[None]]
+
+
+@dataclass(slots=True)
+class _Item:
+    record: Record
+    source: SourceCoordinates
+    envelope: Envelope | None
+    decoded: Decoded | None
+    poison: PoisonMessage | None
+
+
+class InfrastructureUnavailable(Exception):
+    """The database (or broker) failed underneath a handler; rewind and try later."""
+
+
+class MessageConsumer:
+    """Routes decoded messages to handlers by type, with inbox, retries and dead letters."""
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        producer: str,
+        registry: MessageRegistry,
+        engine: AsyncEngine,
+        settings: ConsumerSettings | None = None,
+        clock: Clock = utc_now,
+        new_id: IdFactory = uuid.uuid4,
+    ) -> None:
+        self.name = name
+        self._producer = producer
+        self._registry = registry
+        self._engine = engine
+        self._settings = settings or ConsumerSettings()
+        self._clock = clock
+        self._new_id = new_id
+        self._inbox = Inbox(name)
+        self._handlers: dict[str, Handler] = {}
+
+    def handles(self, *models: type[Message]) -> Callable[[Handler], Handler]:
+        """Register the decorated coroutine as the handler of these message types."""
+
+        def register(handler: Handler) -> Handler:
+            for model in models:
+                self._handlers[model.TYPE] = handler
+            return handler
+
+        return register
+
+    async def process(self, records: Sequence[Record]) -> None:
+        """Handle a batch; returns only when every record is handled or dead-lettered."""
+        items = [self._decode(record) for record in records]
+        if not items:
+            return
+        try:
+            async with self._engine.begin() as conn:
+                outcomes = [await self._apply(conn, item) for item in items]
+                crashpoint("consumer.before_commit")
+            crashpoint("consumer.after_commit")
+        except Exception as exc:
+            if _is_infrastructure(exc):
+                await self._pause_for_infrastructure(exc)
+            if len(items) > 1:
+                log.info("batch_failed_isolating", consumer=self.name, size=len(items))
+            for item in items:
+                await self._process_alone(item)
+            return
+        for item, outcome in zip(items, outcomes, strict=True):
+            metrics.MESSAGES_CONSUMED.labels(self.name, item.source.topic, outcome).inc()
+
+    def _decode(self, record: Record) -> _Item:
+        source = SourceCoordinates(record.topic, record.partition, record.offset)
+        envelope: Envelope | None = None
+        try:
+            envelope = self._registry.parse_envelope(record.value)
+            message = self._registry.decode_payload(envelope)
+            return _Item(record, source, envelope, Decoded(envelope, message), None)
+        except PoisonMessage as poison:
+            return _Item(record, source, envelope, None, poison)
+
+    async def _apply(self, conn: AsyncConnection, item: _Item) -> str:
+        if item.poison is not None:
+            return await self._dead_letter(
+                conn, item, item.poison.reason, item.poison.detail, "PoisonMessage", 0
+            )
+        assert item.decoded is not None
+        envelope = item.decoded.envelope
+        handler = self._handlers.get(envelope.type)
+        if handler is None:
+            return "ignored"
+        claimed = await self._inbox.claim(
+            conn, envelope.message_id, item.source, message_type=envelope.type
+        )
+        if not claimed:
+            log.info("duplicate_skipped", consumer=self.name, message_id=str(envelope.message_id))
+            return "duplicate"
+        with structlog.contextvars.bound_contextvars(
+            message_id=str(envelope.message_id),
+            correlation_id=envelope.correlation_id,
+            message_type=envelope.type,
+        ):
+            outbox = Outbox(
+                conn,
+                producer=self._producer,
+                clock=self._clock,
+                new_id=self._new_id,
+                causation=envelope,
+            )
+            await handler(HandlerContext(conn, outbox, envelope, item.decoded.message, item.source))
+        return "processed"
+
+    async def _process_alone(self, item: _Item) -> None:
+        while True:
+            try:
+                async with self._engine.begin() as conn:
+                    outcome = await self._apply(conn, item)
+                    await self._inbox.clear_attempts(conn, item.source)
+                metrics.MESSAGES_CONSUMED.labels(self.name, item.source.topic, outcome).inc()
+                return
+            except PermanentFailure as exc:
+                await self._dead_letter_alone(item, ReasonCode.PERMANENT_FAILURE, exc, 1)
+                return
+            except Exception as exc:
+                if _is_infrastructure(exc):
+                    await self._pause_for_infrastructure(exc)
+                attempts = await self._count_attempt(item, exc)
+                if attempts >= self._settings.max_attempts:
+                    await self._dead_letter_alone(
+                        item, ReasonCode.RETRIES_EXHAUSTED, exc, attempts
+                    )
+                    return
+                metrics.HANDLER_RETRIES.labels(self.name, item.source.topic).inc()
+                log.warning(
+                    "handler_failed_will_retry",
+                    consumer=self.name,
+                    source=str(item.source),
+                    attempts=attempts,
+                    error=repr(exc),
+                )
+                await asyncio.sleep(self._backoff(attempts))
+
+    async def _count_attempt(self, item: _Item, exc: Exception) -> int:
+        try:
+            async with self._engine.begin() as conn:
+                return await self._inbox.record_attempt(conn, item.source, _describe(exc))
+        except Exception as db_exc:
+            await self._pause_for_infrastructure(db_exc)
+            raise  # unreachable: the pause raises
+
+    async def _dead_letter_alone(
+        self, item: _Item, reason: ReasonCode, exc: Exception, attempts: int
+    ) -> None:
+        try:
+            async with self._engine.begin() as conn:
+                outcome = await self._dead_letter(
+                    conn, item, reason, _describe(exc), type(exc).__name__, attempts
+                )
+                await self._inbox.clear_attempts(conn, item.source)
+        except Exception as db_exc:
+            await self._pause_for_infrastructure(db_exc)
+        metrics.MESSAGES_CONSUMED.labels(self.name, item.source.topic, outcome).inc()
+
+    async def _dead_letter(
+        self,
+        conn: AsyncConnection,
+        item: _Item,
+        reason: ReasonCode,
+        error: str,
+        exception: str,
+        attempts: int,
+    ) -> str:
+        envelope = item.envelope
+        message_id = envelope.message_id if envelope else _coordinate_id(item.source)
+        claimed = await self._inbox.claim(
+            conn,
+            message_id,
+            item.source,
+            message_type=envelope.type if envelope else None,
+            status=InboxStatus.DEAD_LETTERED,
+        )
+        if not claimed:
+            return "duplicate"
+        record = item.record
+        dead = dead_letter_record(
+            source=item.source,
+            key=record.key,
+            value=record.value,
+            headers=list(record.headers or ()),
+            reason=reason,
+            error=error,
+            exception=exception,
+            consumer=self.name,
+            attempts=attempts,
+            failed_at=self._clock(),
+            message_type=envelope.type if envelope else None,
+            correlation_id=envelope.correlation_id if envelope else None,
+        )
+        await Outbox(conn, producer=self._producer, new_id=self._new_id).put_record(dead)
+        metrics.DEAD_LETTERS.labels(self.name, item.source.topic, reason.value).inc()
+        log.warning(
+            "message_dead_lettered",
+            consumer=self.name,
+            source=str(item.source),
+            reason=reason.value,
+            error=error[:300],
+            attempts=attempts,
+        )
+        return "dead_lettered"
+
+    async def _pause_for_infrastructure(self, exc: Exception) -> None:
+        """Back off, then raise so the subscriber rewinds (nack) and refetches the batch."""
+        log.warning("infrastructure_unavailable", consumer=self.name, error=repr(exc))
+        await asyncio.sleep(self._backoff(3))
+        raise InfrastructureUnavailable(repr(exc)) from exc
+
+    def _backoff(self, attempts: int) -> float:
+        base = self._settings.backoff_initial_s * 2 ** max(0, attempts - 1)
+        return float(min(self._settings.backoff_max_s, base) * random.uniform(0.8, 1.2))
+
+
+def _coordinate_id(source: SourceCoordinates) -> uuid.UUID:
+    return uuid.uuid5(_COORDINATE_NAMESPACE, str(source))
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _is_infrastructure(exc: BaseException) -> bool:
+    """Faults of the database or network, not of this message."""
+    if isinstance(exc, InfrastructureUnavailable | ConnectionError | TimeoutError):
+        return True
+    if isinstance(exc, OperationalError | InterfaceError):
+        return True
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        return _sqlstate(exc) in _RETRYABLE_SQLSTATES
+    return False
+
+
+def _sqlstate(exc: DBAPIError) -> str | None:
+    orig: Any = exc.orig
+    for attr in ("sqlstate", "pgcode"):
+        value = getattr(orig, attr, None)
+        if isinstance(value, str):
+            return value
+    return None

@@ -1,0 +1,65 @@
+"""Binding a MessageConsumer to a faststream Kafka broker with an explicit ack policy.
+
+NACK_ON_ERROR: the offset is committed (ack) only when ``MessageConsumer.process``
+returns, i.e. after its transaction committed; if it raises (database or broker gone),
+faststream seeks back to the batch start and the records are fetched again. faststream's
+default (ACK_FIRST) would commit before the work, and ACK would commit even on error.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+
+from orderflow_messaging.consumer import MessageConsumer
+from orderflow_messaging.kafka import consumer_options, producer_options
+from orderflow_messaging.settings import ConsumerSettings, KafkaSettings
+
+
+def create_broker(settings: KafkaSettings, **kwargs: Any) -> KafkaBroker:
+    """A faststream broker whose own producer (unused by application code) is also safe."""
+    options = producer_options(settings)
+    return KafkaBroker(
+        options.pop("bootstrap_servers"),
+        client_id=options.pop("client_id"),
+        request_timeout_ms=options.pop("request_timeout_ms"),
+        acks=options.pop("acks"),
+        enable_idempotence=options.pop("enable_idempotence"),
+        linger_ms=options.pop("linger_ms"),
+        max_batch_size=options.pop("max_batch_size"),
+        max_request_size=options.pop("max_request_size"),
+        **kwargs,
+    )
+
+
+async def _raw(msg: Any) -> Any:
+    """Leave decoding to the registry: faststream must not choke on poison bytes."""
+    return msg.body
+
+
+def subscribe(
+    broker: KafkaBroker,
+    consumer: MessageConsumer,
+    *topics: str,
+    group_id: str,
+    settings: ConsumerSettings | None = None,
+) -> None:
+    options = consumer_options(settings or ConsumerSettings())
+    subscriber = broker.subscriber(
+        *topics,
+        group_id=group_id,
+        batch=True,
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+        decoder=_raw,
+        **options,
+    )
+
+    async def on_records(msg: KafkaMessage) -> None:
+        records = msg.raw_message
+        await consumer.process(records if isinstance(records, tuple) else (records,))
+
+    on_records.__name__ = f"on_{consumer.name.replace('-', '_')}_records"
+    subscriber(on_records)

@@ -1,0 +1,33 @@
+"""Outbox -> relay -> Kafka -> consumer -> inbox, on the real broker and database."""
+
+from __future__ import annotations
+
+from orderflow_messaging.envelope import Envelope, header_value
+
+from .conftest import Harness, eventually, read_all, running_consumer, running_relay
+
+
+async def test_outbox_to_inbox_round_trip(harness: Harness, kafka_bootstrap: str) -> None:
+    ids = [await harness.put(f"order-{i % 4}", i) for i in range(12)]
+
+    async with running_relay(harness), running_consumer(
+        harness, harness.consumer(), group_id="rt"
+    ):
+
+        async def all_effects() -> bool:
+            return len(await harness.effects()) == 12
+
+        await eventually(all_effects)
+
+    assert sorted(n for _, n in await harness.effects()) == list(range(12))
+    assert await harness.scalar("SELECT count(*) FROM outbox WHERE published_at IS NULL") == 0
+    assert await harness.scalar("SELECT count(*) FROM inbox WHERE status = 'processed'") == 12
+    records = await read_all(kafka_bootstrap, harness.topic, expect=12)
+    assert len(records) == 12
+    first = records[0]
+    envelope = Envelope.model_validate_json(first.value or b"")
+    assert envelope.message_id in ids
+    assert first.key == envelope.correlation_id.encode()
+    assert header_value(first.headers, "type") == b"Pinged"
+    assert header_value(first.headers, "version") == b"1"
+    assert header_value(first.headers, "correlation_id") == envelope.correlation_id.encode()

@@ -141,7 +141,9 @@ class MessageConsumer:
         source = SourceCoordinates(record.topic, record.partition, record.offset)
         envelope: Envelope | None = None
         try:
-            envelope = self._registry.parse_envelope(record.value)
+            envelope = self._registry.parse_envelope(
+                record.value, max_bytes=self._settings.max_message_bytes
+            )
             message = self._registry.decode_payload(envelope)
             return _Item(record, source, envelope, Decoded(envelope, message), None)
         except PoisonMessage as poison:

@@ -40,7 +40,7 @@ class Decoded:
 class MessageRegistry:
     """Known message types; decoding of raw record values."""
 
-    def __init__(self, max_bytes: int = 1_000_000) -> None:
+    def __init__(self, max_bytes: int = 1_048_576) -> None:
         self._models: dict[tuple[str, int], type[Message]] = {}
         self._upcasters: dict[tuple[str, int], Upcaster] = {}
         self._latest: dict[str, int] = {}
@@ -73,13 +73,12 @@ class MessageRegistry:
         envelope = self.parse_envelope(value)
         return Decoded(envelope=envelope, message=self.decode_payload(envelope))
 
-    def parse_envelope(self, value: bytes | None) -> Envelope:
+    def parse_envelope(self, value: bytes | None, *, max_bytes: int | None = None) -> Envelope:
+        limit = max_bytes if max_bytes is not None else self.max_bytes
         if value is None:
             raise PoisonMessage(ReasonCode.MALFORMED_JSON, "record has no value (tombstone)")
-        if len(value) > self.max_bytes:
-            raise PoisonMessage(
-                ReasonCode.OVERSIZED, f"{len(value)} bytes exceeds limit of {self.max_bytes}"
-            )
+        if len(value) > limit:
+            raise PoisonMessage(ReasonCode.OVERSIZED, f"{len(value)} bytes exceeds limit of {limit}")
         try:
             text = value.decode("utf-8")
         except UnicodeDecodeError as exc:

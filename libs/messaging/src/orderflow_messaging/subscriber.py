@@ -8,6 +8,8 @@ default (ACK_FIRST) would commit before the work, and ACK would commit even on e
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from faststream import AckPolicy
@@ -40,6 +42,27 @@ async def _raw(msg: Any) -> Any:
     return msg.body
 
 
+async def _tolerant_parser(
+    records: tuple[Any, ...], original: Callable[[Any], Awaitable[Any]]
+) -> Any:
+    """faststream decodes every header as UTF-8 and fails the whole batch on one bad
+    header, which would stall the partition forever. Give it readable copies, then hand
+    the untouched records (original header bytes, kept for dead letters) to our code."""
+    readable = tuple(
+        dataclasses.replace(
+            record,
+            headers=tuple(
+                (name, (value or b"").decode("utf-8", "replace").encode())
+                for name, value in record.headers
+            ),
+        )
+        for record in records
+    )
+    message = await original(readable)
+    message.raw_message = records
+    return message
+
+
 def subscribe(
     broker: KafkaBroker,
     consumer: MessageConsumer,
@@ -54,6 +77,7 @@ def subscribe(
         batch=True,
         ack_policy=AckPolicy.NACK_ON_ERROR,
         decoder=_raw,
+        parser=_tolerant_parser,
         **options,
     )
 

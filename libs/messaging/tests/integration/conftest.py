@@ -184,7 +184,12 @@ async def produce_raw(
     records: list[tuple[bytes | None, bytes | None, list[tuple[str, bytes]]]],
 ) -> None:
     """Upstream-style raw records (poison included), sent in order on their keys."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap,
+        acks="all",
+        enable_idempotence=True,
+        max_request_size=2_000_000,
+    )
     await producer.start()
     try:
         for key, value, headers in records:

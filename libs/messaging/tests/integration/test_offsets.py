@@ -1,0 +1,79 @@
+"""The offset of a record is committed only after its transaction committed."""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from orderflow_messaging.consumer import HandlerContext, MessageConsumer
+from orderflow_messaging.settings import ConsumerSettings
+
+from .conftest import Harness, Pinged, eventually, make_registry, running_consumer, running_relay
+
+
+async def _committed(bootstrap: str, group: str, topic: str) -> dict[int, int | None]:
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group)
+    await consumer.start()
+    try:
+        partitions = consumer.partitions_for_topic(topic) or set()
+        if not partitions:
+            await consumer._client.force_metadata_update()  # noqa: SLF001
+            partitions = consumer.partitions_for_topic(topic) or set()
+        return {p: await consumer.committed(TopicPartition(topic, p)) for p in partitions}
+    finally:
+        await consumer.stop()
+
+
+async def test_failing_handler_offset_not_committed_and_handled_after_restart(
+    harness: Harness, kafka_bootstrap: str
+) -> None:
+    await harness.put("order-1", 7)
+    failing_started = asyncio.Event()
+
+    consumer = MessageConsumer(
+        name="effects",
+        producer="test",
+        registry=make_registry(),
+        engine=harness.engine,
+        # Many slow attempts: the process "dies" (stops) while the record is still failing.
+        settings=ConsumerSettings(max_attempts=1000, backoff_initial_s=0.5, backoff_max_s=0.5),
+    )
+
+    @consumer.handles(Pinged)
+    async def always_fails(ctx: HandlerContext) -> None:
+        failing_started.set()
+        raise RuntimeError("handler is broken in this release")
+
+    async with running_relay(harness):
+        async with running_consumer(harness, consumer, group_id="offsets"):
+            await asyncio.wait_for(failing_started.wait(), 30)
+            await asyncio.sleep(1.0)
+        committed = await _committed(kafka_bootstrap, "offsets", harness.topic)
+        assert all(offset in (None, 0) for offset in committed.values()), committed
+        assert await harness.effects() == []
+
+        # The fixed release starts: the record is delivered again and handled once.
+        async with running_consumer(harness, harness.consumer(), group_id="offsets"):
+
+            async def handled() -> bool:
+                return await harness.effects() == [("order-1", 7)]
+
+            await eventually(handled)
+
+    committed = await _committed(kafka_bootstrap, "offsets", harness.topic)
+    assert sum(offset or 0 for offset in committed.values()) == 1
+
+
+async def test_transient_failures_are_retried_then_succeed(harness: Harness) -> None:
+    harness.fail_times[3] = 2  # fails twice, max_attempts is 3
+    await harness.put("order-3", 3)
+    async with running_relay(harness), running_consumer(
+        harness, harness.consumer(), group_id="transient"
+    ):
+
+        async def handled() -> bool:
+            return await harness.effects() == [("order-3", 3)]
+
+        await eventually(handled)
+    assert await harness.scalar("SELECT count(*) FROM delivery_attempts") == 0

@@ -196,9 +196,7 @@ class MessageConsumer:
                     await self._pause_for_infrastructure(exc)
                 attempts = await self._count_attempt(item, exc)
                 if attempts >= self._settings.max_attempts:
-                    await self._dead_letter_alone(
-                        item, ReasonCode.RETRIES_EXHAUSTED, exc, attempts
-                    )
+                    await self._dead_letter_alone(item, ReasonCode.RETRIES_EXHAUSTED, exc, attempts)
                     return
                 metrics.HANDLER_RETRIES.labels(self.name, item.source.topic).inc()
                 log.warning(

@@ -66,16 +66,16 @@ class Inbox:
         }
         if (await conn.execute(_INSERT, params)).first() is not None:
             return True
-        if status is not InboxStatus.DEAD_LETTERED:
-            if (await conn.execute(_RECLAIM, params)).first() is not None:
-                return True
+        reclaimable = status is not InboxStatus.DEAD_LETTERED
+        if reclaimable and (await conn.execute(_RECLAIM, params)).first() is not None:
+            return True
         await conn.execute(_COUNT_DUPLICATE, params)
         return False
 
     async def attempts(self, conn: AsyncConnection, source: SourceCoordinates) -> int:
         value = await conn.scalar(
             text(
-                'SELECT attempts FROM delivery_attempts WHERE consumer = :c AND topic = :t '
+                "SELECT attempts FROM delivery_attempts WHERE consumer = :c AND topic = :t "
                 'AND partition = :p AND "offset" = :o'
             ),
             {"c": self.consumer, "t": source.topic, "p": source.partition, "o": source.offset},

@@ -107,9 +107,7 @@ class Outbox:
         self.envelopes.append(envelope)
 
     async def put_record(self, record: OutgoingRecord, *, message_id: UUID | None = None) -> None:
-        await self._connection.execute(
-            insert(outbox), [_row(message_id or self._new_id(), record)]
-        )
+        await self._connection.execute(insert(outbox), [_row(message_id or self._new_id(), record)])
 
 
 def _row(message_id: UUID, record: OutgoingRecord) -> dict[str, Any]:

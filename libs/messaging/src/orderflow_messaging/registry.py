@@ -78,7 +78,9 @@ class MessageRegistry:
         if value is None:
             raise PoisonMessage(ReasonCode.MALFORMED_JSON, "record has no value (tombstone)")
         if len(value) > limit:
-            raise PoisonMessage(ReasonCode.OVERSIZED, f"{len(value)} bytes exceeds limit of {limit}")
+            raise PoisonMessage(
+                ReasonCode.OVERSIZED, f"{len(value)} bytes exceeds limit of {limit}"
+            )
         try:
             text = value.decode("utf-8")
         except UnicodeDecodeError as exc:

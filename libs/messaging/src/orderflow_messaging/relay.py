@@ -131,7 +131,9 @@ class OutboxRelay:
         now = time.time()
         metrics.OUTBOX_PUBLISHED.labels(self._schema).inc(len(rows))
         for row in rows:
-            metrics.OUTBOX_LAG.labels(self._schema).observe(max(0.0, now - row.created_at.timestamp()))
+            metrics.OUTBOX_LAG.labels(self._schema).observe(
+                max(0.0, now - row.created_at.timestamp())
+            )
 
     async def _wait_for_work(self, stop: asyncio.Event) -> None:
         self._wake.clear()

@@ -154,9 +154,9 @@ async def eventually(
         await asyncio.sleep(interval)
 
 
-async def read_all(bootstrap: str, topic: str, *, expect: int, timeout: float = 30.0) -> list[
-    ConsumerRecord[bytes, bytes]
-]:
+async def read_all(
+    bootstrap: str, topic: str, *, expect: int, timeout: float = 30.0
+) -> list[ConsumerRecord[bytes, bytes]]:
     """Read ``topic`` from the beginning until ``expect`` records arrived (or time ran out)."""
     consumer = AIOKafkaConsumer(
         topic,

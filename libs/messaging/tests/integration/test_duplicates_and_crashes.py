@@ -20,17 +20,16 @@ async def test_duplicate_delivery_is_counted_and_skipped(
 ) -> None:
     message_id = await harness.put("order-dup", 1)
     async with harness.engine.begin() as conn:
-        row = (
-            await conn.execute(text("SELECT topic, key, value, headers FROM outbox"))
-        ).one()
+        row = (await conn.execute(text("SELECT topic, key, value, headers FROM outbox"))).one()
         # The same envelope queued three more times: what a retrying producer would do.
         for _ in range(3):
             await Outbox(conn, producer="test").put_record(
                 OutgoingRecord(row.topic, row.key, row.value, _decode(row.headers))
             )
 
-    async with running_relay(harness), running_consumer(
-        harness, harness.consumer(), group_id="dup"
+    async with (
+        running_relay(harness),
+        running_consumer(harness, harness.consumer(), group_id="dup"),
     ):
 
         async def three_duplicates() -> bool:

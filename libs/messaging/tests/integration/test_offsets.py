@@ -18,7 +18,7 @@ async def _committed(bootstrap: str, group: str, topic: str) -> dict[int, int | 
     try:
         partitions = consumer.partitions_for_topic(topic) or set()
         if not partitions:
-            await consumer._client.force_metadata_update()  # noqa: SLF001
+            await consumer._client.force_metadata_update()
             partitions = consumer.partitions_for_topic(topic) or set()
         return {p: await consumer.committed(TopicPartition(topic, p)) for p in partitions}
     finally:
@@ -68,8 +68,9 @@ async def test_failing_handler_offset_not_committed_and_handled_after_restart(
 async def test_transient_failures_are_retried_then_succeed(harness: Harness) -> None:
     harness.fail_times[3] = 2  # fails twice, max_attempts is 3
     await harness.put("order-3", 3)
-    async with running_relay(harness), running_consumer(
-        harness, harness.consumer(), group_id="transient"
+    async with (
+        running_relay(harness),
+        running_consumer(harness, harness.consumer(), group_id="transient"),
     ):
 
         async def handled() -> bool:

@@ -61,8 +61,9 @@ async def test_poison_goes_to_dlq_and_next_message_flows(
         harness.topic,
         [(key, _good(1), []), (key, value, bad_headers), (key, _good(2), [])],
     )
-    async with running_relay(harness), running_consumer(
-        harness, harness.consumer(), group_id=f"poison-{reason.value}"
+    async with (
+        running_relay(harness),
+        running_consumer(harness, harness.consumer(), group_id=f"poison-{reason.value}"),
     ):
 
         async def both_good_handled() -> bool:
@@ -82,7 +83,7 @@ async def test_poison_goes_to_dlq_and_next_message_flows(
     assert header_value(record.headers, "trace") == b"\x00\x01"
     assert record.value == value
     assert record.key == key
-    status = await harness.scalar("SELECT status FROM inbox WHERE \"offset\" = 1")
+    status = await harness.scalar('SELECT status FROM inbox WHERE "offset" = 1')
     assert status == "dead_lettered"
 
 
@@ -92,8 +93,9 @@ async def test_handler_that_keeps_failing_is_dead_lettered_after_max_attempts(
     harness.fail_times[5] = 1000
     await harness.put("order-5", 5)
     await harness.put("order-5", 6)
-    async with running_relay(harness), running_consumer(
-        harness, harness.consumer(), group_id="exhausted"
+    async with (
+        running_relay(harness),
+        running_consumer(harness, harness.consumer(), group_id="exhausted"),
     ):
 
         async def next_one_handled() -> bool:

@@ -24,9 +24,7 @@ async def test_two_relays_publish_every_row_once_in_key_order(
         await asyncio.gather(*(writer(k) for k in range(KEYS)))
 
         async def drained() -> bool:
-            pending = await harness.scalar(
-                "SELECT count(*) FROM outbox WHERE published_at IS NULL"
-            )
+            pending = await harness.scalar("SELECT count(*) FROM outbox WHERE published_at IS NULL")
             return bool(pending == 0)
 
         await eventually(drained)

@@ -10,9 +10,7 @@ from .conftest import Harness, eventually, read_all, running_consumer, running_r
 async def test_outbox_to_inbox_round_trip(harness: Harness, kafka_bootstrap: str) -> None:
     ids = [await harness.put(f"order-{i % 4}", i) for i in range(12)]
 
-    async with running_relay(harness), running_consumer(
-        harness, harness.consumer(), group_id="rt"
-    ):
+    async with running_relay(harness), running_consumer(harness, harness.consumer(), group_id="rt"):
 
         async def all_effects() -> bool:
             return len(await harness.effects()) == 12

@@ -83,4 +83,6 @@ def _containers() -> Iterator[StackEndpoints]:
     with ExitStack() as stack:
         kafka = stack.enter_context(KafkaContainer("confluentinc/cp-kafka:7.9.0").with_kraft())
         pg = stack.enter_context(PostgresContainer("postgres:17", driver=None))
-        yield StackEndpoints(kafka.get_bootstrap_server(), pg.get_connection_url(), "testcontainers")
+        yield StackEndpoints(
+            kafka.get_bootstrap_server(), pg.get_connection_url(), "testcontainers"
+        )

@@ -1,0 +1,83 @@
+"""`orderflow up/status/down` on a second, private stack (own ports, own state dir)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+ORDERFLOW = str(Path(sys.executable).with_name("orderflow"))
+
+
+@pytest.fixture
+def private_stack(tmp_path: Path) -> dict[str, str]:
+    env = {
+        **os.environ,
+        "ORDERFLOW_HOME": str(tmp_path / "state"),
+        "ORDERFLOW_KAFKA_PORT": "19092",
+        "ORDERFLOW_KAFKA_CONTROLLER_PORT": "19093",
+        "ORDERFLOW_PG_PORT": "15432",
+    }
+    yield env
+    subprocess.run([ORDERFLOW, "down"], env=env, capture_output=True, timeout=120, check=False)
+
+
+def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [ORDERFLOW, *args], env=env, capture_output=True, text=True, timeout=300, check=False
+    )
+
+
+def components(env: dict[str, str]) -> dict[str, str]:
+    result = cli(env, "status", "--json")
+    return {c["name"]: c["state"] for c in json.loads(result.stdout)["components"]}
+
+
+def processes_of(state_dir: str) -> list[psutil.Process]:
+    found = []
+    for proc in psutil.process_iter(["cmdline"]):
+        cmdline = " ".join(proc.info["cmdline"] or [])
+        if state_dir in cmdline:
+            found.append(proc)
+    return found
+
+
+def test_up_status_crash_and_down(private_stack: dict[str, str]) -> None:
+    env = private_stack
+    state = env["ORDERFLOW_HOME"]
+    assert cli(env, "status", "--quiet").returncode == 1
+
+    started = time.monotonic()
+    first = cli(env, "up")
+    assert first.returncode == 0, first.stderr + first.stdout
+    assert time.monotonic() - started < 120
+    assert components(env) == {"kafka": "up", "postgres": "up"}
+    stack_env = (Path(state) / "stack.env").read_text()
+    assert "KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:19092" in stack_env
+    assert "DATABASE_URL=postgresql://" in stack_env
+    assert "INVENTORY_DATABASE_URL=postgresql://orderflow_inventory:" in stack_env
+
+    again = cli(env, "up")
+    assert again.returncode == 0
+    assert "Kafka" not in again.stderr
+
+    kafka_pid = int((Path(state) / "kafka" / "kafka.pid").read_text())
+    os.kill(kafka_pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while psutil.pid_exists(kafka_pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert components(env)["kafka"] == "crashed"
+    assert cli(env, "status").returncode == 1
+
+    down = cli(env, "down")
+    assert down.returncode == 0, down.stderr
+    assert components(env) == {"kafka": "down", "postgres": "down"}
+    assert processes_of(state) == []
+    assert not (Path(state) / "stack.env").exists()

@@ -1,0 +1,30 @@
+"""orderflow message contracts. ``registry()`` knows every type and version."""
+
+from __future__ import annotations
+
+from orderflow_contracts import catalog, checkout, inventory, orders, payment, shipping
+from orderflow_messaging.registry import Message, MessageRegistry
+
+
+def all_messages() -> tuple[type[Message], ...]:
+    return (
+        *catalog.MESSAGES,
+        *checkout.MESSAGES,
+        *inventory.COMMANDS,
+        *inventory.EVENTS,
+        *payment.COMMANDS,
+        *payment.EVENTS,
+        *shipping.COMMANDS,
+        *shipping.EVENTS,
+        *orders.EVENTS,
+    )
+
+
+def registry() -> MessageRegistry:
+    """A registry of every contract (each service consumes a subset; unknown is poison)."""
+    reg = MessageRegistry()
+    reg.register(*all_messages())
+    return reg
+
+
+__all__ = ["all_messages", "registry"]

@@ -1,0 +1,36 @@
+"""Value types shared by several contracts. Money is integer minor units + ISO currency."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+Sku = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Z0-9][A-Z0-9-]*$")]
+Currency = Annotated[str, StringConstraints(min_length=3, max_length=3, pattern=r"^[A-Z]{3}$")]
+OrderId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+Quantity = Annotated[int, Field(gt=0, le=10_000)]
+MinorUnits = Annotated[int, Field(ge=0, le=10_000_000_000)]
+
+
+class Contract(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class StockLine(Contract):
+    sku: Sku
+    quantity: Quantity
+
+
+class PricedLine(Contract):
+    sku: Sku
+    quantity: Quantity
+    unit_price_minor: MinorUnits
+
+
+class Address(Contract):
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    line1: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    city: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    postcode: Annotated[str, StringConstraints(min_length=1, max_length=20)]
+    country: Annotated[str, StringConstraints(min_length=2, max_length=2, pattern=r"^[A-Z]{2}$")]

@@ -1,0 +1,73 @@
+"""shipping.commands and shipping.events (key: order id)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field, StringConstraints
+
+from orderflow_contracts.common import Address, OrderId, StockLine
+from orderflow_messaging.registry import Message
+
+Reason = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class CreateShipment(Message):
+    TYPE = "CreateShipment"
+    VERSION = 1
+    order_id: OrderId
+    address: Address
+    lines: Annotated[list[StockLine], Field(min_length=1, max_length=100)]
+
+
+class CancelShipment(Message):
+    TYPE = "CancelShipment"
+    VERSION = 1
+    order_id: OrderId
+    reason: Reason
+
+
+class ShipmentCreated(Message):
+    TYPE = "ShipmentCreated"
+    VERSION = 1
+    order_id: OrderId
+    shipment_id: str
+    carrier: str
+    tracking_number: str
+
+
+class ShipmentFailed(Message):
+    TYPE = "ShipmentFailed"
+    VERSION = 1
+    order_id: OrderId
+    reason: Reason
+
+
+class ShipmentCancelled(Message):
+    TYPE = "ShipmentCancelled"
+    VERSION = 1
+    order_id: OrderId
+
+
+class ShipmentDispatched(Message):
+    TYPE = "ShipmentDispatched"
+    VERSION = 1
+    order_id: OrderId
+    shipment_id: str
+
+
+class ShipmentDelivered(Message):
+    TYPE = "ShipmentDelivered"
+    VERSION = 1
+    order_id: OrderId
+    shipment_id: str
+
+
+COMMANDS: tuple[type[Message], ...] = (CreateShipment, CancelShipment)
+EVENTS: tuple[type[Message], ...] = (
+    ShipmentCreated,
+    ShipmentFailed,
+    ShipmentCancelled,
+    ShipmentDispatched,
+    ShipmentDelivered,
+)

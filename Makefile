@@ -30,7 +30,7 @@ run: setup ## start the stack and every service, run a demo, serve until Ctrl-C
 lint: setup ## ruff + mypy (strict)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy libs/messaging/src libs/cli/src libs/testing/src $(wildcard services/*/src)
+	$(BIN)/mypy $(wildcard libs/*/src) $(wildcard services/*/src)
 
 fmt: setup ## apply ruff fixes and formatting
 	$(BIN)/ruff check --fix .

@@ -1,0 +1,168 @@
+"""One service process: migrations, topics, relay, consumers, timers and HTTP, with a
+clean, bounded shutdown on SIGTERM/SIGINT.
+
+Start order: migrate -> ensure topics -> producer + relay -> consumers -> timers -> HTTP.
+Stop order is the reverse, so in-flight handlers finish (and commit) before the relay
+drains the outbox one last time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import Coroutine, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import structlog
+import uvicorn
+from aiokafka import AIOKafkaProducer
+from fastapi import APIRouter
+from faststream.kafka import KafkaBroker
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from orderflow_messaging.consumer import MessageConsumer
+from orderflow_messaging.db import create_engine
+from orderflow_messaging.kafka import start_producer, stop_producer
+from orderflow_messaging.logs import configure_logging
+from orderflow_messaging.relay import OutboxRelay
+from orderflow_messaging.subscriber import create_broker, subscribe
+from orderflow_service.http import create_app
+from orderflow_service.migrations import upgrade
+from orderflow_service.settings import ServiceSettings
+from orderflow_service.timers import PeriodicTask
+from orderflow_service.topics import ensure_topics
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class Subscription:
+    consumer: MessageConsumer
+    topics: tuple[str, ...]
+    group_id: str
+
+
+@dataclass
+class ServiceDefinition:
+    """What bootstrap.py of a service hands to the runtime."""
+
+    name: str
+    settings: ServiceSettings
+    engine: AsyncEngine
+    migrations: Path
+    subscriptions: Sequence[Subscription] = ()
+    produces: Sequence[str] = ()
+    tasks: Sequence[PeriodicTask] = ()
+    routers: Sequence[APIRouter] = ()
+
+
+def service_engine(settings: ServiceSettings, name: str) -> AsyncEngine:
+    return create_engine(
+        settings.database_url,
+        search_path=settings.db_schema,
+        pool_size=settings.db_pool_size,
+        application_name=f"orderflow-{name}",
+    )
+
+
+@dataclass
+class ServiceRunner:
+    service: ServiceDefinition
+    stop_event: asyncio.Event = field(default_factory=asyncio.Event)
+    _producer: AIOKafkaProducer | None = None
+    _broker: KafkaBroker | None = None
+    _server: uvicorn.Server | None = None
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    async def start(self) -> None:
+        svc, settings = self.service, self.service.settings
+        await asyncio.to_thread(
+            upgrade, settings.database_url, svc.migrations, search_path=settings.db_schema
+        )
+        topics = {t for s in svc.subscriptions for t in s.topics} | set(svc.produces)
+        await ensure_topics(settings.kafka, topics, partitions=settings.topic_partitions)
+        async with svc.engine.connect() as conn:
+            schema = str(await conn.scalar(text("SELECT current_schema()")))
+        self._producer = await start_producer(settings.kafka)
+        relay = OutboxRelay(svc.engine, self._producer, settings.kafka, schema=schema)
+        self._spawn("relay", relay.run(self.stop_event))
+        self._broker = create_broker(settings.kafka)
+        for sub in svc.subscriptions:
+            subscribe(
+                self._broker, sub.consumer, *sub.topics,
+                group_id=sub.group_id, settings=settings.consumer,
+            )  # fmt: skip
+        await asyncio.wait_for(self._broker.start(), settings.kafka.lifecycle_timeout_s)
+        for task in svc.tasks:
+            self._spawn(task.name, task.run(self.stop_event))
+        await self._start_http()
+        log.info("service_started", service=svc.name, http_port=self.http_port)
+
+    @property
+    def http_port(self) -> int | None:
+        if self._server is None or not self._server.servers:
+            return None
+        sockets = self._server.servers[0].sockets
+        return int(sockets[0].getsockname()[1]) if sockets else None
+
+    async def _start_http(self) -> None:
+        svc, settings = self.service, self.service.settings
+        app = create_app(svc.name, routers=svc.routers, readiness=[self._db_ready])
+        config = uvicorn.Config(
+            app,
+            host=settings.http_host,
+            port=settings.http_port,
+            log_config=None,
+            access_log=False,
+            lifespan="off",
+        )
+        self._server = uvicorn.Server(config)
+        self._spawn("http", self._server.serve())
+        while not self._server.started:  # noqa: ASYNC110 - uvicorn exposes only a flag
+            await asyncio.sleep(0.02)
+
+    async def _db_ready(self) -> str | None:
+        try:
+            async with self.service.engine.connect() as conn:
+                await asyncio.wait_for(conn.execute(text("SELECT 1")), 3)
+        except Exception as exc:
+            return f"database: {exc!r}"
+        return None
+
+    def _spawn(self, name: str, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(coro, name=name)
+        self._tasks.append(task)
+
+    async def stop(self) -> None:
+        settings = self.service.settings
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._broker is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._broker.stop(), settings.kafka.lifecycle_timeout_s)
+        self.stop_event.set()
+        if self._tasks:
+            _, pending = await asyncio.wait(self._tasks, timeout=settings.kafka.lifecycle_timeout_s)
+            for task in pending:
+                task.cancel()
+        if self._producer is not None:
+            await stop_producer(self._producer, settings.kafka)
+        await self.service.engine.dispose()
+        log.info("service_stopped", service=self.service.name)
+
+
+async def serve(service: ServiceDefinition) -> None:
+    """Run until SIGTERM/SIGINT (the body of every ``python -m <service>``)."""
+    settings = service.settings
+    configure_logging(service.name, level=settings.log_level, json=settings.log_json)
+    runner = ServiceRunner(service)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, runner.stop_event.set)
+    await runner.start()
+    await runner.stop_event.wait()
+    await runner.stop()

@@ -8,6 +8,9 @@ BIN := $(VENV)/bin
 ORDERFLOW := $(BIN)/orderflow
 PACKAGES := $(sort $(dir $(wildcard libs/*/pyproject.toml services/*/pyproject.toml)))
 STAMP := $(VENV)/.installed
+SRC_DIRS := $(wildcard libs/*/src services/*/src)
+EMPTY :=
+SPACE := $(EMPTY) $(EMPTY)
 
 .PHONY: help setup run test test-unit test-integration lint fmt infra-up infra-down clean
 
@@ -30,7 +33,7 @@ run: setup ## start the stack and every service, run a demo, serve until Ctrl-C
 lint: setup ## ruff + mypy (strict)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy $(wildcard libs/*/src) $(wildcard services/*/src)
+	MYPYPATH=$(subst $(SPACE),:,$(SRC_DIRS)) $(BIN)/mypy $(SRC_DIRS)
 
 fmt: setup ## apply ruff fixes and formatting
 	$(BIN)/ruff check --fix .

@@ -7,11 +7,13 @@ broker and database tests really executed.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from orderflow_messaging.db import create_engine
 from orderflow_messaging.tables import create_messaging_tables
+from orderflow_service.migrations import upgrade
 from orderflow_testing.stack import StackEndpoints, stack_endpoints
 
 
@@ -92,6 +95,34 @@ async def messaging_db(admin_database_url: str) -> AsyncIterator[SchemaDatabase]
         async with admin.begin() as conn:
             await conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
         await admin.dispose()
+
+
+MigratedSchema = Callable[[Path], Awaitable[SchemaDatabase]]
+
+
+@pytest.fixture
+async def migrated_schema(admin_database_url: str) -> AsyncIterator[MigratedSchema]:
+    """Factory: a fresh schema upgraded with a service's Alembic migrations."""
+    made: list[SchemaDatabase] = []
+
+    async def make(migrations: Path) -> SchemaDatabase:
+        schema = f"test_{uuid.uuid4().hex[:12]}"
+        admin = create_engine(admin_database_url, pool_size=1)
+        async with admin.begin() as conn:
+            await conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+        await admin.dispose()
+        await asyncio.to_thread(upgrade, admin_database_url, migrations, search_path=schema)
+        engine = create_engine(admin_database_url, search_path=schema, pool_size=20)
+        made.append(SchemaDatabase(engine, schema, admin_database_url))
+        return made[-1]
+
+    yield make
+    admin = create_engine(admin_database_url, pool_size=1)
+    for db in made:
+        await db.engine.dispose()
+        async with admin.begin() as conn:
+            await conn.exec_driver_sql(f"DROP SCHEMA {db.schema} CASCADE")
+    await admin.dispose()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

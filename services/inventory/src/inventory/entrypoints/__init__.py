@@ -1,0 +1,1 @@
+"""Inventory entrypoints: Kafka subscribers and HTTP routes. They translate, never decide."""

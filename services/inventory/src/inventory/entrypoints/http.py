@@ -1,0 +1,63 @@
+"""Stock levels over HTTP: read for everyone, adjust for operators."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException
+from pydantic import BaseModel, Field
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from inventory.adapters.repository import StockRepository
+from inventory.domain.model import StockItem
+
+
+class StockView(BaseModel):
+    sku: str
+    initial: int
+    available: int
+    reserved: int
+    committed: int
+
+
+class StockAdjustment(BaseModel):
+    available: int = Field(ge=0, le=100_000_000)
+
+
+def _view(item: StockItem) -> StockView:
+    return StockView(
+        sku=item.sku,
+        initial=item.initial,
+        available=item.available,
+        reserved=item.reserved,
+        committed=item.committed,
+    )
+
+
+def build_router(engine: AsyncEngine) -> APIRouter:
+    router = APIRouter(prefix="/stock", tags=["stock"])
+
+    @router.get("")
+    async def list_stock() -> list[StockView]:
+        async with engine.connect() as conn:
+            return [_view(item) for item in await StockRepository(conn).all()]
+
+    @router.get("/{sku}")
+    async def get_stock(sku: str) -> StockView:
+        async with engine.connect() as conn:
+            item = await StockRepository(conn).get(sku)
+        if item is None:
+            raise HTTPException(404, f"unknown SKU {sku!r}")
+        return _view(item)
+
+    @router.put("/{sku}")
+    async def set_available(sku: str, body: StockAdjustment) -> StockView:
+        """Set the available quantity (a stock count); reserved and committed stay."""
+        async with engine.begin() as conn:
+            repo = StockRepository(conn)
+            if not await repo.add_if_missing(sku, body.available):
+                items = await repo.lock([sku])
+                await repo.save([items[sku].adjust(body.available)])
+            item = await repo.get(sku)
+        assert item is not None
+        return _view(item)
+
+    return router

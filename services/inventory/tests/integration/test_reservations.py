@@ -1,0 +1,119 @@
+"""Reservations on the real PostgreSQL: never oversell, idempotent replies."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from inventory.adapters.repository import StockRepository
+from inventory.application import handlers
+from inventory.application.unit_of_work import InventoryUnitOfWork
+from inventory.bootstrap import MIGRATIONS
+from orderflow_contracts.common import StockLine
+from orderflow_contracts.inventory import CommitStock, ReleaseStock, ReserveStock
+from orderflow_messaging.clock import FixedClock
+from orderflow_messaging.outbox import Outbox
+from orderflow_testing.plugin import MigratedSchema
+
+NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
+TTL = timedelta(minutes=30)
+
+
+async def _stock(engine: AsyncEngine, **levels: int) -> None:
+    async with engine.begin() as conn:
+        for sku, qty in levels.items():
+            await StockRepository(conn).add_if_missing(sku, qty)
+
+
+async def _run(engine: AsyncEngine, clock: FixedClock, use_case: object, *args: object) -> None:
+    async with engine.begin() as conn:
+        uow = InventoryUnitOfWork(conn, Outbox(conn, producer="inventory", clock=clock), clock)
+        await use_case(uow, *args)  # type: ignore[operator]
+
+
+async def _replies(engine: AsyncEngine, order_id: str) -> list[str]:
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            text("SELECT message_type FROM outbox WHERE correlation_id = :o ORDER BY id"),
+            {"o": order_id},
+        )
+        return [row.message_type for row in rows]
+
+
+async def _levels(engine: AsyncEngine, sku: str) -> tuple[int, int, int, int]:
+    async with engine.connect() as conn:
+        item = await StockRepository(conn).get(sku)
+    assert item is not None
+    return item.initial, item.available, item.reserved, item.committed
+
+
+def reserve(order_id: str, **lines: int) -> ReserveStock:
+    return ReserveStock(
+        order_id=order_id, lines=[StockLine(sku=s, quantity=q) for s, q in lines.items()]
+    )
+
+
+async def test_last_unit_under_50_concurrent_orders_goes_to_exactly_one(
+    migrated_schema: MigratedSchema,
+) -> None:
+    db = await migrated_schema(MIGRATIONS)
+    clock = FixedClock(NOW)
+    await _stock(db.engine, LAST=1)
+    orders = [f"o{i}" for i in range(50)]
+    await asyncio.gather(
+        *(_run(db.engine, clock, handlers.reserve_stock, reserve(o, LAST=1), TTL) for o in orders)
+    )
+    replies = [r for o in orders for r in await _replies(db.engine, o)]
+    assert replies.count("StockReserved") == 1
+    assert replies.count("StockReservationFailed") == 49
+    assert await _levels(db.engine, "LAST") == (1, 0, 1, 0)
+
+
+async def test_resent_commands_answer_again_without_second_effect(
+    migrated_schema: MigratedSchema,
+) -> None:
+    db = await migrated_schema(MIGRATIONS)
+    clock = FixedClock(NOW)
+    await _stock(db.engine, A=10)
+    for _ in range(2):
+        await _run(db.engine, clock, handlers.reserve_stock, reserve("o1", A=3), TTL)
+    assert await _levels(db.engine, "A") == (10, 7, 3, 0)
+    for _ in range(2):
+        await _run(db.engine, clock, handlers.commit_stock, CommitStock(order_id="o1"))
+    assert await _levels(db.engine, "A") == (10, 7, 0, 3)
+    for _ in range(2):
+        await _run(
+            db.engine, clock, handlers.release_stock, ReleaseStock(order_id="o1", reason="x")
+        )
+    assert await _levels(db.engine, "A") == (10, 10, 0, 0)
+    assert await _replies(db.engine, "o1") == [
+        "StockReserved", "StockReserved", "StockCommitted", "StockCommitted",
+        "StockReleased", "StockReleased",
+    ]  # fmt: skip
+
+
+async def test_release_before_reserve_refuses_the_late_reservation(
+    migrated_schema: MigratedSchema,
+) -> None:
+    db = await migrated_schema(MIGRATIONS)
+    clock = FixedClock(NOW)
+    await _stock(db.engine, A=10)
+    await _run(db.engine, clock, handlers.release_stock, ReleaseStock(order_id="o9", reason="t"))
+    await _run(db.engine, clock, handlers.reserve_stock, reserve("o9", A=1), TTL)
+    assert await _levels(db.engine, "A") == (10, 10, 0, 0)
+    assert await _replies(db.engine, "o9") == ["StockReleased", "StockReservationFailed"]
+
+
+async def test_reservations_expire_and_give_stock_back(migrated_schema: MigratedSchema) -> None:
+    db = await migrated_schema(MIGRATIONS)
+    clock = FixedClock(NOW)
+    await _stock(db.engine, A=5)
+    await _run(db.engine, clock, handlers.reserve_stock, reserve("o1", A=2), TTL)
+    clock.now = NOW + TTL + timedelta(seconds=1)
+    async with db.engine.begin() as conn:
+        uow = InventoryUnitOfWork(conn, Outbox(conn, producer="inventory"), clock)
+        assert await handlers.expire_reservations(uow) == 1
+    assert await _levels(db.engine, "A") == (5, 5, 0, 0)

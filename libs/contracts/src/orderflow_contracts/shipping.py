@@ -49,6 +49,15 @@ class ShipmentCancelled(Message):
     order_id: OrderId
 
 
+class ShipmentCancellationFailed(Message):
+    """The parcel already left: it cannot be cancelled any more."""
+
+    TYPE = "ShipmentCancellationFailed"
+    VERSION = 1
+    order_id: OrderId
+    reason: Reason
+
+
 class ShipmentDispatched(Message):
     TYPE = "ShipmentDispatched"
     VERSION = 1
@@ -68,6 +77,7 @@ EVENTS: tuple[type[Message], ...] = (
     ShipmentCreated,
     ShipmentFailed,
     ShipmentCancelled,
+    ShipmentCancellationFailed,
     ShipmentDispatched,
     ShipmentDelivered,
 )

@@ -1,0 +1,1 @@
+"""Catalog persistence: tables and repositories."""

@@ -1,0 +1,43 @@
+"""Composition root: builds the engine, seed task and routes of catalog."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from catalog.application import handlers
+from catalog.application.unit_of_work import unit_of_work
+from catalog.config import CatalogSettings
+from catalog.entrypoints.http import build_router
+from orderflow_contracts import topics
+from orderflow_contracts.samples import SAMPLE_CATALOG
+from orderflow_messaging.clock import Clock, utc_now
+from orderflow_service.runtime import ServiceDefinition, service_engine
+from orderflow_service.timers import PeriodicTask
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def build(settings: CatalogSettings, clock: Clock = utc_now) -> ServiceDefinition:
+    engine = service_engine(settings, "catalog")
+    tasks = []
+    if settings.seed_sample_catalog:
+        # Periodic rather than once: a seed that failed (database not up yet) is retried.
+        tasks.append(PeriodicTask("seed", 3600.0, lambda: seed_sample_catalog(engine, clock)))
+    return ServiceDefinition(
+        name="catalog",
+        settings=settings,
+        engine=engine,
+        migrations=MIGRATIONS,
+        produces=[topics.CATALOG_EVENTS],
+        tasks=tasks,
+        routers=[build_router(engine, clock)],
+    )
+
+
+async def seed_sample_catalog(engine: AsyncEngine, clock: Clock = utc_now) -> bool:
+    """Publish the sample catalog once; products that exist keep their prices."""
+    async with unit_of_work(engine, clock) as uow:
+        await handlers.seed_catalog(uow, SAMPLE_CATALOG)
+    return False

@@ -1,0 +1,1 @@
+"""Catalog domain: pure and synchronous."""

@@ -1,0 +1,1 @@
+"""Catalog entrypoints: HTTP routes. They translate, never decide."""

@@ -1,0 +1,1 @@
+"""orderflow orders: the saga coordinator and the order status API."""

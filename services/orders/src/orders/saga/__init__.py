@@ -1,0 +1,1 @@
+"""The order saga: state and pure transitions (no I/O)."""

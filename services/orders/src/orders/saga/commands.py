@@ -1,0 +1,75 @@
+"""The command each step sends. Resends are identical, so participants can dedupe by
+business key and the payment idempotency keys never change for one order."""
+
+from __future__ import annotations
+
+from orderflow_contracts import topics
+from orderflow_contracts.common import Address, StockLine
+from orderflow_contracts.inventory import CommitStock, ReleaseStock, ReserveStock
+from orderflow_contracts.payment import (
+    AuthorizePayment,
+    CapturePayment,
+    RefundPayment,
+    VoidPayment,
+)
+from orderflow_contracts.shipping import CancelShipment, CreateShipment
+from orderflow_messaging.registry import Message
+from orders.saga.state import Saga, Step
+
+Command = tuple[str, Message]
+
+
+def idempotency_key(order_id: str, operation: str) -> str:
+    return f"{order_id}:{operation}"
+
+
+def _stock_lines(saga: Saga) -> list[StockLine]:
+    return [StockLine(sku=line.sku, quantity=line.quantity) for line in saga.order.lines]
+
+
+def command_for(saga: Saga, step: Step) -> Command:
+    order_id, order = saga.order_id, saga.order
+    reason = saga.reason or "compensation"
+    match step:
+        case Step.RESERVE_STOCK:
+            return topics.INVENTORY_COMMANDS, ReserveStock(
+                order_id=order_id, lines=_stock_lines(saga)
+            )
+        case Step.AUTHORIZE_PAYMENT:
+            return topics.PAYMENT_COMMANDS, AuthorizePayment(
+                order_id=order_id,
+                amount_minor=order.total_minor,
+                currency=order.currency,
+                payment_token=order.payment_token,
+                idempotency_key=idempotency_key(order_id, "authorize"),
+            )
+        case Step.CREATE_SHIPMENT:
+            return topics.SHIPPING_COMMANDS, CreateShipment(
+                order_id=order_id,
+                address=Address.model_validate(order.address),
+                lines=_stock_lines(saga),
+            )
+        case Step.CAPTURE_PAYMENT:
+            return topics.PAYMENT_COMMANDS, CapturePayment(
+                order_id=order_id,
+                amount_minor=order.total_minor,
+                currency=order.currency,
+                idempotency_key=idempotency_key(order_id, "capture"),
+            )
+        case Step.COMMIT_STOCK:
+            return topics.INVENTORY_COMMANDS, CommitStock(order_id=order_id)
+        case Step.CANCEL_SHIPMENT:
+            return topics.SHIPPING_COMMANDS, CancelShipment(order_id=order_id, reason=reason)
+        case Step.VOID_PAYMENT:
+            return topics.PAYMENT_COMMANDS, VoidPayment(
+                order_id=order_id, idempotency_key=idempotency_key(order_id, "void")
+            )
+        case Step.REFUND_PAYMENT:
+            return topics.PAYMENT_COMMANDS, RefundPayment(
+                order_id=order_id,
+                amount_minor=order.total_minor,
+                currency=order.currency,
+                idempotency_key=idempotency_key(order_id, "refund"),
+            )
+        case Step.RELEASE_STOCK:
+            return topics.INVENTORY_COMMANDS, ReleaseStock(order_id=order_id, reason=reason)

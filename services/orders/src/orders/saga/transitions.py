@@ -1,0 +1,295 @@
+"""Pure transitions: (state, reply | timeout | cancel, now, policy) -> new state + messages.
+
+Forward: RESERVE_STOCK -> AUTHORIZE_PAYMENT -> CREATE_SHIPMENT -> CAPTURE_PAYMENT ->
+COMMIT_STOCK -> COMPLETED. A failure reply or an exhausted timeout compensates what was
+done, in reverse order: CANCEL_SHIPMENT, VOID_PAYMENT or REFUND_PAYMENT, RELEASE_STOCK.
+When a step timed out its outcome is unknown, so it is compensated too (every
+compensation is idempotent at the participant, also for something that never happened).
+
+Replies the saga is not waiting for are either duplicates (the fact is already known:
+ignored) or late (the saga gave up on that step): a late authorization is voided, a late
+capture refunded, a late reservation released, a late shipment cancelled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from orderflow_contracts.inventory import (
+    StockCommitted,
+    StockReleased,
+    StockReservationFailed,
+    StockReserved,
+)
+from orderflow_contracts.orders import (
+    OrderCancelled,
+    OrderCompensationFailed,
+    OrderCompleted,
+    OrderConfirmed,
+    OrderRejected,
+)
+from orderflow_contracts.payment import (
+    PaymentAuthorized,
+    PaymentCaptured,
+    PaymentCaptureFailed,
+    PaymentDeclined,
+    PaymentRefunded,
+    PaymentVoided,
+)
+from orderflow_contracts.shipping import (
+    ShipmentCancellationFailed,
+    ShipmentCancelled,
+    ShipmentCreated,
+    ShipmentDelivered,
+    ShipmentDispatched,
+    ShipmentFailed,
+)
+from orderflow_messaging.registry import Message
+from orders.saga.commands import Command, command_for
+from orders.saga.policy import SagaPolicy
+from orders.saga.state import Facts, OrderData, Saga, SagaStatus, Step
+
+S = SagaStatus
+
+# Every status change the saga may make; `orderflow verify` checks histories against it.
+LEGAL_TRANSITIONS: frozenset[tuple[SagaStatus | None, SagaStatus]] = frozenset(
+    {
+        (None, S.RUNNING),
+        (S.RUNNING, S.RUNNING),
+        (S.RUNNING, S.COMPLETED),
+        (S.RUNNING, S.REJECTED),
+        (S.RUNNING, S.COMPENSATING),
+        (S.RUNNING, S.CANCELLED),
+        (S.COMPENSATING, S.COMPENSATING),
+        (S.COMPENSATING, S.CANCELLED),
+        (S.COMPENSATING, S.COMPENSATION_FAILED),
+        # A customer may cancel a completed order until its parcel is dispatched.
+        (S.COMPLETED, S.COMPENSATING),
+        (S.COMPLETED, S.COMPLETED),
+        (S.REJECTED, S.REJECTED),
+        (S.CANCELLED, S.CANCELLED),
+        (S.COMPENSATION_FAILED, S.COMPENSATION_FAILED),
+    }
+)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    saga: Saga
+    commands: tuple[Command, ...] = ()
+    events: tuple[Message, ...] = ()
+    note: str = ""
+    changed: bool = True
+
+
+class CancelRefused(Exception):
+    """The order can no longer be cancelled (the reason is for the customer)."""
+
+
+def start(order_id: str, order: OrderData, now: datetime, policy: SagaPolicy) -> Outcome:
+    saga = Saga(order_id, order, S.RUNNING, Step.RESERVE_STOCK, 1, now + policy.step_timeout)
+    return Outcome(saga, (command_for(saga, Step.RESERVE_STOCK),), note="saga started")
+
+
+def on_reply(saga: Saga, reply: Message, now: datetime, policy: SagaPolicy) -> Outcome:
+    if isinstance(reply, ShipmentDispatched | ShipmentDelivered):
+        return _tracking(saga, reply)
+    if saga.step is not None:
+        table = _FORWARD if saga.status is S.RUNNING else _COMPENSATION
+        if saga.status in (S.RUNNING, S.COMPENSATING):
+            handler = table.get(saga.step, {}).get(type(reply))
+            if handler is not None:
+                return handler(saga, reply, now, policy)
+    return _unexpected(saga, reply)
+
+
+def on_timeout(saga: Saga, now: datetime, policy: SagaPolicy) -> Outcome:
+    if saga.status.terminal or saga.step is None or saga.deadline is None:
+        return Outcome(saga, note="no deadline", changed=False)
+    if now < saga.deadline:
+        return Outcome(saga, note="not due", changed=False)
+    compensating = saga.status is S.COMPENSATING
+    if saga.attempt <= policy.retries_for(compensating):
+        resent = saga.evolve(attempt=saga.attempt + 1, deadline=now + policy.step_timeout)
+        return Outcome(
+            resent,
+            (command_for(resent, saga.step),),
+            note=f"{saga.step} timed out; resent (attempt {resent.attempt})",
+        )
+    reason = f"{saga.step} timed out"
+    if compensating:
+        return _compensation_failed(saga, f"{reason} during compensation")
+    return _compensate(saga, reason, now, policy, step_failed=False)
+
+
+def on_cancel(saga: Saga, now: datetime, policy: SagaPolicy, reason: str) -> Outcome:
+    if saga.status is S.RUNNING:
+        return _compensate(saga, reason, now, policy, step_failed=False)
+    if saga.status is S.COMPLETED and not saga.facts.shipment_dispatched:
+        return _compensate(saga.evolve(step=None), reason, now, policy, step_failed=True)
+    if saga.status is S.COMPLETED:
+        raise CancelRefused("the order was already dispatched")
+    raise CancelRefused(f"the order is already {saga.status.value.lower()}")
+
+
+# -- forward -----------------------------------------------------------------------
+
+
+def _advance(saga: Saga, facts: Facts, step: Step, now: datetime, policy: SagaPolicy) -> Saga:
+    return saga.evolve(facts=facts, step=step, attempt=1, deadline=now + policy.step_timeout)
+
+
+def _forward(
+    fact: str, next_step: Step, events: Callable[[Saga], tuple[Message, ...]] = lambda _: ()
+) -> Callable[[Saga, Message, datetime, SagaPolicy], Outcome]:
+    def handle(saga: Saga, reply: Message, now: datetime, policy: SagaPolicy) -> Outcome:
+        facts = replace(saga.facts, **{fact: True})
+        moved = _advance(saga, facts, next_step, now, policy)
+        return Outcome(moved, (command_for(moved, next_step),), events(moved), note=f"{reply.TYPE}")
+
+    return handle
+
+
+def _completed(saga: Saga, reply: Message, now: datetime, policy: SagaPolicy) -> Outcome:
+    facts = replace(saga.facts, stock_committed=True)
+    done = saga.evolve(status=S.COMPLETED, step=None, deadline=None, attempt=0, facts=facts)
+    event = OrderCompleted(order_id=saga.order_id, total_minor=saga.order.total_minor)
+    return Outcome(done, events=(event,), note=reply.TYPE)
+
+
+def _rejected(saga: Saga, reply: Message, now: datetime, policy: SagaPolicy) -> Outcome:
+    assert isinstance(reply, StockReservationFailed)
+    reason = (
+        f"{reply.reason}: {', '.join(reply.unavailable)}" if reply.unavailable else reply.reason
+    )
+    done = saga.evolve(status=S.REJECTED, step=None, deadline=None, attempt=0, reason=reason)
+    return Outcome(
+        done, events=(OrderRejected(order_id=saga.order_id, reason=reason),), note=reply.TYPE
+    )
+
+
+def _failed(prefix: str) -> Callable[[Saga, Message, datetime, SagaPolicy], Outcome]:
+    def handle(saga: Saga, reply: Message, now: datetime, policy: SagaPolicy) -> Outcome:
+        detail = getattr(reply, "reason", reply.TYPE)
+        return _compensate(saga, f"{prefix}: {detail}", now, policy, step_failed=True)
+
+    return handle
+
+
+_FORWARD: dict[
+    Step, dict[type[Message], Callable[[Saga, Message, datetime, SagaPolicy], Outcome]]
+] = {
+    Step.RESERVE_STOCK: {
+        StockReserved: _forward("stock_reserved", Step.AUTHORIZE_PAYMENT),
+        StockReservationFailed: _rejected,
+    },
+    Step.AUTHORIZE_PAYMENT: {
+        PaymentAuthorized: _forward(
+            "payment_authorized",
+            Step.CREATE_SHIPMENT,
+            lambda s: (OrderConfirmed(order_id=s.order_id),),
+        ),
+        PaymentDeclined: _failed("payment declined"),
+    },
+    Step.CREATE_SHIPMENT: {
+        ShipmentCreated: _forward("shipment_created", Step.CAPTURE_PAYMENT),
+        ShipmentFailed: _failed("shipment failed"),
+    },
+    Step.CAPTURE_PAYMENT: {
+        PaymentCaptured: _forward("payment_captured", Step.COMMIT_STOCK),
+        PaymentCaptureFailed: _failed("capture failed"),
+    },
+    Step.COMMIT_STOCK: {StockCommitted: _completed},
+}
+
+
+# -- compensation --------------------------------------------------------------------
+
+
+def _compensate(
+    saga: Saga, reason: str, now: datetime, policy: SagaPolicy, *, step_failed: bool
+) -> Outcome:
+    """Undo what was done, newest first. An in-flight step that did not fail explicitly
+    may have happened, so it is undone too."""
+    facts = saga.facts
+    maybe = None if step_failed else saga.step
+    steps: list[Step] = []
+    if facts.shipment_created or maybe is Step.CREATE_SHIPMENT:
+        steps.append(Step.CANCEL_SHIPMENT)
+    if facts.payment_captured or maybe is Step.CAPTURE_PAYMENT:
+        steps.append(Step.REFUND_PAYMENT)
+    elif facts.payment_authorized or maybe is Step.AUTHORIZE_PAYMENT:
+        steps.append(Step.VOID_PAYMENT)
+    if facts.stock_reserved or maybe is Step.RESERVE_STOCK:
+        steps.append(Step.RELEASE_STOCK)
+    compensating = saga.evolve(status=S.COMPENSATING, reason=reason, compensations=tuple(steps))
+    return _next_compensation(compensating, now, policy, note=f"compensating: {reason}")
+
+
+def _next_compensation(saga: Saga, now: datetime, policy: SagaPolicy, note: str) -> Outcome:
+    if not saga.compensations:
+        reason = saga.reason or "cancelled"
+        done = saga.evolve(status=S.CANCELLED, step=None, deadline=None, attempt=0)
+        return Outcome(
+            done, events=(OrderCancelled(order_id=saga.order_id, reason=reason),), note=note
+        )
+    step, rest = saga.compensations[0], saga.compensations[1:]
+    moved = saga.evolve(
+        step=step, compensations=rest, attempt=1, deadline=now + policy.step_timeout
+    )
+    return Outcome(moved, (command_for(moved, step),), note=note)
+
+
+def _compensated(saga: Saga, reply: Message, now: datetime, policy: SagaPolicy) -> Outcome:
+    return _next_compensation(saga, now, policy, note=reply.TYPE)
+
+
+def _cancellation_failed(saga: Saga, reply: Message, now: datetime, policy: SagaPolicy) -> Outcome:
+    return _compensation_failed(saga, f"shipment not cancelled: {getattr(reply, 'reason', '')}")
+
+
+def _compensation_failed(saga: Saga, reason: str) -> Outcome:
+    done = saga.evolve(status=S.COMPENSATION_FAILED, deadline=None, reason=reason)
+    event = OrderCompensationFailed(order_id=saga.order_id, reason=reason)
+    return Outcome(done, events=(event,), note=f"compensation failed: {reason}")
+
+
+_COMPENSATION: dict[
+    Step, dict[type[Message], Callable[[Saga, Message, datetime, SagaPolicy], Outcome]]
+] = {
+    Step.CANCEL_SHIPMENT: {
+        ShipmentCancelled: _compensated,
+        ShipmentCancellationFailed: _cancellation_failed,
+    },
+    Step.VOID_PAYMENT: {PaymentVoided: _compensated, PaymentRefunded: _compensated},
+    Step.REFUND_PAYMENT: {PaymentRefunded: _compensated, PaymentVoided: _compensated},
+    Step.RELEASE_STOCK: {StockReleased: _compensated},
+}
+
+
+# -- everything else -------------------------------------------------------------------
+
+_LATE: dict[type[Message], tuple[str, Step]] = {
+    StockReserved: ("stock_reserved", Step.RELEASE_STOCK),
+    PaymentAuthorized: ("payment_authorized", Step.VOID_PAYMENT),
+    PaymentCaptured: ("payment_captured", Step.REFUND_PAYMENT),
+    ShipmentCreated: ("shipment_created", Step.CANCEL_SHIPMENT),
+}
+
+
+def _unexpected(saga: Saga, reply: Message) -> Outcome:
+    late = _LATE.get(type(reply))
+    if late is None or getattr(saga.facts, late[0]) or saga.status is S.RUNNING:
+        return Outcome(saga, note=f"ignored {reply.TYPE} (duplicate or stale)", changed=False)
+    _, undo = late
+    return Outcome(saga, (command_for(saga, undo),), note=f"late {reply.TYPE}: {undo}")
+
+
+def _tracking(saga: Saga, reply: Message) -> Outcome:
+    fact = "shipment_dispatched" if isinstance(reply, ShipmentDispatched) else "shipment_delivered"
+    if getattr(saga.facts, fact):
+        return Outcome(saga, note=f"ignored duplicate {reply.TYPE}", changed=False)
+    facts = replace(saga.facts, **{fact: True})
+    return Outcome(saga.evolve(facts=facts), note=reply.TYPE)

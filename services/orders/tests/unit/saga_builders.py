@@ -1,0 +1,114 @@
+"""Builders for saga tests: an order, replies, and a saga at any step."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+from orderflow_contracts.common import StockLine
+from orderflow_contracts.inventory import (
+    StockCommitted,
+    StockReleased,
+    StockReservationFailed,
+    StockReserved,
+)
+from orderflow_contracts.payment import (
+    PaymentAuthorized,
+    PaymentCaptured,
+    PaymentCaptureFailed,
+    PaymentDeclined,
+    PaymentRefunded,
+    PaymentVoided,
+)
+from orderflow_contracts.shipping import (
+    ShipmentCancellationFailed,
+    ShipmentCancelled,
+    ShipmentCreated,
+    ShipmentDelivered,
+    ShipmentDispatched,
+    ShipmentFailed,
+)
+from orderflow_messaging.registry import Message
+from orders.saga.policy import SagaPolicy
+from orders.saga.state import Facts, OrderData, OrderLine, Saga, SagaStatus, Step
+
+T0 = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
+POLICY = SagaPolicy(step_timeout=timedelta(seconds=5), step_retries=2, compensation_retries=3)
+O = "order-1"
+
+ORDER = OrderData(
+    customer_id="c1",
+    lines=(OrderLine("TEE-BLK-M", 2, 1990),),
+    currency="EUR",
+    total_minor=3980,
+    address={
+        "name": "Ada",
+        "line1": "1 Way",
+        "city": "Berlin",
+        "postcode": "10115",
+        "country": "DE",
+    },
+    payment_token="tok_ok",
+)
+
+REPLIES: dict[str, Message] = {
+    "StockReserved": StockReserved(order_id=O, lines=[StockLine(sku="TEE-BLK-M", quantity=2)]),
+    "StockReservationFailed": StockReservationFailed(
+        order_id=O, reason="insufficient stock", unavailable=["TEE-BLK-M"]
+    ),
+    "StockCommitted": StockCommitted(order_id=O),
+    "StockReleased": StockReleased(order_id=O),
+    "PaymentAuthorized": PaymentAuthorized(
+        order_id=O, authorization_id="a1", amount_minor=3980, currency="EUR"
+    ),
+    "PaymentDeclined": PaymentDeclined(order_id=O, reason="card_declined"),
+    "PaymentCaptured": PaymentCaptured(order_id=O, amount_minor=3980, currency="EUR"),
+    "PaymentCaptureFailed": PaymentCaptureFailed(order_id=O, reason="expired"),
+    "PaymentVoided": PaymentVoided(order_id=O),
+    "PaymentRefunded": PaymentRefunded(order_id=O, amount_minor=3980, currency="EUR"),
+    "ShipmentCreated": ShipmentCreated(
+        order_id=O, shipment_id="s1", carrier="SimPost", tracking_number="T1"
+    ),
+    "ShipmentFailed": ShipmentFailed(order_id=O, reason="carrier rejected the address"),
+    "ShipmentCancelled": ShipmentCancelled(order_id=O),
+    "ShipmentCancellationFailed": ShipmentCancellationFailed(
+        order_id=O, reason="already dispatched"
+    ),
+    "ShipmentDispatched": ShipmentDispatched(order_id=O, shipment_id="s1"),
+    "ShipmentDelivered": ShipmentDelivered(order_id=O, shipment_id="s1"),
+}
+
+# Facts that hold once the saga is waiting at each forward step.
+_FACTS_AT = {
+    Step.RESERVE_STOCK: Facts(),
+    Step.AUTHORIZE_PAYMENT: Facts(stock_reserved=True),
+    Step.CREATE_SHIPMENT: Facts(stock_reserved=True, payment_authorized=True),
+    Step.CAPTURE_PAYMENT: Facts(
+        stock_reserved=True, payment_authorized=True, shipment_created=True
+    ),
+    Step.COMMIT_STOCK: Facts(
+        stock_reserved=True, payment_authorized=True, shipment_created=True, payment_captured=True
+    ),
+}
+
+
+def running(step: Step, attempt: int = 1) -> Saga:
+    return Saga(
+        O, ORDER, SagaStatus.RUNNING, step, attempt, T0 + POLICY.step_timeout, _FACTS_AT[step]
+    )
+
+
+def compensating(step: Step, rest: tuple[Step, ...] = (), facts: Facts | None = None) -> Saga:
+    return Saga(
+        O, ORDER, SagaStatus.COMPENSATING, step, 1, T0 + POLICY.step_timeout,
+        facts or _FACTS_AT[Step.COMMIT_STOCK], rest, reason="test",
+    )  # fmt: skip
+
+
+def terminal(status: SagaStatus, facts: Facts | None = None) -> Saga:
+    return Saga(O, ORDER, status, None, 0, None, facts or Facts(), reason="test")
+
+
+def completed(**facts: bool) -> Saga:
+    base = replace(_FACTS_AT[Step.COMMIT_STOCK], stock_committed=True)
+    return terminal(SagaStatus.COMPLETED, replace(base, **facts))

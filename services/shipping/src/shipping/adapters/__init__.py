@@ -1,0 +1,1 @@
+"""Shipping persistence: tables and repositories."""

@@ -1,0 +1,56 @@
+"""Shipping tables (in the shipping schema; the service role's search_path)."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    DateTime,
+    Index,
+    MetaData,
+    Table,
+    Text,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+metadata = MetaData()
+
+shipments = Table(
+    "shipments",
+    metadata,
+    # The order id is the natural key: a resent CreateShipment can never add a second row.
+    Column("order_id", Text, primary_key=True),
+    Column("shipment_id", Text, nullable=True, unique=True),
+    Column("status", Text, nullable=False),
+    # Null only for a tombstone (cancelled before any CreateShipment arrived).
+    Column("address", JSONB, nullable=True),
+    Column("lines", JSONB, nullable=False, server_default="[]"),
+    Column("carrier", Text, nullable=True),
+    Column("tracking_number", Text, nullable=True),
+    # Why it failed or was cancelled; a resent CreateShipment repeats it.
+    Column("reason", Text, nullable=True),
+    Column("requested_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("created_at", DateTime(timezone=True), nullable=True),
+    Column("ready_at", DateTime(timezone=True), nullable=True),
+    Column("dispatched_at", DateTime(timezone=True), nullable=True),
+    Column("delivered_at", DateTime(timezone=True), nullable=True),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint(
+        "status IN ('requested', 'created', 'dispatched', 'delivered', 'cancelled', 'failed')",
+        name="shipments_status_known",
+    ),
+    # The timers scan by status; partial indexes keep that cheap as delivered rows pile up.
+    Index(
+        "shipments_pending_creation",
+        "ready_at",
+        postgresql_where=text("status = 'requested'"),
+    ),
+    Index(
+        "shipments_in_transit",
+        "status",
+        "updated_at",
+        postgresql_where=text("status IN ('created', 'dispatched')"),
+    ),
+)

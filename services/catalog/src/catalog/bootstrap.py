@@ -23,7 +23,7 @@ def build(settings: CatalogSettings, clock: Clock = utc_now) -> ServiceDefinitio
     engine = service_engine(settings, "catalog")
     tasks = []
     if settings.seed_sample_catalog:
-        # Periodic rather than once: a seed that failed (database not up yet) is retried.
+        # Re-running hourly is harmless: the seed only inserts (and announces) what is missing.
         tasks.append(PeriodicTask("seed", 3600.0, lambda: seed_sample_catalog(engine, clock)))
     return ServiceDefinition(
         name="catalog",

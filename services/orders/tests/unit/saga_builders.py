@@ -34,7 +34,7 @@ from orders.saga.state import Facts, OrderData, OrderLine, Saga, SagaStatus, Ste
 
 T0 = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 POLICY = SagaPolicy(step_timeout=timedelta(seconds=5), step_retries=2, compensation_retries=3)
-O = "order-1"
+OID = "order-1"
 
 ORDER = OrderData(
     customer_id="c1",
@@ -52,30 +52,30 @@ ORDER = OrderData(
 )
 
 REPLIES: dict[str, Message] = {
-    "StockReserved": StockReserved(order_id=O, lines=[StockLine(sku="TEE-BLK-M", quantity=2)]),
+    "StockReserved": StockReserved(order_id=OID, lines=[StockLine(sku="TEE-BLK-M", quantity=2)]),
     "StockReservationFailed": StockReservationFailed(
-        order_id=O, reason="insufficient stock", unavailable=["TEE-BLK-M"]
+        order_id=OID, reason="insufficient stock", unavailable=["TEE-BLK-M"]
     ),
-    "StockCommitted": StockCommitted(order_id=O),
-    "StockReleased": StockReleased(order_id=O),
+    "StockCommitted": StockCommitted(order_id=OID),
+    "StockReleased": StockReleased(order_id=OID),
     "PaymentAuthorized": PaymentAuthorized(
-        order_id=O, authorization_id="a1", amount_minor=3980, currency="EUR"
+        order_id=OID, authorization_id="a1", amount_minor=3980, currency="EUR"
     ),
-    "PaymentDeclined": PaymentDeclined(order_id=O, reason="card_declined"),
-    "PaymentCaptured": PaymentCaptured(order_id=O, amount_minor=3980, currency="EUR"),
-    "PaymentCaptureFailed": PaymentCaptureFailed(order_id=O, reason="expired"),
-    "PaymentVoided": PaymentVoided(order_id=O),
-    "PaymentRefunded": PaymentRefunded(order_id=O, amount_minor=3980, currency="EUR"),
+    "PaymentDeclined": PaymentDeclined(order_id=OID, reason="card_declined"),
+    "PaymentCaptured": PaymentCaptured(order_id=OID, amount_minor=3980, currency="EUR"),
+    "PaymentCaptureFailed": PaymentCaptureFailed(order_id=OID, reason="expired"),
+    "PaymentVoided": PaymentVoided(order_id=OID),
+    "PaymentRefunded": PaymentRefunded(order_id=OID, amount_minor=3980, currency="EUR"),
     "ShipmentCreated": ShipmentCreated(
-        order_id=O, shipment_id="s1", carrier="SimPost", tracking_number="T1"
+        order_id=OID, shipment_id="s1", carrier="SimPost", tracking_number="T1"
     ),
-    "ShipmentFailed": ShipmentFailed(order_id=O, reason="carrier rejected the address"),
-    "ShipmentCancelled": ShipmentCancelled(order_id=O),
+    "ShipmentFailed": ShipmentFailed(order_id=OID, reason="carrier rejected the address"),
+    "ShipmentCancelled": ShipmentCancelled(order_id=OID),
     "ShipmentCancellationFailed": ShipmentCancellationFailed(
-        order_id=O, reason="already dispatched"
+        order_id=OID, reason="already dispatched"
     ),
-    "ShipmentDispatched": ShipmentDispatched(order_id=O, shipment_id="s1"),
-    "ShipmentDelivered": ShipmentDelivered(order_id=O, shipment_id="s1"),
+    "ShipmentDispatched": ShipmentDispatched(order_id=OID, shipment_id="s1"),
+    "ShipmentDelivered": ShipmentDelivered(order_id=OID, shipment_id="s1"),
 }
 
 # Facts that hold once the saga is waiting at each forward step.
@@ -94,19 +94,19 @@ _FACTS_AT = {
 
 def running(step: Step, attempt: int = 1) -> Saga:
     return Saga(
-        O, ORDER, SagaStatus.RUNNING, step, attempt, T0 + POLICY.step_timeout, _FACTS_AT[step]
+        OID, ORDER, SagaStatus.RUNNING, step, attempt, T0 + POLICY.step_timeout, _FACTS_AT[step]
     )
 
 
 def compensating(step: Step, rest: tuple[Step, ...] = (), facts: Facts | None = None) -> Saga:
     return Saga(
-        O, ORDER, SagaStatus.COMPENSATING, step, 1, T0 + POLICY.step_timeout,
+        OID, ORDER, SagaStatus.COMPENSATING, step, 1, T0 + POLICY.step_timeout,
         facts or _FACTS_AT[Step.COMMIT_STOCK], rest, reason="test",
     )  # fmt: skip
 
 
 def terminal(status: SagaStatus, facts: Facts | None = None) -> Saga:
-    return Saga(O, ORDER, status, None, 0, None, facts or Facts(), reason="test")
+    return Saga(OID, ORDER, status, None, 0, None, facts or Facts(), reason="test")
 
 
 def completed(**facts: bool) -> Saga:

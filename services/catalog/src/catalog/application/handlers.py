@@ -55,9 +55,7 @@ async def change_price(
     if repriced is None:
         return product
     await uow.products.save_price(repriced)
-    await _announce(
-        uow, PriceChanged(sku=sku, price_minor=price_minor, currency=currency), sku
-    )
+    await _announce(uow, PriceChanged(sku=sku, price_minor=price_minor, currency=currency), sku)
     log.info(
         "price_changed",
         sku=sku,

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from uuid import UUID
 
+REJECTED_ADDRESS = "carrier rejected the address"
+
 
 class CarrierVerdict(StrEnum):
     ACCEPTED = "accepted"
@@ -32,7 +34,7 @@ class Booking:
 @dataclass(frozen=True)
 class SimulatedCarrier:
     name: str = "SimPost"
-    rejection_reason: str = "carrier rejected the address"
+    rejection_reason: str = REJECTED_ADDRESS
 
     def assess(self, postcode: str) -> CarrierVerdict:
         code = postcode.strip()

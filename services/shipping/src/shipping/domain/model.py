@@ -87,21 +87,24 @@ class Shipment:
 
     def next_step(self, now: datetime, timings: Timings) -> Shipment | None:
         """The shipment one step further along, or None when no step is due yet."""
-        if self.status is ShipmentStatus.CREATED and self.created_at is not None:
-            if now >= self.created_at + timings.dispatch_after:
-                return replace(
-                    self, status=ShipmentStatus.DISPATCHED, dispatched_at=now, updated_at=now
-                )
-        if self.status is ShipmentStatus.DISPATCHED and self.dispatched_at is not None:
-            if now >= self.dispatched_at + timings.deliver_after:
-                return replace(
-                    self, status=ShipmentStatus.DELIVERED, delivered_at=now, updated_at=now
-                )
+        created, dispatched = self.created_at, self.dispatched_at
+        if self.status is ShipmentStatus.CREATED and created is not None:
+            if now < created + timings.dispatch_after:
+                return None
+            return replace(
+                self, status=ShipmentStatus.DISPATCHED, dispatched_at=now, updated_at=now
+            )
+        if self.status is ShipmentStatus.DISPATCHED and dispatched is not None:
+            if now < dispatched + timings.deliver_after:
+                return None
+            return replace(self, status=ShipmentStatus.DELIVERED, delivered_at=now, updated_at=now)
         return None
 
     def cancel(self, reason: str, now: datetime) -> CancelDecision:
         if self.status in (ShipmentStatus.REQUESTED, ShipmentStatus.CREATED):
-            cancelled = replace(self, status=ShipmentStatus.CANCELLED, reason=reason, updated_at=now)
+            cancelled = replace(
+                self, status=ShipmentStatus.CANCELLED, reason=reason, updated_at=now
+            )
             return CancelDecision(cancelled, changed=True)
         if self.status in (ShipmentStatus.DISPATCHED, ShipmentStatus.DELIVERED):
             return CancelDecision(self, changed=False, refusal=ALREADY_DISPATCHED)

@@ -1,0 +1,1 @@
+"""orderflow checkout service."""

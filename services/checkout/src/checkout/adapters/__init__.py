@@ -1,0 +1,1 @@
+"""Checkout persistence: tables and repositories."""

@@ -1,0 +1,1 @@
+"""Checkout domain: pure and synchronous."""

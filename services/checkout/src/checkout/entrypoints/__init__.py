@@ -1,0 +1,1 @@
+"""Checkout entrypoints: Kafka subscribers and HTTP routes. They translate, never decide."""

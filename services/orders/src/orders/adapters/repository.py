@@ -1,0 +1,155 @@
+"""Explicit mapping between saga rows and the Saga dataclass."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from orders.adapters.tables import saga_history, sagas
+from orders.saga.state import Facts, OrderData, OrderLine, Saga, SagaStatus, Step
+
+
+class ConcurrencyConflict(Exception):
+    """The saga changed since it was read (its version moved on)."""
+
+
+def _data(saga: Saga) -> dict[str, Any]:
+    return {
+        "order": asdict(saga.order),
+        "facts": asdict(saga.facts),
+        "compensations": [step.value for step in saga.compensations],
+    }
+
+
+def _saga(row: Any) -> Saga:
+    order = row.data["order"]
+    return Saga(
+        order_id=row.order_id,
+        order=OrderData(
+            customer_id=order["customer_id"],
+            lines=tuple(OrderLine(**line) for line in order["lines"]),
+            currency=order["currency"],
+            total_minor=order["total_minor"],
+            address=order["address"],
+            payment_token=order["payment_token"],
+        ),
+        status=SagaStatus(row.status),
+        step=Step(row.step) if row.step else None,
+        attempt=row.attempt,
+        deadline=row.deadline,
+        facts=Facts(**row.data["facts"]),
+        compensations=tuple(Step(s) for s in row.data["compensations"]),
+        reason=row.reason,
+        version=row.version,
+    )
+
+
+def _columns(saga: Saga) -> dict[str, Any]:
+    return {
+        "status": saga.status.value,
+        "step": saga.step.value if saga.step else None,
+        "attempt": saga.attempt,
+        "deadline": saga.deadline,
+        "reason": saga.reason,
+        "data": _data(saga),
+    }
+
+
+class SagaRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def get(self, order_id: str, *, lock: bool = False) -> Saga | None:
+        query = select(sagas).where(sagas.c.order_id == order_id)
+        if lock:
+            query = query.with_for_update()
+        row = (await self._conn.execute(query)).first()
+        return _saga(row) if row else None
+
+    async def add(self, saga: Saga) -> bool:
+        values = _columns(saga) | {
+            "order_id": saga.order_id,
+            "customer_id": saga.order.customer_id,
+            "total_minor": saga.order.total_minor,
+            "currency": saga.order.currency,
+            "version": 1,
+        }
+        result = await self._conn.execute(
+            pg_insert(sagas).values(values).on_conflict_do_nothing(index_elements=["order_id"])
+        )
+        return bool(result.rowcount)
+
+    async def update(self, saga: Saga, expected_version: int) -> Saga:
+        result = await self._conn.execute(
+            update(sagas)
+            .where(sagas.c.order_id == saga.order_id, sagas.c.version == expected_version)
+            .values(_columns(saga) | {"version": expected_version + 1, "updated_at": func.now()})
+        )
+        if result.rowcount != 1:
+            raise ConcurrencyConflict(
+                f"saga {saga.order_id} changed since version {expected_version}"
+            )
+        return saga.evolve(version=expected_version + 1)
+
+    async def due(self, now: datetime, limit: int) -> list[str]:
+        """Claim sagas whose deadline passed; SKIP LOCKED lets replicas share the work."""
+        query = (
+            select(sagas.c.order_id)
+            .where(sagas.c.status.in_(["RUNNING", "COMPENSATING"]), sagas.c.deadline <= now)
+            .order_by(sagas.c.deadline)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return [row.order_id for row in await self._conn.execute(query)]
+
+    async def record(
+        self,
+        *,
+        order_id: str,
+        at: datetime,
+        kind: str,
+        from_status: SagaStatus | None,
+        saga: Saga,
+        message_type: str | None,
+        message_id: UUID | None,
+        commands: list[str],
+        note: str,
+    ) -> None:
+        await self._conn.execute(
+            insert(saga_history).values(
+                order_id=order_id,
+                at=at,
+                kind=kind,
+                message_type=message_type,
+                message_id=message_id,
+                from_status=from_status.value if from_status else None,
+                to_status=saga.status.value,
+                step=saga.step.value if saga.step else None,
+                commands=commands,
+                note=note,
+            )
+        )
+
+    async def history(self, order_id: str) -> list[Any]:
+        query = (
+            select(saga_history)
+            .where(saga_history.c.order_id == order_id)
+            .order_by(saga_history.c.id)
+        )
+        return list(await self._conn.execute(query))
+
+    async def listing(self, status: str | None, limit: int) -> list[Any]:
+        query = select(sagas).order_by(sagas.c.updated_at.desc()).limit(limit)
+        if status:
+            query = query.where(sagas.c.status == status)
+        return list(await self._conn.execute(query))
+
+    async def created_at(self, order_id: str) -> Any:
+        query = select(sagas.c.created_at, sagas.c.updated_at).where(sagas.c.order_id == order_id)
+        return (await self._conn.execute(query)).first()

@@ -1,0 +1,1 @@
+"""Orders use cases."""

@@ -1,0 +1,130 @@
+"""Saga use cases: load, apply a pure transition, save with the version check, and put
+its commands and events into the outbox, all in the caller's transaction."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+import structlog
+
+from orderflow_contracts import topics
+from orderflow_contracts.checkout import OrderPlaced
+from orderflow_messaging.crash import crashpoint
+from orderflow_messaging.errors import PermanentFailure
+from orderflow_messaging.registry import Message
+from orders.application.unit_of_work import OrdersUnitOfWork
+from orders.saga import transitions
+from orders.saga.state import OrderData, OrderLine, Saga, SagaStatus
+from orders.saga.transitions import Outcome
+
+log = structlog.get_logger(__name__)
+
+
+def order_data(msg: OrderPlaced) -> OrderData:
+    return OrderData(
+        customer_id=msg.customer_id,
+        lines=tuple(OrderLine(ln.sku, ln.quantity, ln.unit_price_minor) for ln in msg.lines),
+        currency=msg.currency,
+        total_minor=msg.total_minor,
+        address=msg.shipping_address.model_dump(),
+        payment_token=msg.payment_token,
+    )
+
+
+async def start_saga(uow: OrdersUnitOfWork, msg: OrderPlaced, message_id: UUID | None) -> None:
+    if await uow.sagas.get(msg.order_id) is not None:
+        log.info("order_placed_again_ignored", order_id=msg.order_id)
+        return
+    outcome = transitions.start(msg.order_id, order_data(msg), uow.clock(), uow.policy)
+    if not await uow.sagas.add(outcome.saga):
+        return
+    await _emit(uow, None, outcome, kind="started", message_type=msg.TYPE, message_id=message_id)
+    log.info("saga_started", order_id=msg.order_id)
+
+
+async def handle_reply(uow: OrdersUnitOfWork, reply: Message, message_id: UUID | None) -> None:
+    order_id = str(getattr(reply, "order_id"))  # noqa: B009 - every reply carries order_id
+    saga = await uow.sagas.get(order_id, lock=True)
+    if saga is None:
+        raise PermanentFailure(f"{reply.TYPE} for unknown order {order_id}")
+    outcome = transitions.on_reply(saga, reply, uow.clock(), uow.policy)
+    await _apply(uow, saga, outcome, kind="reply", message_type=reply.TYPE, message_id=message_id)
+
+
+async def fire_due_timeouts(uow: OrdersUnitOfWork, limit: int = 100) -> int:
+    """Fire every deadline that passed; each fires once (the claim and the transition
+    commit together, and the transition moves or clears the deadline)."""
+    due = await uow.sagas.due(uow.clock(), limit)
+    for order_id in due:
+        saga = await uow.sagas.get(order_id)
+        if saga is None:
+            continue
+        crashpoint("orders.after_timer_claim")
+        outcome = transitions.on_timeout(saga, uow.clock(), uow.policy)
+        await _apply(uow, saga, outcome, kind="timeout", message_type=None, message_id=None)
+        log.info("saga_timeout_fired", order_id=order_id, note=outcome.note)
+    return len(due)
+
+
+async def cancel_order(uow: OrdersUnitOfWork, order_id: str, reason: str) -> Saga:
+    """Raises LookupError for an unknown order and CancelRefused when too late."""
+    saga = await uow.sagas.get(order_id, lock=True)
+    if saga is None:
+        raise LookupError(order_id)
+    outcome = transitions.on_cancel(saga, uow.clock(), uow.policy, reason)
+    return await _apply(uow, saga, outcome, kind="cancel", message_type=None, message_id=None)
+
+
+async def _apply(
+    uow: OrdersUnitOfWork,
+    before: Saga,
+    outcome: Outcome,
+    *,
+    kind: str,
+    message_type: str | None,
+    message_id: UUID | None,
+) -> Saga:
+    saga = outcome.saga
+    if outcome.changed:
+        saga = await uow.sagas.update(outcome.saga, before.version)
+        if saga.status.terminal and not before.status.terminal:
+            _log_terminal(saga)
+    await _emit(
+        uow, before.status, outcome, kind=kind, message_type=message_type, message_id=message_id
+    )
+    return saga
+
+
+async def _emit(
+    uow: OrdersUnitOfWork,
+    before: SagaStatus | None,
+    outcome: Outcome,
+    *,
+    kind: str,
+    message_type: str | None,
+    message_id: UUID | None,
+) -> None:
+    order_id = outcome.saga.order_id
+    for topic, command in outcome.commands:
+        await uow.outbox.put(topic, command, correlation_id=order_id)
+    for event in outcome.events:
+        await uow.outbox.put(topics.ORDERS_EVENTS, event, correlation_id=order_id)
+    await uow.sagas.record(
+        order_id=order_id,
+        at=uow.clock(),
+        kind=kind,
+        from_status=before,
+        saga=outcome.saga,
+        message_type=message_type,
+        message_id=message_id,
+        commands=[command.TYPE for _, command in outcome.commands],
+        note=outcome.note,
+    )
+
+
+def _log_terminal(saga: Saga) -> None:
+    if saga.status is SagaStatus.COMPENSATION_FAILED:
+        # An alert: money or goods need a human (listed by `orderflow saga list`).
+        log.error("saga_compensation_failed", order_id=saga.order_id, reason=saga.reason)
+    else:
+        log.info("saga_finished", order_id=saga.order_id, status=saga.status.value)

@@ -1,0 +1,28 @@
+"""Orders settings: ``ORDERS_*`` variables (Kafka from ``KAFKA_*``)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from orderflow_service.settings import ServiceSettings
+from orders.saga.policy import SagaPolicy
+
+
+class OrdersSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="ORDERS_", extra="ignore")
+
+    http_port: int = 8003
+    step_timeout_s: float = Field(default=5.0, gt=0)
+    step_retries: int = Field(default=2, ge=0)
+    compensation_retries: int = Field(default=5, ge=0)
+    sweep_interval_s: float = Field(default=0.25, gt=0)
+
+    def policy(self) -> SagaPolicy:
+        return SagaPolicy(
+            step_timeout=timedelta(seconds=self.step_timeout_s),
+            step_retries=self.step_retries,
+            compensation_retries=self.compensation_retries,
+        )

@@ -1,0 +1,1 @@
+"""Orders entrypoints: Kafka subscribers and HTTP routes. They translate, never decide."""

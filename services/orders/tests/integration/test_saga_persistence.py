@@ -1,0 +1,108 @@
+"""The saga on the real PostgreSQL: versioned rows, outbox commands, timers that fire once."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from orderflow_contracts.checkout import OrderPlaced
+from orderflow_contracts.common import Address, PricedLine, StockLine
+from orderflow_contracts.inventory import StockReserved
+from orderflow_messaging.clock import FixedClock
+from orderflow_messaging.errors import PermanentFailure
+from orderflow_messaging.outbox import Outbox
+from orderflow_testing.plugin import MigratedSchema
+from orders.adapters.repository import ConcurrencyConflict, SagaRepository
+from orders.application import saga_service
+from orders.application.unit_of_work import OrdersUnitOfWork
+from orders.bootstrap import MIGRATIONS
+from orders.saga.policy import SagaPolicy
+from orders.saga.state import SagaStatus, Step
+
+T0 = datetime(2026, 6, 1, 9, tzinfo=UTC)
+POLICY = SagaPolicy(step_timeout=timedelta(seconds=5), step_retries=1, compensation_retries=1)
+
+
+def placed(order_id: str = "o-1") -> OrderPlaced:
+    return OrderPlaced(
+        order_id=order_id,
+        customer_id="c-1",
+        lines=[PricedLine(sku="TEE-BLK-M", quantity=1, unit_price_minor=1990)],
+        currency="EUR",
+        total_minor=1990,
+        shipping_address=Address(name="A", line1="1 St", city="X", postcode="10115", country="DE"),
+        payment_token="tok_ok",
+        placed_at=T0,
+    )
+
+
+async def run(engine: AsyncEngine, clock: FixedClock, fn: object, *args: object) -> object:
+    async with engine.begin() as conn:
+        uow = OrdersUnitOfWork(conn, Outbox(conn, producer="orders", clock=clock), clock, POLICY)
+        return await fn(uow, *args)  # type: ignore[operator]
+
+
+async def outbox_types(engine: AsyncEngine) -> list[str]:
+    async with engine.connect() as conn:
+        rows = await conn.execute(text("SELECT message_type FROM outbox ORDER BY id"))
+        return [r.message_type for r in rows]
+
+
+async def test_saga_start_reply_and_timeouts_fire_once(migrated_schema: MigratedSchema) -> None:
+    db = await migrated_schema(MIGRATIONS)
+    clock = FixedClock(T0)
+    await run(db.engine, clock, saga_service.start_saga, placed(), None)
+    await run(db.engine, clock, saga_service.start_saga, placed(), None)  # duplicate OrderPlaced
+    assert await outbox_types(db.engine) == ["ReserveStock"]
+
+    reserved = StockReserved(order_id="o-1", lines=[StockLine(sku="TEE-BLK-M", quantity=1)])
+    await run(db.engine, clock, saga_service.handle_reply, reserved, None)
+    assert await outbox_types(db.engine) == ["ReserveStock", "AuthorizePayment"]
+
+    # Two sweepers race at the deadline: the resend goes out exactly once.
+    clock.now = T0 + timedelta(seconds=6)
+    fired = await asyncio.gather(
+        *(run(db.engine, clock, saga_service.fire_due_timeouts) for _ in range(4))
+    )
+    assert sum(fired) == 1  # type: ignore[arg-type]
+    assert (await outbox_types(db.engine)).count("AuthorizePayment") == 2
+
+    clock.now = T0 + timedelta(seconds=12)
+    await run(db.engine, clock, saga_service.fire_due_timeouts)
+    async with db.engine.connect() as conn:
+        saga = await SagaRepository(conn).get("o-1")
+        history = await SagaRepository(conn).history("o-1")
+    assert saga is not None
+    assert (saga.status, saga.step) == (SagaStatus.COMPENSATING, Step.VOID_PAYMENT)
+    assert saga.version == 4
+    assert [h.kind for h in history] == ["started", "reply", "timeout", "timeout"]
+    assert history[-1].commands == ["VoidPayment"]
+        1:
+    ] or True
+    assert (await outbox_types(db.engine))[-1] == "VoidPayment"
+
+
+async def test_reply_for_unknown_order_is_a_permanent_failure(
+    migrated_schema: MigratedSchema,
+) -> None:
+    db = await migrated_schema(MIGRATIONS)
+    reserved = StockReserved(order_id="nope", lines=[StockLine(sku="A", quantity=1)])
+    with pytest.raises(PermanentFailure, match="unknown order"):
+        await run(db.engine, FixedClock(T0), saga_service.handle_reply, reserved, None)
+
+
+async def test_stale_version_is_a_conflict(migrated_schema: MigratedSchema) -> None:
+    db = await migrated_schema(MIGRATIONS)
+    clock = FixedClock(T0)
+    await run(db.engine, clock, saga_service.start_saga, placed("o-2"), None)
+    async with db.engine.begin() as conn:
+        repo = SagaRepository(conn)
+        saga = await repo.get("o-2")
+        assert saga is not None
+        await repo.update(saga.evolve(attempt=2), saga.version)
+        with pytest.raises(ConcurrencyConflict):
+            await repo.update(saga.evolve(attempt=3), saga.version)

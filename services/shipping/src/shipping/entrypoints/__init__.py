@@ -1,0 +1,1 @@
+"""Shipping entrypoints: Kafka subscribers and HTTP routes. They translate, never decide."""

@@ -45,8 +45,8 @@ test-unit: setup ## unit tests only (no broker, no database)
 # Integration tests need the real stack: start it when none is up, stop only what we started.
 test-integration: setup ## integration + end-to-end tests on the real Kafka and PostgreSQL
 	@started=0; \
-	if [ -z "$$KAFKA_BOOTSTRAP_SERVERS" ] && ! $(ORDERFLOW) status --quiet; then \
-		$(ORDERFLOW) up || exit 1; started=1; \
+	if [ -z "$$KAFKA_BOOTSTRAP_SERVERS" ] && ! $(ORDERFLOW) status --quiet --infra-only; then \
+			$(ORDERFLOW) up --infra-only || exit 1; started=1; \
 	fi; \
 	ORDERFLOW_REQUIRE_STACK=1 $(BIN)/pytest -q -m integration libs services tests; rc=$$?; \
 	if [ $$started = 1 ]; then $(ORDERFLOW) down; fi; \
@@ -55,7 +55,7 @@ test-integration: setup ## integration + end-to-end tests on the real Kafka and 
 test: lint test-unit test-integration ## lint + unit + integration (what CI runs)
 
 infra-up: setup ## start Kafka + PostgreSQL in the background
-	$(ORDERFLOW) up
+	$(ORDERFLOW) up --infra-only
 
 infra-down: setup ## stop everything `infra-up` started
 	$(ORDERFLOW) down

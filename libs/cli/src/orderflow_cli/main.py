@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import signal
+import threading
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -30,11 +34,16 @@ def up(
         envvar="ORDERFLOW_EXTERNAL_DATABASE_URL",
         help="admin URL of a PostgreSQL server to use instead of the embedded one",
     ),
+    infra_only: bool = typer.Option(False, "--infra-only", help="Kafka and PostgreSQL only"),
 ) -> None:
-    """Start Kafka and PostgreSQL in the background (a no-op for what already runs)."""
+    """Start Kafka, PostgreSQL and every service in the background (no-op for what runs)."""
     try:
-        with console.status("starting the local stack (Kafka, PostgreSQL)..."):
-            stack.up(kafka_bootstrap=kafka_bootstrap, database_url=database_url)
+        with console.status("starting the local stack..."):
+            stack.up(
+                kafka_bootstrap=kafka_bootstrap,
+                database_url=database_url,
+                with_services=not infra_only,
+            )
     except stack.StackError as exc:
         err.print(f"[bold red]orderflow up failed:[/] {exc}")
         raise typer.Exit(1) from exc
@@ -53,14 +62,15 @@ def down() -> None:
 def status(
     as_json: bool = typer.Option(False, "--json", help="machine-readable output"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no output; exit 0 only if all up"),
+    infra_only: bool = typer.Option(False, "--infra-only", help="judge Kafka and PostgreSQL only"),
 ) -> None:
-    """Show each component's state; exit 1 unless everything is up."""
+    """Show each component's state and address; exit 1 unless everything started is up."""
     rows = stack.status()
     if as_json:
         console.print_json(json.dumps({"components": stack.as_dicts(rows)}))
     elif not quiet:
         _print_status(rows)
-    if not stack.healthy(rows):
+    if not stack.healthy(rows, infra_only=infra_only):
         raise typer.Exit(1)
 
 
@@ -69,4 +79,96 @@ def _print_status(rows: list[stack.ComponentStatus]) -> None:
     for row in rows:
         style = _STATE_STYLE.get(row.state, "yellow")
         table.add_row(row.name, f"[{style}]{row.state}[/]", row.address)
+    console.print(table)
+
+
+def _settings() -> dict[str, str]:
+    settings = stack.read_env()
+    if not settings:
+        err.print("[bold red]the stack is not up:[/] run `orderflow up` first")
+        raise typer.Exit(1)
+    return settings
+
+
+@app.command()
+def demo(
+    orders: int = typer.Option(200, "--orders", "-n", min=1, max=100_000),
+    as_json: bool = typer.Option(False, "--json", help="one JSON object, no progress bar"),
+    timeout: float = typer.Option(240.0, help="seconds to wait for every order to finish"),
+    seed: int | None = typer.Option(None, help="random seed for a reproducible mix"),
+) -> None:
+    """Place ORDERS orders with a realistic mix and wait until every one is terminal."""
+    from orderflow_cli.demo import run_demo
+
+    settings = _settings()
+    result = asyncio.run(
+        run_demo(
+            orders,
+            settings["DATABASE_URL"],
+            timeout_s=timeout,
+            seed=seed,
+            show_progress=not as_json,
+        )
+    )
+    summary = result.summary()
+    if as_json:
+        print(json.dumps(summary))
+    else:
+        _print_summary(summary)
+    if summary["pending"]:
+        raise typer.Exit(1)
+
+
+def _print_summary(summary: dict[str, Any]) -> None:
+    table = Table("outcome", "orders", title="demo summary")
+    for key in ("completed", "rejected", "cancelled", "compensation_failed", "pending"):
+        table.add_row(key, str(summary[key]))
+    table.add_row("[dim]refused by checkout (HTTP 4xx)[/]", str(summary["http_rejected"]))
+    table.add_row("[bold]total[/]", str(summary["orders"]))
+    console.print(table)
+    latency = summary["latency_ms"]
+    console.print(
+        f"placed -> terminal latency: p50 {latency['p50']} ms, "
+        f"p95 {latency['p95']} ms, p99 {latency['p99']} ms"
+    )
+
+
+@app.command()
+def run(orders: int = typer.Option(200, "--orders", "-n", min=0)) -> None:
+    """Start everything, run a demo, then serve until Ctrl-C (which stops everything)."""
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        up(kafka_bootstrap=None, database_url=None, infra_only=False)
+        if orders:
+            try:
+                demo(orders=orders, as_json=False, timeout=240.0, seed=None)
+            except typer.Exit:
+                err.print("[yellow]some demo orders did not finish in time[/]")
+        _print_endpoints()
+        console.print("[bold]serving; press Ctrl-C to stop everything[/]")
+        while not stop.wait(1.0):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        console.print("stopping...")
+        stack.down()
+        console.print("stopped")
+
+
+def _print_endpoints() -> None:
+    from orderflow_cli.stack import services
+
+    table = Table("service", "HTTP", "try", title="endpoints")
+    examples = {
+        "catalog": "/products",
+        "checkout": "POST /orders",
+        "orders": "/orders/{order_id}",
+        "inventory": "/stock",
+        "payment": "/payments/{order_id}",
+        "shipping": "/shipments/{order_id}",
+    }
+    for name in services.SERVICE_PORTS:
+        table.add_row(name, services.url(name), examples[name])
     console.print(table)

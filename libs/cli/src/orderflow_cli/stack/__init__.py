@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from orderflow_cli.paths import state_dir
-from orderflow_cli.stack import kafka, postgres, provision
+from orderflow_cli.stack import kafka, postgres, provision, services
 from orderflow_cli.stack.kafka import KafkaConfig, StackError
 from orderflow_cli.stack.postgres import PostgresConfig
 
@@ -34,8 +34,14 @@ def _external_file() -> Path:
     return state_dir() / "external.json"
 
 
-def up(*, kafka_bootstrap: str | None = None, database_url: str | None = None) -> dict[str, str]:
-    """Start what is not running, provision roles, write stack.env; return its settings."""
+def up(
+    *,
+    kafka_bootstrap: str | None = None,
+    database_url: str | None = None,
+    with_services: bool = True,
+) -> dict[str, str]:
+    """Start what is not running, provision roles, write stack.env, then (unless
+    ``with_services`` is False) start every installed service; return the settings."""
     external = {"kafka": kafka_bootstrap, "database_url": database_url}
     _external_file().write_text(json.dumps(external))
     kconf, pconf = KafkaConfig(), PostgresConfig()
@@ -46,6 +52,8 @@ def up(*, kafka_bootstrap: str | None = None, database_url: str | None = None) -
         database_url = pconf.url(postgres.SUPERUSER, postgres.superuser_password())
     settings = _provision(database_url, kafka_bootstrap or kconf.bootstrap)
     _write_env(settings)
+    if with_services:
+        services.start_all(settings)
     return settings
 
 
@@ -79,7 +87,8 @@ def read_env() -> dict[str, str]:
 
 
 def down() -> None:
-    """Stop what this stack started; remove stack.env."""
+    """Stop what this stack started (services first); remove stack.env."""
+    services.stop_all()
     kafka.stop()
     postgres.stop()
     stack_env_path().unlink(missing_ok=True)
@@ -97,11 +106,20 @@ def status() -> list[ComponentStatus]:
         rows.append(ComponentStatus("postgres", "external", "(DATABASE_URL)"))
     else:
         rows.append(ComponentStatus("postgres", postgres.status(pconf), f"127.0.0.1:{pconf.port}"))
+    rows.extend(
+        ComponentStatus(svc.name, svc.state, svc.address)
+        for svc in services.status_all()
+        if svc.state != "not-installed"
+    )
     return rows
 
 
-def healthy(rows: list[ComponentStatus]) -> bool:
-    return all(row.state in ("up", "external") for row in rows) and stack_env_path().exists()
+def healthy(rows: list[ComponentStatus], *, infra_only: bool = False) -> bool:
+    """Infra up (and, unless ``infra_only``, every service that was started)."""
+    infra = {"kafka", "postgres"}
+    considered = [r for r in rows if r.name in infra or (not infra_only and r.state != "down")]
+    ok = all(row.state in ("up", "external") for row in considered)
+    return ok and stack_env_path().exists()
 
 
 def _read_external() -> dict[str, str | None]:

@@ -12,7 +12,14 @@ from pathlib import Path
 import psutil
 
 
-def spawn(args: list[str], *, log_file: Path, pid_file: Path, cwd: Path | None = None) -> int:
+def spawn(
+    args: list[str],
+    *,
+    log_file: Path,
+    pid_file: Path,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+) -> int:
     """Start ``args`` in its own session so it outlives the CLI; record its pid."""
     with log_file.open("ab") as out:
         proc = subprocess.Popen(
@@ -21,6 +28,7 @@ def spawn(args: list[str], *, log_file: Path, pid_file: Path, cwd: Path | None =
             stdout=out,
             stderr=subprocess.STDOUT,
             cwd=cwd,
+            env=env,
             start_new_session=True,
         )
     pid_file.write_text(str(proc.pid))

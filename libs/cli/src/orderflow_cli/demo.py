@@ -1,0 +1,228 @@
+"""`orderflow demo`: place a realistic mix of orders over HTTP and watch them finish.
+
+Orders go through checkout's public API (as a shop front end would); progress is read
+from the orders service's saga table (the admin URL in stack.env), so watching costs
+one query per poll however many orders are in flight.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import statistics
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+import httpx
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from orderflow_cli.stack import services
+
+TERMINAL = ("COMPLETED", "REJECTED", "CANCELLED", "COMPENSATION_FAILED")
+NORMAL_SKUS = (
+    "TEE-BLK-M", "TEE-WHT-L", "HOODIE-GRY-M", "CAP-NVY", "MUG-ENAMEL",
+    "BOTTLE-750", "SOCKS-3PK", "TOTE-CANVAS",
+)  # fmt: skip
+
+# (weight, token, postcode, sku override): mostly happy orders, some of every failure.
+MIX: tuple[tuple[int, str, str, str | None], ...] = (
+    (80, "tok_ok", "10115", None),
+    (3, "tok_flaky", "10115", None),
+    (5, "tok_ok", "10115", "SOLD-OUT"),
+    (3, "tok_decline", "10115", None),
+    (2, "tok_insufficient_funds", "10115", None),
+    (4, "tok_ok", "00999", None),
+    (3, "tok_timeout", "10115", None),
+)
+
+
+@dataclass
+class DemoOrder:
+    key: str
+    body: dict[str, Any]
+    order_id: str | None = None
+    placed_at: float = 0.0
+    status: str | None = None
+    latency_ms: float | None = None
+    http_error: str | None = None
+
+
+@dataclass
+class DemoResult:
+    orders: list[DemoOrder] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        counts = {s.lower(): 0 for s in TERMINAL}
+        for order in self.orders:
+            if order.status in TERMINAL:
+                counts[order.status.lower()] += 1
+        latencies = sorted(o.latency_ms for o in self.orders if o.latency_ms is not None)
+        return {
+            "orders": len(self.orders),
+            **counts,
+            "pending": sum(1 for o in self.orders if o.status not in TERMINAL),
+            "http_rejected": sum(1 for o in self.orders if o.http_error),
+            "latency_ms": {
+                "p50": _percentile(latencies, 50),
+                "p95": _percentile(latencies, 95),
+                "p99": _percentile(latencies, 99),
+            },
+        }
+
+
+def _percentile(values: list[float], pct: int) -> float | None:
+    if not values:
+        return None
+    if len(values) == 1:
+        return round(values[0], 1)
+    return round(statistics.quantiles(values, n=100, method="inclusive")[pct - 1], 1)
+
+
+def make_orders(count: int, seed: int | None = None) -> list[DemoOrder]:
+    rng = random.Random(seed)
+    weights = [m[0] for m in MIX]
+    orders = []
+    for i in range(count):
+        _, token, postcode, sku = rng.choices(MIX, weights)[0]
+        lines = [
+            {"sku": sku or rng.choice(NORMAL_SKUS), "quantity": rng.randint(1, 3)}
+            for _ in range(1 if sku else rng.randint(1, 3))
+        ]
+        body = {
+            "customer_id": f"cust-{rng.randint(1, 500)}",
+            "lines": lines,
+            "shipping_address": {
+                "name": f"Demo Customer {i}",
+                "line1": f"{rng.randint(1, 200)} Demo Street",
+                "city": "Berlin",
+                "postcode": postcode,
+                "country": "DE",
+            },
+            "payment_token": token,
+            "currency": "EUR",
+        }
+        orders.append(DemoOrder(key=str(uuid.UUID(int=rng.getrandbits(128))), body=body))
+    return orders
+
+
+async def wait_for_catalog(client: httpx.AsyncClient, timeout_s: float = 60.0) -> None:
+    """Checkout learns the catalog from events; wait until it knows every demo SKU."""
+    needed = {*NORMAL_SKUS, "SOLD-OUT"}
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            response = await client.get(services.url("checkout") + "/catalog")
+            if response.status_code == 200 and needed <= {i["sku"] for i in response.json()}:
+                return
+        except httpx.HTTPError:
+            pass
+        await asyncio.sleep(0.5)
+    raise RuntimeError("checkout has not received the catalog (is the catalog service up?)")
+
+
+async def place(client: httpx.AsyncClient, order: DemoOrder) -> None:
+    url = services.url("checkout") + "/orders"
+    for attempt in range(5):
+        try:
+            response = await client.post(
+                url, json=order.body, headers={"Idempotency-Key": order.key}
+            )
+        except httpx.HTTPError as exc:  # retry with the same key: idempotent
+            order.http_error = repr(exc)
+            await asyncio.sleep(0.2 * (attempt + 1))
+            continue
+        if response.status_code == 202:
+            order.order_id = response.json()["order_id"]
+            order.http_error = None
+        else:
+            order.http_error = f"{response.status_code}: {response.text[:200]}"
+        return
+
+
+async def run_demo(
+    count: int,
+    admin_url: str,
+    *,
+    concurrency: int = 16,
+    timeout_s: float = 180.0,
+    seed: int | None = None,
+    show_progress: bool = True,
+) -> DemoResult:
+    result = DemoResult(make_orders(count, seed))
+    limits = httpx.Limits(max_connections=concurrency)
+    async with httpx.AsyncClient(timeout=15.0, limits=limits) as client:
+        await wait_for_catalog(client)
+        with _progress(show_progress) as progress:
+            placed = progress.add_task("placing", total=count)
+            finished = progress.add_task("finished", total=count)
+            await _place_all(client, result.orders, concurrency, progress, placed)
+            await _watch(admin_url, result.orders, progress, finished, timeout_s)
+    return result
+
+
+async def _place_all(
+    client: httpx.AsyncClient,
+    orders: list[DemoOrder],
+    concurrency: int,
+    progress: Progress,
+    task: Any,
+) -> None:
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(order: DemoOrder) -> None:
+        async with gate:
+            order.placed_at = time.time()
+            await place(client, order)
+            progress.advance(task)
+
+    await asyncio.gather(*(one(o) for o in orders))
+
+
+async def _watch(
+    admin_url: str, orders: list[DemoOrder], progress: Progress, task: Any, timeout_s: float
+) -> None:
+    by_id = {o.order_id: o for o in orders if o.order_id}
+    for order in orders:
+        if order.order_id is None:
+            progress.advance(task)
+    conn = await asyncpg.connect(admin_url, timeout=10)
+    try:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            pending = [oid for oid, o in by_id.items() if o.status not in TERMINAL]
+            if not pending:
+                return
+            rows = await conn.fetch(
+                """
+                SELECT s.order_id, s.status,
+                       (SELECT min(h.at) FROM orders.saga_history h
+                        WHERE h.order_id = s.order_id AND h.to_status = s.status) AS reached_at
+                FROM orders.sagas s WHERE s.order_id = ANY($1::text[])
+                """,
+                pending,
+            )
+            for row in rows:
+                order = by_id[row["order_id"]]
+                if row["status"] in TERMINAL:
+                    order.status = row["status"]
+                    reached: datetime = row["reached_at"] or datetime.now(UTC)
+                    order.latency_ms = max(0.0, (reached.timestamp() - order.placed_at) * 1000)
+                    progress.advance(task)
+            await asyncio.sleep(0.25)
+    finally:
+        await conn.close()
+
+
+def _progress(enabled: bool) -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description:>9}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        disable=not enabled,
+        transient=False,
+    )

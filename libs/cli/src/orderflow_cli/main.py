@@ -172,3 +172,28 @@ def _print_endpoints() -> None:
     for name in services.SERVICE_PORTS:
         table.add_row(name, services.url(name), examples[name])
     console.print(table)
+
+
+@app.command()
+def verify(as_json: bool = typer.Option(False, "--json", help="machine-readable output")) -> None:
+    """Check every invariant across the services' data; exit 1 listing the violations."""
+    from orderflow_cli.verify import verify as run_verify
+
+    results, numbers = asyncio.run(run_verify(_settings()["DATABASE_URL"]))
+    ok = all(r.ok for r in results)
+    if as_json:
+        payload = {
+            "ok": ok,
+            "checks": {r.name: {"ok": r.ok, "violations": r.violations} for r in results},
+            "stats": numbers,
+        }
+        print(json.dumps(payload, default=str))
+    else:
+        table = Table("invariant", "result", "violations", title="orderflow verify")
+        for r in results:
+            mark = "[green]ok[/]" if r.ok else f"[bold red]{len(r.violations)} violation(s)[/]"
+            table.add_row(r.name, mark, "\n".join(r.violations[:10]))
+        console.print(table)
+        console.print(f"stats: {json.dumps(numbers, default=str)}")
+    if not ok:
+        raise typer.Exit(1)

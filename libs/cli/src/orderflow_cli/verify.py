@@ -1,0 +1,203 @@
+"""`orderflow verify`: the system's invariants, checked across every service's tables.
+
+Reads with the admin URL (an operator tool, like a database console); each check
+returns its violations. The invariants (docs/reliability.md, RELIABILITY.md):
+- every order terminal, and every placed order has a saga;
+- money: at most one capture per order, captured - refunded = total for completed
+  orders and 0 for rejected/cancelled ones (from the gateway's own ledger);
+- stock: per SKU initial = available + reserved + committed, available >= 0;
+- saga consistency: completed => stock committed, paid, shipment live; cancelled or
+  rejected => no live reservation, no charge left, no live shipment;
+- only legal saga transitions in the history;
+- no loss: no outbox row left unpublished.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+
+TERMINAL = ("COMPLETED", "REJECTED", "CANCELLED", "COMPENSATION_FAILED")
+SCHEMAS = ("catalog", "checkout", "orders", "inventory", "payment", "shipping")
+
+
+@dataclass
+class CheckResult:
+    name: str
+    violations: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.violations
+
+
+Check = Callable[[asyncpg.Connection], Awaitable[list[str]]]
+
+
+async def _orders_terminal(conn: asyncpg.Connection) -> list[str]:
+    rows = await conn.fetch(
+        "SELECT order_id, status, step FROM orders.sagas WHERE status <> ALL($1::text[]) "
+        "ORDER BY created_at LIMIT 1000",
+        list(TERMINAL),
+    )
+    orphans = await conn.fetch(
+        "SELECT o.order_id::text AS order_id FROM checkout.orders o "
+        "LEFT JOIN orders.sagas s ON s.order_id = o.order_id::text WHERE s.order_id IS NULL"
+    )
+    return [f"order {r['order_id']} not terminal ({r['status']} at {r['step']})" for r in rows] + [
+        f"order {r['order_id']} placed but has no saga" for r in orphans
+    ]
+
+
+_MONEY = """
+WITH ledger AS (
+    SELECT order_id,
+           count(*) FILTER (WHERE kind = 'capture' AND result = 'approved') AS captures,
+           coalesce(sum(amount_minor) FILTER (WHERE kind = 'capture' AND result = 'approved'), 0)
+             - coalesce(sum(amount_minor) FILTER (WHERE kind = 'refund' AND result = 'approved'), 0)
+             AS net
+    FROM payment.gateway_ledger GROUP BY order_id
+)
+SELECT s.order_id, s.status, s.total_minor,
+       coalesce(l.captures, 0) AS captures, coalesce(l.net, 0) AS net
+FROM orders.sagas s LEFT JOIN ledger l ON l.order_id = s.order_id
+WHERE s.status = ANY($1::text[])
+"""
+
+
+async def _money(conn: asyncpg.Connection) -> list[str]:
+    problems = []
+    for r in await conn.fetch(_MONEY, ["COMPLETED", "REJECTED", "CANCELLED"]):
+        if r["captures"] > 1:
+            problems.append(f"order {r['order_id']} captured {r['captures']} times")
+        expected = r["total_minor"] if r["status"] == "COMPLETED" else 0
+        if r["net"] != expected:
+            problems.append(
+                f"order {r['order_id']} ({r['status']}): net charge {r['net']}, expected {expected}"
+            )
+    return problems
+
+
+async def _stock(conn: asyncpg.Connection) -> list[str]:
+    rows = await conn.fetch(
+        "SELECT sku, initial, available, reserved, committed FROM inventory.stock_items "
+        "WHERE initial <> available + reserved + committed OR available < 0 OR reserved < 0"
+    )
+    return [
+        f"SKU {r['sku']}: initial {r['initial']} != available {r['available']} + reserved "
+        f"{r['reserved']} + committed {r['committed']}"
+        for r in rows
+    ]
+
+
+_CONSISTENCY = """
+SELECT s.order_id, s.status, r.status AS reservation, p.status AS payment, sh.status AS shipment
+FROM orders.sagas s
+LEFT JOIN inventory.reservations r ON r.order_id = s.order_id
+LEFT JOIN payment.payments p ON p.order_id = s.order_id
+LEFT JOIN shipping.shipments sh ON sh.order_id = s.order_id
+WHERE s.status = ANY($1::text[])
+"""
+
+
+async def _consistency(conn: asyncpg.Connection) -> list[str]:
+    problems = []
+    for r in await conn.fetch(_CONSISTENCY, ["COMPLETED", "REJECTED", "CANCELLED"]):
+        oid, status = r["order_id"], r["status"]
+        if status == "COMPLETED":
+            if r["reservation"] != "committed":
+                problems.append(f"completed order {oid}: reservation is {r['reservation']}")
+            if r["payment"] != "captured":
+                problems.append(f"completed order {oid}: payment is {r['payment']}")
+            if r["shipment"] not in ("created", "dispatched", "delivered"):
+                problems.append(f"completed order {oid}: shipment is {r['shipment']}")
+        else:
+            if r["reservation"] in ("reserved", "committed"):
+                problems.append(f"{status.lower()} order {oid}: stock still {r['reservation']}")
+            if r["payment"] in ("authorized", "captured", "authorization_pending"):
+                problems.append(f"{status.lower()} order {oid}: payment still {r['payment']}")
+            if r["shipment"] in ("requested", "created", "dispatched", "delivered"):
+                problems.append(f"{status.lower()} order {oid}: shipment still {r['shipment']}")
+    return problems
+
+
+def _legal_pairs() -> set[tuple[str | None, str]]:
+    from orders.saga.transitions import LEGAL_TRANSITIONS
+
+    return {(a.value if a else None, b.value) for a, b in LEGAL_TRANSITIONS}
+
+
+async def _transitions(conn: asyncpg.Connection) -> list[str]:
+    legal = _legal_pairs()
+    rows = await conn.fetch("SELECT DISTINCT from_status, to_status FROM orders.saga_history")
+    bad = [
+        (r["from_status"], r["to_status"])
+        for r in rows
+        if (r["from_status"], r["to_status"]) not in legal
+    ]
+    problems = []
+    for from_status, to_status in bad:
+        example = await conn.fetchval(
+            "SELECT order_id FROM orders.saga_history WHERE from_status IS NOT DISTINCT FROM $1 "
+            "AND to_status = $2 LIMIT 1",
+            from_status,
+            to_status,
+        )
+        problems.append(f"illegal transition {from_status} -> {to_status} (e.g. order {example})")
+    return problems
+
+
+async def _outboxes(conn: asyncpg.Connection) -> list[str]:
+    problems = []
+    for schema in SCHEMAS:
+        exists = await conn.fetchval("SELECT to_regclass($1)", f"{schema}.outbox")
+        if exists is None:
+            continue
+        pending = await conn.fetchval(
+            f"SELECT count(*) FROM {schema}.outbox WHERE published_at IS NULL"  # noqa: S608
+        )
+        if pending:
+            problems.append(f"{schema}: {pending} outbox rows not yet published")
+    return problems
+
+
+CHECKS: dict[str, Check] = {
+    "orders_terminal": _orders_terminal,
+    "money": _money,
+    "stock_conserved": _stock,
+    "saga_consistency": _consistency,
+    "legal_transitions": _transitions,
+    "outbox_published": _outboxes,
+}
+
+
+async def stats(conn: asyncpg.Connection) -> dict[str, Any]:
+    by_status = await conn.fetch("SELECT status, count(*) AS n FROM orders.sagas GROUP BY status")
+    dead = 0
+    duplicates = 0
+    for schema in SCHEMAS:
+        if await conn.fetchval("SELECT to_regclass($1)", f"{schema}.inbox") is None:
+            continue
+        dead += await conn.fetchval(
+            f"SELECT count(*) FROM {schema}.inbox WHERE status = 'dead_lettered'"  # noqa: S608
+        )
+        duplicates += await conn.fetchval(
+            f"SELECT coalesce(sum(duplicates), 0) FROM {schema}.inbox"  # noqa: S608
+        )
+    return {
+        "orders": {r["status"]: r["n"] for r in by_status},
+        "dead_lettered": dead,
+        "duplicates_absorbed": int(duplicates),
+    }
+
+
+async def verify(admin_url: str) -> tuple[list[CheckResult], dict[str, Any]]:
+    conn = await asyncpg.connect(admin_url, timeout=10)
+    try:
+        results = [CheckResult(name, await check(conn)) for name, check in CHECKS.items()]
+        return results, await stats(conn)
+    finally:
+        await conn.close()

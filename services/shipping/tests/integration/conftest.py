@@ -1,0 +1,138 @@
+"""A shipping schema on the real PostgreSQL, a clock the test moves, and ways to read
+back what the service stored and what it queued in its outbox."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+from uuid import UUID, uuid4
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from orderflow_contracts.common import Address, StockLine
+from orderflow_contracts.shipping import CancelShipment, CreateShipment
+from orderflow_messaging.clock import FixedClock, SequentialIds
+from orderflow_messaging.envelope import Envelope
+from orderflow_messaging.outbox import Outbox
+from orderflow_messaging.registry import Message
+from orderflow_testing.plugin import MigratedSchema
+from shipping.adapters.repository import ShipmentRepository
+from shipping.application import handlers
+from shipping.application.unit_of_work import ShippingUnitOfWork
+from shipping.bootstrap import MIGRATIONS
+from shipping.domain.carrier import SimulatedCarrier
+from shipping.domain.model import Shipment, Timings
+
+NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
+TIMINGS = Timings(
+    slow_delay=timedelta(seconds=10),
+    dispatch_after=timedelta(seconds=3),
+    deliver_after=timedelta(seconds=3),
+)
+ACCEPTED, REJECTED, SLOW = "10115", "00100", "99501"
+
+T = TypeVar("T")
+Reply = tuple[str, dict[str, Any]]
+
+
+def create_command(order_id: str, postcode: str = ACCEPTED) -> CreateShipment:
+    return CreateShipment(
+        order_id=order_id,
+        address=Address(
+            name="Ada Lovelace", line1="1 Analytical Way", city="London",
+            postcode=postcode, country="GB",
+        ),
+        lines=[StockLine(sku="A", quantity=2), StockLine(sku="B", quantity=1)],
+    )  # fmt: skip
+
+
+@dataclass
+class Record:
+    """A consumer record as Kafka would deliver it on shipping.commands."""
+
+    topic: str
+    partition: int
+    offset: int
+    value: bytes | None
+    key: bytes | None = None
+    headers: Sequence[tuple[str, bytes]] = ()
+
+
+def command_record(message: Message, order_id: str, offset: int, message_id: UUID) -> Record:
+    envelope = Envelope(
+        message_id=message_id, type=message.TYPE, version=message.VERSION, occurred_at=NOW,
+        producer="orders", correlation_id=order_id, payload=message.model_dump(mode="json"),
+    )  # fmt: skip
+    return Record("shipping.commands", 0, offset, envelope.to_bytes(), order_id.encode())
+
+
+@dataclass
+class Shipping:
+    engine: AsyncEngine
+    clock: FixedClock = field(default_factory=lambda: FixedClock(NOW))
+    ids: SequentialIds = field(default_factory=SequentialIds)
+    carrier: SimulatedCarrier = field(default_factory=SimulatedCarrier)
+
+    def at(self, seconds: float) -> None:
+        """Move the clock to ``seconds`` after NOW."""
+        self.clock.now = NOW + timedelta(seconds=seconds)
+
+    async def run(self, use_case: Callable[[ShippingUnitOfWork], Awaitable[T]]) -> T:
+        """One use case in its own transaction, as the consumer and the timers run it."""
+        async with self.engine.begin() as conn:
+            outbox = Outbox(conn, producer="shipping", clock=self.clock, new_id=uuid4)
+            return await use_case(ShippingUnitOfWork(conn, outbox, self.clock, self.ids))
+
+    async def create(self, order_id: str, postcode: str = ACCEPTED) -> None:
+        cmd = create_command(order_id, postcode)
+        await self.run(lambda u: handlers.create_shipment(u, cmd, self.carrier, TIMINGS))
+
+    async def cancel(self, order_id: str, reason: str = "customer cancelled") -> None:
+        cmd = CancelShipment(order_id=order_id, reason=reason)
+        await self.run(lambda u: handlers.cancel_shipment(u, cmd))
+
+    async def tick_ready(self) -> int:
+        return await self.run(lambda u: handlers.create_ready_shipments(u, self.carrier))
+
+    async def tick_advance(self) -> int:
+        return await self.run(lambda u: handlers.advance_shipments(u, TIMINGS))
+
+    async def replies(self, order_id: str) -> list[Reply]:
+        """(type, payload) of every message queued for the order, in order."""
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                text(
+                    "SELECT topic, message_type, value FROM outbox"
+                    " WHERE correlation_id = :o ORDER BY id"
+                ),
+                {"o": order_id},
+            )
+            result = []
+            for row in rows:
+                assert row.topic == "shipping.events"
+                result.append((row.message_type, json.loads(row.value)["payload"]))
+            return result
+
+    async def types(self, order_id: str) -> list[str]:
+        return [kind for kind, _ in await self.replies(order_id)]
+
+    async def shipment(self, order_id: str) -> Shipment:
+        async with self.engine.connect() as conn:
+            shipment = await ShipmentRepository(conn).get(order_id)
+        assert shipment is not None, f"no shipment for {order_id}"
+        return shipment
+
+    async def scalar(self, sql: str) -> Any:
+        async with self.engine.connect() as conn:
+            return await conn.scalar(text(sql))
+
+
+@pytest.fixture
+async def shipping(migrated_schema: MigratedSchema) -> Shipping:
+    db = await migrated_schema(MIGRATIONS)
+    return Shipping(db.engine)

@@ -1,0 +1,124 @@
+"""Explicit row <-> domain mapping for the catalog copy and orders."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from checkout.adapters.tables import catalog_items, orders
+from checkout.domain.model import CatalogItem, Order, OrderLine, OrderStatus
+
+
+def _item(row: Any) -> CatalogItem:
+    return CatalogItem(row.sku, row.name, row.price_minor, row.currency, row.active)
+
+
+class CatalogRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def items(self, skus: Iterable[str]) -> dict[str, CatalogItem]:
+        query = select(catalog_items).where(catalog_items.c.sku.in_(set(skus)))
+        return {row.sku: _item(row) for row in await self._conn.execute(query)}
+
+    async def all(self) -> list[CatalogItem]:
+        rows = await self._conn.execute(select(catalog_items).order_by(catalog_items.c.sku))
+        return [_item(row) for row in rows]
+
+    async def upsert(self, item: CatalogItem, changed_at: datetime) -> bool:
+        """Insert or overwrite; False when the stored row is newer than ``changed_at``."""
+        values = {
+            "name": item.name,
+            "price_minor": item.price_minor,
+            "currency": item.currency,
+            "active": item.active,
+            "updated_at": changed_at,
+        }
+        statement = insert(catalog_items).values(sku=item.sku, **values)
+        result = await self._conn.execute(
+            statement.on_conflict_do_update(
+                index_elements=["sku"],
+                set_=values,
+                where=catalog_items.c.updated_at <= statement.excluded.updated_at,
+            )
+        )
+        return bool(result.rowcount)
+
+    async def reprice(
+        self, sku: str, price_minor: int, currency: str, changed_at: datetime
+    ) -> bool | None:
+        """True when repriced, False when the stored row is newer, None when unknown."""
+        result = await self._conn.execute(
+            update(catalog_items)
+            .where(catalog_items.c.sku == sku, catalog_items.c.updated_at <= changed_at)
+            .values(price_minor=price_minor, currency=currency, updated_at=changed_at)
+        )
+        if result.rowcount:
+            return True
+        exists = await self._conn.scalar(
+            select(catalog_items.c.sku).where(catalog_items.c.sku == sku)
+        )
+        return False if exists is not None else None
+
+
+def _line_json(line: OrderLine) -> dict[str, Any]:
+    return {"sku": line.sku, "quantity": line.quantity, "unit_price_minor": line.unit_price_minor}
+
+
+def _order(row: Any) -> Order:
+    return Order(
+        order_id=str(row.order_id),
+        idempotency_key=row.idempotency_key,
+        request_fingerprint=row.request_fingerprint,
+        customer_id=row.customer_id,
+        lines=tuple(
+            OrderLine(line["sku"], int(line["quantity"]), int(line["unit_price_minor"]))
+            for line in row.lines
+        ),
+        currency=row.currency,
+        total_minor=row.total_minor,
+        status=OrderStatus(row.status),
+        created_at=row.created_at,
+    )
+
+
+class OrderRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def get(self, order_id: uuid.UUID) -> Order | None:
+        query = select(orders).where(orders.c.order_id == order_id)
+        row = (await self._conn.execute(query)).first()
+        return _order(row) if row else None
+
+    async def by_idempotency_key(self, key: str) -> Order | None:
+        query = select(orders).where(orders.c.idempotency_key == key)
+        row = (await self._conn.execute(query)).first()
+        return _order(row) if row else None
+
+    async def add(self, order: Order) -> bool:
+        """Insert; False when the key is taken. A concurrent insert with the same key makes
+        this wait for that transaction: if it commits, nothing is inserted here and the
+        caller's next read (a fresh snapshot under READ COMMITTED) sees its order."""
+        result = await self._conn.execute(
+            insert(orders)
+            .values(
+                order_id=uuid.UUID(order.order_id),
+                idempotency_key=order.idempotency_key,
+                request_fingerprint=order.request_fingerprint,
+                customer_id=order.customer_id,
+                total_minor=order.total_minor,
+                currency=order.currency,
+                lines=[_line_json(line) for line in order.lines],
+                status=order.status.value,
+                created_at=order.created_at,
+            )
+            .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        )
+        return bool(result.rowcount)

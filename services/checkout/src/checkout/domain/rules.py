@@ -1,0 +1,103 @@
+"""The rules an order request must pass, and its pricing from the local catalog copy.
+
+``validate_order`` returns every problem at once (not the first), so a client can fix a
+request in one round trip. The limits mirror the OrderPlaced contract: a request that
+passes here always makes a valid OrderPlaced.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from checkout.domain.model import (
+    AddressDraft,
+    CatalogItem,
+    LineDraft,
+    OrderDraft,
+    OrderLine,
+    PricedOrder,
+    Problem,
+)
+
+MAX_LINES = 100
+MAX_QUANTITY = 10_000
+MAX_TOTAL_MINOR = 10_000_000_000
+MAX_CUSTOMER_ID = 64
+TOKEN = re.compile(r"^tok_[a-z0-9_]{1,60}$")
+CURRENCY = re.compile(r"^[A-Z]{3}$")
+COUNTRY = re.compile(r"^[A-Z]{2}$")
+# Longest allowed value of each address field (as in the contract's Address).
+ADDRESS_LIMITS = {"name": 200, "line1": 200, "city": 100, "postcode": 20}
+
+
+def validate_order(draft: OrderDraft, catalog: Mapping[str, CatalogItem]) -> list[Problem]:
+    """Every reason ``draft`` cannot be placed; empty when it can."""
+    problems: list[Problem] = []
+    if not 1 <= len(draft.customer_id) <= MAX_CUSTOMER_ID:
+        problems.append(Problem("customer_id", f"must be 1 to {MAX_CUSTOMER_ID} characters"))
+    if not 1 <= len(draft.lines) <= MAX_LINES:
+        problems.append(
+            Problem("lines", f"an order has 1 to {MAX_LINES} lines, not {len(draft.lines)}")
+        )
+    currency_ok = CURRENCY.fullmatch(draft.currency) is not None
+    if not currency_ok:
+        problems.append(Problem("currency", "must be a three-letter ISO 4217 code such as EUR"))
+    for index, line in enumerate(draft.lines):
+        problems += _line_problems(index, line, catalog, draft.currency if currency_ok else None)
+    if TOKEN.fullmatch(draft.payment_token) is None:
+        # The token itself is never echoed: it stands for a card.
+        problems.append(Problem("payment_token", f"must match {TOKEN.pattern}"))
+    problems += _address_problems(draft.shipping_address)
+    if not problems and _total(draft, catalog) > MAX_TOTAL_MINOR:
+        problems.append(Problem("lines", f"the order total exceeds {MAX_TOTAL_MINOR} minor units"))
+    return problems
+
+
+def _line_problems(
+    index: int, line: LineDraft, catalog: Mapping[str, CatalogItem], currency: str | None
+) -> list[Problem]:
+    problems: list[Problem] = []
+    if not 0 < line.quantity <= MAX_QUANTITY:
+        problems.append(
+            Problem(f"lines[{index}].quantity", f"must be 1 to {MAX_QUANTITY}, not {line.quantity}")
+        )
+    item = catalog.get(line.sku)
+    field = f"lines[{index}].sku"
+    if item is None:
+        problems.append(Problem(field, f"unknown SKU {line.sku!r}"))
+    elif not item.active:
+        problems.append(Problem(field, f"SKU {line.sku!r} is not for sale"))
+    elif currency is not None and item.currency != currency:
+        problems.append(
+            Problem(field, f"SKU {line.sku!r} is priced in {item.currency}, not {currency}")
+        )
+    return problems
+
+
+def _address_problems(address: AddressDraft) -> list[Problem]:
+    problems = [
+        Problem(f"shipping_address.{field}", f"must be 1 to {limit} characters")
+        for field, limit in ADDRESS_LIMITS.items()
+        if not 1 <= len(getattr(address, field)) <= limit
+    ]
+    if COUNTRY.fullmatch(address.country) is None:
+        problems.append(
+            Problem("shipping_address.country", "must be a two-letter ISO 3166 code such as DE")
+        )
+    return problems
+
+
+def _total(draft: OrderDraft, catalog: Mapping[str, CatalogItem]) -> int:
+    return sum(line.quantity * catalog[line.sku].price_minor for line in draft.lines)
+
+
+def price_order(draft: OrderDraft, catalog: Mapping[str, CatalogItem]) -> PricedOrder:
+    """Price a draft that passed ``validate_order`` at the catalog's current prices."""
+    problems = validate_order(draft, catalog)
+    if problems:
+        raise ValueError(f"cannot price an invalid order: {problems}")
+    lines = tuple(
+        OrderLine(line.sku, line.quantity, catalog[line.sku].price_minor) for line in draft.lines
+    )
+    return PricedOrder(lines, draft.currency, sum(line.total_minor for line in lines))

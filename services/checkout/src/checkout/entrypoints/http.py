@@ -1,0 +1,155 @@
+"""Orders and the local catalog copy over HTTP.
+
+Errors answer ``{"detail": [{"field": ..., "reason": ...}, ...]}``: 400 for a missing or
+malformed Idempotency-Key, 422 for a body that is malformed or breaks a rule (every
+reason at once), 409 for a key reused with a different request.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Header, HTTPException, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from checkout.adapters.repository import CatalogRepository, OrderRepository
+from checkout.application import orders
+from checkout.application.unit_of_work import unit_of_work
+from checkout.domain.idempotency import HEADER, KEY_REUSED, check_idempotency_key
+from checkout.domain.model import CatalogItem, Order, Problem
+from checkout.entrypoints.requests import parse_order
+from orderflow_messaging.clock import Clock, IdFactory
+
+
+class OrderAccepted(BaseModel):
+    order_id: str
+    status: str
+    total_minor: int
+    currency: str
+
+
+class OrderLineView(BaseModel):
+    sku: str
+    quantity: int
+    unit_price_minor: int
+
+
+class OrderView(OrderAccepted):
+    customer_id: str
+    lines: list[OrderLineView]
+    created_at: datetime
+
+
+class CatalogItemView(BaseModel):
+    sku: str
+    name: str
+    price_minor: int
+    currency: str
+    active: bool
+
+
+def _refused(status: int, problems: list[Problem]) -> JSONResponse:
+    detail = [{"field": p.field, "reason": p.reason} for p in problems]
+    return JSONResponse({"detail": detail}, status_code=status)
+
+
+def _accepted(order: Order) -> JSONResponse:
+    body = OrderAccepted(
+        order_id=order.order_id,
+        status=order.status.value,
+        total_minor=order.total_minor,
+        currency=order.currency,
+    )
+    return JSONResponse(body.model_dump(), status_code=202)
+
+
+def _order_view(order: Order) -> OrderView:
+    return OrderView(
+        order_id=order.order_id,
+        status=order.status.value,
+        total_minor=order.total_minor,
+        currency=order.currency,
+        customer_id=order.customer_id,
+        lines=[
+            OrderLineView(
+                sku=line.sku, quantity=line.quantity, unit_price_minor=line.unit_price_minor
+            )
+            for line in order.lines
+        ],
+        created_at=order.created_at,
+    )
+
+
+def _item_view(item: CatalogItem) -> CatalogItemView:
+    return CatalogItemView(
+        sku=item.sku,
+        name=item.name,
+        price_minor=item.price_minor,
+        currency=item.currency,
+        active=item.active,
+    )
+
+
+async def _find_order(engine: AsyncEngine, order_id: str) -> Order | None:
+    try:
+        parsed = uuid.UUID(order_id)
+    except ValueError:
+        return None  # not an id checkout could have given out
+    async with engine.connect() as conn:
+        return await OrderRepository(conn).get(parsed)
+
+
+_PLACE_RESPONSES: dict[int | str, dict[str, object]] = {
+    202: {"model": OrderAccepted, "description": "placed now, or earlier with this key"},
+    400: {"description": "Idempotency-Key missing or malformed"},
+    409: {"description": KEY_REUSED},
+    422: {"description": "the body is malformed or breaks a rule; every reason listed"},
+}
+
+
+def build_router(engine: AsyncEngine, clock: Clock, new_id: IdFactory) -> APIRouter:
+    router = APIRouter(tags=["checkout"])
+
+    @router.post("/orders", status_code=202, responses=_PLACE_RESPONSES)
+    async def place_order(
+        request: Request,
+        idempotency_key: Annotated[str | None, Header(alias=HEADER)] = None,
+    ) -> JSONResponse:
+        """Place an order once per Idempotency-Key; a retry gets the same answer.
+
+        The body (``OrderIn``: customer_id, lines [{sku, quantity}], shipping_address,
+        payment_token, currency) is read raw so that its problems are answered in this
+        service's error shape rather than FastAPI's.
+        """
+        key = check_idempotency_key(idempotency_key)
+        if isinstance(key, Problem):
+            return _refused(400, [key])
+        draft = parse_order(await request.body())
+        if isinstance(draft, list):
+            return _refused(422, draft)
+        async with unit_of_work(engine, clock, new_id) as uow:
+            outcome = await orders.place_order(uow, key, draft)
+        if isinstance(outcome, orders.Rejected):
+            return _refused(422, outcome.problems)
+        if isinstance(outcome, orders.KeyReused):
+            return _refused(409, [Problem(HEADER, KEY_REUSED)])
+        return _accepted(outcome.order)
+
+    @router.get("/orders/{order_id}", responses={404: {"description": "unknown order"}})
+    async def get_order(order_id: str) -> OrderView:
+        order = await _find_order(engine, order_id)
+        if order is None:
+            raise HTTPException(404, f"unknown order {order_id!r}")
+        return _order_view(order)
+
+    @router.get("/catalog")
+    async def list_catalog() -> list[CatalogItemView]:
+        """Checkout's copy of the catalog, as fed by catalog.events."""
+        async with engine.connect() as conn:
+            return [_item_view(item) for item in await CatalogRepository(conn).all()]
+
+    return router

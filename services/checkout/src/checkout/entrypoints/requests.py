@@ -1,0 +1,70 @@
+"""The wire shape of ``POST /orders`` and its translation into a domain draft.
+
+Only the shape is checked here (JSON types, required fields, no unknown fields); the
+business rules are the domain's (``checkout.domain.rules``). A body of the wrong shape
+is refused with the shape problems alone, since rules cannot be checked on it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from checkout.domain.model import AddressDraft, LineDraft, OrderDraft, Problem
+
+# strict: "3" is not a quantity, and a JSON number is not a SKU.
+_SHAPE = ConfigDict(extra="forbid", strict=True)
+
+
+class LineIn(BaseModel):
+    model_config = _SHAPE
+
+    sku: str
+    quantity: int
+
+
+class AddressIn(BaseModel):
+    model_config = _SHAPE
+
+    name: str
+    line1: str
+    city: str
+    postcode: str
+    country: str
+
+
+class OrderIn(BaseModel):
+    model_config = _SHAPE
+
+    customer_id: str
+    lines: list[LineIn]
+    shipping_address: AddressIn
+    payment_token: str
+    currency: str = "EUR"
+
+    def to_draft(self) -> OrderDraft:
+        return OrderDraft(
+            customer_id=self.customer_id,
+            lines=tuple(LineDraft(line.sku, line.quantity) for line in self.lines),
+            shipping_address=AddressDraft(**self.shipping_address.model_dump()),
+            payment_token=self.payment_token,
+            currency=self.currency,
+        )
+
+
+def field_path(loc: Sequence[int | str]) -> str:
+    """``("lines", 1, "sku")`` -> ``"lines[1].sku"``; the whole body is ``"body"``."""
+    path = ""
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else part)
+    return path or "body"
+
+
+def parse_order(body: bytes) -> OrderDraft | list[Problem]:
+    """The draft in ``body``, or every shape problem of it."""
+    try:
+        return OrderIn.model_validate_json(body).to_draft()
+    except ValidationError as exc:
+        # Only the message, never pydantic's "input": it could be the token or address.
+        return [Problem(field_path(e["loc"]), e["msg"]) for e in exc.errors()]

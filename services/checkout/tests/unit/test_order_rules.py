@@ -1,0 +1,144 @@
+"""Checkout's rules and pricing: every problem is reported, prices come from the copy."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from checkout.domain.model import (
+    AddressDraft,
+    CatalogItem,
+    LineDraft,
+    OrderDraft,
+    OrderLine,
+    Problem,
+)
+from checkout.domain.rules import price_order, validate_order
+
+CATALOG = {
+    "TEE": CatalogItem("TEE", "Tee", 1990, "EUR"),
+    "MUG": CatalogItem("MUG", "Mug", 1250, "EUR"),
+    "OLD": CatalogItem("OLD", "Retired", 900, "EUR", active=False),
+    "USD-ONLY": CatalogItem("USD-ONLY", "Import", 500, "USD"),
+    "GOLD": CatalogItem("GOLD", "Gold bar", 5_000_000_000, "EUR"),
+}
+ADDRESS = AddressDraft("Ada Lovelace", "1 Analytical Way", "London", "N1 9GU", "GB")
+
+
+def order(*lines: tuple[str, int], **changes: object) -> OrderDraft:
+    draft = OrderDraft(
+        customer_id="c-1",
+        lines=tuple(LineDraft(sku, qty) for sku, qty in lines),
+        shipping_address=ADDRESS,
+        payment_token="tok_visa_4242",
+    )
+    return replace(draft, **changes)  # type: ignore[arg-type]
+
+
+def test_a_valid_order_has_no_problems() -> None:
+    assert validate_order(order(("TEE", 2), ("MUG", 1)), CATALOG) == []
+
+
+@pytest.mark.parametrize("quantity", [1, 10_000])
+def test_quantity_limits_are_inclusive(quantity: int) -> None:
+    assert validate_order(order(("TEE", quantity)), CATALOG) == []
+
+
+@pytest.mark.parametrize("quantity", [0, -1, 10_001])
+def test_quantity_out_of_range(quantity: int) -> None:
+    assert validate_order(order(("TEE", quantity)), CATALOG) == [
+        Problem("lines[0].quantity", f"must be 1 to 10000, not {quantity}")
+    ]
+
+
+def test_line_count_limits() -> None:
+    assert validate_order(order(), CATALOG) == [
+        Problem("lines", "an order has 1 to 100 lines, not 0")
+    ]
+    assert validate_order(order(*[("MUG", 1)] * 100), CATALOG) == []
+    assert validate_order(order(*[("MUG", 1)] * 101), CATALOG) == [
+        Problem("lines", "an order has 1 to 100 lines, not 101")
+    ]
+
+
+def test_unknown_inactive_and_foreign_currency_skus() -> None:
+    problems = validate_order(order(("TEE", 1), ("X", 1), ("OLD", 1), ("USD-ONLY", 1)), CATALOG)
+    assert problems == [
+        Problem("lines[1].sku", "unknown SKU 'X'"),
+        Problem("lines[2].sku", "SKU 'OLD' is not for sale"),
+        Problem("lines[3].sku", "SKU 'USD-ONLY' is priced in USD, not EUR"),
+    ]
+
+
+def test_order_currency_must_match_every_item() -> None:
+    assert validate_order(order(("USD-ONLY", 1), currency="USD"), CATALOG) == []
+    assert validate_order(order(("TEE", 1), currency="USD"), CATALOG) == [
+        Problem("lines[0].sku", "SKU 'TEE' is priced in EUR, not USD")
+    ]
+
+
+def test_malformed_currency_is_one_problem_not_one_per_line() -> None:
+    assert validate_order(order(("TEE", 1), ("MUG", 1), currency="eur"), CATALOG) == [
+        Problem("currency", "must be a three-letter ISO 4217 code such as EUR")
+    ]
+
+
+@pytest.mark.parametrize("token", ["tok_a", "tok_visa_4242", "tok_" + "a" * 60])
+def test_good_tokens(token: str) -> None:
+    assert validate_order(order(("TEE", 1), payment_token=token), CATALOG) == []
+
+
+@pytest.mark.parametrize(
+    "token", ["", "tok_", "tok_ABC", "tok-abc", "4242424242424242", "tok_" + "a" * 61]
+)
+def test_bad_tokens_are_refused_without_echoing_them(token: str) -> None:
+    problems = validate_order(order(("TEE", 1), payment_token=token), CATALOG)
+    assert problems == [Problem("payment_token", "must match ^tok_[a-z0-9_]{1,60}$")]
+
+
+def test_address_and_customer_rules() -> None:
+    address = AddressDraft("", "x" * 201, "Berlin", "10115", "de")
+    problems = validate_order(
+        order(("TEE", 1), shipping_address=address, customer_id="c" * 65), CATALOG
+    )
+    assert problems == [
+        Problem("customer_id", "must be 1 to 64 characters"),
+        Problem("shipping_address.name", "must be 1 to 200 characters"),
+        Problem("shipping_address.line1", "must be 1 to 200 characters"),
+        Problem("shipping_address.country", "must be a two-letter ISO 3166 code such as DE"),
+    ]
+
+
+def test_every_problem_is_listed_at_once() -> None:
+    draft = order(("X", 1), ("TEE", 0), payment_token="card", customer_id="")
+    fields = [p.field for p in validate_order(draft, CATALOG)]
+    assert fields == ["customer_id", "lines[0].sku", "lines[1].quantity", "payment_token"]
+
+
+def test_total_above_the_contract_limit_is_refused() -> None:
+    assert validate_order(order(("GOLD", 2)), CATALOG) == []
+    assert validate_order(order(("GOLD", 2), ("MUG", 1)), CATALOG) == [
+        Problem("lines", "the order total exceeds 10000000000 minor units")
+    ]
+
+
+def test_pricing_uses_catalog_unit_prices() -> None:
+    priced = price_order(order(("TEE", 2), ("MUG", 1), ("TEE", 1)), CATALOG)
+    assert priced.lines == (
+        OrderLine("TEE", 2, 1990),
+        OrderLine("MUG", 1, 1250),
+        OrderLine("TEE", 1, 1990),
+    )
+    assert priced.total_minor == 2 * 1990 + 1250 + 1990
+    assert priced.currency == "EUR"
+
+
+def test_pricing_follows_the_copy_not_the_request() -> None:
+    repriced = {**CATALOG, "TEE": replace(CATALOG["TEE"], price_minor=2490)}
+    assert price_order(order(("TEE", 2)), repriced).total_minor == 4980
+
+
+def test_an_invalid_order_cannot_be_priced() -> None:
+    with pytest.raises(ValueError, match="unknown SKU"):
+        price_order(order(("X", 1)), CATALOG)

@@ -1,0 +1,1 @@
+"""Payment persistence and the simulated card gateway."""

@@ -1,0 +1,250 @@
+"""A simulated card gateway in test mode, behaving like an external processor.
+
+It keeps its own ledger (``gateway_ledger``) and writes it in its own transaction on its
+own connection: once it has acted, the effect stays, whatever happens to the caller's
+transaction. Every call is idempotent by key: a repeated key returns the stored result
+and never moves money again, which is what makes a double charge visible in the ledger.
+
+Test tokens (authorization)::
+
+    tok_ok                  approved
+    tok_decline             declined: card_declined
+    tok_insufficient_funds  declined: insufficient_funds
+    tok_timeout             approved (money held) but the answer never arrives: every call
+                            raises GatewayTimeout
+    tok_flaky               GatewayUnavailable for the first ``flaky_failures`` calls of a key
+    tok_slow                processing; approved once ``slow_delay`` has passed
+    any other tok_*         declined: unknown_token
+
+Capture, void and refund act on the authorization, whatever its token.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from enum import StrEnum
+from uuid import UUID, uuid4
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from orderflow_messaging.clock import Clock, utc_now
+from payment.adapters.ledger import Ledger, LedgerEntry
+from payment.application.ports import GatewayConflict, GatewayTimeout, GatewayUnavailable
+from payment.domain.model import Call, GatewayResult
+
+log = structlog.get_logger(__name__)
+
+APPROVED = "approved"
+PROCESSING = "processing"
+CANCELLED = "cancelled"
+# Only "approved" moves money; these leave the caller where it wanted to be although
+# nothing moved (a ledger row's amount is what was asked for, its result what happened).
+ALREADY_CAPTURED = "already_captured"
+ALREADY_VOIDED = "already_voided"
+NOTHING_TO_VOID = "nothing_to_void"
+
+
+class Behaviour(StrEnum):
+    APPROVE = "approve"
+    DECLINE = "decline"
+    TIMEOUT = "timeout"
+    FLAKY = "flaky"
+    SLOW = "slow"
+
+
+# token -> (behaviour, decline reason)
+TEST_TOKENS: dict[str, tuple[Behaviour, str | None]] = {
+    "tok_ok": (Behaviour.APPROVE, None),
+    "tok_decline": (Behaviour.DECLINE, "card_declined"),
+    "tok_insufficient_funds": (Behaviour.DECLINE, "insufficient_funds"),
+    "tok_timeout": (Behaviour.TIMEOUT, None),
+    "tok_flaky": (Behaviour.FLAKY, None),
+    "tok_slow": (Behaviour.SLOW, None),
+}
+_UNKNOWN = (Behaviour.DECLINE, "unknown_token")
+_HOLDS_MONEY = {Behaviour.APPROVE, Behaviour.TIMEOUT, Behaviour.FLAKY}
+_SETTLED = {
+    Call.AUTHORIZE: {APPROVED},
+    Call.CAPTURE: {APPROVED, ALREADY_CAPTURED},
+    Call.VOID: {APPROVED, ALREADY_VOIDED, NOTHING_TO_VOID},
+    Call.REFUND: {APPROVED},
+}
+
+
+def token_name(token: str) -> str:
+    """What may be logged of a token: the name of a test token, nothing of a real one."""
+    return token if token in TEST_TOKENS else "tok_other"
+
+
+def _answer(entry: LedgerEntry) -> GatewayResult:
+    if entry.result == PROCESSING:
+        return GatewayResult.pending()
+    if entry.result in _SETTLED[entry.kind]:
+        return GatewayResult.approved(entry.authorization_id)
+    return GatewayResult.declined(entry.result)
+
+
+class SimulatedGateway:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        clock: Clock = utc_now,
+        new_id: Callable[[], UUID] = uuid4,
+        slow_delay: timedelta = timedelta(seconds=10),
+        flaky_failures: int = 2,
+    ) -> None:
+        self._engine = engine
+        self._clock = clock
+        self._new_id = new_id
+        self._slow_delay = slow_delay
+        self._flaky_failures = flaky_failures
+        # Per process, like a flaky load balancer: a restart forgets (fine for a simulation).
+        self._flaky_calls: dict[str, int] = {}
+
+    async def authorize(
+        self, key: str, order_id: str, amount_minor: int, currency: str, token: str
+    ) -> GatewayResult:
+        behaviour, decline = TEST_TOKENS.get(token, _UNKNOWN)
+        if behaviour is Behaviour.FLAKY and self._flaky_calls.get(key, 0) < self._flaky_failures:
+            self._flaky_calls[key] = self._flaky_calls.get(key, 0) + 1
+            raise GatewayUnavailable(f"gateway unavailable (attempt {self._flaky_calls[key]})")
+        async with self._engine.begin() as conn:
+            ledger = Ledger(conn)
+            entry = await self._stored(ledger, key, Call.AUTHORIZE, order_id)
+            if entry is None:
+                held = self._held(behaviour)
+                result = decline or (PROCESSING if behaviour is Behaviour.SLOW else APPROVED)
+                entry = await ledger.add(
+                    self._row(key, order_id, Call.AUTHORIZE, amount_minor, currency, result, held)
+                )
+                log.info(
+                    "gateway_authorization_recorded",
+                    order_id=order_id,
+                    token=token_name(token),
+                    result=entry.result,
+                )
+            elif (
+                entry.result == PROCESSING and self._clock() >= entry.created_at + self._slow_delay
+            ):
+                entry = await ledger.settle(key, PROCESSING, APPROVED)
+        if behaviour is Behaviour.TIMEOUT:
+            raise GatewayTimeout("the gateway did not answer")
+        return _answer(entry)
+
+    def _held(self, behaviour: Behaviour) -> str | None:
+        """A new authorization id, when the issuer holds (or will hold) the money."""
+        if behaviour in _HOLDS_MONEY or behaviour is Behaviour.SLOW:
+            return f"auth_{self._new_id().hex}"
+        return None
+
+    async def capture(
+        self, key: str, order_id: str, authorization_id: str, amount_minor: int, currency: str
+    ) -> GatewayResult:
+        async with self._engine.begin() as conn:
+            ledger = Ledger(conn)
+            entry = await self._stored(ledger, key, Call.CAPTURE, order_id)
+            if entry is None:
+                auth = await ledger.authorization(authorization_id=authorization_id)
+                result = APPROVED
+                if auth is None or auth.result != APPROVED:
+                    result = "authorization_not_found"
+                elif await ledger.count(authorization_id, Call.CAPTURE, APPROVED):
+                    # Captured before under another key: say so, and move nothing.
+                    result = ALREADY_CAPTURED
+                elif amount_minor > auth.amount_minor:
+                    result = "amount_exceeds_authorization"
+                entry = await ledger.add(
+                    self._row(
+                        key,
+                        order_id,
+                        Call.CAPTURE,
+                        amount_minor,
+                        currency,
+                        result,
+                        authorization_id,
+                    )
+                )
+                log.info("gateway_capture_recorded", order_id=order_id, result=entry.result)
+        return _answer(entry)
+
+    async def void(self, key: str, order_id: str) -> GatewayResult:
+        """Release the order's latest authorization (a processing one is cancelled)."""
+        async with self._engine.begin() as conn:
+            ledger = Ledger(conn)
+            entry = await self._stored(ledger, key, Call.VOID, order_id)
+            if entry is None:
+                auth = await ledger.authorization(order_id=order_id)
+                entry = await ledger.add(await self._void_of(ledger, key, order_id, auth))
+                log.info("gateway_void_recorded", order_id=order_id, result=entry.result)
+        return _answer(entry)
+
+    async def _void_of(
+        self, ledger: Ledger, key: str, order_id: str, auth: LedgerEntry | None
+    ) -> LedgerEntry:
+        if auth is None or auth.result not in (APPROVED, PROCESSING):
+            return self._row(key, order_id, Call.VOID, 0, None, NOTHING_TO_VOID, None)
+        auth_id = auth.authorization_id
+        assert auth_id is not None
+        if await ledger.count(auth_id, Call.CAPTURE, APPROVED):
+            result = ALREADY_CAPTURED  # a declined void: captured money must be refunded
+        elif await ledger.count(auth_id, Call.VOID, APPROVED):
+            result = ALREADY_VOIDED
+        else:
+            if auth.result == PROCESSING:
+                await ledger.settle(auth.key, PROCESSING, CANCELLED)
+            result = APPROVED
+        return self._row(
+            key, order_id, Call.VOID, auth.amount_minor, auth.currency, result, auth_id
+        )
+
+    async def refund(
+        self, key: str, order_id: str, authorization_id: str, amount_minor: int, currency: str
+    ) -> GatewayResult:
+        async with self._engine.begin() as conn:
+            ledger = Ledger(conn)
+            entry = await self._stored(ledger, key, Call.REFUND, order_id)
+            if entry is None:
+                auth = await ledger.authorization(authorization_id=authorization_id)
+                captured = await ledger.total(authorization_id, Call.CAPTURE, [APPROVED])
+                refunded = await ledger.total(authorization_id, Call.REFUND, [APPROVED])
+                result = APPROVED
+                if auth is None or captured == 0:
+                    result = "not_captured"
+                elif amount_minor > captured - refunded:
+                    result = "amount_exceeds_captured"
+                entry = await ledger.add(
+                    self._row(
+                        key, order_id, Call.REFUND, amount_minor, currency, result, authorization_id
+                    )
+                )
+                log.info("gateway_refund_recorded", order_id=order_id, result=entry.result)
+        return _answer(entry)
+
+    async def ledger(self, order_id: str | None = None, limit: int = 200) -> list[LedgerEntry]:
+        async with self._engine.connect() as conn:
+            return await Ledger(conn).entries(order_id, limit)
+
+    async def _stored(
+        self, ledger: Ledger, key: str, kind: Call, order_id: str
+    ) -> LedgerEntry | None:
+        entry = await ledger.by_key(key)
+        if entry is not None and (entry.kind, entry.order_id) != (kind, order_id):
+            raise GatewayConflict(f"key already used for {entry.kind.value} of another request")
+        return entry
+
+    def _row(
+        self,
+        key: str,
+        order_id: str,
+        kind: Call,
+        amount_minor: int,
+        currency: str | None,
+        result: str,
+        authorization_id: str | None,
+    ) -> LedgerEntry:
+        return LedgerEntry(
+            key, order_id, kind, amount_minor, currency, result, authorization_id, self._clock()
+        )

@@ -1,0 +1,114 @@
+"""The ``idempotency_keys`` table: the saga's key of each command, and the reply it got.
+
+A key is first written ``pending`` in a transaction of its own, committed before the
+gateway is called, so that whatever happens to the handler's transaction afterwards
+there is a durable trace that the gateway may have acted under that key. The handler's
+transaction then turns it ``done`` together with the reply.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from payment.adapters.tables import idempotency_keys
+from payment.domain.model import Call
+
+
+class KeyState(StrEnum):
+    PENDING = "pending"
+    DONE = "done"
+
+
+@dataclass(frozen=True)
+class KeyedRequest:
+    """One command as the saga sent it, reduced to what identifies it."""
+
+    key: str
+    operation: Call
+    order_id: str
+    fingerprint: str
+
+
+@dataclass(frozen=True)
+class StoredKey:
+    request: KeyedRequest
+    state: KeyState
+    reply_type: str | None
+    reply_payload: dict[str, Any] | None
+
+
+def _request(row: Any) -> KeyedRequest:
+    return KeyedRequest(row.key, Call(row.operation), row.order_id, row.fingerprint)
+
+
+class IdempotencyKeyRepository:
+    """Reads and completes keys inside the handler's transaction."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def get(self, key: str) -> StoredKey | None:
+        row = (
+            await self._conn.execute(select(idempotency_keys).where(idempotency_keys.c.key == key))
+        ).first()
+        if row is None:
+            return None
+        return StoredKey(_request(row), KeyState(row.state), row.reply_type, row.reply_payload)
+
+    async def open_request(self, order_id: str, operation: Call) -> KeyedRequest | None:
+        """The oldest request of this kind whose gateway call has no stored outcome."""
+        query = (
+            select(idempotency_keys)
+            .where(
+                idempotency_keys.c.order_id == order_id,
+                idempotency_keys.c.operation == operation.value,
+                idempotency_keys.c.state == KeyState.PENDING.value,
+            )
+            .order_by(idempotency_keys.c.created_at, idempotency_keys.c.key)
+            .limit(1)
+        )
+        row = (await self._conn.execute(query)).first()
+        return _request(row) if row else None
+
+    async def record_done(
+        self, request: KeyedRequest, reply_type: str, reply_payload: dict[str, Any]
+    ) -> None:
+        done = {
+            "state": KeyState.DONE.value,
+            "reply_type": reply_type,
+            "reply_payload": reply_payload,
+            "updated_at": func.now(),
+        }
+        await self._conn.execute(
+            insert(idempotency_keys)
+            .values(
+                key=request.key,
+                operation=request.operation.value,
+                order_id=request.order_id,
+                fingerprint=request.fingerprint,
+                **done,
+            )
+            .on_conflict_do_update(index_elements=["key"], set_=done)
+        )
+
+
+async def commit_pending(engine: AsyncEngine, request: KeyedRequest) -> None:
+    """Store ``request`` as pending in a transaction of its own (committed on return)."""
+    async with engine.begin() as conn:
+        await conn.execute(
+            insert(idempotency_keys)
+            .values(
+                key=request.key,
+                operation=request.operation.value,
+                order_id=request.order_id,
+                fingerprint=request.fingerprint,
+                state=KeyState.PENDING.value,
+            )
+            .on_conflict_do_nothing(index_elements=["key"])
+        )

@@ -1,0 +1,1 @@
+"""Payment domain: pure and synchronous."""

@@ -1,0 +1,1 @@
+"""Payment entrypoints: Kafka subscribers and HTTP routes. They translate, never decide."""

@@ -1,8 +1,8 @@
 """The whole system as real OS processes on the real broker and database.
 
-If the services are already up (`orderflow up`), the tests use them; otherwise the
-session starts them with short saga deadlines (and stops them afterwards), on the
-Kafka and PostgreSQL that `make test` started.
+The session (re)starts the six services with short saga deadlines, on the Kafka and
+PostgreSQL that `make test` started, and stops them afterwards: the tests depend on
+those deadlines, so services already running with other settings are restarted.
 """
 
 from __future__ import annotations
@@ -49,17 +49,13 @@ def system() -> Iterator[System]:
     settings = stack.read_env()
     if not settings:
         pytest.fail("the stack is not up: run `make test` (it starts it) or `orderflow up`")
-    running = {s.name: s.state for s in services.status_all()}
-    started = False
-    if not all(state == "up" for state in running.values()):
-        os.environ.update({k: v for k, v in TEST_ENV.items() if k not in os.environ})
-        services.start_all(settings)
-        started = True
+    services.stop_all()
+    os.environ.update(TEST_ENV)
+    services.start_all(settings)
     try:
         yield System(settings)
     finally:
-        if started:
-            services.stop_all()
+        services.stop_all()
 
 
 @pytest.fixture

@@ -15,8 +15,10 @@ class OrdersSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="ORDERS_", extra="ignore")
 
     http_port: int = 8003
-    step_timeout_s: float = Field(default=5.0, gt=0)
-    step_retries: int = Field(default=2, ge=0)
+    # Generous: under a burst a healthy participant may queue for seconds, and every
+    # timeout resends work to it.
+    step_timeout_s: float = Field(default=10.0, gt=0)
+    step_retries: int = Field(default=1, ge=0)
     compensation_retries: int = Field(default=5, ge=0)
     sweep_interval_s: float = Field(default=0.25, gt=0)
 

@@ -148,6 +148,7 @@ async def run_demo(
     admin_url: str,
     *,
     concurrency: int = 16,
+    rate: float = 15.0,
     timeout_s: float = 180.0,
     seed: int | None = None,
     show_progress: bool = True,
@@ -159,7 +160,7 @@ async def run_demo(
         with _progress(show_progress) as progress:
             placed = progress.add_task("placing", total=count)
             finished = progress.add_task("finished", total=count)
-            await _place_all(client, result.orders, concurrency, progress, placed)
+            await _place_all(client, result.orders, concurrency, rate, progress, placed)
             await _watch(admin_url, result.orders, progress, finished, timeout_s)
     return result
 
@@ -168,18 +169,23 @@ async def _place_all(
     client: httpx.AsyncClient,
     orders: list[DemoOrder],
     concurrency: int,
+    rate: float,
     progress: Progress,
     task: Any,
 ) -> None:
+    """Open-loop arrivals at ``rate`` orders/s (0: all at once, a burst)."""
     gate = asyncio.Semaphore(concurrency)
+    start = time.monotonic()
 
-    async def one(order: DemoOrder) -> None:
+    async def one(index: int, order: DemoOrder) -> None:
+        if rate > 0:
+            await asyncio.sleep(max(0.0, start + index / rate - time.monotonic()))
         async with gate:
             order.placed_at = time.time()
             await place(client, order)
             progress.advance(task)
 
-    await asyncio.gather(*(one(o) for o in orders))
+    await asyncio.gather(*(one(i, o) for i, o in enumerate(orders)))
 
 
 async def _watch(

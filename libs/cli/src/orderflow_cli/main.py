@@ -96,6 +96,7 @@ def demo(
     as_json: bool = typer.Option(False, "--json", help="one JSON object, no progress bar"),
     timeout: float = typer.Option(240.0, help="seconds to wait for every order to finish"),
     seed: int | None = typer.Option(None, help="random seed for a reproducible mix"),
+    rate: float = typer.Option(15.0, min=0, help="orders per second (0: all at once)"),
 ) -> None:
     """Place ORDERS orders with a realistic mix and wait until every one is terminal."""
     from orderflow_cli.demo import run_demo
@@ -107,6 +108,7 @@ def demo(
             settings["DATABASE_URL"],
             timeout_s=timeout,
             seed=seed,
+            rate=rate,
             show_progress=not as_json,
         )
     )
@@ -142,7 +144,7 @@ def run(orders: int = typer.Option(200, "--orders", "-n", min=0)) -> None:
         up(kafka_bootstrap=None, database_url=None, infra_only=False)
         if orders:
             try:
-                demo(orders=orders, as_json=False, timeout=240.0, seed=None)
+                demo(orders=orders, as_json=False, timeout=240.0, seed=None, rate=15.0)
             except typer.Exit:
                 err.print("[yellow]some demo orders did not finish in time[/]")
         _print_endpoints()

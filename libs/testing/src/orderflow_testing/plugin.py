@@ -128,7 +128,8 @@ async def migrated_schema(admin_database_url: str) -> AsyncIterator[MigratedSche
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     del config
     for item in items:
-        if "integration" in str(item.path).split(os.sep):
+        # Tests under integration/ or e2e/ need the real broker and database.
+        if {"integration", "e2e"} & set(str(item.path).split(os.sep)):
             item.add_marker(pytest.mark.integration)
 
 

@@ -12,7 +12,7 @@ SRC_DIRS := $(wildcard libs/*/src services/*/src)
 EMPTY :=
 SPACE := $(EMPTY) $(EMPTY)
 
-.PHONY: help setup run test test-unit test-integration lint fmt infra-up infra-down clean
+.PHONY: help setup run test test-unit test-integration lint fmt infra-up infra-down bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -53,6 +53,17 @@ test-integration: setup ## integration + end-to-end tests on the real Kafka and 
 	exit $$rc
 
 test: lint test-unit test-integration ## lint + unit + integration (what CI runs)
+
+# Benchmarks measure speed; tests never do. Today: the outbox relay's commit-to-publish
+# latency at idle (bench/results/outbox_latency.json); the end-to-end load bench is next.
+bench: setup ## run the benchmarks against a real stack (started and stopped if needed)
+	@started=0; \
+	if ! $(ORDERFLOW) status --quiet --infra-only; then \
+		$(ORDERFLOW) up --infra-only || exit 1; started=1; \
+	fi; \
+	$(BIN)/python bench/outbox_latency.py --rows 200; rc=$$?; \
+	if [ $$started = 1 ]; then $(ORDERFLOW) down; fi; \
+	exit $$rc
 
 infra-up: setup ## start Kafka + PostgreSQL in the background
 	$(ORDERFLOW) up --infra-only

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from orderflow_contracts import catalog, checkout, inventory, orders, payment, shipping
+from orderflow_contracts import catalog, checkout, inbound, inventory, orders, payment, shipping
 from orderflow_messaging.registry import Message, MessageRegistry
 
 
@@ -17,6 +17,7 @@ def all_messages() -> tuple[type[Message], ...]:
         *shipping.COMMANDS,
         *shipping.EVENTS,
         *orders.EVENTS,
+        *inbound.MESSAGES,
     )
 
 
@@ -24,6 +25,8 @@ def registry() -> MessageRegistry:
     """A registry of every contract (each service consumes a subset; unknown is poison)."""
     reg = MessageRegistry()
     reg.register(*all_messages())
+    for (type_, version), upcaster in {**checkout.UPCASTERS, **inbound.UPCASTERS}.items():
+        reg.register_upcaster(type_, version, upcaster)
     return reg
 
 

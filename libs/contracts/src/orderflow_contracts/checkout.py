@@ -1,27 +1,79 @@
-"""checkout.events (key: order id)."""
+"""checkout.events (key: order id).
+
+OrderPlaced v2 carries money as amount + currency on every line and the total, and an
+optional sales channel. v1 is still accepted everywhere: ``upcast_order_placed_v1``
+turns it into v2, so handlers only see v2.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AwareDatetime, Field, StringConstraints
 
-from orderflow_contracts.common import Address, Currency, MinorUnits, OrderId, PricedLine
+from orderflow_contracts.common import (
+    Address,
+    Currency,
+    MinorUnits,
+    Money,
+    OrderId,
+    PricedLine,
+    PricedLineV2,
+)
 from orderflow_messaging.registry import Message
 
+CustomerId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+# A gateway token (tok_...), never card data.
+Token = Annotated[str, StringConstraints(pattern=r"^tok_[a-z0-9_]{1,60}$")]
+SalesChannel = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
-class OrderPlaced(Message):
+
+class OrderPlacedV1(Message):
     TYPE = "OrderPlaced"
     VERSION = 1
     order_id: OrderId
-    customer_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    customer_id: CustomerId
     lines: Annotated[list[PricedLine], Field(min_length=1, max_length=100)]
     currency: Currency
     total_minor: MinorUnits
     shipping_address: Address
-    # A gateway token (tok_...), never card data.
-    payment_token: Annotated[str, StringConstraints(pattern=r"^tok_[a-z0-9_]{1,60}$")]
+    payment_token: Token
     placed_at: AwareDatetime
 
 
-MESSAGES: tuple[type[Message], ...] = (OrderPlaced,)
+class OrderPlaced(Message):
+    TYPE = "OrderPlaced"
+    VERSION = 2
+    order_id: OrderId
+    customer_id: CustomerId
+    lines: Annotated[list[PricedLineV2], Field(min_length=1, max_length=100)]
+    total: Money
+    shipping_address: Address
+    payment_token: Token
+    placed_at: AwareDatetime
+    sales_channel: SalesChannel | None = None
+
+
+def upcast_order_placed_v1(payload: dict[str, Any]) -> dict[str, Any]:
+    currency = payload["currency"]
+    return {
+        "order_id": payload["order_id"],
+        "customer_id": payload["customer_id"],
+        "lines": [
+            {
+                "sku": line["sku"],
+                "quantity": line["quantity"],
+                "unit_price": {"amount_minor": line["unit_price_minor"], "currency": currency},
+            }
+            for line in payload["lines"]
+        ],
+        "total": {"amount_minor": payload["total_minor"], "currency": currency},
+        "shipping_address": payload["shipping_address"],
+        "payment_token": payload["payment_token"],
+        "placed_at": payload["placed_at"],
+        "sales_channel": None,
+    }
+
+
+MESSAGES: tuple[type[Message], ...] = (OrderPlacedV1, OrderPlaced)
+UPCASTERS = {("OrderPlaced", 1): upcast_order_placed_v1}

@@ -36,3 +36,14 @@ class Address(Contract):
     city: Annotated[str, StringConstraints(min_length=1, max_length=100)]
     postcode: Annotated[str, StringConstraints(min_length=1, max_length=20)]
     country: Annotated[str, StringConstraints(min_length=2, max_length=2, pattern=r"^[A-Z]{2}$")]
+
+
+class Money(Contract):
+    amount_minor: MinorUnits
+    currency: Currency
+
+
+class PricedLineV2(Contract):
+    sku: Sku
+    quantity: Quantity
+    unit_price: Money

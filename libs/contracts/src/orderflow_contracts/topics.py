@@ -6,6 +6,7 @@ CATALOG_EVENTS = "catalog.events"
 CHECKOUT_EVENTS = "checkout.events"
 ORDERS_EVENTS = "orders.events"
 ORDERS_INBOUND = "orders.inbound"
+ORDERS_INBOUND_REPLIES = "orders.inbound.replies"
 INVENTORY_COMMANDS = "inventory.commands"
 INVENTORY_EVENTS = "inventory.events"
 PAYMENT_COMMANDS = "payment.commands"
@@ -18,6 +19,7 @@ ALL = (
     CHECKOUT_EVENTS,
     ORDERS_EVENTS,
     ORDERS_INBOUND,
+    ORDERS_INBOUND_REPLIES,
     INVENTORY_COMMANDS,
     INVENTORY_EVENTS,
     PAYMENT_COMMANDS,

@@ -148,6 +148,9 @@ class MessageConsumer:
             return _Item(record, source, envelope, Decoded(envelope, message), None)
         except PoisonMessage as poison:
             return _Item(record, source, envelope, None, poison)
+        except Exception as exc:  # a decoding bug: dead-letter, never stall the partition
+            failure = PoisonMessage(ReasonCode.SCHEMA_INVALID, f"decoding failed: {exc!r}")
+            return _Item(record, source, envelope, None, failure)
 
     async def _apply(self, conn: AsyncConnection, item: _Item) -> str:
         if item.poison is not None:

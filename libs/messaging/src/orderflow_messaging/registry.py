@@ -109,8 +109,16 @@ class MessageRegistry:
         while version < self._latest[envelope.type]:
             upcaster = self._upcasters.get((envelope.type, version))
             if upcaster is None:
-                raise LookupError(f"no upcaster for {envelope.type} v{version}")
-            payload = upcaster(payload)
+                raise PoisonMessage(
+                    ReasonCode.UNKNOWN_VERSION, f"no upcaster for {envelope.type} v{version}"
+                )
+            try:
+                payload = upcaster(payload)
+            except Exception as exc:  # an upcaster bug must not stall the partition
+                raise PoisonMessage(
+                    ReasonCode.SCHEMA_INVALID,
+                    f"upcasting {envelope.type} v{version} failed: {type(exc).__name__}",
+                ) from exc
             version += 1
         return self._validated(self._models[(envelope.type, version)], payload)
 

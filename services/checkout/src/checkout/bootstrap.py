@@ -6,6 +6,7 @@ import uuid
 from pathlib import Path
 
 from checkout.config import CheckoutSettings
+from checkout.entrypoints import inbound
 from checkout.entrypoints.http import build_router
 from checkout.entrypoints.messages import CONSUMER, build_consumer
 from orderflow_contracts import topics
@@ -20,12 +21,17 @@ def build(
 ) -> ServiceDefinition:
     engine = service_engine(settings, "checkout")
     consumer = build_consumer(engine, settings.consumer, clock, new_id)
+    version = settings.order_placed_version
+    door = inbound.build_inbound_consumer(engine, settings.consumer, clock, new_id, version)
     return ServiceDefinition(
         name="checkout",
         settings=settings,
         engine=engine,
         migrations=MIGRATIONS,
-        subscriptions=[Subscription(consumer, (topics.CATALOG_EVENTS,), group_id=CONSUMER)],
-        produces=[topics.CHECKOUT_EVENTS],
-        routers=[build_router(engine, clock, new_id)],
+        subscriptions=[
+            Subscription(consumer, (topics.CATALOG_EVENTS,), group_id=CONSUMER),
+            Subscription(door, (topics.ORDERS_INBOUND,), group_id=inbound.CONSUMER),
+        ],
+        produces=[topics.CHECKOUT_EVENTS, topics.ORDERS_INBOUND_REPLIES],
+        routers=[build_router(engine, clock, new_id, version)],
     )

@@ -33,19 +33,28 @@ async def test_valid_order_is_placed_with_its_order_placed(checkout: Checkout) -
     assert row.key == FIRST_ID.encode()
     envelope = Envelope.model_validate_json(row.value)
     assert envelope.producer == "checkout"
+    assert envelope.version == 2
     assert OrderPlaced.model_validate(envelope.payload) == OrderPlaced.model_validate(
         {
             "order_id": FIRST_ID,
             "customer_id": "c-42",
             "lines": [
-                {"sku": "TEE-BLK-M", "quantity": 2, "unit_price_minor": 1990},
-                {"sku": "MUG-ENAMEL", "quantity": 1, "unit_price_minor": 1250},
+                {
+                    "sku": "TEE-BLK-M",
+                    "quantity": 2,
+                    "unit_price": {"amount_minor": 1990, "currency": "EUR"},
+                },
+                {
+                    "sku": "MUG-ENAMEL",
+                    "quantity": 1,
+                    "unit_price": {"amount_minor": 1250, "currency": "EUR"},
+                },
             ],
-            "currency": "EUR",
-            "total_minor": TOTAL,
+            "total": {"amount_minor": TOTAL, "currency": "EUR"},
             "shipping_address": ADDRESS,
             "payment_token": "tok_visa_4242",
             "placed_at": NOW.isoformat(),
+            "sales_channel": None,
         }
     )
 

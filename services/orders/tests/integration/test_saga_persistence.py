@@ -10,7 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from orderflow_contracts.checkout import OrderPlaced
-from orderflow_contracts.common import Address, PricedLine, StockLine
+from orderflow_contracts.common import Address, Money, PricedLineV2, StockLine
 from orderflow_contracts.inventory import StockReserved
 from orderflow_messaging.clock import FixedClock
 from orderflow_messaging.errors import PermanentFailure
@@ -31,9 +31,12 @@ def placed(order_id: str = "o-1") -> OrderPlaced:
     return OrderPlaced(
         order_id=order_id,
         customer_id="c-1",
-        lines=[PricedLine(sku="TEE-BLK-M", quantity=1, unit_price_minor=1990)],
-        currency="EUR",
-        total_minor=1990,
+        lines=[
+            PricedLineV2(
+                sku="TEE-BLK-M", quantity=1, unit_price=Money(amount_minor=1990, currency="EUR")
+            )
+        ],
+        total=Money(amount_minor=1990, currency="EUR"),
         shipping_address=Address(name="A", line1="1 St", city="X", postcode="10115", country="DE"),
         payment_token="tok_ok",
         placed_at=T0,

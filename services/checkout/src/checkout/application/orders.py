@@ -15,8 +15,9 @@ from checkout.domain.idempotency import fingerprint
 from checkout.domain.model import Order, OrderDraft, OrderStatus, Problem
 from checkout.domain.rules import price_order, validate_order
 from orderflow_contracts import topics
-from orderflow_contracts.checkout import OrderPlaced
-from orderflow_contracts.common import Address, PricedLine
+from orderflow_contracts.checkout import OrderPlaced, OrderPlacedV1
+from orderflow_contracts.common import Address, Money, PricedLine, PricedLineV2
+from orderflow_messaging.registry import Message
 
 # Address and payment token never reach a log line: only ids and counts do.
 log = structlog.get_logger(__name__)
@@ -43,7 +44,12 @@ PlaceOrderOutcome = Placed | Rejected | KeyReused
 
 
 async def place_order(
-    uow: CheckoutUnitOfWork, idempotency_key: str, draft: OrderDraft
+    uow: CheckoutUnitOfWork,
+    idempotency_key: str,
+    draft: OrderDraft,
+    *,
+    event_version: int = 2,
+    sales_channel: str | None = None,
 ) -> PlaceOrderOutcome:
     request_fingerprint = fingerprint(draft)
     existing = await uow.orders.by_idempotency_key(idempotency_key)
@@ -73,7 +79,9 @@ async def place_order(
             raise RuntimeError("idempotency key taken but its order is not visible; retry")
         return _answer_again(winner, request_fingerprint)
     await uow.outbox.put(
-        topics.CHECKOUT_EVENTS, _order_placed(order, draft), correlation_id=order.order_id
+        topics.CHECKOUT_EVENTS,
+        _order_placed(order, draft, event_version, sales_channel),
+        correlation_id=order.order_id,
     )
     log.info(
         "order_placed",
@@ -93,17 +101,38 @@ def _answer_again(order: Order, request_fingerprint: str) -> PlaceOrderOutcome:
     return Placed(order)
 
 
-def _order_placed(order: Order, draft: OrderDraft) -> OrderPlaced:
+def _order_placed(
+    order: Order, draft: OrderDraft, version: int, sales_channel: str | None
+) -> Message:
+    address = Address(**asdict(draft.shipping_address))
+    if version == 1:
+        return OrderPlacedV1(
+            order_id=order.order_id,
+            customer_id=order.customer_id,
+            lines=[
+                PricedLine(sku=ln.sku, quantity=ln.quantity, unit_price_minor=ln.unit_price_minor)
+                for ln in order.lines
+            ],
+            currency=order.currency,
+            total_minor=order.total_minor,
+            shipping_address=address,
+            payment_token=draft.payment_token,
+            placed_at=order.created_at,
+        )
     return OrderPlaced(
         order_id=order.order_id,
         customer_id=order.customer_id,
         lines=[
-            PricedLine(sku=line.sku, quantity=line.quantity, unit_price_minor=line.unit_price_minor)
-            for line in order.lines
+            PricedLineV2(
+                sku=ln.sku,
+                quantity=ln.quantity,
+                unit_price=Money(amount_minor=ln.unit_price_minor, currency=order.currency),
+            )
+            for ln in order.lines
         ],
-        currency=order.currency,
-        total_minor=order.total_minor,
-        shipping_address=Address(**asdict(draft.shipping_address)),
+        total=Money(amount_minor=order.total_minor, currency=order.currency),
+        shipping_address=address,
         payment_token=draft.payment_token,
         placed_at=order.created_at,
+        sales_channel=sales_channel,
     )

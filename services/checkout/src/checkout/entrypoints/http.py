@@ -111,7 +111,9 @@ _PLACE_RESPONSES: dict[int | str, dict[str, object]] = {
 }
 
 
-def build_router(engine: AsyncEngine, clock: Clock, new_id: IdFactory) -> APIRouter:
+def build_router(
+    engine: AsyncEngine, clock: Clock, new_id: IdFactory, order_placed_version: int = 2
+) -> APIRouter:
     router = APIRouter(tags=["checkout"])
 
     @router.post("/orders", status_code=202, responses=_PLACE_RESPONSES)
@@ -132,7 +134,7 @@ def build_router(engine: AsyncEngine, clock: Clock, new_id: IdFactory) -> APIRou
         if isinstance(draft, list):
             return _refused(422, draft)
         async with unit_of_work(engine, clock, new_id) as uow:
-            outcome = await orders.place_order(uow, key, draft)
+            outcome = await orders.place_order(uow, key, draft, event_version=order_placed_version)
         if isinstance(outcome, orders.Rejected):
             return _refused(422, outcome.problems)
         if isinstance(outcome, orders.KeyReused):

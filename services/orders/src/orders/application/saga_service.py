@@ -21,11 +21,12 @@ log = structlog.get_logger(__name__)
 
 
 def order_data(msg: OrderPlaced) -> OrderData:
+    """From OrderPlaced v2 (v1 arrives upcast). The saga settles in the order's currency."""
     return OrderData(
         customer_id=msg.customer_id,
-        lines=tuple(OrderLine(ln.sku, ln.quantity, ln.unit_price_minor) for ln in msg.lines),
-        currency=msg.currency,
-        total_minor=msg.total_minor,
+        lines=tuple(OrderLine(ln.sku, ln.quantity, ln.unit_price.amount_minor) for ln in msg.lines),
+        currency=msg.total.currency,
+        total_minor=msg.total.amount_minor,
         address=msg.shipping_address.model_dump(),
         payment_token=msg.payment_token,
     )

@@ -1,0 +1,72 @@
+"""orders.inbound -> the upstream door.
+
+The door's registry knows SubmitOrder v1 and v2 only as "some JSON object", so that a
+submission that breaks the contract is answered with its reasons (which the upstream
+can act on) rather than dead-lettered. Unparseable bytes, an unknown type or an
+unknown version still go to orders.inbound.dlq with their reason code.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ConfigDict
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from checkout.application import submissions
+from checkout.application.unit_of_work import PRODUCER, CheckoutUnitOfWork
+from orderflow_messaging.clock import Clock, IdFactory
+from orderflow_messaging.consumer import HandlerContext, MessageConsumer
+from orderflow_messaging.registry import Message, MessageRegistry
+from orderflow_messaging.settings import ConsumerSettings
+
+CONSUMER = "checkout-inbound"
+
+
+class _AnySubmissionV1(Message):
+    model_config = ConfigDict(frozen=True, extra="allow")
+    TYPE = "SubmitOrder"
+    VERSION = 1
+
+
+class _AnySubmissionV2(_AnySubmissionV1):
+    VERSION = 2
+
+
+def door_registry() -> MessageRegistry:
+    registry = MessageRegistry()
+    registry.register(_AnySubmissionV1, _AnySubmissionV2)
+    # The strict upcast happens in the use case, after the contract is checked.
+    registry.register_upcaster("SubmitOrder", 1, lambda payload: payload)
+    return registry
+
+
+def build_inbound_consumer(
+    engine: AsyncEngine,
+    settings: ConsumerSettings,
+    clock: Clock,
+    new_id: IdFactory,
+    event_version: int,
+) -> MessageConsumer:
+    consumer = MessageConsumer(
+        name=CONSUMER,
+        producer=PRODUCER,
+        registry=door_registry(),
+        engine=engine,
+        settings=settings,
+        clock=clock,
+    )
+
+    @consumer.handles(_AnySubmissionV2)
+    async def on_submit_order(ctx: HandlerContext) -> None:
+        uow = CheckoutUnitOfWork(ctx.conn, ctx.outbox, clock, new_id)
+        payload: dict[str, Any] = ctx.envelope.payload
+        await submissions.submit_order(
+            uow,
+            ctx.envelope.version,
+            payload,
+            ctx.envelope.correlation_id,
+            event_version=event_version,
+        )
+
+    return consumer

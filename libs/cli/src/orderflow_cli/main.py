@@ -199,3 +199,22 @@ def verify(as_json: bool = typer.Option(False, "--json", help="machine-readable 
         console.print(f"stats: {json.dumps(numbers, default=str)}")
     if not ok:
         raise typer.Exit(1)
+
+
+@app.command("publish-sample")
+def publish_sample(
+    as_json: bool = typer.Option(False, "--json", help="machine-readable output"),
+) -> None:
+    """Publish sample SubmitOrder messages (valid and invalid) to orders.inbound and show
+    the answer to each: accepted, rejected with reasons, or dead-lettered."""
+    from orderflow_cli.samples import publish_samples
+
+    samples = asyncio.run(publish_samples(_settings()["KAFKA_BOOTSTRAP_SERVERS"]))
+    if as_json:
+        print(json.dumps([{"label": s.label, "reference": s.reference, "answer": s.answer}
+                          for s in samples]))  # fmt: skip
+        return
+    table = Table("sample", "reference (key)", "answer", title="orders.inbound samples")
+    for s in samples:
+        table.add_row(s.label, s.reference, s.answer)
+    console.print(table)

@@ -218,3 +218,31 @@ def publish_sample(
     for s in samples:
         table.add_row(s.label, s.reference, s.answer)
     console.print(table)
+
+
+docs_app = typer.Typer(help="Generated documentation: event catalogue, AsyncAPI, OpenAPI.")
+app.add_typer(docs_app, name="docs")
+
+
+@docs_app.command("write")
+def docs_write() -> None:
+    """Regenerate docs/events.md, docs/asyncapi/*.json and docs/openapi/*.json."""
+    from orderflow_cli.docs_gen import write
+    from orderflow_cli.paths import repo_root
+
+    for path in write(repo_root()):
+        console.print(f"wrote {path}")
+
+
+@docs_app.command("check")
+def docs_check() -> None:
+    """Exit 1 when a generated document differs from what the code generates."""
+    from orderflow_cli.docs_gen import drift
+    from orderflow_cli.paths import repo_root
+
+    stale = drift(repo_root())
+    for path in stale:
+        err.print(f"[red]out of date:[/] {path} (run `make docs`)")
+    if stale:
+        raise typer.Exit(1)
+    console.print("generated docs are up to date")

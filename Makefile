@@ -12,7 +12,7 @@ SRC_DIRS := $(wildcard libs/*/src services/*/src)
 EMPTY :=
 SPACE := $(EMPTY) $(EMPTY)
 
-.PHONY: help setup run test test-unit test-integration lint fmt infra-up infra-down bench clean
+.PHONY: help setup run test test-unit test-integration lint fmt schemas docs infra-up infra-down bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -30,10 +30,21 @@ setup: $(STAMP) ## create .venv and install every package, editable (idempotent)
 run: setup ## start the stack and every service, run a demo, serve until Ctrl-C
 	$(ORDERFLOW) run
 
-lint: setup ## ruff + mypy (strict)
+lint: setup ## ruff, mypy --strict, contract compatibility, schema/example/doc drift
+	$(BIN)/python -m orderflow_contracts.compat --history
+	$(BIN)/python -m orderflow_contracts.schema_export check
+	$(BIN)/python -m orderflow_contracts.examples check
+	$(ORDERFLOW) docs check
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	MYPYPATH=$(subst $(SPACE),:,$(SRC_DIRS)) $(BIN)/mypy $(SRC_DIRS)
+
+schemas: setup ## regenerate schemas/ (JSON Schema + golden examples) and the generated docs
+	$(BIN)/python -m orderflow_contracts.schema_export write
+	$(BIN)/python -m orderflow_contracts.examples write
+	$(ORDERFLOW) docs write
+
+docs: schemas ## alias of `schemas` (event catalogue, AsyncAPI, OpenAPI)
 
 fmt: setup ## apply ruff fixes and formatting
 	$(BIN)/ruff check --fix .

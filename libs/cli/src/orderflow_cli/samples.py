@@ -67,7 +67,7 @@ def _payload(reference: str, version: int, **changes: Any) -> dict[str, Any]:
 
 def build_samples() -> list[Sample]:
     run = uuid.uuid4().hex[:6]
-    samples = []
+    samples: list[Sample] = []
 
     def add(label: str, version: int, **changes: Any) -> None:
         reference = f"sample-{run}-{len(samples) + 1}"

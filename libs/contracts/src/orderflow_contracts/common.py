@@ -16,7 +16,8 @@ MinorUnits = Annotated[int, Field(ge=0, le=10_000_000_000)]
 
 
 class Contract(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # Tolerant reader, like orderflow_messaging.registry.Message.
+    model_config = ConfigDict(frozen=True, extra="ignore")
 
 
 class StockLine(Contract):

@@ -58,27 +58,25 @@ class _Diff:
         self.found.append(f"field '{path or ROOT_LABEL}' {text}")
 
     def compare(self, path: str, old: Schema, new: Schema) -> None:
-        refs = (str(old.get("$ref", "")), str(new.get("$ref", "")))
-        if refs != ("", ""):
-            if refs in self._seen:
-                return
-            self._seen.add(refs)
-        try:
-            self._compare_resolved(
-                path, _branches(self.old_root, old), _branches(self.new_root, new)
-            )
-        finally:
-            self._seen.discard(refs)
-
-    def _compare_resolved(self, path: str, old: list[Schema], new: list[Schema]) -> None:
-        old_types = set().union(*(_types(b) for b in old))
-        new_types = set().union(*(_types(b) for b in new))
+        old_branches = _branches(self.old_root, old)
+        new_branches = _branches(self.new_root, new)
+        old_types = set().union(*(_types(b) for _, b in old_branches))
+        new_types = set().union(*(_types(b) for _, b in new_branches))
         if any(not _covered(t, new_types) for t in old_types):
             self.report(path, f"type changed {_fmt_types(old_types)} -> {_fmt_types(new_types)}")
-        for old_branch in old:
-            new_branch = _counterpart(old_branch, new)
-            if new_branch is not None:
-                self._compare_branch(path, old_branch, new_branch)
+        for old_ref, old_branch in old_branches:
+            match = _counterpart(old_branch, new_branches)
+            if match is None:
+                continue
+            refs = (old_ref, match[0])
+            if refs in self._seen:
+                continue
+            if refs != ("", ""):
+                self._seen.add(refs)
+            try:
+                self._compare_branch(path, old_branch, match[1])
+            finally:
+                self._seen.discard(refs)
 
     def _compare_branch(self, path: str, old: Schema, new: Schema) -> None:
         self._compare_values(path, old, new)
@@ -141,7 +139,8 @@ class _Diff:
             if name in new_required:
                 self.report(child, "added as required (a new required field)")
             elif removed:
-                self.report(child, f"added while {', '.join(map(repr, removed))} was removed")
+                verb = "was" if len(removed) == 1 else "were"
+                self.report(child, f"added while {', '.join(map(repr, removed))} {verb} removed")
         self._compare_additional(path, old, new)
 
     def _compare_additional(self, path: str, old: Schema, new: Schema) -> None:
@@ -180,13 +179,18 @@ def _pointer(root: Schema, ref: str) -> Schema:
     return target
 
 
-def _branches(root: Schema, node: Schema) -> list[Schema]:
+# A branch and the $ref it was reached through ("" if none), for cycle detection.
+Branch = tuple[str, Schema]
+
+
+def _branches(root: Schema, node: Schema, via: str = "") -> list[Branch]:
     """The alternatives a value may match: ``anyOf``/``oneOf`` flattened, refs resolved."""
     resolved = _resolve(root, node)
+    ref = str(node.get("$ref", via))
     options = resolved.get("anyOf") or resolved.get("oneOf")
     if not options:
-        return [resolved]
-    return [branch for option in options for branch in _branches(root, option)]
+        return [(ref, resolved)]
+    return [branch for option in options for branch in _branches(root, option, ref)]
 
 
 def _types(schema: Schema) -> set[str]:
@@ -220,11 +224,11 @@ def _covered(old_type: str, new_types: set[str]) -> bool:
     return "any" in new_types or old_type in new_types or _WIDER.get(old_type) in new_types
 
 
-def _counterpart(old: Schema, candidates: list[Schema]) -> Schema | None:
+def _counterpart(old: Schema, candidates: list[Branch]) -> Branch | None:
     """The new branch to compare an old one with: same type, preferably same title."""
     kinds = _types(old)
-    same_type = [c for c in candidates if any(_covered(t, _types(c)) for t in kinds)]
-    titled = [c for c in same_type if c.get("title") == old.get("title")]
+    same_type = [c for c in candidates if any(_covered(t, _types(c[1])) for t in kinds)]
+    titled = [c for c in same_type if c[1].get("title") == old.get("title")]
     for group in (titled, same_type):
         if len(group) == 1:
             return group[0]

@@ -81,6 +81,21 @@ def baseline(root: Path, ref: str) -> tuple[dict[str, str], str]:
     return schemas_in_tree(root), "the working tree"
 
 
+def first_published(root: Path) -> dict[str, str]:
+    """Each schema file as the commit that first added it had it: every later change of
+    a published version must stay compatible with what consumers first relied on. Needs
+    no base branch, so it also works in a fresh clone of main."""
+    found: dict[str, str] = {}
+    listing = _git(root, "ls-tree", "-r", "--name-only", "HEAD", "--", SCHEMA_DIR) or ""
+    for path in filter(_is_schema_file, listing.splitlines()):
+        added = _git(root, "log", "--diff-filter=A", "--format=%H", "--reverse", "--", path)
+        first = (added or "").split()
+        text = _git(root, "show", f"{first[0]}:./{path}") if first else None
+        if text is not None:
+            found[path] = text
+    return found
+
+
 def problems(old_files: dict[str, str], current: dict[str, dict[str, Any]]) -> list[str]:
     found: list[str] = []
     for path, text in sorted(old_files.items()):
@@ -100,13 +115,28 @@ def problems(old_files: dict[str, str], current: dict[str, dict[str, Any]]) -> l
 
 def cli(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
-    parser.add_argument("--against", required=True, help="git ref holding the old schemas")
+    target = parser.add_mutually_exclusive_group(required=True)
+    target.add_argument("--against", help="git ref holding the old schemas")
+    target.add_argument(
+        "--history",
+        action="store_true",
+        help="compare with each schema file's first committed version (and with HEAD)",
+    )
     parser.add_argument("--root", type=Path, default=Path.cwd(), help="repository root")
     args = parser.parse_args(argv)
-    old_files, source = baseline(args.root, args.against)
-    if source != f"git ref {args.against}":
-        print(f"{PROG}: git ref {args.against!r} not found; comparing against {source}")
-    found = problems(old_files, schemas())
+    if args.history:
+        head, source = baseline(args.root, "HEAD")
+        first = first_published(args.root)
+        old_files = {**head, **{f"{p} (first published)": t for p, t in first.items()}}
+        current = schemas()
+        current |= {f"{p} (first published)": v for p, v in current.items()}
+        source = "HEAD and each file's first commit"
+        found = problems(old_files, current)
+    else:
+        old_files, source = baseline(args.root, args.against)
+        if source != f"git ref {args.against}":
+            print(f"{PROG}: git ref {args.against!r} not found; comparing against {source}")
+        found = problems(old_files, schemas())
     if found:
         print("\n".join(found))
         print(f"{PROG}: {len(found)} breaking change(s) against {source}", file=sys.stderr)

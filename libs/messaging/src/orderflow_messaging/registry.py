@@ -21,9 +21,12 @@ Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 
 
 class Message(BaseModel):
-    """Base of every event, command and reply body. Subclasses set TYPE and VERSION."""
+    """Base of every event, command and reply body. Subclasses set TYPE and VERSION.
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    Tolerant reader: unknown fields are ignored, so a producer may add an optional field
+    to a version without breaking the consumers that do not know it yet."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
 
     TYPE: ClassVar[str]
     VERSION: ClassVar[int] = 1

@@ -1,0 +1,179 @@
+"""The bodies of the golden samples: one order's life, told with one message of every
+type and version (see ``examples`` for why they exist and how they are written).
+
+Hand-written, not generated from the schemas, so that the values are the realistic ones
+a reader expects: EUR prices from the sample catalog, ``tok_ok``, a Lisbon address, the
+saga's idempotency keys, the simulated carrier's tracking numbers.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+from orderflow_contracts import catalog, checkout, inbound, inventory, orders, payment, shipping
+from orderflow_contracts.common import Address, Money, PricedLine, PricedLineV2, StockLine
+from orderflow_contracts.samples import SAMPLE_CATALOG, SampleProduct
+from orderflow_messaging.registry import Message
+
+ORDER_ID = "8d7b5f0e-3c2a-4e61-9b8f-2f5d1c6a7e94"
+SHIPMENT_ID = "c41f9a27-5d0b-4c8e-a6f3-91e2b7d05a18"
+AUTHORIZATION_ID = "auth_5e0c2b9d7a1f4c3e8b6a0d2f9e7c1b43"
+# An upstream shop's own order reference (orders.inbound is keyed and correlated by it).
+REFERENCE = "PS-2025-0004817"
+UPSTREAM = "partner-shop"
+EUR = "EUR"
+# The simulated gateway's public, always-approving test token (README), not a secret.
+TEST_TOKEN = "tok_ok"  # noqa: S105
+T0 = datetime(2025, 3, 14, 9, 26, 53, 120000, tzinfo=UTC)
+
+
+def _product(sku: str) -> SampleProduct:
+    return next(p for p in SAMPLE_CATALOG if p.sku == sku)
+
+
+_TEE, _MUG = _product("TEE-BLK-M"), _product("MUG-ENAMEL")
+_LINES = [
+    PricedLine(sku=_TEE.sku, quantity=2, unit_price_minor=_TEE.price_minor),
+    PricedLine(sku=_MUG.sku, quantity=1, unit_price_minor=_MUG.price_minor),
+]
+_STOCK = [StockLine(sku=line.sku, quantity=line.quantity) for line in _LINES]
+_TOTAL = sum(line.quantity * line.unit_price_minor for line in _LINES)
+_LINES_V2 = [
+    PricedLineV2(
+        sku=line.sku,
+        quantity=line.quantity,
+        unit_price=Money(amount_minor=line.unit_price_minor, currency=EUR),
+    )
+    for line in _LINES
+]
+_ADDRESS = Address(
+    name="Ana Souza", line1="Rua Augusta 1200", city="Lisboa", postcode="1100-053", country="PT"
+)
+
+
+def _key(operation: str) -> str:
+    # The saga's idempotency key format (docs/events.md): "<order id>:<operation>".
+    return f"{ORDER_ID}:{operation}"
+
+
+def payloads() -> tuple[Message, ...]:
+    """One body per type and version, in the order of an order's life."""
+    hoodie = _product("HOODIE-GRY-M")
+    return (
+        catalog.ProductPublished(
+            sku=hoodie.sku, name=hoodie.name, price_minor=hoodie.price_minor, currency=EUR
+        ),
+        catalog.PriceChanged(sku=hoodie.sku, price_minor=5400, currency=EUR),
+        inbound.SubmitOrderV1(
+            reference=REFERENCE,
+            customer_id="cus_2f81c0",
+            lines=[
+                inbound.SubmittedLineV1(
+                    sku=line.sku,
+                    quantity=line.quantity,
+                    expected_unit_price_minor=line.unit_price_minor,
+                )
+                for line in _LINES
+            ],
+            currency=EUR,
+            shipping_address=_ADDRESS,
+            payment_token=TEST_TOKEN,
+        ),
+        inbound.SubmitOrder(
+            reference=REFERENCE,
+            customer_id="cus_2f81c0",
+            lines=[
+                inbound.SubmittedLine(
+                    sku=line.sku, quantity=line.quantity, expected_unit_price=line.unit_price
+                )
+                for line in _LINES_V2
+            ],
+            currency=EUR,
+            shipping_address=_ADDRESS,
+            payment_token=TEST_TOKEN,
+            sales_channel=UPSTREAM,
+        ),
+        inbound.OrderSubmissionRejected(
+            reference=REFERENCE,
+            reasons=[
+                inbound.Reason(field="lines[1].sku", reason="unknown SKU 'MUG-ENAMEL-XL'"),
+                inbound.Reason(
+                    field="lines[0].expected_unit_price", reason="price of TEE-BLK-M is 1990 EUR"
+                ),
+            ],
+        ),
+        inbound.OrderSubmissionAccepted(reference=REFERENCE, order_id=ORDER_ID),
+        checkout.OrderPlacedV1(
+            order_id=ORDER_ID,
+            customer_id="cus_2f81c0",
+            lines=_LINES,
+            currency=EUR,
+            total_minor=_TOTAL,
+            shipping_address=_ADDRESS,
+            payment_token=TEST_TOKEN,
+            placed_at=T0 - timedelta(milliseconds=40),
+        ),
+        checkout.OrderPlaced(
+            order_id=ORDER_ID,
+            customer_id="cus_2f81c0",
+            lines=_LINES_V2,
+            total=Money(amount_minor=_TOTAL, currency=EUR),
+            shipping_address=_ADDRESS,
+            payment_token=TEST_TOKEN,
+            placed_at=T0 - timedelta(milliseconds=40),
+            sales_channel=UPSTREAM,
+        ),
+        inventory.ReserveStock(order_id=ORDER_ID, lines=_STOCK),
+        inventory.StockReserved(order_id=ORDER_ID, lines=_STOCK),
+        inventory.StockReservationFailed(
+            order_id=ORDER_ID, reason="insufficient stock", unavailable=["SOLD-OUT"]
+        ),
+        payment.AuthorizePayment(
+            order_id=ORDER_ID,
+            amount_minor=_TOTAL,
+            currency=EUR,
+            payment_token=TEST_TOKEN,
+            idempotency_key=_key("authorize"),
+        ),
+        payment.PaymentAuthorized(
+            order_id=ORDER_ID, authorization_id=AUTHORIZATION_ID, amount_minor=_TOTAL, currency=EUR
+        ),
+        payment.PaymentDeclined(order_id=ORDER_ID, reason="card_declined"),
+        orders.OrderConfirmed(order_id=ORDER_ID),
+        shipping.CreateShipment(order_id=ORDER_ID, address=_ADDRESS, lines=_STOCK),
+        shipping.ShipmentCreated(
+            order_id=ORDER_ID,
+            shipment_id=SHIPMENT_ID,
+            carrier="SimPost",
+            tracking_number=f"SP{UUID(SHIPMENT_ID).hex[-12:].upper()}",
+        ),
+        shipping.ShipmentFailed(order_id=ORDER_ID, reason="carrier rejected the address"),
+        payment.CapturePayment(
+            order_id=ORDER_ID, amount_minor=_TOTAL, currency=EUR, idempotency_key=_key("capture")
+        ),
+        payment.PaymentCaptured(order_id=ORDER_ID, amount_minor=_TOTAL, currency=EUR),
+        payment.PaymentCaptureFailed(order_id=ORDER_ID, reason="capture_declined"),
+        inventory.CommitStock(order_id=ORDER_ID),
+        inventory.StockCommitted(order_id=ORDER_ID),
+        orders.OrderCompleted(order_id=ORDER_ID, total_minor=_TOTAL),
+        shipping.ShipmentDispatched(order_id=ORDER_ID, shipment_id=SHIPMENT_ID),
+        shipping.ShipmentDelivered(order_id=ORDER_ID, shipment_id=SHIPMENT_ID),
+        orders.OrderRejected(order_id=ORDER_ID, reason="insufficient stock: SOLD-OUT"),
+        shipping.CancelShipment(order_id=ORDER_ID, reason="cancelled by customer"),
+        shipping.ShipmentCancelled(order_id=ORDER_ID),
+        shipping.ShipmentCancellationFailed(order_id=ORDER_ID, reason="already dispatched"),
+        payment.VoidPayment(order_id=ORDER_ID, idempotency_key=_key("void")),
+        payment.PaymentVoided(order_id=ORDER_ID),
+        payment.RefundPayment(
+            order_id=ORDER_ID, amount_minor=_TOTAL, currency=EUR, idempotency_key=_key("refund")
+        ),
+        payment.PaymentRefunded(order_id=ORDER_ID, amount_minor=_TOTAL, currency=EUR),
+        inventory.ReleaseStock(order_id=ORDER_ID, reason="payment declined: card_declined"),
+        inventory.StockReleased(order_id=ORDER_ID),
+        orders.OrderCancelled(order_id=ORDER_ID, reason="payment declined: card_declined"),
+        orders.OrderCompensationFailed(
+            order_id=ORDER_ID,
+            reason="shipment not cancelled: already dispatched",
+        ),
+    )

@@ -246,3 +246,24 @@ def docs_check() -> None:
     if stale:
         raise typer.Exit(1)
     console.print("generated docs are up to date")
+
+
+@app.command()
+def audit(
+    limit: int = typer.Option(50, min=1, max=10_000),
+    as_json: bool = typer.Option(False, "--json", help="machine-readable output"),
+) -> None:
+    """List the audit trail of administrative commands (who, when, what, scope, dry run)."""
+    from orderflow_cli import admin
+
+    rows = asyncio.run(admin.entries(_settings()["DATABASE_URL"], limit))
+    if as_json:
+        print(json.dumps(rows, default=str))
+        return
+    table = Table("at", "actor", "action", "scope", "dry run", "outcome", title="audit")
+    for row in rows:
+        table.add_row(
+            row["at"], row["actor"], row["action"], json.dumps(row["scope"]),
+            "yes" if row["dry_run"] else "no", row["outcome"],
+        )  # fmt: skip
+    console.print(table)

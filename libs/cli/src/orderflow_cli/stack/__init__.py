@@ -51,6 +51,9 @@ def up(
         postgres.start(pconf)
         database_url = pconf.url(postgres.SUPERUSER, postgres.superuser_password())
     settings = _provision(database_url, kafka_bootstrap or kconf.bootstrap)
+    from orderflow_cli.admin import ensure_token
+
+    ensure_token()
     _write_env(settings)
     if with_services:
         services.start_all(settings)

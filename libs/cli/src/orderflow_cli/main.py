@@ -267,3 +267,26 @@ def audit(
             "yes" if row["dry_run"] else "no", row["outcome"],
         )  # fmt: skip
     console.print(table)
+
+
+@app.command("timeline")
+def timeline_cmd(
+    order_id: str,
+    as_json: bool = typer.Option(False, "--json", help="machine-readable output"),
+) -> None:
+    """Every event and command of one order across all services, in order."""
+    from orderflow_cli.commands.timeline import timeline
+
+    entries = asyncio.run(timeline(_settings()["DATABASE_URL"], order_id))
+    if as_json:
+        print(json.dumps(entries))
+        return
+    if not entries:
+        err.print(f"no messages about order {order_id}")
+        raise typer.Exit(1)
+    table = Table("sent at", "service", "topic", "message", "handled by", title=order_id)
+    for e in entries:
+        handled = ", ".join(f"{h['consumer']} ({h['status']})" for h in e["handled_by"]) or "-"
+        table.add_row(e["sent_at"][11:23], e["service"], e["topic"],
+                      f"{e['type']} v{e['version']}", handled)  # fmt: skip
+    console.print(table)

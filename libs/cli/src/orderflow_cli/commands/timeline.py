@@ -1,0 +1,81 @@
+"""`orderflow timeline ORDER_ID`: every event and command of one order across all
+services, in order, from the services' own logs of what they sent (outbox) and handled
+(inbox): service, topic, type and version, when it was sent, published and handled."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+SCHEMAS = ("catalog", "checkout", "orders", "inventory", "payment", "shipping")
+
+
+async def _existing(conn: asyncpg.Connection, table: str) -> list[str]:
+    found = []
+    for schema in SCHEMAS:
+        if await conn.fetchval("SELECT to_regclass($1)", f"{schema}.{table}") is not None:
+            found.append(schema)
+    return found
+
+
+async def timeline(admin_url: str, order_id: str) -> list[dict[str, Any]]:
+    conn = await asyncpg.connect(admin_url, timeout=10)
+    try:
+        sent = []
+        for schema in await _existing(conn, "outbox"):
+            rows = await conn.fetch(
+                f"SELECT message_id, topic, message_type, created_at, published_at, value "  # noqa: S608
+                f"FROM {schema}.outbox WHERE correlation_id = $1",
+                order_id,
+            )
+            sent += [_entry(schema, row) for row in rows]
+        handled = await _handled(conn, [e["message_id"] for e in sent])
+    finally:
+        await conn.close()
+    for entry in sent:
+        entry["handled_by"] = handled.get(entry["message_id"], [])
+    return sorted(sent, key=lambda e: (e["sent_at"], e["message_id"]))
+
+
+def _entry(service: str, row: Any) -> dict[str, Any]:
+    try:
+        envelope = json.loads(row["value"])
+        version = envelope.get("version")
+    except (TypeError, ValueError):
+        version = None
+    return {
+        "message_id": str(row["message_id"]),
+        "service": service,
+        "topic": row["topic"],
+        "type": row["message_type"],
+        "version": version,
+        "sent_at": _iso(row["created_at"]),
+        "published_at": _iso(row["published_at"]),
+    }
+
+
+async def _handled(conn: asyncpg.Connection, ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+    found: dict[str, list[dict[str, Any]]] = {}
+    for schema in await _existing(conn, "inbox"):
+        rows = await conn.fetch(
+            f"SELECT consumer, message_id, status, handled_at, duplicates "  # noqa: S608
+            f"FROM {schema}.inbox WHERE message_id = ANY($1::uuid[])",
+            ids,
+        )
+        for row in rows:
+            found.setdefault(str(row["message_id"]), []).append(
+                {
+                    "consumer": row["consumer"],
+                    "status": row["status"],
+                    "at": _iso(row["handled_at"]),
+                    "duplicates": row["duplicates"],
+                }
+            )
+    return found
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None

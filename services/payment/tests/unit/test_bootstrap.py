@@ -12,6 +12,7 @@ from payment.config import PaymentSettings
 def test_settings_read_the_payment_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PAYMENT_DATABASE_URL", "postgresql://payment@127.0.0.1:1/orderflow")
     monkeypatch.setenv("PAYMENT_SLOW_DELAY_S", "2.5")
+    monkeypatch.delenv("PAYMENT_HTTP_PORT", raising=False)
     settings = PaymentSettings()
     assert settings.slow_delay_s == 2.5
     assert settings.http_port == 8005

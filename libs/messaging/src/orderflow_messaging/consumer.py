@@ -19,20 +19,21 @@ import random
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 import structlog
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from orderflow_messaging import metrics
 from orderflow_messaging.clock import Clock, IdFactory, utc_now
 from orderflow_messaging.crash import crashpoint
 from orderflow_messaging.dead_letter import dead_letter_record
-from orderflow_messaging.envelope import Envelope, SourceCoordinates
+from orderflow_messaging.envelope import Envelope, SourceCoordinates, header_value
 from orderflow_messaging.errors import PermanentFailure, PoisonMessage, ReasonCode
+from orderflow_messaging.faults import InfrastructureUnavailable, is_infrastructure
 from orderflow_messaging.inbox import Inbox, InboxStatus
 from orderflow_messaging.outbox import Outbox
+from orderflow_messaging.parking import Parking
 from orderflow_messaging.registry import Decoded, Message, MessageRegistry
 from orderflow_messaging.settings import ConsumerSettings
 
@@ -40,8 +41,9 @@ log = structlog.get_logger(__name__)
 
 # Dead letters of records with no readable message id are keyed by their coordinates.
 _COORDINATE_NAMESPACE = uuid.UUID("6f1b5a2e-93c4-4c1e-8d0a-0e5d7c9a1b20")
-# Postgres SQLSTATEs that mean "try the same transaction again".
-_RETRYABLE_SQLSTATES = {"40001", "40P01", "55P03", "57P01", "57P02", "57P03", "53300"}
+# Set by the DLQ redrive tool on a record it puts back.
+REDRIVEN_HEADER = "redriven_from"
+_PARKING_REASONS = {ReasonCode.PERMANENT_FAILURE, ReasonCode.RETRIES_EXHAUSTED, ReasonCode.PARKED}
 
 
 class Record(Protocol):
@@ -77,9 +79,9 @@ class _Item:
     decoded: Decoded | None
     poison: PoisonMessage | None
 
-
-class InfrastructureUnavailable(Exception):
-    """The database (or broker) failed underneath a handler; rewind and try later."""
+    @property
+    def redriven(self) -> bool:
+        return header_value(self.record.headers or (), REDRIVEN_HEADER) is not None
 
 
 class MessageConsumer:
@@ -104,6 +106,7 @@ class MessageConsumer:
         self._clock = clock
         self._new_id = new_id
         self._inbox = Inbox(name)
+        self._parking = Parking(name)
         self._handlers: dict[str, Handler] = {}
 
     def handles(self, *models: type[Message]) -> Callable[[Handler], Handler]:
@@ -123,11 +126,12 @@ class MessageConsumer:
             return
         try:
             async with self._engine.begin() as conn:
-                outcomes = [await self._apply(conn, item) for item in items]
+                parked = await self._parking.parked(conn, (i.record.key for i in items))
+                outcomes = [await self._apply(conn, item, parked) for item in items]
                 crashpoint("consumer.before_commit")
             crashpoint("consumer.after_commit")
         except Exception as exc:
-            if _is_infrastructure(exc):
+            if is_infrastructure(exc):
                 await self._pause_for_infrastructure(exc)
             if len(items) > 1:
                 log.info("batch_failed_isolating", consumer=self.name, size=len(items))
@@ -152,7 +156,14 @@ class MessageConsumer:
             failure = PoisonMessage(ReasonCode.SCHEMA_INVALID, f"decoding failed: {exc!r}")
             return _Item(record, source, envelope, None, failure)
 
-    async def _apply(self, conn: AsyncConnection, item: _Item) -> str:
+    async def _apply(self, conn: AsyncConnection, item: _Item, parked: set[bytes]) -> str:
+        key = item.record.key
+        if key is not None and key in parked and not item.redriven:
+            return await self._dead_letter(
+                conn, item, ReasonCode.PARKED,
+                "an earlier message with this key is dead-lettered; redrive it first",
+                "Parked", 0,
+            )  # fmt: skip
         if item.poison is not None:
             return await self._dead_letter(
                 conn, item, item.poison.reason, item.poison.detail, "PoisonMessage", 0
@@ -181,13 +192,16 @@ class MessageConsumer:
                 causation=envelope,
             )
             await handler(HandlerContext(conn, outbox, envelope, item.decoded.message, item.source))
+        if key is not None and item.redriven and await self._parking.unpark(conn, key):
+            log.info("key_unparked", consumer=self.name, message_id=str(envelope.message_id))
         return "processed"
 
     async def _process_alone(self, item: _Item) -> None:
         while True:
             try:
                 async with self._engine.begin() as conn:
-                    outcome = await self._apply(conn, item)
+                    parked = await self._parking.parked(conn, [item.record.key])
+                    outcome = await self._apply(conn, item, parked)
                     await self._inbox.clear_attempts(conn, item.source)
                 metrics.MESSAGES_CONSUMED.labels(self.name, item.source.topic, outcome).inc()
                 return
@@ -195,7 +209,7 @@ class MessageConsumer:
                 await self._dead_letter_alone(item, ReasonCode.PERMANENT_FAILURE, exc, 1)
                 return
             except Exception as exc:
-                if _is_infrastructure(exc):
+                if is_infrastructure(exc):
                     await self._pause_for_infrastructure(exc)
                 attempts = await self._count_attempt(item, exc)
                 if attempts >= self._settings.max_attempts:
@@ -268,6 +282,8 @@ class MessageConsumer:
             correlation_id=envelope.correlation_id if envelope else None,
         )
         await Outbox(conn, producer=self._producer, new_id=self._new_id).put_record(dead)
+        if reason in _PARKING_REASONS and record.key is not None:
+            await self._parking.park(conn, record.key, message_id)
         metrics.DEAD_LETTERS.labels(self.name, item.source.topic, reason.value).inc()
         log.warning(
             "message_dead_lettered",
@@ -296,25 +312,3 @@ def _coordinate_id(source: SourceCoordinates) -> uuid.UUID:
 
 def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
-
-
-def _is_infrastructure(exc: BaseException) -> bool:
-    """Faults of the database or network, not of this message."""
-    if isinstance(exc, InfrastructureUnavailable | ConnectionError | TimeoutError):
-        return True
-    if isinstance(exc, OperationalError | InterfaceError):
-        return True
-    if isinstance(exc, DBAPIError):
-        if exc.connection_invalidated:
-            return True
-        return _sqlstate(exc) in _RETRYABLE_SQLSTATES
-    return False
-
-
-def _sqlstate(exc: DBAPIError) -> str | None:
-    orig: Any = exc.orig
-    for attr in ("sqlstate", "pgcode"):
-        value = getattr(orig, attr, None)
-        if isinstance(value, str):
-            return value
-    return None

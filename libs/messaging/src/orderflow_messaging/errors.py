@@ -26,6 +26,8 @@ class ReasonCode(StrEnum):
     OVERSIZED = "OVERSIZED"
     PERMANENT_FAILURE = "PERMANENT_FAILURE"
     RETRIES_EXHAUSTED = "RETRIES_EXHAUSTED"
+    # An earlier message with the same key is dead-lettered: this one waits behind it.
+    PARKED = "PARKED"
 
 
 class MessagingError(Exception):

@@ -82,6 +82,17 @@ delivery_attempts = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
+# Keys (orders) whose processing stopped at a dead letter: later messages of the key are
+# parked in the DLQ behind it, so a redrive replays them in their original order.
+parked_keys = Table(
+    "parked_keys",
+    metadata,
+    Column("consumer", Text, primary_key=True),
+    Column("key", LargeBinary, primary_key=True),
+    Column("message_id", UUID(as_uuid=True), nullable=False),
+    Column("parked_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
 _NOTIFY_DDL = [
     f"""
     CREATE OR REPLACE FUNCTION outbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -99,7 +110,9 @@ _NOTIFY_DDL = [
 
 
 def create_messaging_tables(connection: Connection) -> None:
-    """Create the messaging tables and the relay wake-up trigger (sync: Alembic's form)."""
+    """Create the messaging tables that are missing and (re)create the relay wake-up
+    trigger (sync: Alembic's form). Idempotent, so a later migration can call it again
+    to add tables introduced since."""
     metadata.create_all(connection)
     for statement in _NOTIFY_DDL:
         connection.exec_driver_sql(statement)

@@ -92,14 +92,14 @@ async def test_handler_that_keeps_failing_is_dead_lettered_after_max_attempts(
 ) -> None:
     harness.fail_times[5] = 1000
     await harness.put("order-5", 5)
-    await harness.put("order-5", 6)
+    await harness.put("order-6", 6)  # another key keeps flowing (same key: test_parking)
     async with (
         running_relay(harness),
         running_consumer(harness, harness.consumer(), group_id="exhausted"),
     ):
 
         async def next_one_handled() -> bool:
-            return await harness.effects() == [("order-5", 6)]
+            return await harness.effects() == [("order-6", 6)]
 
         await eventually(next_one_handled)
         dead = await read_all(kafka_bootstrap, f"{harness.topic}.dlq", expect=1)

@@ -1,0 +1,37 @@
+"""Which failures are the infrastructure's (retry the batch later, never dead-letter)
+rather than the message's."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+# Postgres SQLSTATEs that mean "try the same transaction again".
+_RETRYABLE_SQLSTATES = {"40001", "40P01", "55P03", "57P01", "57P02", "57P03", "53300"}
+
+
+class InfrastructureUnavailable(Exception):
+    """The database (or broker) failed underneath a handler; rewind and try later."""
+
+
+def is_infrastructure(exc: BaseException) -> bool:
+    """Faults of the database or network, not of this message."""
+    if isinstance(exc, InfrastructureUnavailable | ConnectionError | TimeoutError):
+        return True
+    if isinstance(exc, OperationalError | InterfaceError):
+        return True
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        return sqlstate(exc) in _RETRYABLE_SQLSTATES
+    return False
+
+
+def sqlstate(exc: DBAPIError) -> str | None:
+    orig: Any = exc.orig
+    for attr in ("sqlstate", "pgcode"):
+        value = getattr(orig, attr, None)
+        if isinstance(value, str):
+            return value
+    return None

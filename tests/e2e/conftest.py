@@ -21,7 +21,7 @@ import pytest
 from orderflow_cli import stack
 from orderflow_cli.stack import services
 
-TERMINAL = {"COMPLETED", "REJECTED", "CANCELLED", "COMPENSATION_FAILED"}
+TERMINAL = {"COMPLETED", "REJECTED", "CANCELLED", "COMPENSATION_FAILED", "RESOLVED"}
 
 # Short deadlines so that timeouts and compensations finish within seconds.
 TEST_ENV = {

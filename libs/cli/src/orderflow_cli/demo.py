@@ -22,7 +22,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from orderflow_cli.stack import services
 
-TERMINAL = ("COMPLETED", "REJECTED", "CANCELLED", "COMPENSATION_FAILED")
+TERMINAL = ("COMPLETED", "REJECTED", "CANCELLED", "COMPENSATION_FAILED", "RESOLVED")
 NORMAL_SKUS = (
     "TEE-BLK-M", "TEE-WHT-L", "HOODIE-GRY-M", "CAP-NVY", "MUG-ENAMEL",
     "BOTTLE-750", "SOCKS-3PK", "TOTE-CANVAS",

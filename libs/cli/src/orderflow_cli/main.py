@@ -13,6 +13,9 @@ from rich.console import Console
 from rich.table import Table
 
 from orderflow_cli import stack
+from orderflow_cli.commands.dlq import dlq_app
+from orderflow_cli.commands.saga import saga_app
+from orderflow_cli.commands.shadow import shadow_app
 
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, help=__doc__, pretty_exceptions_enable=False
@@ -222,6 +225,9 @@ def publish_sample(
 
 docs_app = typer.Typer(help="Generated documentation: event catalogue, AsyncAPI, OpenAPI.")
 app.add_typer(docs_app, name="docs")
+app.add_typer(shadow_app, name="shadow")
+app.add_typer(dlq_app, name="dlq")
+app.add_typer(saga_app, name="saga")
 
 
 @docs_app.command("write")

@@ -20,7 +20,9 @@ from typing import Any
 
 import asyncpg
 
-TERMINAL = ("COMPLETED", "REJECTED", "CANCELLED", "COMPENSATION_FAILED")
+# RESOLVED (settled by hand), like COMPENSATION_FAILED, is terminal but left out of the
+# money and consistency checks, which list the statuses they judge.
+TERMINAL = ("COMPLETED", "REJECTED", "CANCELLED", "COMPENSATION_FAILED", "RESOLVED")
 SCHEMAS = ("catalog", "checkout", "orders", "inventory", "payment", "shipping")
 
 

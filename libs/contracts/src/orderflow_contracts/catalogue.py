@@ -30,8 +30,8 @@ CATALOGUE: tuple[TopicContract, ...] = (
                   ("upstream systems",),
                   (inbound.OrderSubmissionAccepted, inbound.OrderSubmissionRejected),
                   "The answer to every parseable submission."),
-    TopicContract(t.CHECKOUT_EVENTS, "order id", ("checkout",), ("orders",), checkout.MESSAGES,
-                  "Orders placed (HTTP or upstream door)."),
+    TopicContract(t.CHECKOUT_EVENTS, "order id", ("checkout",), ("orders", "history"),
+                  checkout.MESSAGES, "Orders placed (HTTP or upstream door)."),
     TopicContract(t.INVENTORY_COMMANDS, "order id", ("orders",), ("inventory",),
                   inventory.COMMANDS, "Stock requests of the saga."),
     TopicContract(t.INVENTORY_EVENTS, "order id", ("inventory",), ("orders",), inventory.EVENTS,
@@ -42,13 +42,13 @@ CATALOGUE: tuple[TopicContract, ...] = (
                   "Replies of payment."),
     TopicContract(t.SHIPPING_COMMANDS, "order id", ("orders",), ("shipping",), shipping.COMMANDS,
                   "Shipment requests of the saga."),
-    TopicContract(t.SHIPPING_EVENTS, "order id", ("shipping",), ("orders",), shipping.EVENTS,
-                  "Replies and tracking events of shipping."),
-    TopicContract(t.ORDERS_EVENTS, "order id", ("orders",), ("downstream systems",),
+    TopicContract(t.SHIPPING_EVENTS, "order id", ("shipping",), ("orders", "history"),
+                  shipping.EVENTS, "Replies and tracking events of shipping."),
+    TopicContract(t.ORDERS_EVENTS, "order id", ("orders",), ("history", "downstream systems"),
                   orders.EVENTS, "The outcome of every order."),
 )  # fmt: skip
 
-SERVICES = ("catalog", "checkout", "orders", "inventory", "payment", "shipping")
+SERVICES = ("catalog", "checkout", "orders", "inventory", "payment", "shipping", "history")
 
 
 def owner_of(message: type[Message]) -> str:

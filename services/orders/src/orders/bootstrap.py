@@ -12,6 +12,7 @@ from orderflow_service.timers import PeriodicTask
 from orders.application import saga_service
 from orders.application.unit_of_work import OrdersUnitOfWork
 from orders.config import OrdersSettings
+from orders.entrypoints.admin_http import build_admin_router
 from orders.entrypoints.http import build_router
 from orders.entrypoints.messages import PRODUCER, build_consumer
 
@@ -53,5 +54,8 @@ def build(settings: OrdersSettings, clock: Clock = utc_now) -> ServiceDefinition
         subscriptions=[Subscription(consumer, CONSUMES, group_id="orders")],
         produces=PRODUCES,
         tasks=[PeriodicTask("saga-deadlines", settings.sweep_interval_s, sweep)],
-        routers=[build_router(engine, clock, policy, PRODUCER)],
+        routers=[
+            build_router(engine, clock, policy, PRODUCER),
+            build_admin_router(engine, clock, policy, PRODUCER, settings.admin_token),
+        ],
     )

@@ -21,6 +21,9 @@ class OrdersSettings(ServiceSettings):
     step_retries: int = Field(default=1, ge=0)
     compensation_retries: int = Field(default=5, ge=0)
     sweep_interval_s: float = Field(default=0.25, gt=0)
+    # Bearer token of the /admin saga console; empty turns its actions off (503). Kept
+    # out of repr so it never lands in a log line.
+    admin_token: str = Field(default="", repr=False)
 
     def policy(self) -> SagaPolicy:
         return SagaPolicy(

@@ -112,3 +112,11 @@ def terminal(status: SagaStatus, facts: Facts | None = None) -> Saga:
 def completed(**facts: bool) -> Saga:
     base = replace(_FACTS_AT[Step.COMMIT_STOCK], stock_committed=True)
     return terminal(SagaStatus.COMPLETED, replace(base, **facts))
+
+
+def compensation_failed(step: Step | None, rest: tuple[Step, ...] = ()) -> Saga:
+    """As the saga is left when a compensation gave up: at the failed step, deadline off."""
+    saga = compensating(step or Step.RELEASE_STOCK, rest)
+    return saga.evolve(
+        status=SagaStatus.COMPENSATION_FAILED, step=step, deadline=None, reason="gave up"
+    )

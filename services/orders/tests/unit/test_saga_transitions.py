@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from orders.saga.state import Saga, SagaStatus, Step
+from orders.saga.state import TERMINAL, Saga, SagaStatus, Step
 from orders.saga.transitions import (
     LEGAL_TRANSITIONS,
     CancelRefused,
@@ -99,7 +99,7 @@ def test_every_reply_in_every_running_step_is_handled_or_ignored(step: Step, rep
         assert outcome.saga == saga
 
 
-@pytest.mark.parametrize("status", [S.COMPLETED, S.REJECTED, S.CANCELLED, S.COMPENSATION_FAILED])
+@pytest.mark.parametrize("status", sorted(TERMINAL))
 @pytest.mark.parametrize("reply", sorted(REPLIES))
 def test_terminal_sagas_never_leave_their_state_on_a_reply(status: S, reply: str) -> None:
     saga = completed() if status is S.COMPLETED else terminal(status)

@@ -15,7 +15,7 @@ import asyncpg
 
 from orderflow_cli.paths import state_dir
 
-SERVICES = ("catalog", "checkout", "orders", "inventory", "payment", "shipping")
+SERVICES = ("catalog", "checkout", "orders", "inventory", "payment", "shipping", "history")
 
 
 def role_name(service: str) -> str:

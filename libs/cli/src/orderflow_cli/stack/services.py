@@ -27,6 +27,7 @@ SERVICE_PORTS: dict[str, int] = {
     "payment": 8005,
     "shipping": 8006,
     "orders": 8003,
+    "history": 8007,
     "checkout": 8002,
 }
 
@@ -89,6 +90,11 @@ def _start(name: str, settings: dict[str, str]) -> None:
         f"{name.upper()}_HTTP_PORT": str(port(name)),
         "PYTHONUNBUFFERED": "1",
     }
+    if name == "orders":
+        # The saga console's actions check this bearer token; only orders has them.
+        from orderflow_cli.admin import ensure_token
+
+        env["ORDERS_ADMIN_TOKEN"] = ensure_token()
     process.spawn(
         [sys.executable, "-m", name],
         log_file=logs_dir() / f"{name}.log",

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -148,6 +149,20 @@ class SagaRepository:
         query = select(sagas).order_by(sagas.c.updated_at.desc()).limit(limit)
         if status:
             query = query.where(sagas.c.status == status)
+        return list(await self._conn.execute(query))
+
+    async def stuck(
+        self, statuses: Sequence[SagaStatus], older_than: timedelta, limit: int
+    ) -> list[Any]:
+        """Sagas in one of ``statuses`` not touched for ``older_than``, longest idle first.
+        Idleness is measured on the database clock, the one that wrote ``updated_at``."""
+        idle = func.now() - sagas.c.updated_at
+        query = (
+            select(sagas, func.extract("epoch", idle).label("idle_s"))
+            .where(sagas.c.status.in_([s.value for s in statuses]), idle >= older_than)
+            .order_by(sagas.c.updated_at)
+            .limit(limit)
+        )
         return list(await self._conn.execute(query))
 
     async def created_at(self, order_id: str) -> Any:

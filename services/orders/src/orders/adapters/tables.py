@@ -50,7 +50,7 @@ saga_history = Table(
     Column("id", BigInteger, Identity(always=True), primary_key=True),
     Column("order_id", Text, nullable=False, index=True),
     Column("at", DateTime(timezone=True), nullable=False),
-    # started | reply | timeout | cancel
+    # started | reply | timeout | cancel | admin (an operator intervention)
     Column("kind", Text, nullable=False),
     Column("message_type", Text, nullable=True),
     Column("message_id", UUID(as_uuid=True), nullable=True),

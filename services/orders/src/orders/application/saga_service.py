@@ -3,6 +3,8 @@ its commands and events into the outbox, all in the caller's transaction."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from uuid import UUID
 
 import structlog
@@ -13,7 +15,7 @@ from orderflow_messaging.crash import crashpoint
 from orderflow_messaging.errors import PermanentFailure
 from orderflow_messaging.registry import Message
 from orders.application.unit_of_work import OrdersUnitOfWork
-from orders.saga import transitions
+from orders.saga import interventions, transitions
 from orders.saga.state import OrderData, OrderLine, Saga, SagaStatus
 from orders.saga.transitions import Outcome
 
@@ -74,6 +76,48 @@ async def cancel_order(uow: OrdersUnitOfWork, order_id: str, reason: str) -> Sag
         raise LookupError(order_id)
     outcome = transitions.on_cancel(saga, uow.clock(), uow.policy, reason)
     return await _apply(uow, saga, outcome, kind="cancel", message_type=None, message_id=None)
+
+
+@dataclass(frozen=True)
+class Intervention:
+    """An operator action's effect: the saga before, and the outcome with the saga as
+    saved (its new version), so a caller can show what happened, or what would have
+    when it rolls the transaction back (a dry run)."""
+
+    before: Saga
+    outcome: Outcome
+
+
+async def retry_step(uow: OrdersUnitOfWork, order_id: str) -> Intervention:
+    """Resend the in-flight step's command now. LookupError for an unknown order,
+    ActionRefused when there is nothing to retry (as for the two below)."""
+    return await _intervene(
+        uow, order_id, lambda s: interventions.on_retry(s, uow.clock(), uow.policy)
+    )
+
+
+async def force_compensate(uow: OrdersUnitOfWork, order_id: str, reason: str) -> Intervention:
+    return await _intervene(
+        uow,
+        order_id,
+        lambda s: interventions.on_force_compensate(s, uow.clock(), uow.policy, reason),
+    )
+
+
+async def resolve(uow: OrdersUnitOfWork, order_id: str, note: str) -> Intervention:
+    return await _intervene(uow, order_id, lambda s: interventions.on_resolve(s, uow.clock(), note))
+
+
+async def _intervene(
+    uow: OrdersUnitOfWork, order_id: str, decide: Callable[[Saga], Outcome]
+) -> Intervention:
+    """Not logged here: only the caller knows whether it commits."""
+    saga = await uow.sagas.get(order_id, lock=True)
+    if saga is None:
+        raise LookupError(order_id)
+    outcome = decide(saga)
+    saved = await _apply(uow, saga, outcome, kind="admin", message_type=None, message_id=None)
+    return Intervention(saga, replace(outcome, saga=saved))
 
 
 async def _apply(

@@ -15,6 +15,8 @@ class SagaStatus(StrEnum):
     REJECTED = "REJECTED"
     CANCELLED = "CANCELLED"
     COMPENSATION_FAILED = "COMPENSATION_FAILED"
+    # An operator settled a failed compensation by hand (the reason is their note).
+    RESOLVED = "RESOLVED"
 
     @property
     def terminal(self) -> bool:
@@ -27,6 +29,7 @@ TERMINAL = frozenset(
         SagaStatus.REJECTED,
         SagaStatus.CANCELLED,
         SagaStatus.COMPENSATION_FAILED,
+        SagaStatus.RESOLVED,
     }
 )
 

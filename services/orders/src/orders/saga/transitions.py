@@ -65,12 +65,16 @@ LEGAL_TRANSITIONS: frozenset[tuple[SagaStatus | None, SagaStatus]] = frozenset(
         (S.COMPENSATING, S.COMPENSATING),
         (S.COMPENSATING, S.CANCELLED),
         (S.COMPENSATING, S.COMPENSATION_FAILED),
-        # A customer may cancel a completed order until its parcel is dispatched.
+        # A customer (or an operator) may cancel a completed order until dispatch.
         (S.COMPLETED, S.COMPENSATING),
         (S.COMPLETED, S.COMPLETED),
         (S.REJECTED, S.REJECTED),
         (S.CANCELLED, S.CANCELLED),
         (S.COMPENSATION_FAILED, S.COMPENSATION_FAILED),
+        (S.RESOLVED, S.RESOLVED),
+        # Only an operator (saga/interventions.py) restarts or settles a failed compensation.
+        (S.COMPENSATION_FAILED, S.COMPENSATING),
+        (S.COMPENSATION_FAILED, S.RESOLVED),
     }
 )
 
@@ -121,14 +125,14 @@ def on_timeout(saga: Saga, now: datetime, policy: SagaPolicy) -> Outcome:
     reason = f"{saga.step} timed out"
     if compensating:
         return _compensation_failed(saga, f"{reason} during compensation")
-    return _compensate(saga, reason, now, policy, step_failed=False)
+    return compensate(saga, reason, now, policy, step_failed=False)
 
 
 def on_cancel(saga: Saga, now: datetime, policy: SagaPolicy, reason: str) -> Outcome:
     if saga.status is S.RUNNING:
-        return _compensate(saga, reason, now, policy, step_failed=False)
+        return compensate(saga, reason, now, policy, step_failed=False)
     if saga.status is S.COMPLETED and not saga.facts.shipment_dispatched:
-        return _compensate(saga.evolve(step=None), reason, now, policy, step_failed=True)
+        return compensate(saga.evolve(step=None), reason, now, policy, step_failed=True)
     if saga.status is S.COMPLETED:
         raise CancelRefused("the order was already dispatched")
     raise CancelRefused(f"the order is already {saga.status.value.lower()}")
@@ -173,7 +177,7 @@ def _rejected(saga: Saga, reply: Message, now: datetime, policy: SagaPolicy) -> 
 def _failed(prefix: str) -> Callable[[Saga, Message, datetime, SagaPolicy], Outcome]:
     def handle(saga: Saga, reply: Message, now: datetime, policy: SagaPolicy) -> Outcome:
         detail = getattr(reply, "reason", reply.TYPE)
-        return _compensate(saga, f"{prefix}: {detail}", now, policy, step_failed=True)
+        return compensate(saga, f"{prefix}: {detail}", now, policy, step_failed=True)
 
     return handle
 
@@ -208,7 +212,7 @@ _FORWARD: dict[
 # -- compensation --------------------------------------------------------------------
 
 
-def _compensate(
+def compensate(
     saga: Saga, reason: str, now: datetime, policy: SagaPolicy, *, step_failed: bool
 ) -> Outcome:
     """Undo what was done, newest first. An in-flight step that did not fail explicitly
@@ -225,10 +229,10 @@ def _compensate(
     if facts.stock_reserved or maybe is Step.RESERVE_STOCK:
         steps.append(Step.RELEASE_STOCK)
     compensating = saga.evolve(status=S.COMPENSATING, reason=reason, compensations=tuple(steps))
-    return _next_compensation(compensating, now, policy, note=f"compensating: {reason}")
+    return next_compensation(compensating, now, policy, note=f"compensating: {reason}")
 
 
-def _next_compensation(saga: Saga, now: datetime, policy: SagaPolicy, note: str) -> Outcome:
+def next_compensation(saga: Saga, now: datetime, policy: SagaPolicy, note: str) -> Outcome:
     if not saga.compensations:
         reason = saga.reason or "cancelled"
         done = saga.evolve(status=S.CANCELLED, step=None, deadline=None, attempt=0)
@@ -243,7 +247,7 @@ def _next_compensation(saga: Saga, now: datetime, policy: SagaPolicy, note: str)
 
 
 def _compensated(saga: Saga, reply: Message, now: datetime, policy: SagaPolicy) -> Outcome:
-    return _next_compensation(saga, now, policy, note=reply.TYPE)
+    return next_compensation(saga, now, policy, note=reply.TYPE)
 
 
 def _cancellation_failed(saga: Saga, reply: Message, now: datetime, policy: SagaPolicy) -> Outcome:

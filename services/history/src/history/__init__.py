@@ -1,0 +1,1 @@
+"""orderflow history service: the order-history read model."""

@@ -1,0 +1,1 @@
+"""History persistence: the order_history table and its repository."""

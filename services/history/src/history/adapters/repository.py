@@ -1,0 +1,105 @@
+"""Explicit row <-> OrderHistory mapping, and the queries of the read model."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from history.adapters.tables import order_history
+from history.domain.projection import Fulfilment, Line, OrderHistory, Status
+
+
+def row_of(history: OrderHistory) -> dict[str, Any]:
+    lines = None
+    if history.lines is not None:
+        lines = [
+            {
+                "sku": line.sku,
+                "quantity": line.quantity,
+                "unit_price_minor": line.unit_price_minor,
+                "currency": line.currency,
+            }
+            for line in history.lines
+        ]
+    return {
+        "order_id": history.order_id,
+        "customer_id": history.customer_id,
+        "placed_at": history.placed_at,
+        "total_minor": history.total_minor,
+        "currency": history.currency,
+        "lines": lines,
+        "status": history.status.value,
+        "reason": history.reason,
+        "status_at": history.status_at,
+        "fulfilment": history.fulfilment.value,
+        "updated_at": history.updated_at,
+        "events_applied": history.events_applied,
+    }
+
+
+def history_of(row: Mapping[Any, Any]) -> OrderHistory:
+    lines = row["lines"]
+    return OrderHistory(
+        order_id=row["order_id"],
+        status=Status(row["status"]),
+        status_at=row["status_at"],
+        fulfilment=Fulfilment(row["fulfilment"]),
+        updated_at=row["updated_at"],
+        events_applied=row["events_applied"],
+        reason=row["reason"],
+        customer_id=row["customer_id"],
+        placed_at=row["placed_at"],
+        total_minor=row["total_minor"],
+        currency=row["currency"],
+        lines=None if lines is None else tuple(Line(**line) for line in lines),
+    )
+
+
+class OrderHistoryRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def add_if_missing(self, history: OrderHistory) -> None:
+        await self._conn.execute(
+            insert(order_history)
+            .values(row_of(history))
+            .on_conflict_do_nothing(index_elements=["order_id"])
+        )
+
+    async def get(self, order_id: str, *, for_update: bool = False) -> OrderHistory | None:
+        query = select(order_history).where(order_history.c.order_id == order_id)
+        if for_update:
+            query = query.with_for_update()
+        row = (await self._conn.execute(query)).mappings().first()
+        return history_of(row) if row else None
+
+    async def save(self, history: OrderHistory) -> None:
+        values = row_of(history)
+        del values["order_id"]
+        await self._conn.execute(
+            update(order_history).where(order_history.c.order_id == history.order_id).values(values)
+        )
+
+    async def add_all(self, histories: Iterable[OrderHistory]) -> int:
+        """Insert rows in bulk (a rebuild into a fresh table)."""
+        rows = [row_of(h) for h in histories]
+        if rows:
+            await self._conn.execute(insert(order_history), rows)
+        return len(rows)
+
+    async def of_customer(self, customer_id: str, limit: int) -> list[OrderHistory]:
+        query = (
+            select(order_history)
+            .where(order_history.c.customer_id == customer_id)
+            .order_by(order_history.c.placed_at.desc(), order_history.c.order_id)
+            .limit(limit)
+        )
+        return [history_of(row) for row in (await self._conn.execute(query)).mappings()]
+
+    async def all(self) -> list[OrderHistory]:
+        query = select(order_history).order_by(order_history.c.order_id)
+        return [history_of(row) for row in (await self._conn.execute(query)).mappings()]

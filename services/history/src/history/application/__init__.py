@@ -1,0 +1,1 @@
+"""History use cases and the translation of contracts into projection facts."""

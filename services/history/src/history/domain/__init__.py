@@ -1,0 +1,1 @@
+"""History domain: the projection, pure and synchronous."""

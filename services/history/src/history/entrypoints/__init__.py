@@ -1,0 +1,1 @@
+"""History entrypoints: Kafka subscribers and HTTP routes. They translate, never decide."""

@@ -166,6 +166,41 @@ async def _outboxes(conn: asyncpg.Connection) -> list[str]:
     return problems
 
 
+def _service_pairs() -> list[tuple[str, str, str]]:
+    """(topic, producing schema, consuming schema) for every service-to-service topic."""
+    from orderflow_contracts.catalogue import CATALOGUE, SERVICES
+
+    return [
+        (entry.topic, producer, consumer)
+        for entry in CATALOGUE
+        for producer in entry.producers
+        for consumer in entry.consumers
+        if producer in SERVICES and consumer in SERVICES
+    ]
+
+
+async def _handled(conn: asyncpg.Connection) -> list[str]:
+    """No loss: every message published to a topic is in each consuming service's inbox
+    (processed, ignored or dead-lettered), once it had a few seconds to arrive."""
+    problems = []
+    for topic, producer, consumer in _service_pairs():
+        tables = [f"{producer}.outbox", f"{consumer}.inbox"]
+        if any([await conn.fetchval("SELECT to_regclass($1)", t) is None for t in tables]):
+            continue
+        rows = await conn.fetch(
+            f"SELECT o.message_id, o.message_type FROM {producer}.outbox o "  # noqa: S608
+            f"WHERE o.topic = $1 AND o.published_at < now() - interval '5 seconds' "
+            f"AND NOT EXISTS (SELECT 1 FROM {consumer}.inbox i WHERE i.message_id = o.message_id) "
+            f"LIMIT 20",
+            topic,
+        )
+        problems += [
+            f"{r['message_type']} {r['message_id']} on {topic} not handled by {consumer}"
+            for r in rows
+        ]
+    return problems
+
+
 CHECKS: dict[str, Check] = {
     "orders_terminal": _orders_terminal,
     "money": _money,
@@ -173,6 +208,7 @@ CHECKS: dict[str, Check] = {
     "saga_consistency": _consistency,
     "legal_transitions": _transitions,
     "outbox_published": _outboxes,
+    "published_handled": _handled,
 }
 
 
@@ -193,7 +229,30 @@ async def stats(conn: asyncpg.Connection) -> dict[str, Any]:
         "orders": {r["status"]: r["n"] for r in by_status},
         "dead_lettered": dead,
         "duplicates_absorbed": int(duplicates),
+        "deliveries": await _accounting(conn),
     }
+
+
+async def _accounting(conn: asyncpg.Connection) -> list[dict[str, Any]]:
+    """Per topic and consumer: produced = processed + ignored + dead-lettered, plus the
+    duplicate deliveries the inbox absorbed."""
+    rows = []
+    for topic, producer, consumer in _service_pairs():
+        tables = [f"{producer}.outbox", f"{consumer}.inbox"]
+        if any([await conn.fetchval("SELECT to_regclass($1)", t) is None for t in tables]):
+            continue
+        row = await conn.fetchrow(
+            f"SELECT count(*) AS produced, "  # noqa: S608
+            f"count(i.message_id) FILTER (WHERE i.status = 'processed') AS processed, "
+            f"count(i.message_id) FILTER (WHERE i.status = 'ignored') AS ignored, "
+            f"count(i.message_id) FILTER (WHERE i.status = 'dead_lettered') AS dead_lettered, "
+            f"coalesce(sum(i.duplicates), 0) AS duplicates "
+            f"FROM {producer}.outbox o LEFT JOIN {consumer}.inbox i ON i.message_id = o.message_id "
+            f"WHERE o.topic = $1",
+            topic,
+        )
+        rows.append({"topic": topic, "consumer": consumer, **{k: int(v) for k, v in row.items()}})
+    return rows
 
 
 async def verify(admin_url: str) -> tuple[list[CheckResult], dict[str, Any]]:

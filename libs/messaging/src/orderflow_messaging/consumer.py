@@ -172,6 +172,11 @@ class MessageConsumer:
         envelope = item.decoded.envelope
         handler = self._handlers.get(envelope.type)
         if handler is None:
+            # Recorded, so that every delivered message is accounted for (verify).
+            await self._inbox.claim(
+                conn, envelope.message_id, item.source,
+                message_type=envelope.type, status=InboxStatus.IGNORED,
+            )  # fmt: skip
             return "ignored"
         claimed = await self._inbox.claim(
             conn, envelope.message_id, item.source, message_type=envelope.type

@@ -251,7 +251,8 @@ async def _accounting(conn: asyncpg.Connection) -> list[dict[str, Any]]:
             f"WHERE o.topic = $1",
             topic,
         )
-        rows.append({"topic": topic, "consumer": consumer, **{k: int(v) for k, v in row.items()}})
+        counts = {k: int(v) for k, v in row.items()} if row else {}
+        rows.append({"topic": topic, "consumer": consumer, **counts})
     return rows
 
 

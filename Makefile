@@ -12,7 +12,7 @@ SRC_DIRS := $(wildcard libs/*/src services/*/src)
 EMPTY :=
 SPACE := $(EMPTY) $(EMPTY)
 
-.PHONY: help setup run test test-unit test-integration lint fmt schemas docs infra-up infra-down bench clean
+.PHONY: help setup run test test-unit test-integration lint fmt schemas docs infra-up infra-down bench bench-quick clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -65,16 +65,23 @@ test-integration: setup ## integration + end-to-end tests on the real Kafka and 
 
 test: lint test-unit test-integration ## lint + unit + integration (what CI runs)
 
-# Benchmarks measure speed; tests never do. Today: the outbox relay's commit-to-publish
-# latency at idle (bench/results/outbox_latency.json); the end-to-end load bench is next.
-bench: setup ## run the benchmarks against a real stack (started and stopped if needed)
+# Benchmarks measure speed; tests never do. They start what is not running (and stop
+# only that): the outbox latency at idle, the ceilings, then open-loop load steps.
+BENCH_RATES ?= 25,50,100,200,400,800,1200
+define with_stack
 	@started=0; \
-	if ! $(ORDERFLOW) status --quiet --infra-only; then \
-		$(ORDERFLOW) up --infra-only || exit 1; started=1; \
-	fi; \
-	$(BIN)/python bench/outbox_latency.py --rows 200; rc=$$?; \
+	if ! $(ORDERFLOW) status --quiet --infra-only; then started=1; fi; \
+	$(ORDERFLOW) up > /dev/null || exit 1; \
+	$(1); rc=$$?; \
 	if [ $$started = 1 ]; then $(ORDERFLOW) down; fi; \
 	exit $$rc
+endef
+
+bench: setup ## full benchmark: outbox latency, ceilings, load at rising rates (bench/results/)
+	$(call with_stack,$(BIN)/python bench/outbox_latency.py --rows 200 && $(BIN)/python -m bench.run --rates $(BENCH_RATES) --seconds 20)
+
+bench-quick: setup ## a smaller benchmark (under 5 minutes)
+	$(call with_stack,$(BIN)/python bench/outbox_latency.py --rows 100 && $(BIN)/python -m bench.run --rates 10,25,50 --seconds 10 --kafka-messages 20000)
 
 infra-up: setup ## start Kafka + PostgreSQL in the background
 	$(ORDERFLOW) up --infra-only

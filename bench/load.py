@@ -1,0 +1,185 @@
+"""Open-loop load at rising rates through the whole system (checkout HTTP -> saga ->
+completed), measuring per step: achieved completions/s, placed->completed latency
+percentiles, consumer lag and outbox backlog at the end of the step, and CPU/memory of
+every process. Successful-order mix only (tok_ok, in-stock SKUs)."""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+import httpx
+import psutil
+from aiokafka import AIOKafkaConsumer
+from aiokafka.admin import AIOKafkaAdminClient
+
+from orderflow_cli.demo import NORMAL_SKUS
+from orderflow_cli.stack import services
+
+GROUPS = {
+    "inventory": ("inventory.commands",),
+    "payment": ("payment.commands",),
+    "shipping": ("shipping.commands",),
+    "orders": ("checkout.events", "inventory.events", "payment.events", "shipping.events"),
+}
+SCHEMAS = ("catalog", "checkout", "orders", "inventory", "payment", "shipping", "history")
+
+
+@dataclass
+class Step:
+    rate: float
+    seconds: float
+    placed: int = 0
+    refused: int = 0
+    completed: int = 0
+    latencies_ms: list[float] = field(default_factory=list)
+    lag_end: int = 0
+    lag_start: int = 0
+    outbox_backlog: int = 0
+    processes: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    def row(self) -> dict[str, Any]:
+        lat = sorted(self.latencies_ms)
+
+        def pct(p: int) -> float | None:
+            if len(lat) < 2:
+                return round(lat[0], 1) if lat else None
+            return round(statistics.quantiles(lat, n=100, method="inclusive")[p - 1], 1)
+
+        return {
+            "target_orders_per_s": self.rate,
+            "achieved_orders_per_s": round(self.completed / self.seconds, 1),
+            "placed": self.placed,
+            "refused": self.refused,
+            "completed": self.completed,
+            "p50_ms": pct(50),
+            "p95_ms": pct(95),
+            "p99_ms": pct(99),
+            "lag_start": self.lag_start,
+            "lag_end": self.lag_end,
+            "outbox_backlog_end": self.outbox_backlog,
+            "processes": self.processes,
+        }
+
+
+def _body(i: int) -> dict[str, Any]:
+    return {
+        "customer_id": f"bench-{i % 1000}",
+        "lines": [{"sku": NORMAL_SKUS[i % len(NORMAL_SKUS)], "quantity": 1}],
+        "shipping_address": {
+            "name": "Bench Customer",
+            "line1": "1 Load Street",
+            "city": "Berlin",
+            "postcode": "10115",
+            "country": "DE",
+        },
+        "payment_token": "tok_ok",
+    }
+
+
+async def total_lag(admin: AIOKafkaAdminClient, consumer: AIOKafkaConsumer) -> int:
+    lag = 0
+    for group, topics in GROUPS.items():
+        offsets = await admin.list_consumer_group_offsets(group)
+        parts = [tp for tp in offsets if tp.topic in topics]
+        ends = await consumer.end_offsets(parts) if parts else {}
+        lag += sum(max(0, ends[tp] - offsets[tp].offset) for tp in parts)
+    return lag
+
+
+async def outbox_backlog(conn: asyncpg.Connection) -> int:
+    total = 0
+    for schema in SCHEMAS:
+        if await conn.fetchval("SELECT to_regclass($1)", f"{schema}.outbox") is not None:
+            total += await conn.fetchval(
+                f"SELECT count(*) FROM {schema}.outbox WHERE published_at IS NULL"  # noqa: S608
+            )
+    return int(total)
+
+
+def process_usage(pids: dict[str, int], seconds: float, before: dict[str, Any]) -> dict[str, Any]:
+    usage = {}
+    for name, pid in pids.items():
+        try:
+            proc = psutil.Process(pid)
+            cpu = proc.cpu_times()
+            spent = (cpu.user + cpu.system) - before.get(name, 0.0)
+            rss = proc.memory_info().rss
+            for child in proc.children(recursive=True):
+                rss += child.memory_info().rss
+            usage[name] = {"cpu_pct": round(100 * spent / seconds, 1), "rss_mb": round(rss / 2**20)}
+        except psutil.Error:
+            continue
+    return usage
+
+
+def cpu_now(pids: dict[str, int]) -> dict[str, float]:
+    out = {}
+    for name, pid in pids.items():
+        try:
+            cpu = psutil.Process(pid).cpu_times()
+            out[name] = cpu.user + cpu.system
+        except psutil.Error:
+            continue
+    return out
+
+
+async def run_step(step: Step, ctx: dict[str, Any]) -> Step:
+    client: httpx.AsyncClient = ctx["client"]
+    placed: dict[str, float] = {}
+    gate = asyncio.Semaphore(64)
+    start = time.monotonic()
+    step.lag_start = await total_lag(ctx["admin"], ctx["kafka"])
+    cpu_before = cpu_now(ctx["pids"])
+
+    async def one(i: int) -> None:
+        await asyncio.sleep(max(0.0, start + i / step.rate - time.monotonic()))
+        async with gate:
+            sent = time.time()
+            try:
+                response = await client.post(
+                    services.url("checkout") + "/orders", json=_body(i),
+                    headers={"Idempotency-Key": str(uuid.uuid4())},
+                )  # fmt: skip
+            except httpx.HTTPError:
+                step.refused += 1
+                return
+            if response.status_code == 202:
+                placed[response.json()["order_id"]] = sent
+            else:
+                step.refused += 1
+
+    await asyncio.gather(*(one(i) for i in range(int(step.rate * step.seconds))))
+    elapsed = time.monotonic() - start
+    step.placed = len(placed)
+    await _collect(step, placed, ctx["db"], grace_s=10.0)
+    step.seconds = max(step.seconds, elapsed)
+    step.lag_end = await total_lag(ctx["admin"], ctx["kafka"])
+    step.outbox_backlog = await outbox_backlog(ctx["db"])
+    step.processes = process_usage(ctx["pids"], time.monotonic() - start, cpu_before)
+    return step
+
+
+async def _collect(
+    step: Step, placed: dict[str, float], db: asyncpg.Connection, grace_s: float
+) -> None:
+    """Completions that happened within the step plus a short grace for the tail."""
+    deadline = time.monotonic() + grace_s
+    while True:
+        rows = await db.fetch(
+            "SELECT order_id, min(at) AS at FROM orders.saga_history "
+            "WHERE order_id = ANY($1::text[]) AND to_status = 'COMPLETED' GROUP BY order_id",
+            list(placed),
+        )
+        if len(rows) >= len(placed) or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.5)
+    step.completed = len(rows)
+    step.latencies_ms = [
+        max(0.0, (r["at"].timestamp() - placed[r["order_id"]]) * 1000) for r in rows
+    ]

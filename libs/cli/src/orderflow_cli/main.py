@@ -14,6 +14,7 @@ from rich.table import Table
 
 from orderflow_cli import stack
 from orderflow_cli.commands.dlq import dlq_app
+from orderflow_cli.commands.replay import replay_app
 from orderflow_cli.commands.saga import saga_app
 from orderflow_cli.commands.shadow import shadow_app
 
@@ -173,9 +174,10 @@ def _print_endpoints() -> None:
         "inventory": "/stock",
         "payment": "/payments/{order_id}",
         "shipping": "/shipments/{order_id}",
+        "history": "/history/orders/{order_id}",
     }
     for name in services.SERVICE_PORTS:
-        table.add_row(name, services.url(name), examples[name])
+        table.add_row(name, services.url(name), examples.get(name, "/docs"))
     console.print(table)
 
 
@@ -228,6 +230,7 @@ app.add_typer(docs_app, name="docs")
 app.add_typer(shadow_app, name="shadow")
 app.add_typer(dlq_app, name="dlq")
 app.add_typer(saga_app, name="saga")
+app.add_typer(replay_app, name="replay")
 
 
 @docs_app.command("write")

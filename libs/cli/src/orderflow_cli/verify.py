@@ -23,7 +23,7 @@ import asyncpg
 # RESOLVED (settled by hand), like COMPENSATION_FAILED, is terminal but left out of the
 # money and consistency checks, which list the statuses they judge.
 TERMINAL = ("COMPLETED", "REJECTED", "CANCELLED", "COMPENSATION_FAILED", "RESOLVED")
-SCHEMAS = ("catalog", "checkout", "orders", "inventory", "payment", "shipping")
+SCHEMAS = ("catalog", "checkout", "orders", "inventory", "payment", "shipping", "history")
 
 
 @dataclass

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import heapq
 import json
 import time
 from collections import Counter
@@ -34,6 +35,7 @@ from rich.table import Table
 
 from orderflow_cli import admin, stack
 from orderflow_messaging import dead_letter as dl
+from orderflow_messaging.consumer import REDRIVEN_HEADER as REDRIVEN_FROM
 from orderflow_messaging.envelope import header_value
 
 dlq_app = typer.Typer(no_args_is_help=True, help="Dead letters: list, show, redrive (audited).")
@@ -41,7 +43,6 @@ console = Console()
 err = Console(stderr=True)
 
 ACTION = "dlq.redrive"
-REDRIVEN_FROM = "redriven_from"
 # A broker that stops answering must not hang an operator's shell.
 _SCAN_TIMEOUT_S = 60.0
 _KAFKA_TIMEOUT_MS = 10_000
@@ -121,23 +122,26 @@ async def read(
     partitions = await _partitions(bootstrap, topic, None if at is None else at[0])
     if not partitions:
         return []
+    # "earliest" also for the reset aiokafka starts on assign(): with "latest" it can
+    # race our seek and skip every record.
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
-        isolation_level="read_committed", request_timeout_ms=_KAFKA_TIMEOUT_MS,
+        auto_offset_reset="earliest", isolation_level="read_committed",
+        request_timeout_ms=_KAFKA_TIMEOUT_MS,
     )  # fmt: skip
     await consumer.start()
     try:
         consumer.assign(partitions)
         starts = await consumer.beginning_offsets(partitions)
         ends = await consumer.end_offsets(partitions)
-        await consumer.seek_to_beginning(*partitions)
         if at is not None:
             (tp,) = partitions
             if not starts[tp] <= at[1] < ends[tp]:
                 return []
             consumer.seek(tp, at[1])
-            ends[tp] = at[1] + 1
-        found = await _drain(consumer, {tp: end for tp, end in ends.items() if end > starts[tp]})
+            starts[tp], ends[tp] = at[1], at[1] + 1
+        ranges = {tp: (starts[tp], end) for tp, end in ends.items() if end > starts[tp]}
+        found = await _drain(consumer, ranges)
     finally:
         await consumer.stop()
     return sorted(found, key=lambda d: (d.topic, d.partition, d.offset))
@@ -162,28 +166,41 @@ async def _partitions(bootstrap: str, topic: str | None, only: int | None) -> li
     )
 
 
-async def _drain(consumer: AIOKafkaConsumer, ends: dict[Any, int]) -> list[DeadLetter]:
+async def _drain(
+    consumer: AIOKafkaConsumer, ranges: dict[Any, tuple[int, int]]
+) -> list[DeadLetter]:
     found: list[DeadLetter] = []
-    pending = set(ends)
+    pending = set(ranges)
     deadline = time.monotonic() + _SCAN_TIMEOUT_S
     while pending:
         if time.monotonic() > deadline:
             raise TimeoutError(f"reading the dead letters took over {_SCAN_TIMEOUT_S:.0f} s")
         for tp, batch in (await consumer.getmany(*pending, timeout_ms=500)).items():
+            first, end = ranges[tp]
             for r in batch:
-                if r.offset < ends[tp]:
+                if first <= r.offset < end:
                     headers = tuple((str(n), bytes(v or b"")) for n, v in r.headers or ())
                     found.append(DeadLetter(r.topic, r.partition, r.offset, r.timestamp,
                                             r.key, r.value, headers))  # fmt: skip
         for tp in list(pending):
-            if await consumer.position(tp) >= ends[tp]:
+            if await consumer.position(tp) >= ranges[tp][1]:
                 pending.discard(tp)
     return found
 
 
+def dead_lettering_order(records: Sequence[DeadLetter]) -> list[DeadLetter]:
+    """Offset order within each DLQ partition, merged across partitions and topics by
+    dlq.failed_at: a key parked in one consumer can have dead letters on several topics."""
+    partitions: dict[tuple[str, int], list[DeadLetter]] = {}
+    for r in sorted(records, key=lambda d: (d.topic, d.partition, d.offset)):
+        partitions.setdefault((r.topic, r.partition), []).append(r)
+    # merge() only ever advances each input in turn: offset order survives any clock skew.
+    return list(heapq.merge(*partitions.values(), key=lambda d: d.failed_at))
+
+
 async def redrive(bootstrap: str, records: Sequence[DeadLetter], done: list[str]) -> None:
-    """Produce each record to its source topic, one after the other, so per-partition order
-    is the order of dead-lettering; ``done`` says how far it got if it fails."""
+    """Produce each record to its source topic, one after the other, in the given order;
+    ``done`` says how far it got if it fails."""
     producer = AIOKafkaProducer(
         bootstrap_servers=bootstrap, acks="all", enable_idempotence=True,
         request_timeout_ms=_KAFKA_TIMEOUT_MS,
@@ -251,16 +268,26 @@ def list_command(
 
 
 def _print_records(records: Sequence[DeadLetter], now: datetime, title: str) -> None:
-    table = Table("dlq record", "source", "reason", "error", "tries", "failed at", "key", "age",
-                  title=title)  # fmt: skip
+    table = Table(title=title, show_lines=True)
+    # The coordinates are what an operator copies into commands: never wrapped; the rest
+    # shares one wrapping column so that the table still reads in an 80-column terminal.
+    for name in ("dlq record", "reason", "age"):
+        table.add_column(name, no_wrap=True)
+    table.add_column("key, source, failed at (UTC), tries, error")
     for r in records:
         s = r.summary(now)
-        table.add_row(
-            r.coordinates, f"{s['source_topic']}:{s['source_partition']}:{s['source_offset']}",
-            s["reason"], s["error"][:60], str(s["attempts"]), s["failed_at"][:19], s["key"],
-            f"{s['age_s']:.0f}s",
-        )  # fmt: skip
+        source = f"{s['source_topic']}:{s['source_partition']}:{s['source_offset']}"
+        when = s["failed_at"][:19].replace("T", " ")
+        details = f"{s['key']}\n{source} at {when}, {s['attempts']} tries\n{s['error'][:120]}"
+        table.add_row(r.coordinates, s["reason"], _ago(s["age_s"]), details)
     console.print(table)
+
+
+def _ago(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= 2 * size:
+            return f"{seconds // size:.0f}{unit}"
+    return f"{seconds:.0f}s"
 
 
 @dlq_app.command()
@@ -286,8 +313,10 @@ def show(dlq_topic: str, partition: int, offset: int, as_json: Json = False) -> 
         "key_encoding": key_encoding, "headers": headers,
         "payload": payload, "payload_encoding": encoding,
     }  # fmt: skip
-    # Humans get the same document, indented and coloured.
-    print(json.dumps(detail)) if as_json else console.print_json(json.dumps(detail))
+    if as_json:
+        print(json.dumps(detail))
+    else:  # the same document, indented and coloured
+        console.print_json(json.dumps(detail))
 
 
 @dlq_app.command("redrive")
@@ -331,7 +360,7 @@ def redrive_command(
     bootstrap = settings["KAFKA_BOOTSTRAP_SERVERS"]
     found = _run(read(bootstrap, at[0], at[1])) if at else _find(topic, reason)
     # Without its source topic a record has nowhere to go back to (not written by us).
-    chosen = [r for r in found if r.header(dl.H_SOURCE_TOPIC)]
+    chosen = dead_lettering_order([r for r in found if r.header(dl.H_SOURCE_TOPIC)])
     if one is not None and not chosen:
         audit("not_found", [])
         err.print(f"[bold red]no dead letter at[/] {one}")

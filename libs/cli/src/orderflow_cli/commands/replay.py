@@ -1,21 +1,17 @@
 """`orderflow replay`: read topics again, by offset or time range.
 
-- `replay projection order-history` rebuilds the history read model from its topics into
-  a FRESH schema with the history service's own projection code (`history.domain`), and
-  with --compare diffs it against the live table. It never writes to a live schema.
+- `replay projection order-history` rebuilds the history read model into a FRESH schema
+  with the history service's own code (`history.application.rebuild`: the same `fact_of`
+  and `apply` as its live consumer); --compare diffs it against the live table.
 - `replay topic TOPIC` re-publishes records of TOPIC into TOPIC (same partition, key,
-  value and headers, plus `replayed=true`), so its live consumers see them again; their
+  value and headers, plus `replayed=true`) so its live consumers see them again; their
   inboxes make that a no-op for effects. A dry run unless --apply (admin credential).
-
-Every range ends at the end offsets read at the start, so a replay always terminates
-(and never re-reads what it re-published itself).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,30 +20,253 @@ from rich.console import Console
 from rich.table import Table
 
 from orderflow_cli import admin, stack
-from orderflow_cli.commands.replay_io import (
-    ReplayError,
-    Window,
-    open_consumer,
-    progress_bar,
-    read,
-    republish,
-    spans_of,
-)
+from orderflow_cli.commands import replay_io as io
+from orderflow_cli.commands.replay_io import ReplayError, Window
 
 replay_app = typer.Typer(
-    no_args_is_help=True, help="Rebuild a projection, or re-publish a topic's records."
+    no_args_is_help=True,
+    help="Read topics again, by offset or time: rebuild a projection into a fresh schema, "
+    "or re-publish a topic's records to its live consumers.",
 )
 projection_app = typer.Typer(no_args_is_help=True, help="Rebuild a projection into a fresh schema.")
 replay_app.add_typer(projection_app, name="projection")
 console = Console()
 err = Console(stderr=True)
 
-_SCHEMA = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+LIVE_SCHEMA = LIVE_GROUP = "history"
+# How long --compare waits for the live consumer to read as far as the rebuild did.
+CATCH_UP_S = 60.0
 
-FROM_OFFSET = typer.Option(None, "--from-offset", min=0, help="start at this offset (each partition)")
-FROM_TIME = typer.Option(None, "--from-time", help="start at this time (ISO 8601; naive = UTC)")
-TO_TIME = typer.Option(None, "--to-time", help="stop after this time (ISO 8601; naive = UTC)")
-AS_JSON = typer.Option(False, "--json", help="one JSON object, no progress bar")
+_FROM_OFFSET = "start at this offset (in every partition)"
+_FROM_TIME = "start at this time (ISO 8601; no zone = UTC)"
+_TO_TIME = "stop after this time (ISO 8601; no zone = UTC)"
+
+
+@projection_app.command("order-history")
+def order_history(
+    from_offset: int | None = typer.Option(None, "--from-offset", min=0, help=_FROM_OFFSET),
+    from_time: str | None = typer.Option(None, "--from-time", help=_FROM_TIME),
+    to_time: str | None = typer.Option(None, "--to-time", help=_TO_TIME),
+    into: str | None = typer.Option(None, "--into", help="fresh schema (default replay_<time>)"),
+    compare: bool = typer.Option(False, "--compare", help="diff against history.order_history"),
+    as_json: bool = typer.Option(False, "--json", help="one JSON object, no progress bar"),
+) -> None:
+    """Rebuild the order history from checkout/orders/shipping events into a fresh schema;
+    with --compare, exit 1 when it differs from the live projection."""
+    from history.adapters.snapshot import SchemaUnavailable, check_name
+
+    window = _window(from_offset, from_time, to_time)
+    schema = into or f"replay_{datetime.now(UTC):%Y%m%d_%H%M%S}"
+    try:
+        check_name(schema)
+    except SchemaUnavailable as exc:
+        raise typer.BadParameter(f"--into: {exc}") from None
+    settings = _settings()
+    scope = {"projection": "order-history", "into": schema, "compare": compare, **window.scope()}
+    try:
+        result = asyncio.run(_rebuild(settings, window, schema, compare, show=not as_json))
+    except (ReplayError, SchemaUnavailable, OSError) as exc:
+        _audit(settings, "replay.projection", scope, f"failed: {exc}")
+        err.print(f"[bold red]replay failed:[/] {exc}")
+        raise typer.Exit(1) from exc
+    found: dict[str, Any] = result.get("compare") or {}
+    outcome = f"rebuilt {result['orders']} orders into {schema}"
+    if compare:
+        outcome += f"; {found['differences']} difference(s) from the live projection"
+    _audit(settings, "replay.projection", scope, outcome)
+    if as_json:
+        print(json.dumps(result, default=str))
+    else:
+        console.print(f"{outcome}; records: {json.dumps(result['records'])}")
+        _print_difference(found)
+    if found.get("differences"):
+        raise typer.Exit(1)
+
+
+async def _rebuild(
+    settings: dict[str, str], window: Window, schema: str, compare: bool, *, show: bool
+) -> dict[str, Any]:
+    from history.adapters.snapshot import write_fresh
+    from history.application.facts import TOPICS
+    from history.application.rebuild import Rebuild
+    from orderflow_contracts import registry
+
+    bootstrap, decoder, rebuild = settings["KAFKA_BOOTSTRAP_SERVERS"], registry(), Rebuild()
+    consumer = await io.open_consumer(bootstrap)
+    try:
+        parts = await io.partitions(bootstrap, TOPICS)
+        ranges = await io.spans(consumer, parts, window)
+        with io.progress_bar(err, "order-history", io.size(ranges), show) as advance:
+
+            async def feed(record: Any) -> None:
+                advance()
+                try:
+                    decoded = decoder.decode(record.value)
+                except Exception:  # the live consumer dead-letters these: skip them alike
+                    rebuild.counts["undecodable"] += 1
+                    return
+                envelope = decoded.envelope
+                rebuild.feed(envelope.message_id, decoded.message, envelope.occurred_at)
+
+            await io.read(consumer, ranges, feed)
+        await write_fresh(settings["DATABASE_URL"], schema, rebuild.rows.values())
+        counts = rebuild.counts
+        result: dict[str, Any] = {
+            "schema": schema,
+            "window": window.scope(),
+            "orders": len(rebuild.rows),
+            "records": {
+                "read": counts.total(),
+                "applied": counts["applied"],
+                "ignored": counts["ignored"],
+                "duplicates": counts["duplicate"],
+                "undecodable": counts["undecodable"],
+            },
+        }
+        if compare:
+            result["compare"] = await _compare(settings, consumer, parts, ranges, schema)
+        return result
+    finally:
+        await consumer.stop()
+
+
+async def _compare(
+    settings: dict[str, str], consumer: Any, parts: list[Any], ranges: io.Spans, schema: str
+) -> dict[str, Any]:
+    """Diff against the live table once the live consumer has read as far as the rebuild.
+    Orders with records after the rebuild's end may rightly differ (the live table has
+    seen those records), so they are left out, and counted."""
+    from history.adapters.snapshot import read_all
+    from history.domain.compare import compare
+
+    bootstrap, admin_url = settings["KAFKA_BOOTSTRAP_SERVERS"], settings["DATABASE_URL"]
+    ends = {tp: stop for tp, (_, stop) in ranges.items()}
+    caught_up = await io.group_reached(bootstrap, LIVE_GROUP, ends, CATCH_UP_S)
+    live = await read_all(admin_url, LIVE_SCHEMA)
+    later = await consumer.end_offsets(parts)  # taken after the live snapshot: covers it
+    changed: set[str] = set()
+
+    async def note(record: Any) -> None:
+        changed.add((record.key or b"").decode("utf-8", "replace"))
+
+    await io.read(consumer, {tp: (ends[tp], later[tp]) for tp in parts}, note)
+    diff = compare(live, await read_all(admin_url, schema), frozenset(changed))
+    return {
+        "live_caught_up": caught_up,
+        "compared": diff.compared,
+        "skipped_changed_since": len(changed),
+        "differences": diff.count,
+        "missing": diff.missing,
+        "extra": diff.extra,
+        "differing": {
+            order_id: {col: {"live": a, "rebuilt": b} for col, (a, b) in cols.items()}
+            for order_id, cols in diff.differing.items()
+        },
+    }
+
+
+def _print_difference(found: dict[str, Any]) -> None:
+    if not found:
+        return
+    if not found["live_caught_up"]:
+        err.print(f"[yellow]the live consumer did not catch up within {CATCH_UP_S:.0f}s[/]")
+    if not found["differences"]:
+        console.print(f"[green]identical[/] to the live projection ({found['compared']} orders)")
+        return
+    table = Table("order", "difference", title=f"{found['differences']} difference(s)")
+    for order_id in found["missing"][:20]:
+        table.add_row(order_id, "missing from the rebuild")
+    for order_id in found["extra"][:20]:
+        table.add_row(order_id, "only in the rebuild")
+    for order_id, cols in list(found["differing"].items())[:20]:
+        text = "; ".join(f"{c}: live {v['live']}, rebuilt {v['rebuilt']}" for c, v in cols.items())
+        table.add_row(order_id, text)
+    console.print(table)
+
+
+@replay_app.command("topic")
+def topic(
+    name: str = typer.Argument(..., metavar="TOPIC"),
+    from_offset: int | None = typer.Option(None, "--from-offset", min=0, help=_FROM_OFFSET),
+    from_time: str | None = typer.Option(None, "--from-time", help=_FROM_TIME),
+    to_time: str | None = typer.Option(None, "--to-time", help=_TO_TIME),
+    partition: int | None = typer.Option(None, "--partition", min=0, help="only this partition"),
+    apply: bool = typer.Option(False, "--apply", help="re-publish (default: a dry run)"),
+    admin_token: str | None = typer.Option(
+        None, "--admin-token", envvar="ORDERFLOW_ADMIN_TOKEN", help="the admin credential"
+    ),
+    as_json: bool = typer.Option(False, "--json", help="machine-readable output"),
+) -> None:
+    """Re-publish the selected records of TOPIC into TOPIC, for its live consumers."""
+    window = _window(from_offset, from_time, to_time)
+    settings = _settings()
+    scope: dict[str, Any] = {"topic": name, "partition": partition, **window.scope()}
+    who = None
+    if apply:
+        try:
+            who = admin.require_admin(admin_token)
+        except admin.AdminError as exc:
+            _audit(settings, "replay.topic", scope, f"refused: {exc}", token=admin_token)
+            err.print(f"[bold red]refused:[/] {exc}")
+            raise typer.Exit(2) from exc
+    bootstrap = settings["KAFKA_BOOTSTRAP_SERVERS"]
+    try:
+        counts = asyncio.run(_replay_topic(bootstrap, name, window, partition, apply, as_json))
+    except (ReplayError, OSError) as exc:
+        _audit(settings, "replay.topic", scope, f"failed: {exc}", dry_run=not apply)
+        err.print(f"[bold red]replay failed:[/] {exc}")
+        raise typer.Exit(1) from exc
+    total = sum(c["messages"] for c in counts.values())
+    outcome = f"republished {total} messages" if apply else f"dry run: {total} messages"
+    scope["partitions"] = counts
+    _audit(settings, "replay.topic", scope, outcome, dry_run=not apply, token=admin_token, who=who)
+    if as_json:
+        print(json.dumps({"topic": name, "dry_run": not apply, "messages": total,
+                          "partitions": counts}))  # fmt: skip
+        return
+    title = f"{name}: {outcome}"
+    table = Table("partition", "from offset", "to offset", "records", "messages", title=title)
+    for part, c in counts.items():
+        row = (part, c["from"], c["to"], c["records"], c["messages"])
+        table.add_row(*map(str, row))
+    console.print(table)
+    if not apply:
+        console.print("nothing was published: add --apply (needs the admin credential)")
+
+
+async def _replay_topic(
+    bootstrap: str, name: str, window: Window, partition: int | None, apply: bool, quiet: bool
+) -> dict[int, dict[str, int]]:
+    consumer = await io.open_consumer(bootstrap)
+    try:
+        parts = await io.partitions(bootstrap, [name], partition)
+        ranges = await io.spans(consumer, parts, window)
+        label = f"re-publishing {name}" if apply else f"reading {name}"
+        with io.progress_bar(err, label, io.size(ranges), not quiet) as advance:
+            sent = await io.republish(consumer, bootstrap, ranges, advance, send=apply)
+        counts = {
+            tp.partition: {"from": a, "to": b, "records": b - a, "messages": sent[tp.partition]}
+            for tp, (a, b) in ranges.items()
+        }
+        return dict(sorted(counts.items()))
+    finally:
+        await consumer.stop()
+
+
+def _window(from_offset: int | None, from_time: str | None, to_time: str | None) -> Window:
+    if from_offset is not None and from_time is not None:
+        raise typer.BadParameter("give --from-offset or --from-time, not both")
+    return Window(from_offset, _instant(from_time), _instant(to_time))
+
+
+def _instant(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"not an ISO 8601 time: {value!r}") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _settings() -> dict[str, str]:
@@ -58,168 +277,18 @@ def _settings() -> dict[str, str]:
     return settings
 
 
-def _window(from_offset: int | None, from_time: str | None, to_time: str | None) -> Window:
-    if from_offset is not None and from_time is not None:
-        raise typer.BadParameter("give --from-offset or --from-time, not both")
-    return Window(from_offset, _instant(from_time, "--from-time"), _instant(to_time, "--to-time"))
-
-
-def _instant(value: str | None, option: str) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(f"{option}: not an ISO 8601 time: {value!r}") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-@projection_app.command("order-history")
-def order_history(
-    from_offset: int | None = FROM_OFFSET,
-    from_time: str | None = FROM_TIME,
-    to_time: str | None = TO_TIME,
-    into: str | None = typer.Option(None, "--into", help="fresh schema (default replay_<time>)"),
-    compare: bool = typer.Option(False, "--compare", help="diff against history.order_history"),
-    as_json: bool = AS_JSON,
-) -> None:
-    """Rebuild the order history from checkout/orders/shipping events into a fresh schema;
-    with --compare, exit 1 when it differs from the live projection."""
-    from orderflow_cli.commands import replay_history
-
-    window = _window(from_offset, from_time, to_time)
-    schema = into or f"replay_{datetime.now(UTC):%Y%m%d_%H%M%S}"
-    if not _SCHEMA.match(schema):
-        raise typer.BadParameter(f"--into: {schema!r} is not a plain lower-case schema name")
-    settings = _settings()
-    scope = {"projection": "order-history", "into": schema, **window.describe()}
-    try:
-        result = asyncio.run(
-            replay_history.rebuild(settings, window, schema, compare, show_progress=not as_json)
-        )
-    except (ReplayError, OSError) as exc:
-        _audit(settings, "replay.projection", scope, False, f"failed: {exc}", None)
-        err.print(f"[bold red]replay failed:[/] {exc}")
-        raise typer.Exit(1) from exc
-    differences = result.get("compare", {}).get("differences", 0) if compare else 0
-    outcome = f"rebuilt {result['orders']} orders into {schema}"
-    if compare:
-        outcome += f"; {differences} difference(s) with the live projection"
-    _audit(settings, "replay.projection", {**scope, "compare": compare}, False, outcome, None)
-    if as_json:
-        print(json.dumps(result, default=str))
-    else:
-        _print_projection(result)
-    if differences:
-        raise typer.Exit(1)
-
-
-def _print_projection(result: dict[str, Any]) -> None:
-    counts = result["records"]
-    console.print(
-        f"rebuilt [bold]{result['orders']}[/] orders into schema [bold]{result['schema']}[/] "
-        f"from {counts['read']} records ({counts['applied']} applied, {counts['ignored']} "
-        f"ignored, {counts['duplicates']} duplicates, {counts['undecodable']} undecodable)"
-    )
-    found = result.get("compare")
-    if not found:
-        return
-    if not found["differences"]:
-        console.print(f"[green]identical[/] to the live projection ({found['compared']} orders)")
-        return
-    table = Table("order", "difference", title="rebuilt vs live history.order_history")
-    for order_id in found["missing"][:20]:
-        table.add_row(order_id, "missing from the rebuild")
-    for order_id in found["extra"][:20]:
-        table.add_row(order_id, "only in the rebuild")
-    for order_id, columns in list(found["differing"].items())[:20]:
-        table.add_row(order_id, ", ".join(f"{c}: {v['live']} -> {v['rebuilt']}" for c, v in columns.items()))
-    console.print(table)
-    console.print(f"[bold red]{found['differences']} difference(s)[/]")
-
-
-@replay_app.command("topic")
-def topic(
-    name: str = typer.Argument(..., metavar="TOPIC"),
-    from_offset: int | None = FROM_OFFSET,
-    from_time: str | None = FROM_TIME,
-    to_time: str | None = TO_TIME,
-    partition: int | None = typer.Option(None, "--partition", min=0, help="only this partition"),
-    apply: bool = typer.Option(False, "--apply", help="re-publish (default: a dry run)"),
-    admin_token: str | None = typer.Option(
-        None, "--admin-token", envvar="ORDERFLOW_ADMIN_TOKEN", help="the admin credential"
-    ),
-    as_json: bool = AS_JSON,
-) -> None:
-    """Re-publish the selected records of TOPIC into TOPIC for its live consumers."""
-    window = _window(from_offset, from_time, to_time)
-    settings = _settings()
-    scope: dict[str, Any] = {"topic": name, "partition": partition, **window.describe()}
-    if apply:
-        try:
-            who = admin.require_admin(admin_token)
-        except admin.AdminError as exc:
-            _audit(settings, "replay.topic", scope, False, f"refused: {exc}", admin_token)
-            err.print(f"[bold red]refused:[/] {exc}")
-            raise typer.Exit(2) from exc
-    try:
-        counts = asyncio.run(
-            _replay_topic(settings["KAFKA_BOOTSTRAP_SERVERS"], name, window, partition, apply)
-        )
-    except ReplayError as exc:
-        _audit(settings, "replay.topic", scope, not apply, f"failed: {exc}", admin_token)
-        err.print(f"[bold red]replay failed:[/] {exc}")
-        raise typer.Exit(1) from exc
-    total = sum(c["records"] for c in counts.values())
-    outcome = f"republished {total} records" if apply else f"dry run: {total} records"
-    scope["partitions"] = counts
-    _audit(settings, "replay.topic", scope, not apply, outcome, admin_token, who if apply else None)
-    if as_json:
-        print(json.dumps({"topic": name, "dry_run": not apply, "records": total, "partitions": counts}))
-        return
-    table = Table("partition", "from offset", "to offset", "records", title=f"{name}: {outcome}")
-    for part, count in counts.items():
-        table.add_row(str(part), str(count["from"]), str(count["to"]), str(count["records"]))
-    console.print(table)
-    if not apply:
-        console.print("dry run: nothing was published; add --apply (with the admin credential)")
-
-
-async def _replay_topic(
-    bootstrap: str, name: str, window: Window, partition: int | None, apply: bool
-) -> dict[int, dict[str, int]]:
-    consumer = await open_consumer(bootstrap)
-    try:
-        spans = await spans_of(consumer, bootstrap, [name], window, partition)
-        counts = {tp.partition: {"from": a, "to": b, "records": b - a} for tp, (a, b) in spans.items()}
-        if apply:
-            total = sum(b - a for a, b in spans.values())
-            with progress_bar(f"re-publishing {name}", total, show=True) as advance:
-                sent = await republish(consumer, bootstrap, spans, advance)
-            for part, n in sent.items():
-                counts[part]["records"] = n
-        return dict(sorted(counts.items()))
-    finally:
-        await consumer.stop()
-
-
 def _audit(
     settings: dict[str, str],
     action: str,
     scope: dict[str, Any],
-    dry_run: bool,
     outcome: str,
-    token: str | None,
+    *,
+    dry_run: bool = False,
+    token: str | None = None,
     who: str | None = None,
 ) -> None:
-    asyncio.run(
-        admin.record(
-            settings["DATABASE_URL"],
-            action=action,
-            scope=scope,
-            dry_run=dry_run,
-            outcome=outcome,
-            token=token,
-            who=who,
-        )
-    )
+    record = admin.record(
+        settings["DATABASE_URL"], action=action, scope=scope, dry_run=dry_run,
+        outcome=outcome, token=token, who=who,
+    )  # fmt: skip
+    asyncio.run(record)

@@ -10,7 +10,7 @@ from typing import Any
 
 import asyncpg
 
-SCHEMAS = ("catalog", "checkout", "orders", "inventory", "payment", "shipping")
+SCHEMAS = ("catalog", "checkout", "orders", "inventory", "payment", "shipping", "history")
 
 
 async def _existing(conn: asyncpg.Connection, table: str) -> list[str]:

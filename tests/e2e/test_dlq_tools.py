@@ -96,13 +96,16 @@ async def inbox(system: System, schema: str, consumer: str, message_id: str) -> 
     return str(row["status"]), int(row["duplicates"])
 
 
-async def audited(coordinates: str) -> list[tuple[str, bool, int]]:
-    """(outcome, dry run, count) of the redrives of one record, oldest first."""
+async def audited(coordinates: str, since: datetime) -> list[tuple[str, bool, int]]:
+    """(outcome, dry run, count) of the redrives of one record since ``since``, oldest
+    first (coordinates repeat if the broker's data is ever wiped; the audit stays)."""
     entries = await cli_json("audit", "--limit", "500")
     return [
         (e["outcome"], e["dry_run"], e["scope"]["count"])
         for e in reversed(entries)
-        if e["action"] == "dlq.redrive" and e["scope"]["selectors"]["one"] == coordinates
+        if e["action"] == "dlq.redrive"
+        and e["scope"]["selectors"]["one"] == coordinates
+        and datetime.fromisoformat(e["at"]) >= since
     ]
 
 
@@ -170,6 +173,7 @@ async def test_a_permanent_failure_is_listed_with_its_source_and_shown_in_full(
 async def test_a_redrive_without_the_admin_credential_is_refused_and_audited(
     system: System,
 ) -> None:
+    started = datetime.now(UTC)
     dead, message_id, _ = await unknown_payment(system)
     one = dead["coordinates"]
     code, _, err = await cli("dlq", "redrive", "--one", one, "--apply", token=None)
@@ -179,12 +183,13 @@ async def test_a_redrive_without_the_admin_credential_is_refused_and_audited(
                              token=None)  # fmt: skip
     assert code == 2
     assert "rejected" in err
-    assert await audited(one) == [("refused", False, 0), ("refused", False, 0)]
+    assert await audited(one, started) == [("refused", False, 0), ("refused", False, 0)]
     assert len(await on_topic(system, "payment.events", dead["key"])) == 1
     assert await inbox(system, "orders", "orders", message_id) == ("dead_lettered", 0)
 
 
 async def test_a_dry_run_redrives_nothing(system: System) -> None:
+    started = datetime.now(UTC)
     dead, message_id, _ = await unknown_payment(system)
     one = dead["coordinates"]
     plan = await cli_json("dlq", "redrive", "--one", one)
@@ -201,7 +206,7 @@ async def test_a_dry_run_redrives_nothing(system: System) -> None:
     code, _, err = await cli("dlq", "redrive")  # no selector: nothing is assumed
     assert code == 2
     assert "--one" in err
-    assert await audited(one) == [("ok", True, 1)]
+    assert await audited(one, started) == [("ok", True, 1)]
     assert len(await on_topic(system, "payment.events", dead["key"])) == 1
     assert await inbox(system, "orders", "orders", message_id) == ("dead_lettered", 0)
 
@@ -230,7 +235,7 @@ async def test_a_redrive_applies_once_and_a_second_one_is_a_counted_duplicate(
     # (the SKU) parked, so the product's announcement, which was lost and is published
     # again later (with the time it was made, before the change), is parked behind it.
     sku = f"E2E-DLQ-{uuid.uuid4().hex[:10].upper()}"
-    changed_at = datetime.now(UTC)
+    started = changed_at = datetime.now(UTC)
     change = {"sku": sku, "price_minor": 1500, "currency": "EUR"}
     price_changed = _event("PriceChanged", change, sku, changed_at)
     change_id = json.loads(price_changed)["message_id"]
@@ -264,7 +269,7 @@ async def test_a_redrive_applies_once_and_a_second_one_is_a_counted_duplicate(
     assert await _price(http, system, sku) == 1500
     assert await inbox(system, "checkout", "checkout", published_id) == ("processed", 0)
     assert len(await dead_letters("catalog.events", sku, count=2)) == 2  # none added
-    assert await audited(one) == [("ok", False, 1), ("ok", False, 1)]
+    assert await audited(one, started) == [("ok", False, 1), ("ok", False, 1)]
 
     copies = [r for r in await on_topic(system, "catalog.events", sku) if r.value == price_changed]
     assert len(copies) == 3  # the original and one per redrive, key and value untouched

@@ -68,6 +68,7 @@ test: lint test-unit test-integration ## lint + unit + integration (what CI runs
 # Benchmarks measure speed; tests never do. They start what is not running (and stop
 # only that): the outbox latency at idle, the ceilings, then open-loop load steps.
 BENCH_RATES ?= 25,50,100,200,400,800,1200
+QUICK_RATES ?= 10,25,50
 define with_stack
 	@started=0; \
 	if ! $(ORDERFLOW) status --quiet --infra-only; then started=1; fi; \
@@ -81,7 +82,7 @@ bench: setup ## full benchmark: outbox latency, ceilings, load at rising rates (
 	$(call with_stack,$(BIN)/python bench/outbox_latency.py --rows 200 && $(BIN)/python -m bench.run --rates $(BENCH_RATES) --seconds 20)
 
 bench-quick: setup ## a smaller benchmark (under 5 minutes)
-	$(call with_stack,$(BIN)/python bench/outbox_latency.py --rows 100 && $(BIN)/python -m bench.run --rates 10,25,50 --seconds 10 --kafka-messages 20000)
+	$(call with_stack,$(BIN)/python bench/outbox_latency.py --rows 100 && $(BIN)/python -m bench.run --rates $(QUICK_RATES) --seconds 10 --kafka-messages 20000)
 
 infra-up: setup ## start Kafka + PostgreSQL in the background
 	$(ORDERFLOW) up --infra-only

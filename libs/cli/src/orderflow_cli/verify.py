@@ -14,7 +14,9 @@ returns its violations. The invariants (docs/reliability.md, RELIABILITY.md):
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import os
+import re
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -201,6 +203,82 @@ async def _handled(conn: asyncpg.Connection) -> list[str]:
     return problems
 
 
+# A card number: 13 to 19 digits (optionally grouped), Luhn-valid. Logs must never hold one.
+# Word boundaries keep ids (UUIDs, hex) from looking like one.
+_PAN = re.compile(r"(?<![\w-])(?:\d ?){12,18}\d(?![\w-])")
+
+
+def _luhn(digits: str) -> bool:
+    total = 0
+    for index, char in enumerate(reversed(digits)):
+        value = int(char) * (2 if index % 2 else 1)
+        total += value - 9 if value > 9 else value
+    return total % 10 == 0
+
+
+def hygiene_problems(text: str, canaries: Sequence[str]) -> list[str]:
+    found = [f"canary value {c!r} present" for c in canaries if c and c in text]
+    for match in _PAN.finditer(text):
+        digits = re.sub(r"\D", "", match.group())
+        if 13 <= len(digits) <= 19 and _luhn(digits):
+            found.append(f"card-number-like value ending {digits[-4:]}")
+    return found
+
+
+async def _log_hygiene(conn: asyncpg.Connection) -> list[str]:
+    """No card data and no canary values (ORDERFLOW_CANARIES, comma-separated) in the
+    services' logs."""
+    del conn
+    from orderflow_cli.paths import logs_dir
+
+    canaries = [c for c in os.environ.get("ORDERFLOW_CANARIES", "").split(",") if c]
+    problems = []
+    for path in sorted(logs_dir().glob("*.log")):
+        if path.name.startswith(("kafka", "postgres")):
+            continue
+        for problem in hygiene_problems(path.read_text(errors="replace"), canaries)[:5]:
+            problems.append(f"{path.name}: {problem}")
+    return problems
+
+
+async def _consumer_lag(conn: asyncpg.Connection) -> list[str]:
+    """Liveness: every service's consumer group has read everything on its topics."""
+    del conn
+    from aiokafka import AIOKafkaConsumer
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    from orderflow_cli.stack import read_env
+    from orderflow_contracts.catalogue import CATALOGUE, SERVICES
+
+    bootstrap = read_env().get("KAFKA_BOOTSTRAP_SERVERS")
+    if not bootstrap:
+        return ["no KAFKA_BOOTSTRAP_SERVERS in stack.env"]
+    groups: dict[str, set[str]] = {}
+    for entry in CATALOGUE:
+        for consumer in entry.consumers:
+            if consumer in SERVICES:
+                groups.setdefault(consumer, set()).add(entry.topic)
+    groups["checkout-inbound"] = groups.pop("checkout", set()) & {"orders.inbound"}
+    groups["checkout"] = {"catalog.events"}
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    kafka = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    await admin.start()
+    await kafka.start()
+    problems = []
+    try:
+        for group, topics in sorted(groups.items()):
+            offsets = await admin.list_consumer_group_offsets(group)
+            parts = [tp for tp in offsets if tp.topic in topics]
+            ends = await kafka.end_offsets(parts) if parts else {}
+            lag = sum(max(0, ends[tp] - offsets[tp].offset) for tp in parts)
+            if lag:
+                problems.append(f"consumer group {group} is {lag} records behind")
+    finally:
+        await kafka.stop()
+        await admin.close()
+    return problems
+
+
 CHECKS: dict[str, Check] = {
     "orders_terminal": _orders_terminal,
     "money": _money,
@@ -209,6 +287,8 @@ CHECKS: dict[str, Check] = {
     "legal_transitions": _transitions,
     "outbox_published": _outboxes,
     "published_handled": _handled,
+    "consumer_lag": _consumer_lag,
+    "log_hygiene": _log_hygiene,
 }
 
 

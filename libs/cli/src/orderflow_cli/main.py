@@ -16,7 +16,7 @@ from orderflow_cli import stack
 from orderflow_cli.commands.dlq import dlq_app
 from orderflow_cli.commands.replay import replay_app
 from orderflow_cli.commands.saga import saga_app
-from orderflow_cli.commands.shadow import shadow_app
+from orderflow_cli.commands.shadow import replay_saga, shadow_app
 
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, help=__doc__, pretty_exceptions_enable=False
@@ -228,6 +228,7 @@ def publish_sample(
 docs_app = typer.Typer(help="Generated documentation: event catalogue, AsyncAPI, OpenAPI.")
 app.add_typer(docs_app, name="docs")
 app.add_typer(shadow_app, name="shadow")
+replay_app.command("saga")(replay_saga)
 app.add_typer(dlq_app, name="dlq")
 app.add_typer(saga_app, name="saga")
 app.add_typer(replay_app, name="replay")

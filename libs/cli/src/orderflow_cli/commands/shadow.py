@@ -119,3 +119,25 @@ def _shown(value: Any) -> str:
     if isinstance(value, list):
         return ", ".join(str(v) for v in value) or "none"
     return "-" if value is None else str(value)
+
+
+def replay_saga(
+    shadow: bool = typer.Option(
+        False, "--shadow", help="required: run the current saga code on the recorded inputs"
+    ),
+    order: Annotated[
+        list[str] | None,
+        typer.Option("--order", help="only this order (repeatable); default: every saga"),
+    ] = None,
+    since: str | None = typer.Option(None, "--since", help="only sagas created since (ISO)"),
+    step_timeout_s: float | None = typer.Option(None, "--step-timeout-s", min=0.001),
+    step_retries: int | None = typer.Option(None, "--step-retries", min=0),
+    compensation_retries: int | None = typer.Option(None, "--compensation-retries", min=0),
+    as_json: bool = typer.Option(False, "--json", help="machine-readable output"),
+) -> None:
+    """`orderflow replay saga --shadow`: the same as `orderflow shadow saga`. Replaying a
+    saga for real would resend its commands, so only the shadow form exists."""
+    if not shadow:
+        err.print("replaying sagas is only possible as a shadow run: add --shadow")
+        raise typer.Exit(2)
+    saga(order, since, step_timeout_s, step_retries, compensation_retries, as_json)

@@ -28,6 +28,7 @@ from orderflow_contracts.payment import (
     RefundPayment,
     VoidPayment,
 )
+from orderflow_messaging.crash import crashpoint
 from orderflow_messaging.errors import PermanentFailure, TransientFailure
 from payment.adapters.idempotency import KeyedRequest, KeyState
 from payment.application.ports import GatewayConflict, GatewayTimeout, GatewayUnavailable
@@ -151,7 +152,10 @@ async def _call(uow: PaymentUnitOfWork, decision: Decision, key: str) -> Decisio
     assert call is not None
     assert start is not None, "a call starts from a payment"
     try:
+        # Fault tests: the key is committed pending; the gateway was / was not called yet.
+        crashpoint("payment.before_gateway")
         result = await _gateway_call(uow, start, call, amount, key)
+        crashpoint("payment.after_gateway")
     except GatewayTimeout as exc:
         if call is not Call.AUTHORIZE:
             raise TransientFailure(f"gateway timed out on {call.value}") from exc

@@ -12,7 +12,7 @@ SRC_DIRS := $(wildcard libs/*/src services/*/src)
 EMPTY :=
 SPACE := $(EMPTY) $(EMPTY)
 
-.PHONY: help setup run test test-unit test-integration lint fmt schemas docs infra-up infra-down bench bench-quick clean
+.PHONY: help setup run test test-unit test-integration test-chaos lint fmt schemas docs infra-up infra-down bench bench-quick clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -51,7 +51,7 @@ fmt: setup ## apply ruff fixes and formatting
 	$(BIN)/ruff format .
 
 test-unit: setup ## unit tests only (no broker, no database)
-	$(BIN)/pytest -q -m "not integration" libs services tests
+	$(BIN)/pytest -q -m "not integration and not chaos" libs services tests
 
 # Integration tests need the real stack: start it when none is up, stop only what we started.
 test-integration: setup ## integration + end-to-end tests on the real Kafka and PostgreSQL
@@ -59,9 +59,14 @@ test-integration: setup ## integration + end-to-end tests on the real Kafka and 
 	if [ -z "$$KAFKA_BOOTSTRAP_SERVERS" ] && ! $(ORDERFLOW) status --quiet --infra-only; then \
 			$(ORDERFLOW) up --infra-only || exit 1; started=1; \
 	fi; \
-	ORDERFLOW_REQUIRE_STACK=1 $(BIN)/pytest -q -m integration libs services tests; rc=$$?; \
+	ORDERFLOW_REQUIRE_STACK=1 $(BIN)/pytest -q -m "integration and not chaos" libs services tests; rc=$$?; \
 	if [ $$started = 1 ]; then $(ORDERFLOW) down; fi; \
 	exit $$rc
+
+# Chaos: each run starts a private cluster of its own (own ORDERFLOW_HOME and ports
+# 19092/19093/15432/18001-18007), never the stack above; starts nothing itself.
+test-chaos: setup ## fault-injection scenarios on a private cluster (tests/chaos, up to 30 min)
+	$(BIN)/pytest -q -m chaos tests/chaos
 
 test: lint test-unit test-integration ## lint + unit + integration (what CI runs)
 

@@ -34,7 +34,7 @@ async def _relay(args: argparse.Namespace) -> int:
         await relay.run(stop)
         return 0
     finally:
-        await stop_producer(producer, kafka)
+        await stop_producer(relay.producer, kafka)
         await engine.dispose()
 
 

@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from orderflow_messaging import metrics
 from orderflow_messaging.crash import crashpoint
+from orderflow_messaging.kafka import start_producer, stop_producer
 from orderflow_messaging.outbox import decode_headers
 from orderflow_messaging.settings import KafkaSettings
 from orderflow_messaging.tables import OUTBOX_CHANNEL
@@ -85,6 +86,8 @@ class OutboxRelay:
                     failures += 1
                     log.warning("outbox_relay_failed", error=repr(exc), failures=failures)
                     metrics.RELAY_ERRORS.labels(self._schema).inc()
+                    if _producer_broken(exc, failures):
+                        await self._renew_producer()
                     await _sleep_or_stop(stop, _backoff(failures))
                     continue
                 if published == 0:
@@ -93,6 +96,24 @@ class OutboxRelay:
             listener.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await listener
+
+    @property
+    def producer(self) -> AIOKafkaProducer:
+        """The producer in use (it is replaced after a fatal producer error)."""
+        return self._producer
+
+    async def _renew_producer(self) -> None:
+        """An idempotent producer whose sequence state the broker lost (a broker killed
+        mid-flight) fails every send with OutOfOrderSequenceNumber/UnknownProducerId
+        forever; a new producer gets a new producer id. Unsent rows are still pending."""
+        old = self._producer
+        try:
+            self._producer = await start_producer(self._settings)
+        except Exception as exc:  # broker still away: keep the old one, try again later
+            log.warning("outbox_producer_renew_failed", error=repr(exc))
+            return
+        log.warning("outbox_producer_renewed", schema=self._schema)
+        await stop_producer(old, self._settings)
 
     async def publish_pending(self) -> int:
         """One pass over every slot with pending rows that no other relay holds."""
@@ -159,6 +180,15 @@ class OutboxRelay:
     def _on_notify(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
         if payload == self._schema:
             self._wake.set()
+
+
+_FATAL_PRODUCER_ERRORS = ("OutOfOrderSequenceNumber", "UnknownProducerId", "ProducerFenced")
+
+
+def _producer_broken(exc: BaseException, failures: int) -> bool:
+    """A producer error no retry of the same producer can cure, or a long failure streak
+    (whatever the cause, a fresh producer costs little)."""
+    return any(name in repr(exc) for name in _FATAL_PRODUCER_ERRORS) or failures % 10 == 0
 
 
 def _backoff(failures: int) -> float:

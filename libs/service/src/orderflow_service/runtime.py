@@ -74,6 +74,7 @@ class ServiceRunner:
     service: ServiceDefinition
     stop_event: asyncio.Event = field(default_factory=asyncio.Event)
     _producer: AIOKafkaProducer | None = None
+    _relay: OutboxRelay | None = None
     _broker: KafkaBroker | None = None
     _server: uvicorn.Server | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -88,8 +89,8 @@ class ServiceRunner:
         async with svc.engine.connect() as conn:
             schema = str(await conn.scalar(text("SELECT current_schema()")))
         self._producer = await start_producer(settings.kafka)
-        relay = OutboxRelay(svc.engine, self._producer, settings.kafka, schema=schema)
-        self._spawn("relay", relay.run(self.stop_event))
+        self._relay = OutboxRelay(svc.engine, self._producer, settings.kafka, schema=schema)
+        self._spawn("relay", self._relay.run(self.stop_event))
         self._broker = create_broker(settings.kafka)
         for sub in svc.subscriptions:
             subscribe(
@@ -149,8 +150,9 @@ class ServiceRunner:
             _, pending = await asyncio.wait(self._tasks, timeout=settings.kafka.lifecycle_timeout_s)
             for task in pending:
                 task.cancel()
-        if self._producer is not None:
-            await stop_producer(self._producer, settings.kafka)
+        producer = self._relay.producer if self._relay is not None else self._producer
+        if producer is not None:
+            await stop_producer(producer, settings.kafka)
         await self.service.engine.dispose()
         log.info("service_stopped", service=self.service.name)
 

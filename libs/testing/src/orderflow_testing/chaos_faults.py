@@ -1,0 +1,153 @@
+"""Delivery faults on the topics (duplicates, rewinds) and effect snapshots from the
+database, for chaos tests. Synchronous wrappers: each runs its own event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from typing import Any
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+
+def duplicate_records(
+    bootstrap: str, topic: str, *, fraction: float = 0.2, copies: tuple[int, int] = (1, 1),
+    seed: int = 7, timeout: float = 60.0,
+) -> int:  # fmt: skip
+    """Re-publish a ``fraction`` sample of the records already on ``topic`` (same key,
+    value and headers), each ``copies`` (min, max) times; return how many were sent."""
+    return asyncio.run(_duplicate(bootstrap, topic, fraction, copies, seed, timeout))
+
+
+async def _partitions(bootstrap: str, topic: str) -> list[int]:
+    """The topic's partitions (a producer waits for their metadata; a consumer does not)."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+    await asyncio.wait_for(producer.start(), 30)
+    try:
+        found = await asyncio.wait_for(producer.partitions_for(topic), 30)
+    finally:
+        await producer.stop()
+    if not found:
+        raise RuntimeError(f"topic {topic} has no partitions")
+    return sorted(found)
+
+
+async def _read_all(bootstrap: str, topic: str, budget_s: float) -> list[Any]:
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False
+    )
+    await asyncio.wait_for(consumer.start(), 30)
+    try:
+        parts = [TopicPartition(topic, p) for p in await _partitions(bootstrap, topic)]
+        consumer.assign(parts)
+        await consumer.seek_to_beginning(*parts)
+        ends = await consumer.end_offsets(parts)
+        records: list[Any] = []
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + budget_s
+        while loop.time() < deadline:
+            positions = [await consumer.position(tp) for tp in parts]
+            if all(pos >= ends[tp] for pos, tp in zip(positions, parts, strict=True)):
+                break
+            for batch in (await consumer.getmany(timeout_ms=500)).values():
+                records.extend(batch)
+        return records
+    finally:
+        await consumer.stop()
+
+
+async def _duplicate(
+    bootstrap: str, topic: str, fraction: float, copies: tuple[int, int], seed: int,
+    budget_s: float,
+) -> int:  # fmt: skip
+    records = await _read_all(bootstrap, topic, budget_s)
+    rng = random.Random(seed)
+    sample = [r for r in records if rng.random() < fraction]
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", request_timeout_ms=15000)
+    await asyncio.wait_for(producer.start(), 30)
+    sent = 0
+    try:
+        for record in sample:
+            for _ in range(rng.randint(*copies)):
+                await producer.send(
+                    topic,
+                    value=record.value,
+                    key=record.key,
+                    headers=list(record.headers),
+                    partition=record.partition,
+                )
+                sent += 1
+        await asyncio.wait_for(producer.flush(), budget_s)
+    finally:
+        await producer.stop()
+    return sent
+
+
+def rewind_group(bootstrap: str, group: str, topic: str, by: int) -> dict[int, tuple[int, int]]:
+    """Move ``group``'s committed offsets on ``topic`` back by ``by`` per partition (not
+    below 0). The group must have no live member (stop the service first). Returns
+    {partition: (old, new)}."""
+    return asyncio.run(_rewind(bootstrap, group, topic, by))
+
+
+async def _rewind(bootstrap: str, group: str, topic: str, by: int) -> dict[int, tuple[int, int]]:
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
+    )
+    await asyncio.wait_for(consumer.start(), 30)
+    try:
+        parts = [TopicPartition(topic, p) for p in await _partitions(bootstrap, topic)]
+        consumer.assign(parts)
+        moved: dict[int, tuple[int, int]] = {}
+        offsets = {}
+        for tp in parts:
+            old = await consumer.committed(tp)
+            if old is None:
+                continue
+            new = max(0, old - by)
+            moved[tp.partition] = (old, new)
+            offsets[tp] = new
+        if offsets:
+            await consumer.commit(offsets)
+        return moved
+    finally:
+        await consumer.stop()
+
+
+# ---- the effects the system promises to apply exactly once --------------------------
+EFFECT_QUERIES = {
+    "gateway_ledger": "SELECT count(*) AS n FROM payment.gateway_ledger",
+    "captures": "SELECT count(*) AS n FROM payment.gateway_ledger WHERE kind = 'capture'",
+    "stock_items": "SELECT sku, initial, available, reserved, committed "
+    "FROM inventory.stock_items ORDER BY sku",
+    "reservations": "SELECT order_id, status FROM inventory.reservations ORDER BY order_id",
+    "shipments": "SELECT order_id FROM shipping.shipments ORDER BY order_id",
+}
+
+
+def query(admin_url: str, sql: str, *args: Any) -> list[dict[str, Any]]:
+    async def run() -> list[dict[str, Any]]:
+        conn = await asyncpg.connect(admin_url, timeout=10)
+        try:
+            return [dict(r) for r in await conn.fetch(sql, *args, timeout=30)]
+        finally:
+            await conn.close()
+
+    return asyncio.run(run())
+
+
+def effects(admin_url: str) -> dict[str, list[dict[str, Any]]]:
+    """A snapshot of every effect table: compare two of them for equality."""
+    return {name: query(admin_url, sql) for name, sql in EFFECT_QUERIES.items()}
+
+
+def inbox_duplicates(admin_url: str, *schemas: str) -> int:
+    total = 0
+    for schema in schemas:
+        rows = query(
+            admin_url,
+            f"SELECT coalesce(sum(duplicates), 0)::bigint AS n FROM {schema}.inbox",  # noqa: S608
+        )
+        total += int(rows[0]["n"])
+    return total

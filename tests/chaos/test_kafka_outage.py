@@ -24,16 +24,6 @@ def _all_answer_healthz(cluster: Cluster) -> list[str]:
     return [s for s in SERVICES if not cluster.healthy(s, timeout=3.0)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: after the broker is SIGKILLed and restarted, the outbox relays of inventory "
-        "and orders fail forever with OutOfOrderSequenceNumber (outbox_relay_failed, "
-        "failures climbing past 40): the relay keeps its one idempotent AIOKafkaProducer "
-        "(orderflow_messaging/relay.py) and never recreates it after a fatal producer "
-        "error, so their outboxes never drain and sagas stay pending"
-    ),
-)
 def test_broker_stopped_then_killed(cluster: Cluster) -> None:
     load = Load(cluster.url("checkout"), count=120, rate=2.0, seed=21).start()
     time.sleep(5)

@@ -12,7 +12,7 @@ SRC_DIRS := $(wildcard libs/*/src services/*/src)
 EMPTY :=
 SPACE := $(EMPTY) $(EMPTY)
 
-.PHONY: help setup run test test-unit test-integration test-chaos lint fmt schemas docs infra-up infra-down bench bench-quick clean
+.PHONY: help setup run test test-unit test-integration test-chaos test-chaos-fast lint fmt schemas docs infra-up infra-down bench bench-quick clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -65,6 +65,10 @@ test-integration: setup ## integration + end-to-end tests on the real Kafka and 
 
 # Chaos: each run starts a private cluster of its own (own ORDERFLOW_HOME and ports
 # 19092/19093/15432/18001-18007), never the stack above; starts nothing itself.
+# The fault scenarios quick enough for every CI run (about 3 min): on their own private cluster.
+test-chaos-fast: setup ## fast subset of the fault suite (payment killed, coordinator killed, duplicates + rewind)
+	$(BIN)/pytest -q -m chaos_fast tests/chaos
+
 test-chaos: setup ## fault-injection scenarios on a private cluster (tests/chaos, up to 30 min)
 	$(BIN)/pytest -q -m chaos tests/chaos
 

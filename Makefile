@@ -72,7 +72,7 @@ test-chaos-fast: setup ## fast subset of the fault suite (payment killed, coordi
 test-chaos: setup ## fault-injection scenarios on a private cluster (tests/chaos, up to 30 min)
 	$(BIN)/pytest -q -m chaos tests/chaos
 
-test: lint test-unit test-integration ## lint + unit + integration (what CI runs)
+test: lint test-unit test-integration test-chaos-fast ## lint, unit, integration, fast fault subset (what CI runs)
 
 # Benchmarks measure speed; tests never do. They start what is not running (and stop
 # only that): the outbox latency at idle, the ceilings, then open-loop load steps.

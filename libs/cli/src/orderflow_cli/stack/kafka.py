@@ -97,9 +97,11 @@ def _format_storage(libs: Path, properties: Path) -> None:
     if (_home() / "data" / "meta.properties").exists():
         return
     cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    # "--cluster-id=<id>", not "-t <id>": an id may start with "-", which argparse would
+    # take for an option (1 start in 64).
     cmd = _java(
-        libs, "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(properties),
-        "--standalone",
+        libs, "kafka.tools.StorageTool", "format", f"--cluster-id={cluster_id}",
+        "-c", str(properties), "--standalone",
     )  # fmt: skip
     result = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if result.returncode != 0:

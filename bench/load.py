@@ -20,6 +20,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from orderflow_cli.demo import NORMAL_SKUS
 from orderflow_cli.stack import services
+from orderflow_cli.verify import schemas_with
 
 GROUPS = {
     "inventory": ("inventory.commands",),
@@ -27,7 +28,6 @@ GROUPS = {
     "shipping": ("shipping.commands",),
     "orders": ("checkout.events", "inventory.events", "payment.events", "shipping.events"),
 }
-SCHEMAS = ("catalog", "checkout", "orders", "inventory", "payment", "shipping", "history")
 
 
 @dataclass
@@ -94,11 +94,10 @@ async def total_lag(admin: AIOKafkaAdminClient, consumer: AIOKafkaConsumer) -> i
 
 async def outbox_backlog(conn: asyncpg.Connection) -> int:
     total = 0
-    for schema in SCHEMAS:
-        if await conn.fetchval("SELECT to_regclass($1)", f"{schema}.outbox") is not None:
-            total += await conn.fetchval(
-                f"SELECT count(*) FROM {schema}.outbox WHERE published_at IS NULL"  # noqa: S608
-            )
+    for schema in await schemas_with(conn, "outbox"):
+        total += await conn.fetchval(
+            f"SELECT count(*) FROM {schema}.outbox WHERE published_at IS NULL"  # noqa: S608
+        )
     return int(total)
 
 

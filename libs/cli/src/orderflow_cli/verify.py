@@ -22,10 +22,24 @@ from typing import Any
 
 import asyncpg
 
+from orderflow_contracts.catalogue import SERVICES as SCHEMAS
+
 # RESOLVED (settled by hand), like COMPENSATION_FAILED, is terminal but left out of the
 # money and consistency checks, which list the statuses they judge.
 TERMINAL = ("COMPLETED", "REJECTED", "CANCELLED", "COMPENSATION_FAILED", "RESOLVED")
-SCHEMAS = ("catalog", "checkout", "orders", "inventory", "payment", "shipping", "history")
+
+
+async def schemas_with(conn: asyncpg.Connection, table: str) -> list[str]:
+    """The service schemas that have ``table`` (a service may not be deployed)."""
+    found = []
+    for schema in SCHEMAS:
+        if await conn.fetchval("SELECT to_regclass($1)", f"{schema}.{table}") is not None:
+            found.append(schema)
+    return found
+
+
+async def _exist(conn: asyncpg.Connection, *tables: str) -> bool:
+    return all([await conn.fetchval("SELECT to_regclass($1)", t) is not None for t in tables])
 
 
 @dataclass
@@ -156,10 +170,7 @@ async def _transitions(conn: asyncpg.Connection) -> list[str]:
 
 async def _outboxes(conn: asyncpg.Connection) -> list[str]:
     problems = []
-    for schema in SCHEMAS:
-        exists = await conn.fetchval("SELECT to_regclass($1)", f"{schema}.outbox")
-        if exists is None:
-            continue
+    for schema in await schemas_with(conn, "outbox"):
         pending = await conn.fetchval(
             f"SELECT count(*) FROM {schema}.outbox WHERE published_at IS NULL"  # noqa: S608
         )
@@ -186,8 +197,7 @@ async def _handled(conn: asyncpg.Connection) -> list[str]:
     (processed, ignored or dead-lettered), once it had a few seconds to arrive."""
     problems = []
     for topic, producer, consumer in _service_pairs():
-        tables = [f"{producer}.outbox", f"{consumer}.inbox"]
-        if any([await conn.fetchval("SELECT to_regclass($1)", t) is None for t in tables]):
+        if not await _exist(conn, f"{producer}.outbox", f"{consumer}.inbox"):
             continue
         rows = await conn.fetch(
             f"SELECT o.message_id, o.message_type FROM {producer}.outbox o "  # noqa: S608
@@ -296,9 +306,7 @@ async def stats(conn: asyncpg.Connection) -> dict[str, Any]:
     by_status = await conn.fetch("SELECT status, count(*) AS n FROM orders.sagas GROUP BY status")
     dead = 0
     duplicates = 0
-    for schema in SCHEMAS:
-        if await conn.fetchval("SELECT to_regclass($1)", f"{schema}.inbox") is None:
-            continue
+    for schema in await schemas_with(conn, "inbox"):
         dead += await conn.fetchval(
             f"SELECT count(*) FROM {schema}.inbox WHERE status = 'dead_lettered'"  # noqa: S608
         )
@@ -318,8 +326,7 @@ async def _accounting(conn: asyncpg.Connection) -> list[dict[str, Any]]:
     duplicate deliveries the inbox absorbed."""
     rows = []
     for topic, producer, consumer in _service_pairs():
-        tables = [f"{producer}.outbox", f"{consumer}.inbox"]
-        if any([await conn.fetchval("SELECT to_regclass($1)", t) is None for t in tables]):
+        if not await _exist(conn, f"{producer}.outbox", f"{consumer}.inbox"):
             continue
         row = await conn.fetchrow(
             f"SELECT count(*) AS produced, "  # noqa: S608

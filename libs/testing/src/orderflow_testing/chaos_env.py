@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-SERVICES = ("catalog", "inventory", "payment", "shipping", "orders", "history", "checkout")
+from orderflow_contracts.catalogue import SERVICES as CATALOGUE_SERVICES
+
+SERVICES = CATALOGUE_SERVICES
 
 # Short saga deadlines (as tests/e2e/conftest.py) so timeouts and compensations finish
 # fast; the step deadline and compensation budget are a little longer than there, so that

@@ -10,22 +10,14 @@ from typing import Any
 
 import asyncpg
 
-SCHEMAS = ("catalog", "checkout", "orders", "inventory", "payment", "shipping", "history")
-
-
-async def _existing(conn: asyncpg.Connection, table: str) -> list[str]:
-    found = []
-    for schema in SCHEMAS:
-        if await conn.fetchval("SELECT to_regclass($1)", f"{schema}.{table}") is not None:
-            found.append(schema)
-    return found
+from orderflow_cli.verify import schemas_with
 
 
 async def timeline(admin_url: str, order_id: str) -> list[dict[str, Any]]:
     conn = await asyncpg.connect(admin_url, timeout=10)
     try:
         sent = []
-        for schema in await _existing(conn, "outbox"):
+        for schema in await schemas_with(conn, "outbox"):
             rows = await conn.fetch(
                 f"SELECT message_id, topic, message_type, created_at, published_at, value "  # noqa: S608
                 f"FROM {schema}.outbox WHERE correlation_id = $1",
@@ -59,7 +51,7 @@ def _entry(service: str, row: Any) -> dict[str, Any]:
 
 async def _handled(conn: asyncpg.Connection, ids: list[str]) -> dict[str, list[dict[str, Any]]]:
     found: dict[str, list[dict[str, Any]]] = {}
-    for schema in await _existing(conn, "inbox"):
+    for schema in await schemas_with(conn, "inbox"):
         rows = await conn.fetch(
             f"SELECT consumer, message_id, status, handled_at, duplicates "  # noqa: S608
             f"FROM {schema}.inbox WHERE message_id = ANY($1::uuid[])",

@@ -14,8 +14,10 @@ from pathlib import Path
 import asyncpg
 
 from orderflow_cli.paths import state_dir
+from orderflow_contracts.catalogue import SERVICES as CATALOGUE_SERVICES
 
-SERVICES = ("catalog", "checkout", "orders", "inventory", "payment", "shipping", "history")
+# One role and schema per service of the topic catalogue (the single list of services).
+SERVICES = CATALOGUE_SERVICES
 
 
 def role_name(service: str) -> str:

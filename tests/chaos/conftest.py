@@ -109,6 +109,7 @@ def cluster(chaos_pool: ClusterPool, request: pytest.FixtureRequest) -> Iterator
             chaos_pool.dirty = True
         else:
             try:  # a scenario restarts what it broke; make sure of it
+                current.stop_extra_instances()
                 for service in SERVICES:
                     current.cont(service)
                 if not all(current.alive(s) for s in SERVICES):

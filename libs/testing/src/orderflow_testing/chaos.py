@@ -42,6 +42,11 @@ from orderflow_testing.chaos_env import (
     alive as pid_alive,
 )
 
+
+def instance_name(service: str, instance: int) -> str:
+    return service if instance == 1 else f"{service}-{instance}"
+
+
 __all__ = [
     "CRASH_EXIT_CODE",
     "SERVICES",
@@ -108,7 +113,9 @@ class Cluster:
         return self.settings()["DATABASE_URL"]
 
     def url(self, service: str) -> str:
-        return f"http://127.0.0.1:{self.ports.http(service)}"
+        """``service`` may name an instance (``inventory-2``)."""
+        base, _, instance = service.partition("-")
+        return f"http://127.0.0.1:{self.ports.http(base, int(instance or 1))}"
 
     def log(self, name: str) -> Path:
         return self.home / "logs" / f"{name}.log"
@@ -123,7 +130,7 @@ class Cluster:
 
     def stop(self) -> None:
         """Stop everything this cluster started, whatever state it is in; no leftovers."""
-        for name in SERVICES:
+        for name in self._service_names():
             self.cont(name)  # a frozen process cannot handle SIGTERM
         kafka_pid = read_pid(self.home / "kafka" / "kafka.pid")
         if pid_alive(kafka_pid) and kafka_pid is not None:
@@ -141,8 +148,11 @@ class Cluster:
         if left:
             raise ClusterError(f"processes left behind: {left}")
 
+    def _service_names(self) -> list[str]:
+        return [p.stem for p in (self.home / "services").glob("*.pid")]
+
     def _own_pids(self) -> list[int]:
-        files = [self.home / "services" / f"{s}.pid" for s in SERVICES]
+        files = list((self.home / "services").glob("*.pid"))
         files.append(self.home / "kafka" / "kafka.pid")
         pids = [read_pid(f) for f in files] + [self.postgres_pid()]
         pids += [c.pid for c in self._children.values()]
@@ -220,17 +230,26 @@ class Cluster:
             time.sleep(0.1)
 
     def start_service(
-        self, service: str, env: Mapping[str, str] | None = None, *, wait_ready: bool = True
-    ) -> None:
+        self,
+        service: str,
+        env: Mapping[str, str] | None = None,
+        *,
+        wait_ready: bool = True,
+        instance: int = 1,
+    ) -> str:
         """Start one service as ``orderflow up`` would (its env, its pid file), plus
-        ``env`` (e.g. ORDERFLOW_CRASH_POINTS). This process is its parent, so
-        ``exit_code`` sees how it ended."""
-        if self.alive(service):
-            raise ClusterError(f"{service} is already running")
+        ``env`` (e.g. ORDERFLOW_CRASH_POINTS). ``instance`` > 1 starts another process
+        of the service (same consumer groups, its own HTTP port) named
+        ``<service>-<instance>``: that name is what the other methods take. This process
+        is its parent, so ``exit_code`` sees how it ended. Returns the name."""
+        name = instance_name(service, instance)
+        if self.alive(name):
+            raise ClusterError(f"{name} is already running")
         env = self.env(**{**self.settings(), "PYTHONUNBUFFERED": "1", **(env or {})})
+        env[f"{service.upper()}_HTTP_PORT"] = str(self.ports.http(service, instance))
         if service == "orders":
             env["ORDERS_ADMIN_TOKEN"] = (self.home / "admin.token").read_text().strip()
-        with self.log(service).open("ab") as out:
+        with self.log(name).open("ab") as out:
             child = subprocess.Popen(
                 [str(self.bin / "python"), "-m", service],
                 stdin=subprocess.DEVNULL,
@@ -239,16 +258,34 @@ class Cluster:
                 env=env,
                 start_new_session=True,
             )
-        self._children[service] = child
-        (self.home / "services" / f"{service}.pid").write_text(str(child.pid))
+        self._children[name] = child
+        (self.home / "services" / f"{name}.pid").write_text(str(child.pid))
         if wait_ready:
-            self.wait_ready(service)
+            self.wait_ready(name)
+        return name
+
+    def stop_extra_instances(self) -> None:
+        """SIGTERM every ``<service>-<n>`` process (bounded), so the next scenario
+        starts with one process per service."""
+        for name in self._service_names():
+            if "-" in name:
+                self.cont(name)
+                if self.alive(name):
+                    self.terminate(name)
+                (self.home / "services" / f"{name}.pid").unlink(missing_ok=True)
+
+    def instances(self, service: str) -> list[str]:
+        """The names of the service's running processes (``inventory``, ``inventory-2``)."""
+        names = [p.stem for p in (self.home / "services").glob(f"{service}*.pid")]
+        return sorted(n for n in names if n.split("-")[0] == service and self.alive(n))
 
     def restart(self, service: str, env: Mapping[str, str] | None = None) -> None:
-        """SIGTERM (bounded) and start again with the same environment (plus ``env``)."""
+        """SIGTERM (bounded) and start again with the same environment (plus ``env``);
+        ``service`` may name an instance (``inventory-2``)."""
         if self.alive(service):
             self.terminate(service)
-        self.start_service(service, env)
+        base, _, instance = service.partition("-")
+        self.start_service(base, env, instance=int(instance or 1))
 
     def exit_code(self, service: str, *, timeout: float) -> int | None:
         """Wait (bounded) for a service started by ``start_service`` to exit."""

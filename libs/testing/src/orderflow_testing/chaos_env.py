@@ -9,7 +9,7 @@ import socket
 import subprocess
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -46,21 +46,31 @@ def repo_root() -> Path:
     return Path(__file__).resolve().parents[4]
 
 
+def _port_offset() -> int:
+    """ORDERFLOW_CHAOS_PORT_OFFSET moves every port of the private cluster (e.g. 100), so
+    two clusters can run side by side (two checkouts of the repository, say)."""
+    return int(os.environ.get("ORDERFLOW_CHAOS_PORT_OFFSET", "0"))
+
+
+_SERVICE_SLOTS = {"catalog": 0, "checkout": 1, "orders": 2, "inventory": 3}
+_SERVICE_SLOTS |= {"payment": 4, "shipping": 5, "history": 6}
+
+
 @dataclass(frozen=True)
 class Ports:
     """Below the kernel's ephemeral range (32768-60999 by default): a listener port inside
     it can be taken, while the broker is down, by a client's self-connected socket
     (ephemeral port == destination port), and the broker then cannot bind it again."""
 
-    kafka: int = 19092
-    controller: int = 19093
-    postgres: int = 15432
-    http_base: int = 18001  # catalog 18001, checkout 18002, ... as 8001..8007
+    kafka: int = field(default_factory=lambda: 19092 + _port_offset())
+    controller: int = field(default_factory=lambda: 19093 + _port_offset())
+    postgres: int = field(default_factory=lambda: 15432 + _port_offset())
+    # catalog 18001, checkout 18002, ... as 8001..8007; extra instances (scaling) use
+    # 18011-18017 (instance 2), 18021-18027 (instance 3), ...
+    http_base: int = field(default_factory=lambda: 18001 + _port_offset())
 
-    def http(self, service: str) -> int:
-        offsets = {"catalog": 0, "checkout": 1, "orders": 2, "inventory": 3}
-        offsets |= {"payment": 4, "shipping": 5, "history": 6}
-        return self.http_base + offsets[service]
+    def http(self, service: str, instance: int = 1) -> int:
+        return self.http_base + 10 * (instance - 1) + _SERVICE_SLOTS[service]
 
     def env(self) -> dict[str, str]:
         env = {

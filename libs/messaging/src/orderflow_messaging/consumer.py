@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from orderflow_messaging import metrics
 from orderflow_messaging.clock import Clock, IdFactory, utc_now
-from orderflow_messaging.crash import crashpoint
+from orderflow_messaging.crash import crashpoint, fault_delay_s
 from orderflow_messaging.dead_letter import dead_letter_record
 from orderflow_messaging.envelope import Envelope, SourceCoordinates, header_value
 from orderflow_messaging.errors import PermanentFailure, PoisonMessage, ReasonCode
@@ -196,6 +196,9 @@ class MessageConsumer:
                 new_id=self._new_id,
                 causation=envelope,
             )
+            if delay := fault_delay_s("consumer.handle"):
+                log.warning("fault_delay", point="consumer.handle", seconds=delay)
+                await asyncio.sleep(delay)
             await handler(HandlerContext(conn, outbox, envelope, item.decoded.message, item.source))
         if key is not None and item.redriven and await self._parking.unpark(conn, key):
             log.info("key_unparked", consumer=self.name, message_id=str(envelope.message_id))

@@ -23,3 +23,16 @@ def crashpoint(name: str) -> None:
         sys.stderr.write(f"orderflow: crash point {name} reached, exiting\n")
         sys.stderr.flush()
         os._exit(CRASH_EXIT_CODE)
+
+
+_DELAYS_ENV = "ORDERFLOW_FAULT_DELAYS"
+
+
+def fault_delay_s(name: str) -> float:
+    """Seconds to stall at a named point (``ORDERFLOW_FAULT_DELAYS=consumer.handle=20``):
+    lets a fault test make a handler slower than the shutdown grace. 0 when unset."""
+    for pair in os.environ.get(_DELAYS_ENV, "").split(","):
+        point, _, seconds = pair.partition("=")
+        if point.strip() == name:
+            return float(seconds or 0)
+    return 0.0

@@ -4,11 +4,13 @@ database, for chaos tests. Synchronous wrappers: each runs its own event loop.""
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
 
 def duplicate_records(
@@ -151,3 +153,112 @@ def inbox_duplicates(admin_url: str, *schemas: str) -> int:
         )
         total += int(rows[0]["n"])
     return total
+
+
+# ---- consumer groups ------------------------------------------------------------------
+def rewind_every_group_to_start(bootstrap: str) -> dict[str, int]:
+    """Commit offset 0 on every partition every consumer group has committed on: a
+    replay of the whole history to every consumer. The groups must have no live member
+    (stop the services first). Returns {group: records rewound}."""
+    return asyncio.run(_rewind_all(bootstrap))
+
+
+async def _rewind_all(bootstrap: str) -> dict[str, int]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await asyncio.wait_for(admin.start(), 30)
+    try:
+        groups = [g[0] for g in await admin.list_consumer_groups()]
+        committed = {g: await admin.list_consumer_group_offsets(g) for g in groups}
+    finally:
+        await admin.close()
+    rewound: dict[str, int] = {}
+    for group, offsets in committed.items():
+        moved = {tp: meta.offset for tp, meta in offsets.items() if meta.offset > 0}
+        if moved:
+            await _commit(bootstrap, group, dict.fromkeys(moved, 0))
+            rewound[group] = sum(moved.values())
+    return rewound
+
+
+async def _commit(bootstrap: str, group: str, offsets: dict[TopicPartition, int]) -> None:
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
+    )
+    await asyncio.wait_for(consumer.start(), 30)
+    try:
+        consumer.assign(list(offsets))
+        await consumer.commit(offsets)
+    finally:
+        await consumer.stop()
+
+
+def group_members(bootstrap: str, group: str) -> int:
+    """How many consumers the group has now (0 when it is empty or unknown)."""
+
+    async def run() -> int:
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+        await asyncio.wait_for(admin.start(), 30)
+        try:
+            (response,) = await admin.describe_consumer_groups([group])
+        finally:
+            await admin.close()
+        # DescribeGroups v2: groups = [(error, group_id, state, protocol_type, protocol,
+        # members, ...)]
+        (found,) = response.groups
+        return len(found[5])
+
+    return asyncio.run(run())
+
+
+def committed_but_unhandled(
+    bootstrap: str, admin_url: str, group: str, topic: str, schema: str
+) -> list[str]:
+    """Records below ``group``'s committed offsets on ``topic`` that ``schema``'s inbox has
+    no row for (by message id, or by coordinates for dead-lettered poison): work whose
+    offset was committed before it was done. Empty when offsets follow the work."""
+    return asyncio.run(_committed_but_unhandled(bootstrap, admin_url, group, topic, schema))
+
+
+async def _committed_but_unhandled(
+    bootstrap: str, admin_url: str, group: str, topic: str, schema: str
+) -> list[str]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await asyncio.wait_for(admin.start(), 30)
+    try:
+        offsets = await admin.list_consumer_group_offsets(group)
+    finally:
+        await admin.close()
+    committed = {tp.partition: m.offset for tp, m in offsets.items() if tp.topic == topic}
+    records = await _read_all(bootstrap, topic, 60.0)
+    ids, coordinates = await _inbox_keys(admin_url, schema, topic)
+    missing = []
+    for record in records:
+        if record.offset >= committed.get(record.partition, 0):
+            continue
+        handled = (record.partition, record.offset) in coordinates
+        handled = handled or _message_id(record.value) in ids
+        if not handled:
+            missing.append(f"{topic}/{record.partition}@{record.offset}")
+    return missing
+
+
+async def _inbox_keys(admin_url: str, schema: str, topic: str) -> tuple[set[str], set[Any]]:
+    conn = await asyncpg.connect(admin_url, timeout=10)
+    try:
+        rows = await conn.fetch(
+            f'SELECT message_id::text AS id, partition, "offset" FROM {schema}.inbox '  # noqa: S608
+            "WHERE topic = $1",
+            topic,
+            timeout=30,
+        )
+    finally:
+        await conn.close()
+    return {r["id"] for r in rows}, {(r["partition"], r["offset"]) for r in rows}
+
+
+def _message_id(value: bytes | None) -> str | None:
+    try:
+        found = json.loads(value or b"").get("message_id")
+    except (ValueError, AttributeError):
+        return None
+    return str(found) if found is not None else None

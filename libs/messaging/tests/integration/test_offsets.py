@@ -7,9 +7,18 @@ import asyncio
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from orderflow_messaging.consumer import HandlerContext, MessageConsumer
+from orderflow_messaging.envelope import header_value
 from orderflow_messaging.settings import ConsumerSettings
 
-from .conftest import Harness, Pinged, eventually, make_registry, running_consumer, running_relay
+from .conftest import (
+    Harness,
+    Pinged,
+    eventually,
+    make_registry,
+    read_all,
+    running_consumer,
+    running_relay,
+)
 
 
 async def _committed(bootstrap: str, group: str, topic: str) -> dict[int, int | None]:
@@ -78,3 +87,49 @@ async def test_transient_failures_are_retried_then_succeed(harness: Harness) -> 
 
         await eventually(handled)
     assert await harness.scalar("SELECT count(*) FROM delivery_attempts") == 0
+
+
+async def test_attempts_survive_a_restart(harness: Harness, kafka_bootstrap: str) -> None:
+    """A failing message's attempt count is durable: a restarted consumer continues it
+    (and dead-letters at max_attempts overall) instead of starting again at 0."""
+    await harness.put("order-9", 9)
+    calls: list[int] = []
+
+    def failing(name: str) -> MessageConsumer:
+        consumer = MessageConsumer(
+            name="effects",
+            producer="test",
+            registry=make_registry(),
+            engine=harness.engine,
+            settings=ConsumerSettings(max_attempts=4, backoff_initial_s=0.3, backoff_max_s=0.3),
+        )
+
+        @consumer.handles(Pinged)
+        async def always_fails(ctx: HandlerContext) -> None:
+            calls.append(1)
+            raise RuntimeError(f"still broken ({name})")
+
+        return consumer
+
+    async def attempts() -> int:
+        return int(await harness.scalar("SELECT coalesce(max(attempts), 0) FROM delivery_attempts"))
+
+    async with running_relay(harness):
+        async with running_consumer(harness, failing("first"), group_id="durable-attempts"):
+
+            async def two_attempts() -> bool:
+                return await attempts() >= 2
+
+            await eventually(two_attempts)
+        before_restart = await attempts()
+        assert before_restart < 4
+        first_run_calls = len(calls)
+
+        async with running_consumer(harness, failing("second"), group_id="durable-attempts"):
+            dead = await read_all(kafka_bootstrap, f"{harness.topic}.dlq", expect=1)
+
+    assert len(dead) == 1
+    assert header_value(dead[0].headers, "dlq.attempts") == b"4"
+    # The batch try (not counted) plus the attempts left after the restart, not 4 more.
+    assert len(calls) - first_run_calls <= 1 + (4 - before_restart)
+    assert await harness.effects() == []

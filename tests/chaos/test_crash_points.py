@@ -12,12 +12,19 @@ from .conftest import assert_verified
 
 pytestmark = [pytest.mark.chaos, pytest.mark.timeout(300)]
 
-# (service, crash point, payment token of the orders that drive it there)
+# (service, crash point, payment token of the orders that drive it there). Every step's
+# consumer crashes after its inbox insert before the commit, and after the commit before
+# the offset commit; for `orders` the latter is "after a saga transition committed".
 CASES = [
     ("checkout", "relay.after_publish", "tok_ok"),  # OrderPlaced published, not marked
     ("orders", "relay.after_publish", "tok_ok"),  # a command published, not marked
-    ("inventory", "consumer.before_commit", "tok_ok"),
-    ("inventory", "consumer.after_commit", "tok_ok"),
+    *(
+        (service, point, "tok_ok")
+        for service in ("inventory", "payment", "shipping", "orders")
+        for point in ("consumer.before_commit", "consumer.after_commit")
+    ),
+    ("payment", "payment.before_gateway", "tok_ok"),  # pending key stored, no call yet
+    ("payment", "payment.after_gateway", "tok_ok"),  # charged, the outcome not yet saved
     ("orders", "orders.after_timer_claim", "tok_timeout"),  # only a deadline gets claimed
 ]
 

@@ -1,4 +1,4 @@
-"""Scenario d: the Kafka broker stopped (SIGTERM) for ~20 s, then killed (SIGKILL),
+"""Scenario d: the Kafka broker stopped (SIGTERM) for 30 s, then killed (SIGKILL),
 under light load: nothing hangs, checkout keeps accepting orders into its outbox, and
 everything drains once the broker is back."""
 
@@ -17,7 +17,7 @@ from .conftest import assert_verified
 
 pytestmark = [pytest.mark.chaos, pytest.mark.timeout(420)]
 
-OUTAGE_S = 20.0
+OUTAGE_S = 30.0  # RELIABILITY.md: "stopped 30 s and killed"
 
 
 def _all_answer_healthz(cluster: Cluster) -> list[str]:
@@ -28,7 +28,7 @@ def test_broker_stopped_then_killed(cluster: Cluster) -> None:
     load = Load(cluster.url("checkout"), count=120, rate=2.0, seed=21).start()
     time.sleep(5)
     cluster.kafka_signal(signal.SIGTERM)
-    during = Load(cluster.url("checkout"), count=20, rate=2.0, seed=22, attempts=1)
+    during = Load(cluster.url("checkout"), count=30, rate=2.0, seed=22, attempts=1)
     started = time.monotonic()
     during.start()
     silent: list[str] = []

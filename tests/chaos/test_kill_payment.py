@@ -1,4 +1,5 @@
-"""Scenario a: kill -9 the payment service 3 times while ~150 orders flow."""
+"""Scenario a: kill -9 the payment service 3 times while orders flow: 150 in the fast
+tier (every CI run), 500 as RELIABILITY.md names it in the full suite."""
 
 from __future__ import annotations
 
@@ -12,19 +13,29 @@ from orderflow_testing.chaos_load import Load
 
 from .conftest import assert_verified
 
-pytestmark = [pytest.mark.chaos, pytest.mark.chaos_fast, pytest.mark.timeout(300)]
+pytestmark = [pytest.mark.chaos, pytest.mark.timeout(420)]
 
 
-def test_payment_killed_three_times_charges_nothing_twice(cluster: Cluster) -> None:
-    load = Load(cluster.url("checkout"), count=150, rate=5.0, seed=11).start()
+@pytest.mark.parametrize(
+    ("orders", "rate"),
+    [
+        pytest.param(150, 5.0, marks=pytest.mark.chaos_fast, id="150"),
+        pytest.param(500, 10.0, id="500"),
+    ],
+)
+def test_payment_killed_three_times_charges_nothing_twice(
+    cluster: Cluster, orders: int, rate: float
+) -> None:
+    load = Load(cluster.url("checkout"), count=orders, rate=rate, seed=11).start()
+    between_kills = orders / rate / 5
     for _ in range(3):
-        time.sleep(4.0)
+        time.sleep(between_kills)
         assert cluster.alive("payment")
         cluster.kill("payment")
         time.sleep(1.0)
         cluster.start_service("payment")
-    accepted = load.join(timeout=120)
-    assert len(accepted) == 150, [o.error for o in load.orders if not o.order_id][:5]
+    accepted = load.join(timeout=180)
+    assert len(accepted) == orders, [o.error for o in load.orders if not o.order_id][:5]
 
     report = cluster.settle(timeout=180)
     assert_verified(report)  # money, stock conserved, every order terminal, lag 0
@@ -41,5 +52,5 @@ def test_payment_killed_three_times_charges_nothing_twice(cluster: Cluster) -> N
         "GROUP BY status",
         accepted,
     )
-    assert sum(r["n"] for r in statuses) == 150
+    assert sum(r["n"] for r in statuses) == orders
     assert any(r["status"] == "COMPLETED" for r in statuses), statuses

@@ -19,6 +19,7 @@ from catalog.application.unit_of_work import unit_of_work
 from catalog.domain.model import Product, UnknownProduct
 from orderflow_contracts.common import Currency, MinorUnits, Sku
 from orderflow_messaging.clock import Clock
+from orderflow_service.http import NO_NUL, Text
 
 _STRICT = ConfigDict(extra="forbid", strict=True)
 
@@ -35,7 +36,7 @@ class NewProduct(BaseModel):
     model_config = _STRICT
 
     sku: Sku
-    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=NO_NUL)]
     price_minor: MinorUnits
     currency: Currency
     active: bool = True
@@ -67,7 +68,7 @@ def build_router(engine: AsyncEngine, clock: Clock) -> APIRouter:
             return [_view(product) for product in await ProductRepository(conn).all()]
 
     @router.get("/{sku}", responses={404: {"description": "unknown SKU"}})
-    async def get_product(sku: str) -> ProductView:
+    async def get_product(sku: Text) -> ProductView:
         async with engine.connect() as conn:
             product = await ProductRepository(conn).get(sku)
         if product is None:
@@ -85,7 +86,7 @@ def build_router(engine: AsyncEngine, clock: Clock) -> APIRouter:
         return _view(product)
 
     @router.put("/{sku}/price", responses={404: {"description": "unknown SKU"}})
-    async def change_price(sku: str, body: NewPrice) -> ProductView:
+    async def change_price(sku: Text, body: NewPrice) -> ProductView:
         """Set the price; PriceChanged is published only when it differs."""
         try:
             async with unit_of_work(engine, clock) as uow:

@@ -7,9 +7,10 @@ reason at once), 409 for a key reused with a different request.
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, HTTPException, Request
 from fastapi.responses import JSONResponse
@@ -20,9 +21,12 @@ from checkout.adapters.repository import CatalogRepository, OrderRepository
 from checkout.application import orders
 from checkout.application.unit_of_work import unit_of_work
 from checkout.domain.idempotency import HEADER, KEY_REUSED, check_idempotency_key
-from checkout.domain.model import CatalogItem, Order, Problem
-from checkout.entrypoints.requests import parse_order
+from checkout.domain.model import CatalogItem, Order, OrderDraft, Problem
+from checkout.entrypoints.requests import OrderIn, parse_order
 from orderflow_messaging.clock import Clock, IdFactory
+from orderflow_service.http import NO_NUL
+
+NUL_REASON = "must not contain the NUL character"
 
 
 class OrderAccepted(BaseModel):
@@ -103,6 +107,43 @@ async def _find_order(engine: AsyncEngine, order_id: str) -> Order | None:
         return await OrderRepository(conn).get(parsed)
 
 
+def _nul_problems(draft: OrderDraft) -> list[Problem]:
+    """Text that PostgreSQL could not store (a NUL character) is refused like any other
+    malformed value, before it reaches a query."""
+    texts = {
+        "customer_id": draft.customer_id,
+        "payment_token": draft.payment_token,
+        "currency": draft.currency,
+    }
+    address = dataclasses.asdict(draft.shipping_address)
+    texts |= {f"shipping_address.{name}": value for name, value in address.items()}
+    texts |= {f"lines[{i}].sku": line.sku for i, line in enumerate(draft.lines)}
+    return [Problem(field, NUL_REASON) for field, value in texts.items() if "\x00" in value]
+
+
+def _documented_body() -> dict[str, Any]:
+    """``OrderIn``'s JSON Schema for the OpenAPI, self-contained (its ``$defs`` inlined) and
+    with every string marked NUL-free. The route reads the body itself, so FastAPI cannot
+    document it; the business rules (SKUs, limits, token format) are answered as 422s."""
+    schema = OrderIn.model_json_schema()
+    definitions = schema.pop("$defs", {})
+
+    def inline(node: Any) -> Any:
+        if isinstance(node, list):
+            return [inline(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        if "$ref" in node:
+            return inline(definitions[node["$ref"].rsplit("/", 1)[-1]])
+        inlined = {key: inline(value) for key, value in node.items()}
+        if inlined.get("type") == "string":
+            inlined["pattern"] = NO_NUL
+        return inlined
+
+    body: dict[str, Any] = inline(schema)
+    return {"required": True, "content": {"application/json": {"schema": body}}}
+
+
 _PLACE_RESPONSES: dict[int | str, dict[str, object]] = {
     202: {"model": OrderAccepted, "description": "placed now, or earlier with this key"},
     400: {"description": "Idempotency-Key missing or malformed"},
@@ -116,7 +157,12 @@ def build_router(
 ) -> APIRouter:
     router = APIRouter(tags=["checkout"])
 
-    @router.post("/orders", status_code=202, responses=_PLACE_RESPONSES)
+    @router.post(
+        "/orders",
+        status_code=202,
+        responses=_PLACE_RESPONSES,
+        openapi_extra={"requestBody": _documented_body()},
+    )
     async def place_order(
         request: Request,
         idempotency_key: Annotated[str | None, Header(alias=HEADER)] = None,
@@ -133,6 +179,8 @@ def build_router(
         draft = parse_order(await request.body())
         if isinstance(draft, list):
             return _refused(422, draft)
+        if problems := _nul_problems(draft):
+            return _refused(422, problems)
         async with unit_of_work(engine, clock, new_id) as uow:
             outcome = await orders.place_order(uow, key, draft, event_version=order_placed_version)
         if isinstance(outcome, orders.Rejected):

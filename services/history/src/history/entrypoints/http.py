@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from history.adapters.repository import OrderHistoryRepository
 from history.domain.projection import OrderHistory
+from orderflow_service.http import Text
 
 
 class LineView(BaseModel):
@@ -65,8 +66,8 @@ def _view(history: OrderHistory) -> OrderHistoryView:
 def build_router(engine: AsyncEngine) -> APIRouter:
     router = APIRouter(prefix="/history", tags=["history"])
 
-    @router.get("/orders/{order_id}")
-    async def get_order(order_id: str) -> OrderHistoryView:
+    @router.get("/orders/{order_id}", responses={404: {"description": "no history for the order"}})
+    async def get_order(order_id: Text) -> OrderHistoryView:
         async with engine.connect() as conn:
             history = await OrderHistoryRepository(conn).get(order_id)
         if history is None:
@@ -75,7 +76,7 @@ def build_router(engine: AsyncEngine) -> APIRouter:
 
     @router.get("/customers/{customer_id}/orders")
     async def customer_orders(
-        customer_id: str, limit: int = Query(default=50, ge=1, le=500)
+        customer_id: Text, limit: int = Query(default=50, ge=1, le=500)
     ) -> list[OrderHistoryView]:
         async with engine.connect() as conn:
             found = await OrderHistoryRepository(conn).of_customer(customer_id, limit)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from inventory.adapters.repository import StockRepository
 from inventory.domain.model import StockItem
+from orderflow_service.http import Text
 
 
 class StockView(BaseModel):
@@ -19,6 +20,9 @@ class StockView(BaseModel):
 
 
 class StockAdjustment(BaseModel):
+    # strict: true and "5" are not quantities (lax mode took them as 1 and 5).
+    model_config = ConfigDict(extra="forbid", strict=True)
+
     available: int = Field(ge=0, le=100_000_000)
 
 
@@ -40,8 +44,8 @@ def build_router(engine: AsyncEngine) -> APIRouter:
         async with engine.connect() as conn:
             return [_view(item) for item in await StockRepository(conn).all()]
 
-    @router.get("/{sku}")
-    async def get_stock(sku: str) -> StockView:
+    @router.get("/{sku}", responses={404: {"description": "unknown SKU"}})
+    async def get_stock(sku: Text) -> StockView:
         async with engine.connect() as conn:
             item = await StockRepository(conn).get(sku)
         if item is None:
@@ -49,7 +53,7 @@ def build_router(engine: AsyncEngine) -> APIRouter:
         return _view(item)
 
     @router.put("/{sku}")
-    async def set_available(sku: str, body: StockAdjustment) -> StockView:
+    async def set_available(sku: Text, body: StockAdjustment) -> StockView:
         """Set the available quantity (a stock count); reserved and committed stay."""
         async with engine.begin() as conn:
             repo = StockRepository(conn)

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from orderflow_messaging.clock import Clock
 from orderflow_messaging.outbox import Outbox
+from orderflow_service.http import NO_NUL, Text
 from orders.adapters.repository import SagaRepository
 from orders.application import saga_service
 from orders.application.saga_service import Intervention
@@ -33,6 +34,9 @@ from orders.saga.state import TERMINAL, SagaStatus
 log = structlog.get_logger(__name__)
 
 _bearer = HTTPBearer(auto_error=False, description="the orders service's ORDERS_ADMIN_TOKEN")
+
+# The longest idleness a listing can ask for (100 years): beyond it a timedelta overflows.
+MAX_IDLE_S = 100 * 365 * 86_400
 
 DryRun = Annotated[
     bool, Query(description="true (default): show what would happen and change nothing")
@@ -72,11 +76,11 @@ class InterventionView(BaseModel):
 
 
 class CompensateRequest(BaseModel):
-    reason: str = Field(min_length=1, max_length=500)
+    reason: str = Field(min_length=1, max_length=500, pattern=NO_NUL)
 
 
 class ResolveRequest(BaseModel):
-    note: str = Field(min_length=1, max_length=1000)
+    note: str = Field(min_length=1, max_length=1000, pattern=NO_NUL)
 
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
@@ -161,7 +165,9 @@ def build_admin_router(
         status: Annotated[
             SagaStatus | None, Query(description="only this status (default: every non-terminal)")
         ] = None,
-        older_than_s: Annotated[float, Query(ge=0, description="idle at least this long")] = 0,
+        older_than_s: Annotated[
+            float, Query(ge=0, le=MAX_IDLE_S, description="idle at least this long")
+        ] = 0,
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
     ) -> list[StuckSaga]:
         """Sagas not updated for ``older_than_s`` seconds, longest idle first."""
@@ -185,7 +191,7 @@ def build_admin_router(
         ]
 
     @actions.post("/{order_id}/retry")
-    async def retry(order_id: str, dry_run: DryRun = True) -> InterventionView:
+    async def retry(order_id: Text, dry_run: DryRun = True) -> InterventionView:
         """Resend the in-flight step's command now (RUNNING or COMPENSATING sagas)."""
         return await run(
             order_id, "retry", dry_run, lambda uow: saga_service.retry_step(uow, order_id)
@@ -193,7 +199,7 @@ def build_admin_router(
 
     @actions.post("/{order_id}/compensate")
     async def compensate(
-        order_id: str, body: CompensateRequest, dry_run: DryRun = True
+        order_id: Text, body: CompensateRequest, dry_run: DryRun = True
     ) -> InterventionView:
         """Compensate a RUNNING saga, a COMPLETED one before dispatch, or restart a
         COMPENSATION_FAILED one from the step that failed."""
@@ -206,7 +212,7 @@ def build_admin_router(
 
     @actions.post("/{order_id}/resolve")
     async def resolve(
-        order_id: str, body: ResolveRequest, dry_run: DryRun = True
+        order_id: Text, body: ResolveRequest, dry_run: DryRun = True
     ) -> InterventionView:
         """Close a COMPENSATION_FAILED saga that a human settled: RESOLVED, nothing sent."""
         return await run(

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from orderflow_messaging.clock import Clock
 from orderflow_messaging.outbox import Outbox
+from orderflow_service.http import NO_NUL, Text
 from orders.adapters.repository import SagaRepository
 from orders.application import saga_service
 from orders.application.unit_of_work import OrdersUnitOfWork
@@ -48,7 +49,9 @@ class OrderView(BaseModel):
 
 
 class CancelRequest(BaseModel):
-    reason: str = Field(default="cancelled by customer", min_length=1, max_length=200)
+    reason: str = Field(
+        default="cancelled by customer", min_length=1, max_length=200, pattern=NO_NUL
+    )
 
 
 def _view(saga: Saga, times: Any, history: list[Any]) -> OrderView:
@@ -94,7 +97,7 @@ def build_router(engine: AsyncEngine, clock: Clock, policy: SagaPolicy, producer
 
     @router.get("")
     async def list_orders(
-        status: str | None = None, limit: int = Query(default=50, ge=1, le=500)
+        status: Text | None = None, limit: int = Query(default=50, ge=1, le=500)
     ) -> list[dict[str, Any]]:
         async with engine.connect() as conn:
             rows = await SagaRepository(conn).listing(status, limit)
@@ -109,8 +112,8 @@ def build_router(engine: AsyncEngine, clock: Clock, policy: SagaPolicy, producer
             for r in rows
         ]
 
-    @router.get("/{order_id}")
-    async def get_order(order_id: str) -> OrderView:
+    @router.get("/{order_id}", responses={404: {"description": "unknown order"}})
+    async def get_order(order_id: Text) -> OrderView:
         async with engine.connect() as conn:
             repo = SagaRepository(conn)
             saga = await repo.get(order_id)
@@ -118,8 +121,15 @@ def build_router(engine: AsyncEngine, clock: Clock, policy: SagaPolicy, producer
                 raise HTTPException(404, f"unknown order {order_id!r}")
             return _view(saga, await repo.created_at(order_id), await repo.history(order_id))
 
-    @router.post("/{order_id}/cancel", status_code=202)
-    async def cancel(order_id: str, body: CancelRequest | None = None) -> JSONResponse:
+    @router.post(
+        "/{order_id}/cancel",
+        status_code=202,
+        responses={
+            404: {"description": "unknown order"},
+            409: {"description": "the order can no longer be cancelled (detail says why)"},
+        },
+    )
+    async def cancel(order_id: Text, body: CancelRequest | None = None) -> JSONResponse:
         reason = (body or CancelRequest()).reason
         try:
             async with engine.begin() as conn:

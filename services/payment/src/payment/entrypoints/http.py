@@ -8,6 +8,7 @@ from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from orderflow_service.http import Text
 from payment.adapters.gateway import SimulatedGateway
 from payment.adapters.ledger import LedgerEntry
 from payment.adapters.repository import PaymentRepository
@@ -67,8 +68,10 @@ def _ledger_view(entry: LedgerEntry) -> LedgerEntryView:
 def build_router(engine: AsyncEngine, gateway: SimulatedGateway) -> APIRouter:
     router = APIRouter(tags=["payment"])
 
-    @router.get("/payments/{order_id}")
-    async def get_payment(order_id: str) -> PaymentView:
+    @router.get(
+        "/payments/{order_id}", responses={404: {"description": "no payment for the order"}}
+    )
+    async def get_payment(order_id: Text) -> PaymentView:
         async with engine.connect() as conn:
             payment = await PaymentRepository(conn).get(order_id)
         if payment is None:
@@ -77,7 +80,7 @@ def build_router(engine: AsyncEngine, gateway: SimulatedGateway) -> APIRouter:
 
     @router.get("/ledger")
     async def get_ledger(
-        order_id: str | None = None, limit: int = Query(default=200, ge=1, le=1000)
+        order_id: Text | None = None, limit: int = Query(default=200, ge=1, le=1000)
     ) -> list[LedgerEntryView]:
         """The gateway's ledger (one order's, or the newest entries): two approved
         captures of one authorization would be a double charge."""

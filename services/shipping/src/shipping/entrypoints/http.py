@@ -11,6 +11,7 @@ from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from orderflow_service.http import Text
 from shipping.adapters.repository import ShipmentRepository
 from shipping.domain.model import Shipment, ShipmentStatus
 
@@ -69,8 +70,8 @@ def build_router(engine: AsyncEngine) -> APIRouter:
         async with engine.connect() as conn:
             return [_view(s) for s in await ShipmentRepository(conn).recent(status, limit)]
 
-    @router.get("/{order_id}")
-    async def get_shipment(order_id: str) -> ShipmentView:
+    @router.get("/{order_id}", responses={404: {"description": "no shipment for the order"}})
+    async def get_shipment(order_id: Text) -> ShipmentView:
         async with engine.connect() as conn:
             shipment = await ShipmentRepository(conn).get(order_id)
         if shipment is None:

@@ -18,6 +18,7 @@ import psutil
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 
+from bench.hops import hops
 from orderflow_cli.demo import NORMAL_SKUS
 from orderflow_cli.stack import services
 from orderflow_cli.verify import schemas_with
@@ -42,9 +43,15 @@ class Step:
     lag_start: int = 0
     outbox_backlog: int = 0
     processes: dict[str, dict[str, float]] = field(default_factory=dict)
+    wall_s: float = 0.0
+    completed_ids: list[str] = field(default_factory=list)
+    hops: list[dict[str, Any]] = field(default_factory=list)
 
     def row(self) -> dict[str, Any]:
         lat = sorted(self.latencies_ms)
+        # CPU time of every process (services + broker) per completed order: less
+        # sensitive than latency to what else runs on the machine.
+        cpu_s = sum(p["cpu_pct"] for p in self.processes.values()) / 100 * self.wall_s
 
         def pct(p: int) -> float | None:
             if len(lat) < 2:
@@ -63,7 +70,9 @@ class Step:
             "lag_start": self.lag_start,
             "lag_end": self.lag_end,
             "outbox_backlog_end": self.outbox_backlog,
+            "cpu_ms_per_order": round(1000 * cpu_s / self.completed, 1) if self.completed else None,
             "processes": self.processes,
+            "hops": self.hops,
         }
 
 
@@ -101,31 +110,50 @@ async def outbox_backlog(conn: asyncpg.Connection) -> int:
     return int(total)
 
 
-def process_usage(pids: dict[str, int], seconds: float, before: dict[str, Any]) -> dict[str, Any]:
-    usage = {}
-    for name, pid in pids.items():
-        try:
-            proc = psutil.Process(pid)
-            cpu = proc.cpu_times()
-            spent = (cpu.user + cpu.system) - before.get(name, 0.0)
-            rss = proc.memory_info().rss
-            for child in proc.children(recursive=True):
-                rss += child.memory_info().rss
-            usage[name] = {"cpu_pct": round(100 * spent / seconds, 1), "rss_mb": round(rss / 2**20)}
-        except psutil.Error:
-            continue
-    return usage
+def _tree(pid: int) -> list[psutil.Process]:
+    """A process and its children (PostgreSQL's work happens in its backends)."""
+    proc = psutil.Process(pid)
+    return [proc, *proc.children(recursive=True)]
 
 
-def cpu_now(pids: dict[str, int]) -> dict[str, float]:
-    out = {}
+def cpu_now(pids: dict[str, int]) -> dict[str, dict[int, float]]:
+    """CPU seconds so far of each named process tree, per process id."""
+    out: dict[str, dict[int, float]] = {}
     for name, pid in pids.items():
         try:
-            cpu = psutil.Process(pid).cpu_times()
-            out[name] = cpu.user + cpu.system
+            tree = _tree(pid)
         except psutil.Error:
             continue
+        out[name] = {}
+        for proc in tree:
+            try:
+                cpu = proc.cpu_times()
+            except psutil.Error:
+                continue
+            out[name][proc.pid] = cpu.user + cpu.system
     return out
+
+
+def process_usage(
+    pids: dict[str, int], seconds: float, before: dict[str, dict[int, float]]
+) -> dict[str, Any]:
+    """CPU % (of one core) over the step and memory of each named process tree; memory
+    counts private pages only (shared buffers would be counted once per backend)."""
+    usage = {}
+    after = cpu_now(pids)
+    for name, pid in pids.items():
+        if name not in after:
+            continue
+        spent = sum(t - before.get(name, {}).get(p, 0.0) for p, t in after[name].items())
+        rss = 0
+        try:
+            for proc in _tree(pid):
+                info = proc.memory_info()
+                rss += info.rss - getattr(info, "shared", 0)
+        except psutil.Error:
+            pass
+        usage[name] = {"cpu_pct": round(100 * spent / seconds, 1), "rss_mb": round(rss / 2**20)}
+    return usage
 
 
 async def run_step(step: Step, ctx: dict[str, Any]) -> Step:
@@ -160,7 +188,9 @@ async def run_step(step: Step, ctx: dict[str, Any]) -> Step:
     step.seconds = max(step.seconds, elapsed)
     step.lag_end = await total_lag(ctx["admin"], ctx["kafka"])
     step.outbox_backlog = await outbox_backlog(ctx["db"])
-    step.processes = process_usage(ctx["pids"], time.monotonic() - start, cpu_before)
+    step.wall_s = time.monotonic() - start
+    step.processes = process_usage(ctx["pids"], step.wall_s, cpu_before)
+    step.hops = await hops(ctx["db"], step.completed_ids)
     return step
 
 
@@ -179,6 +209,7 @@ async def _collect(
             break
         await asyncio.sleep(0.5)
     step.completed = len(rows)
+    step.completed_ids = [r["order_id"] for r in rows]
     step.latencies_ms = [
         max(0.0, (r["at"].timestamp() - placed[r["order_id"]]) * 1000) for r in rows
     ]

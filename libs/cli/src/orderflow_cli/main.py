@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from orderflow_cli import stack
+from orderflow_cli.commands.bench import bench
 from orderflow_cli.commands.dlq import dlq_app
 from orderflow_cli.commands.replay import replay_app
 from orderflow_cli.commands.saga import saga_app
@@ -232,6 +233,7 @@ replay_app.command("saga")(replay_saga)
 app.add_typer(dlq_app, name="dlq")
 app.add_typer(saga_app, name="saga")
 app.add_typer(replay_app, name="replay")
+app.command("bench")(bench)
 
 
 @docs_app.command("write")

@@ -1,0 +1,116 @@
+"""Where an order's time goes, hop by hop, from the services' own outbox and inbox rows.
+
+For each message of a completed order (OrderPlaced, each command and reply):
+- ``commit_to_relay``: outbox ``created_at`` (the producing transaction's start) to
+  ``published_at`` (the start of the relay pass that sent it): the producing
+  transaction's own duration, then the wait for the relay;
+- ``relay_to_handled``: ``published_at`` to the saga-side consumer's inbox ``handled_at``
+  (the start of the consuming batch transaction): the relay's send and broker ack, the
+  fetch, and the wait behind earlier batches of that consumer.
+The consuming transaction's start is also the ``created_at`` of the message it sends,
+so the hops add up to the order's placed-to-completed time. Used by bench/run.py per
+step, and on its own against the running stack:
+
+    .venv/bin/python -m bench.hops --last 500
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+from typing import Any
+
+import asyncpg
+
+from orderflow_cli.stack import read_env
+
+# The messages of the saga's forward path, with the consumer that moves the order on.
+CHAIN = (
+    ("checkout", "OrderPlaced", "orders"),
+    ("orders", "ReserveStock", "inventory"),
+    ("inventory", "StockReserved", "orders"),
+    ("orders", "AuthorizePayment", "payment"),
+    ("payment", "PaymentAuthorized", "orders"),
+    ("orders", "CreateShipment", "shipping"),
+    ("shipping", "ShipmentCreated", "orders"),
+    ("orders", "CapturePayment", "payment"),
+    ("payment", "PaymentCaptured", "orders"),
+    ("orders", "CommitStock", "inventory"),
+    ("inventory", "StockCommitted", "orders"),
+)
+
+
+def _ms(values: list[float]) -> dict[str, float | None]:
+    if not values:
+        return {"p50": None, "p99": None}
+    values = sorted(values)
+    p99 = values[min(len(values) - 1, int(len(values) * 0.99))]
+    return {"p50": round(statistics.median(values), 1), "p99": round(p99, 1)}
+
+
+async def hops(conn: asyncpg.Connection, order_ids: list[str]) -> list[dict[str, Any]]:
+    rows = []
+    for producer, message_type, consumer in CHAIN:
+        found = await conn.fetch(
+            f"SELECT extract(epoch FROM o.published_at - o.created_at) * 1000 AS relay, "  # noqa: S608
+            f"extract(epoch FROM i.handled_at - o.published_at) * 1000 AS handled "
+            f"FROM {producer}.outbox o JOIN {consumer}.inbox i "
+            f"ON i.message_id = o.message_id AND i.consumer = $3 "
+            f"WHERE o.correlation_id = ANY($1::text[]) AND o.message_type = $2",
+            order_ids, message_type, consumer,
+        )  # fmt: skip
+        relay = [float(r["relay"]) for r in found if r["relay"] is not None]
+        handled = [float(r["handled"]) for r in found if r["handled"] is not None]
+        rows.append(
+            {
+                "message": message_type,
+                "from": producer,
+                "to": consumer,
+                "n": len(found),
+                "commit_to_relay_ms": _ms(relay),
+                "relay_to_handled_ms": _ms(handled),
+            }
+        )
+    return rows
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    lines = [
+        "| message | from -> to | commit->relay p50 / p99 ms | relay->handled p50 / p99 ms |",
+        "|---|---|---|---|",
+    ]
+    for r in rows:
+        c, h = r["commit_to_relay_ms"], r["relay_to_handled_ms"]
+        lines.append(
+            f"| {r['message']} | {r['from']} -> {r['to']} | {c['p50']} / {c['p99']} | "
+            f"{h['p50']} / {h['p99']} |"
+        )
+    sums = [
+        sum(r[k]["p50"] or 0 for r in rows) for k in ("commit_to_relay_ms", "relay_to_handled_ms")
+    ]
+    lines.append(f"| sum of medians | | {sums[0]:.0f} | {sums[1]:.0f} |")
+    return "\n".join(lines)
+
+
+async def _main(last: int) -> None:
+    conn = await asyncpg.connect(read_env()["DATABASE_URL"])
+    try:
+        ids = [
+            r["order_id"]
+            for r in await conn.fetch(
+                "SELECT order_id FROM orders.saga_history WHERE to_status = 'COMPLETED' "
+                "ORDER BY at DESC LIMIT $1",
+                last,
+            )
+        ]
+        print(table(await hops(conn, ids)))
+    finally:
+        await conn.close()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--last", type=int, default=500, help="the last N completed orders")
+    args = parser.parse_args()
+    asyncio.run(_main(args.last))

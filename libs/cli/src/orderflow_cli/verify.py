@@ -9,7 +9,10 @@ returns its violations. The invariants (docs/reliability.md, RELIABILITY.md):
 - saga consistency: completed => stock committed, paid, shipment live; cancelled or
   rejected => no live reservation, no charge left, no live shipment;
 - only legal saga transitions in the history;
-- no loss: no outbox row left unpublished.
+- no loss: no outbox row left unpublished, every published message handled;
+- liveness of the consumers (lag 0) and no card data or canary value in the logs;
+- on the broker (verify_dlq): every consumed record accounted for by its consumer's
+  inbox, every dead letter well-formed and present, no card data or canary on any topic.
 """
 
 from __future__ import annotations
@@ -235,20 +238,41 @@ def hygiene_problems(text: str, canaries: Sequence[str]) -> list[str]:
     return found
 
 
+def canaries() -> list[str]:
+    """Values that must appear nowhere (ORDERFLOW_CANARIES, comma-separated)."""
+    return [c for c in os.environ.get("ORDERFLOW_CANARIES", "").split(",") if c]
+
+
 async def _log_hygiene(conn: asyncpg.Connection) -> list[str]:
-    """No card data and no canary values (ORDERFLOW_CANARIES, comma-separated) in the
-    services' logs."""
+    """No card data and no canary values in the services' logs."""
     del conn
     from orderflow_cli.paths import logs_dir
 
-    canaries = [c for c in os.environ.get("ORDERFLOW_CANARIES", "").split(",") if c]
     problems = []
     for path in sorted(logs_dir().glob("*.log")):
         if path.name.startswith(("kafka", "postgres")):
             continue
-        for problem in hygiene_problems(path.read_text(errors="replace"), canaries)[:5]:
+        for problem in hygiene_problems(path.read_text(errors="replace"), canaries())[:5]:
             problems.append(f"{path.name}: {problem}")
     return problems
+
+
+def consumer_groups() -> dict[str, set[str]]:
+    """Each service consumer group and the topics it reads. A group is named like its
+    consumer (the ``consumer`` column of the inbox); checkout reads the upstream door
+    (orders.inbound) with a consumer and group of its own."""
+    from orderflow_contracts import topics as t
+    from orderflow_contracts.catalogue import CATALOGUE, SERVICES
+
+    groups: dict[str, set[str]] = {}
+    for entry in CATALOGUE:
+        for consumer in entry.consumers:
+            if consumer in SERVICES:
+                groups.setdefault(consumer, set()).add(entry.topic)
+    checkout = groups.pop("checkout", set())
+    groups["checkout-inbound"] = checkout & {t.ORDERS_INBOUND}
+    groups["checkout"] = checkout - {t.ORDERS_INBOUND}
+    return groups
 
 
 async def _consumer_lag(conn: asyncpg.Connection) -> list[str]:
@@ -258,25 +282,17 @@ async def _consumer_lag(conn: asyncpg.Connection) -> list[str]:
     from aiokafka.admin import AIOKafkaAdminClient
 
     from orderflow_cli.stack import read_env
-    from orderflow_contracts.catalogue import CATALOGUE, SERVICES
 
     bootstrap = read_env().get("KAFKA_BOOTSTRAP_SERVERS")
     if not bootstrap:
         return ["no KAFKA_BOOTSTRAP_SERVERS in stack.env"]
-    groups: dict[str, set[str]] = {}
-    for entry in CATALOGUE:
-        for consumer in entry.consumers:
-            if consumer in SERVICES:
-                groups.setdefault(consumer, set()).add(entry.topic)
-    groups["checkout-inbound"] = groups.pop("checkout", set()) & {"orders.inbound"}
-    groups["checkout"] = {"catalog.events"}
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     kafka = AIOKafkaConsumer(bootstrap_servers=bootstrap)
     await admin.start()
     await kafka.start()
     problems = []
     try:
-        for group, topics in sorted(groups.items()):
+        for group, topics in sorted(consumer_groups().items()):
             offsets = await admin.list_consumer_group_offsets(group)
             parts = [tp for tp in offsets if tp.topic in topics]
             ends = await kafka.end_offsets(parts) if parts else {}
@@ -344,9 +360,15 @@ async def _accounting(conn: asyncpg.Connection) -> list[dict[str, Any]]:
 
 
 async def verify(admin_url: str) -> tuple[list[CheckResult], dict[str, Any]]:
+    # Imported here: verify_dlq builds on this module.
+    from orderflow_cli.stack import read_env
+    from orderflow_cli.verify_dlq import KafkaView, kafka_checks
+
+    kafka = KafkaView(read_env().get("KAFKA_BOOTSTRAP_SERVERS"), canaries())
+    checks = {**CHECKS, **kafka_checks(kafka)}
     conn = await asyncpg.connect(admin_url, timeout=10)
     try:
-        results = [CheckResult(name, await check(conn)) for name, check in CHECKS.items()]
+        results = [CheckResult(name, await check(conn)) for name, check in checks.items()]
         return results, await stats(conn)
     finally:
         await conn.close()

@@ -32,6 +32,11 @@ H_ATTEMPTS = "dlq.attempts"
 H_FAILED_AT = "dlq.failed_at"
 
 _MAX_ERROR_CHARS = 1000
+# How much larger than the record it copies a dead letter can be: the dlq.* headers, all
+# short but the error (cut at _MAX_ERROR_CHARS). A DLQ topic must take this much more
+# than its source topic, or one record at the source's size limit has a dead letter the
+# broker refuses, and the relay of the service that made it stalls on it for good.
+DLQ_HEADROOM_BYTES = 65_536
 
 
 def dlq_topic(topic: str) -> str:

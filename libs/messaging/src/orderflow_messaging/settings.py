@@ -20,9 +20,11 @@ class KafkaSettings(BaseSettings):
     lifecycle_timeout_s: float = Field(default=20.0, gt=0)
     linger_ms: int = Field(default=5, ge=0)
     max_batch_size: int = Field(default=262_144, ge=16_384)
-    # Dead letters carry the original bytes plus headers, so they may exceed the
-    # upstream's 1 MiB; the local broker accepts 2 MiB (deploy/kafka/server.properties).
-    max_request_size: int = Field(default=2_097_152, ge=1_048_576)
+    # Dead letters carry the original bytes plus the dlq.* headers: up to the largest
+    # record a source topic takes (2 MiB on the local broker, deploy/kafka) plus
+    # dead_letter.DLQ_HEADROOM_BYTES. A relay that cannot send one retries it forever and
+    # publishes nothing else; DLQ topics take as much (orderflow_service.topics).
+    max_request_size: int = Field(default=2_097_152 + 65_536, ge=1_048_576)
 
 
 class ConsumerSettings(BaseSettings):

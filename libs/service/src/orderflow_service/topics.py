@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
-from orderflow_messaging.dead_letter import dlq_topic
+from orderflow_messaging.dead_letter import DLQ_SUFFIX, dlq_topic
 from orderflow_messaging.settings import KafkaSettings
 
 
@@ -26,10 +26,16 @@ async def ensure_topics(
         missing = [n for n in names if n not in existing]
         if missing:
             try:
-                await admin.create_topics(
-                    [NewTopic(n, num_partitions=partitions, replication_factor=1) for n in missing]
-                )
+                await admin.create_topics([_new_topic(n, partitions, settings) for n in missing])
             except TopicAlreadyExistsError:
                 pass  # another replica created them first
     finally:
         await admin.close()
+
+
+def _new_topic(name: str, partitions: int, settings: KafkaSettings) -> NewTopic:
+    # A dead letter is larger than the record it copies (dead_letter.DLQ_HEADROOM_BYTES):
+    # its topic takes whatever the relay may send (found by tests/chaos/test_poison_matrix).
+    configs = {"max.message.bytes": str(settings.max_request_size)}
+    dlq = name.endswith(DLQ_SUFFIX)
+    return NewTopic(name, partitions, replication_factor=1, topic_configs=configs if dlq else None)

@@ -65,11 +65,11 @@ test-integration: setup ## integration + end-to-end tests on the real Kafka and 
 
 # Chaos: each run starts a private cluster of its own (own ORDERFLOW_HOME and ports
 # 19092/19093/15432/18001-18007), never the stack above; starts nothing itself.
-# The fault scenarios quick enough for every CI run (about 3 min): on their own private cluster.
-test-chaos-fast: setup ## fast subset of the fault suite (payment killed, coordinator killed, duplicates + rewind)
+# The fault scenarios quick enough for every CI run (about 4-5 min): on their own private cluster.
+test-chaos-fast: setup ## fast subset of the fault suite (kills, duplicates + rewind, SIGTERM mid-handler, poison matrix)
 	$(BIN)/pytest -q -m chaos_fast tests/chaos
 
-test-chaos: setup ## fault-injection scenarios on a private cluster (tests/chaos, up to 30 min)
+test-chaos: setup ## every fault scenario on a private cluster (tests/chaos, about 25 min; must stay under 60)
 	$(BIN)/pytest -q -m chaos tests/chaos
 
 test: lint test-unit test-integration test-chaos-fast ## lint, unit, integration, fast fault subset (what CI runs)

@@ -111,25 +111,31 @@ class SimulatedGateway:
         if behaviour is Behaviour.FLAKY and self._flaky_calls.get(key, 0) < self._flaky_failures:
             self._flaky_calls[key] = self._flaky_calls.get(key, 0) + 1
             raise GatewayUnavailable(f"gateway unavailable (attempt {self._flaky_calls[key]})")
-        async with self._engine.begin() as conn:
-            ledger = Ledger(conn)
-            entry = await self._stored(ledger, key, Call.AUTHORIZE, order_id)
-            if entry is None:
-                held = self._held(behaviour)
-                result = decline or (PROCESSING if behaviour is Behaviour.SLOW else APPROVED)
-                entry = await ledger.add(
-                    self._row(key, order_id, Call.AUTHORIZE, amount_minor, currency, result, held)
-                )
-                log.info(
-                    "gateway_authorization_recorded",
-                    order_id=order_id,
-                    token=token_name(token),
-                    result=entry.result,
-                )
-            elif (
-                entry.result == PROCESSING and self._clock() >= entry.created_at + self._slow_delay
-            ):
-                entry = await ledger.settle(key, PROCESSING, APPROVED)
+        # A new key (the common case) is one INSERT in autocommit mode: its own
+        # transaction, one round trip. A known key is answered from the ledger.
+        held = self._held(behaviour)
+        result = decline or (PROCESSING if behaviour is Behaviour.SLOW else APPROVED)
+        row = self._row(key, order_id, Call.AUTHORIZE, amount_minor, currency, result, held)
+        async with self._engine.connect() as conn:
+            autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            entry = await Ledger(autocommit).add_new(row)
+        if entry is not None:
+            log.debug(
+                "gateway_authorization_recorded",
+                order_id=order_id,
+                token=token_name(token),
+                result=entry.result,
+            )
+        else:
+            async with self._engine.begin() as conn:
+                ledger = Ledger(conn)
+                entry = await self._stored(ledger, key, Call.AUTHORIZE, order_id)
+                assert entry is not None, "the key's row is committed (the insert conflicted)"
+                if (
+                    entry.result == PROCESSING
+                    and self._clock() >= entry.created_at + self._slow_delay
+                ):
+                    entry = await ledger.settle(key, PROCESSING, APPROVED)
         if behaviour is Behaviour.TIMEOUT:
             raise GatewayTimeout("the gateway did not answer")
         return _answer(entry)
@@ -167,7 +173,7 @@ class SimulatedGateway:
                         authorization_id,
                     )
                 )
-                log.info("gateway_capture_recorded", order_id=order_id, result=entry.result)
+                log.debug("gateway_capture_recorded", order_id=order_id, result=entry.result)
         return _answer(entry)
 
     async def void(self, key: str, order_id: str) -> GatewayResult:
@@ -178,7 +184,7 @@ class SimulatedGateway:
             if entry is None:
                 auth = await ledger.authorization(order_id=order_id)
                 entry = await ledger.add(await self._void_of(ledger, key, order_id, auth))
-                log.info("gateway_void_recorded", order_id=order_id, result=entry.result)
+                log.debug("gateway_void_recorded", order_id=order_id, result=entry.result)
         return _answer(entry)
 
     async def _void_of(
@@ -220,7 +226,7 @@ class SimulatedGateway:
                         key, order_id, Call.REFUND, amount_minor, currency, result, authorization_id
                     )
                 )
-                log.info("gateway_refund_recorded", order_id=order_id, result=entry.result)
+                log.debug("gateway_refund_recorded", order_id=order_id, result=entry.result)
         return _answer(entry)
 
     async def ledger(self, order_id: str | None = None, limit: int = 200) -> list[LedgerEntry]:

@@ -7,8 +7,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from payment.adapters.tables import gateway_ledger
@@ -25,6 +24,19 @@ class LedgerEntry:
     result: str
     authorization_id: str | None
     created_at: datetime
+
+
+# Plain SQL: SQLAlchemy 2.0 recompiles a PostgreSQL insert().on_conflict_*() on every call.
+_ADD = text(
+    """
+    INSERT INTO gateway_ledger (key, order_id, kind, amount_minor, currency, result,
+                                authorization_id, created_at)
+    VALUES (:key, :order_id, :kind, :amount_minor, :currency, :result, :authorization_id,
+            :created_at)
+    ON CONFLICT (key) DO NOTHING
+    RETURNING key, order_id, kind, amount_minor, currency, result, authorization_id, created_at
+    """
+)
 
 
 def _entry(row: Any) -> LedgerEntry:
@@ -51,19 +63,18 @@ class Ledger:
 
     async def add(self, entry: LedgerEntry) -> LedgerEntry:
         """Record ``entry``; when its key raced in first, the stored entry wins."""
-        values = asdict(entry) | {"kind": entry.kind.value}
-        inserted = await self._conn.execute(
-            insert(gateway_ledger)
-            .values(**values)
-            .on_conflict_do_nothing(index_elements=["key"])
-            .returning(gateway_ledger)
-        )
-        row = inserted.first()
-        if row is not None:
-            return _entry(row)
+        inserted = await self.add_new(entry)
+        if inserted is not None:
+            return inserted
         stored = await self.by_key(entry.key)
         assert stored is not None, "a conflicting key is committed before we can read it"
         return stored
+
+    async def add_new(self, entry: LedgerEntry) -> LedgerEntry | None:
+        """Record ``entry`` unless its key is taken (then None: nothing was written)."""
+        values = asdict(entry) | {"kind": entry.kind.value}
+        row = (await self._conn.execute(_ADD, values)).first()
+        return _entry(row) if row is not None else None
 
     async def settle(self, key: str, from_result: str, to_result: str) -> LedgerEntry:
         """Move an undecided entry on, unless something else decided it first."""

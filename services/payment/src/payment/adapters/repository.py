@@ -6,14 +6,30 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, text
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from payment.adapters.tables import payments
 from payment.domain.model import Payment, PaymentStatus
 
+_LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || :k, 0))")
+# Plain SQL: SQLAlchemy 2.0 recompiles a PostgreSQL insert().on_conflict_*() on every call.
+_SAVE = text(
+    """
+    INSERT INTO payments (order_id, status, amount_minor, currency, token, authorization_id,
+                          captured_minor, refunded_minor, reason, updated_at)
+    VALUES (:order_id, :status, :amount_minor, :currency, :token, :authorization_id,
+            :captured_minor, :refunded_minor, :reason, :updated_at)
+    ON CONFLICT (order_id) DO UPDATE SET
+        status = EXCLUDED.status, amount_minor = EXCLUDED.amount_minor,
+        currency = EXCLUDED.currency, token = EXCLUDED.token,
+        authorization_id = EXCLUDED.authorization_id,
+        captured_minor = EXCLUDED.captured_minor, refunded_minor = EXCLUDED.refunded_minor,
+        reason = EXCLUDED.reason, updated_at = EXCLUDED.updated_at
+    """
+)
 
-def _payment(row: Any) -> Payment:
+
+def payment_from_row(row: Any) -> Payment:
     return Payment(
         order_id=row.order_id,
         status=PaymentStatus(row.status),
@@ -37,18 +53,16 @@ class PaymentRepository:
         A row lock cannot do it: before the first authorization there is no row. The
         schema is part of the lock key so that test schemas side by side never contend.
         """
-        await self._conn.execute(
-            text("SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || :k, 0))"),
-            {"k": f":payment:{order_id}"},
-        )
+        await self._conn.execute(_LOCK, {"k": f":payment:{order_id}"})
 
     async def get(self, order_id: str) -> Payment | None:
         query = select(payments).where(payments.c.order_id == order_id)
         row = (await self._conn.execute(query)).first()
-        return _payment(row) if row else None
+        return payment_from_row(row) if row else None
 
     async def save(self, payment: Payment, now: datetime) -> None:
         values = {
+            "order_id": payment.order_id,
             "status": payment.status.value,
             "amount_minor": payment.amount_minor,
             "currency": payment.currency,
@@ -59,11 +73,7 @@ class PaymentRepository:
             "reason": payment.reason,
             "updated_at": now,
         }
-        await self._conn.execute(
-            insert(payments)
-            .values(order_id=payment.order_id, **values)
-            .on_conflict_do_update(index_elements=["order_id"], set_=values)
-        )
+        await self._conn.execute(_SAVE, values)
 
     async def authorization_pending(self, limit: int) -> list[str]:
         """Orders whose authorization the gateway has not answered yet, oldest first."""

@@ -93,6 +93,12 @@ gateway_ledger = Table(
         "kind IN ('authorize', 'capture', 'void', 'refund')", name="gateway_ledger_kind_known"
     ),
     CheckConstraint("amount_minor >= 0", name="gateway_ledger_amount_non_negative"),
+    # Captures, voids and refunds find their authorization by id (migration 0003).
+    Index(
+        "gateway_ledger_authorizations",
+        "authorization_id",
+        postgresql_where=text("kind = 'authorize'"),
+    ),
     # A processor captures an authorization once, whatever its callers do.
     Index(
         "gateway_ledger_one_capture",

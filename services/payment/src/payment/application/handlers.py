@@ -100,7 +100,8 @@ async def refund_payment(uow: PaymentUnitOfWork, cmd: RefundPayment) -> None:
 
 async def _run(uow: PaymentUnitOfWork, request: KeyedRequest, decide: Decide) -> None:
     await uow.payments.lock_order(request.order_id)
-    stored = await uow.keys.get(request.key)
+    state = await uow.load(request)
+    stored, payment, in_flight = state.stored, state.payment, state.in_flight
     if stored is not None and stored.request != request:
         raise PermanentFailure(
             f"idempotency key of {request.operation.value} for {request.order_id} "
@@ -109,8 +110,6 @@ async def _run(uow: PaymentUnitOfWork, request: KeyedRequest, decide: Decide) ->
     if stored is not None and stored.state is KeyState.DONE:
         await _answer_again(uow, request, stored.reply_type, stored.reply_payload)
         return
-    payment = await uow.payments.get(request.order_id)
-    in_flight = await uow.keys.open_request(request.order_id, Call.AUTHORIZE)
     try:
         decision = decide(payment, in_flight is not None)
         completes = [request]

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from orderflow_messaging.clock import Clock
 from orderflow_messaging.outbox import Outbox
+from payment.adapters.command_state import CommandState, load_command_state
 from payment.adapters.idempotency import IdempotencyKeyRepository, KeyedRequest, commit_pending
 from payment.adapters.repository import PaymentRepository
 from payment.application.ports import CardGateway
@@ -31,6 +32,11 @@ class PaymentUnitOfWork:
     @property
     def keys(self) -> IdempotencyKeyRepository:
         return IdempotencyKeyRepository(self.conn)
+
+    async def load(self, request: KeyedRequest) -> CommandState:
+        """The command's stored key, the order's payment and its open authorization
+        (one round trip; call it with the order locked)."""
+        return await load_command_state(self.conn, request)
 
     async def commit_pending_key(self, request: KeyedRequest) -> None:
         await commit_pending(self.engine, request)

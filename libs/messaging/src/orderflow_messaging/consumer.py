@@ -2,10 +2,11 @@
 
 For each batch of records (one record is a batch of one):
 1. decode every record; undecodable ones are dead-lettered at once with a reason code;
-2. in ONE transaction: claim each message in the inbox (a duplicate is counted and
-   skipped), run its handler, which writes its effects and outgoing messages;
-3. the offsets are committed (faststream ack) only after that transaction committed.
-If the batch transaction fails, each record is retried alone so one bad record cannot
+2. in ONE transaction (per lane chunk: see ``process``): claim each message in the inbox
+   (a duplicate is counted and skipped), run its handler, which writes its effects and
+   queues its outgoing messages; the queued outbox rows are inserted before the commit;
+3. the offsets are committed (faststream ack) only after every transaction committed.
+If a batch transaction fails, each of its records is retried alone so one bad record cannot
 hold back the others: transient failures back off and retry, counted durably; after
 ``max_attempts`` (or at once for PermanentFailure) the record is dead-lettered, and the
 partition moves on. Database/broker outages are not counted against a record: the batch
@@ -19,7 +20,7 @@ import random
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -32,7 +33,7 @@ from orderflow_messaging.envelope import Envelope, SourceCoordinates, header_val
 from orderflow_messaging.errors import PermanentFailure, PoisonMessage, ReasonCode
 from orderflow_messaging.faults import InfrastructureUnavailable, is_infrastructure
 from orderflow_messaging.inbox import Inbox, InboxStatus
-from orderflow_messaging.outbox import Outbox
+from orderflow_messaging.outbox import Outbox, flush_deferred
 from orderflow_messaging.parking import Parking
 from orderflow_messaging.registry import Decoded, Message, MessageRegistry
 from orderflow_messaging.settings import ConsumerSettings
@@ -120,14 +121,44 @@ class MessageConsumer:
         return register
 
     async def process(self, records: Sequence[Record]) -> None:
-        """Handle a batch; returns only when every record is handled or dead-lettered."""
+        """Handle a batch; returns only when every record is handled or dead-lettered.
+
+        Records are split into lanes by partition number: a key lands on the same
+        partition number on every topic of the same partition count (an order's
+        messages all do), and different lanes are no more concurrent than partitions
+        owned by separate instances of the service. Up to
+        ``settings.lanes_at_once(name)`` lanes run at once; a lane runs its records in order,
+        in transactions of at most ``transaction_max_records``. The caller commits the
+        offsets only after every lane's transactions committed.
+        """
         items = [self._decode(record) for record in records]
+        lanes = _lanes(items, self._settings.transaction_max_records)
+        if len(lanes) <= 1:
+            for chunk in lanes[0] if lanes else ():
+                await self._process_items(chunk)
+            return
+        gate = asyncio.Semaphore(self._settings.lanes_at_once(self.name))
+
+        async def run(chunks: list[list[_Item]]) -> None:
+            async with gate:
+                for chunk in chunks:
+                    await self._process_items(chunk)
+
+        results = await asyncio.gather(*(run(lane) for lane in lanes), return_exceptions=True)
+        for result in results:  # every lane finished (committed or not): now report
+            if isinstance(result, BaseException):
+                raise result
+
+    async def _process_items(self, items: list[_Item]) -> None:
+        """One transaction for ``items``; on failure, each record alone (see module doc)."""
         if not items:
             return
         try:
             async with self._engine.begin() as conn:
                 parked = await self._parking.parked(conn, (i.record.key for i in items))
-                outcomes = [await self._apply(conn, item, parked) for item in items]
+                outgoing: list[dict[str, Any]] = []  # the batch's outbox rows: one INSERT
+                outcomes = [await self._apply(conn, item, parked, outgoing) for item in items]
+                await flush_deferred(conn, outgoing)
                 crashpoint("consumer.before_commit")
             crashpoint("consumer.after_commit")
         except Exception as exc:
@@ -156,7 +187,13 @@ class MessageConsumer:
             failure = PoisonMessage(ReasonCode.SCHEMA_INVALID, f"decoding failed: {exc!r}")
             return _Item(record, source, envelope, None, failure)
 
-    async def _apply(self, conn: AsyncConnection, item: _Item, parked: set[bytes]) -> str:
+    async def _apply(
+        self,
+        conn: AsyncConnection,
+        item: _Item,
+        parked: set[bytes],
+        outgoing: list[dict[str, Any]] | None = None,
+    ) -> str:
         key = item.record.key
         if key is not None and key in parked and not item.redriven:
             return await self._dead_letter(
@@ -195,6 +232,7 @@ class MessageConsumer:
                 clock=self._clock,
                 new_id=self._new_id,
                 causation=envelope,
+                deferred=outgoing,
             )
             if delay := fault_delay_s("consumer.handle"):
                 log.warning("fault_delay", point="consumer.handle", seconds=delay)
@@ -209,7 +247,9 @@ class MessageConsumer:
             try:
                 async with self._engine.begin() as conn:
                     parked = await self._parking.parked(conn, [item.record.key])
-                    outcome = await self._apply(conn, item, parked)
+                    outgoing: list[dict[str, Any]] = []
+                    outcome = await self._apply(conn, item, parked, outgoing)
+                    await flush_deferred(conn, outgoing)
                     await self._inbox.clear_attempts(conn, item.source)
                 metrics.MESSAGES_CONSUMED.labels(self.name, item.source.topic, outcome).inc()
                 return
@@ -312,6 +352,17 @@ class MessageConsumer:
     def _backoff(self, attempts: int) -> float:
         base = self._settings.backoff_initial_s * 2 ** max(0, attempts - 1)
         return float(min(self._settings.backoff_max_s, base) * random.uniform(0.8, 1.2))
+
+
+def _lanes(items: list[_Item], chunk: int) -> list[list[list[_Item]]]:
+    """Items grouped by partition number (in their order), each group cut into chunks."""
+    by_partition: dict[int, list[_Item]] = {}
+    for item in items:
+        by_partition.setdefault(item.source.partition, []).append(item)
+    return [
+        [group[i : i + chunk] for i in range(0, len(group), chunk)]
+        for group in by_partition.values()
+    ]
 
 
 def _coordinate_id(source: SourceCoordinates) -> uuid.UUID:

@@ -48,6 +48,11 @@ class Outbox:
 
     Nothing leaves the process here: the relay publishes rows after the transaction
     commits, so a rolled-back state change never sends anything.
+
+    With ``deferred`` (a list shared by the outboxes of one transaction), ``put`` only
+    queues the row; the owner of the transaction inserts all of them, in order, with
+    ``flush_deferred`` before it commits: one statement per transaction instead of one
+    per message (what the consumer does for a batch).
     """
 
     def __init__(
@@ -58,12 +63,14 @@ class Outbox:
         clock: Clock = utc_now,
         new_id: IdFactory = uuid4,
         causation: Envelope | None = None,
+        deferred: list[dict[str, Any]] | None = None,
     ) -> None:
         self._connection = connection
         self._producer = producer
         self._clock = clock
         self._new_id = new_id
         self._causation = causation
+        self._deferred = deferred
         self.envelopes: list[Envelope] = []
 
     def envelope(self, message: Message, *, correlation_id: str) -> Envelope:
@@ -88,26 +95,33 @@ class Outbox:
 
     async def put_envelope(self, topic: str, envelope: Envelope, *, key: str | None = None) -> None:
         raw_key = (key if key is not None else envelope.correlation_id).encode()
-        await self._connection.execute(
-            insert(outbox),
-            [
-                _row(
-                    envelope.message_id,
-                    OutgoingRecord(
-                        topic=topic,
-                        key=raw_key,
-                        value=envelope.to_bytes(),
-                        headers=envelope.kafka_headers(),
-                        message_type=envelope.type,
-                        correlation_id=envelope.correlation_id,
-                    ),
-                )
-            ],
+        row = _row(
+            envelope.message_id,
+            OutgoingRecord(
+                topic=topic,
+                key=raw_key,
+                value=envelope.to_bytes(),
+                headers=envelope.kafka_headers(),
+                message_type=envelope.type,
+                correlation_id=envelope.correlation_id,
+            ),
         )
+        if self._deferred is not None:
+            self._deferred.append(row)
+        else:
+            await self._connection.execute(insert(outbox), [row])
         self.envelopes.append(envelope)
 
     async def put_record(self, record: OutgoingRecord, *, message_id: UUID | None = None) -> None:
         await self._connection.execute(insert(outbox), [_row(message_id or self._new_id(), record)])
+
+
+async def flush_deferred(connection: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    """Insert the rows deferred outboxes queued, in queue order, in one statement (ids
+    follow that order, and so does publishing per key); the list is emptied."""
+    if rows:
+        await connection.execute(insert(outbox), rows)
+        rows.clear()
 
 
 def _row(message_id: UUID, record: OutgoingRecord) -> dict[str, Any]:

@@ -18,7 +18,10 @@ class KafkaSettings(BaseSettings):
     publish_timeout_s: float = Field(default=30.0, gt=0)
     # Upper bound on producer/consumer start and stop.
     lifecycle_timeout_s: float = Field(default=20.0, gt=0)
-    linger_ms: int = Field(default=5, ge=0)
+    # 0: the relay queues a whole pass of rows before the producer's sender runs, so
+    # they are batched anyway; a linger only delayed every hop (commit-to-publish median
+    # 7.7 ms with 5 ms, 2.6 ms with 0: bench/outbox_latency.py, docs/performance.md).
+    linger_ms: int = Field(default=0, ge=0)
     max_batch_size: int = Field(default=262_144, ge=16_384)
     # Dead letters carry the original bytes plus the dlq.* headers: up to the largest
     # record a source topic takes (2 MiB on the local broker, deploy/kafka) plus
@@ -37,6 +40,22 @@ class ConsumerSettings(BaseSettings):
     backoff_max_s: float = Field(default=5.0, gt=0)
     max_records: int = Field(default=200, ge=1)
     batch_timeout_ms: int = Field(default=50, ge=1)
+    # A fetched batch is handled in lanes by partition number, each lane in
+    # transactions of at most ``transaction_max_records`` records (a smaller transaction
+    # commits, and so releases its replies to the relay, sooner). Lanes at once (for the
+    # consumers named in ``concurrent_consumers``, else one): like more instances of the
+    # service, it pays where a consumer waits on round trips rather than CPU and
+    # transactions of different keys share no rows (per-order state: orders, history).
+    # Not inventory: its hot stock rows, locked across several commands per transaction,
+    # deadlocked between lanes; not payment: CPU-bound, and each lane needs a second
+    # connection for the pending key (docs/performance.md).
+    partition_concurrency: int = Field(default=4, ge=1)
+    concurrent_consumers: tuple[str, ...] = ("orders", "history")
+    transaction_max_records: int = Field(default=25, ge=1)
+
+    def lanes_at_once(self, consumer: str) -> int:
+        return self.partition_concurrency if consumer in self.concurrent_consumers else 1
+
     max_message_bytes: int = Field(default=1_048_576, ge=1024)
     session_timeout_ms: int = Field(default=10_000, ge=6_000)
     heartbeat_interval_ms: int = Field(default=3_000, ge=1_000)

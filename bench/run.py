@@ -37,6 +37,7 @@ from orderflow_cli.stack.process import read_pid
 
 RESULTS = Path(__file__).parent / "results"
 HEADLINE_RATE = 300.0
+WARM_UP_S = 5.0
 # One successful order publishes 15 messages through the outboxes: OrderPlaced, five
 # commands and their five replies, OrderConfirmed, OrderCompleted, and later the
 # shipment's Dispatched and Delivered (13 of them before COMPLETED).
@@ -115,6 +116,9 @@ async def main(
     async with httpx.AsyncClient(timeout=30.0, limits=limits) as client:
         await wait_for_catalog(client)
         ctx = {"client": client, "admin": admin, "kafka": kc, "db": db, "pids": _pids()}
+        if rates:  # unrecorded: warm pools and statement caches, let the ceilings' I/O settle
+            await _drain(ctx)
+            await run_step(Step(rate=min(rates), seconds=WARM_UP_S), ctx)
         for rate in with_headline_rate(rates):
             if overloaded_in_a_row >= stop_after:
                 console.print(f"  {rate:>6.0f}/s skipped: {stop_after} overloaded steps in a row")

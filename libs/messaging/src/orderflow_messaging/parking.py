@@ -14,9 +14,9 @@ from collections.abc import Iterable
 from uuid import UUID
 
 from sqlalchemy import delete, select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from orderflow_messaging.sql import insert_or_ignore
 from orderflow_messaging.tables import parked_keys
 
 
@@ -36,11 +36,8 @@ class Parking:
         return {bytes(row.key) for row in rows}
 
     async def park(self, conn: AsyncConnection, key: bytes, message_id: UUID) -> None:
-        await conn.execute(
-            insert(parked_keys)
-            .values(consumer=self.consumer, key=key, message_id=message_id)
-            .on_conflict_do_nothing(index_elements=["consumer", "key"])
-        )
+        row = dict(consumer=self.consumer, key=key, message_id=message_id)
+        await conn.execute(insert_or_ignore(parked_keys, row, ["consumer", "key"]), row)
 
     async def unpark(self, conn: AsyncConnection, key: bytes) -> bool:
         result = await conn.execute(

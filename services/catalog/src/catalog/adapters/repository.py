@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from catalog.adapters.tables import products
 from catalog.domain.model import Product
+from orderflow_messaging.sql import insert_or_ignore
 
 
 def _product(row: Any) -> Product:
@@ -34,18 +34,15 @@ class ProductRepository:
     async def add_if_missing(self, product: Product) -> bool:
         """Insert; False when the SKU exists. A concurrent insert of the same SKU waits
         for the other transaction and then does nothing, so two seeds never both win."""
-        result = await self._conn.execute(
-            insert(products)
-            .values(
-                sku=product.sku,
-                name=product.name,
-                price_minor=product.price_minor,
-                currency=product.currency,
-                active=product.active,
-                updated_at=product.updated_at,
-            )
-            .on_conflict_do_nothing(index_elements=["sku"])
+        row = dict(
+            sku=product.sku,
+            name=product.name,
+            price_minor=product.price_minor,
+            currency=product.currency,
+            active=product.active,
+            updated_at=product.updated_at,
         )
+        result = await self._conn.execute(insert_or_ignore(products, row, ["sku"]), row)
         return bool(result.rowcount)
 
     async def save_price(self, product: Product) -> None:

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from checkout.adapters.tables import catalog_items, orders
 from checkout.domain.model import CatalogItem, Order, OrderLine, OrderStatus
+from orderflow_messaging.sql import insert_or_ignore
 
 
 def _item(row: Any) -> CatalogItem:
@@ -106,19 +107,16 @@ class OrderRepository:
         """Insert; False when the key is taken. A concurrent insert with the same key makes
         this wait for that transaction: if it commits, nothing is inserted here and the
         caller's next read (a fresh snapshot under READ COMMITTED) sees its order."""
-        result = await self._conn.execute(
-            insert(orders)
-            .values(
-                order_id=uuid.UUID(order.order_id),
-                idempotency_key=order.idempotency_key,
-                request_fingerprint=order.request_fingerprint,
-                customer_id=order.customer_id,
-                total_minor=order.total_minor,
-                currency=order.currency,
-                lines=[_line_json(line) for line in order.lines],
-                status=order.status.value,
-                created_at=order.created_at,
-            )
-            .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        row = dict(
+            order_id=uuid.UUID(order.order_id),
+            idempotency_key=order.idempotency_key,
+            request_fingerprint=order.request_fingerprint,
+            customer_id=order.customer_id,
+            total_minor=order.total_minor,
+            currency=order.currency,
+            lines=[_line_json(line) for line in order.lines],
+            status=order.status.value,
+            created_at=order.created_at,
         )
+        result = await self._conn.execute(insert_or_ignore(orders, row, ["idempotency_key"]), row)
         return bool(result.rowcount)

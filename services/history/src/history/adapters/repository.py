@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from history.adapters.tables import order_history
 from history.domain.projection import Fulfilment, Line, OrderHistory, Status
+from orderflow_messaging.sql import insert_or_ignore
 
 
 def row_of(history: OrderHistory) -> dict[str, Any]:
@@ -64,11 +65,8 @@ class OrderHistoryRepository:
         self._conn = conn
 
     async def add_if_missing(self, history: OrderHistory) -> None:
-        await self._conn.execute(
-            insert(order_history)
-            .values(row_of(history))
-            .on_conflict_do_nothing(index_elements=["order_id"])
-        )
+        row = row_of(history)
+        await self._conn.execute(insert_or_ignore(order_history, row, ["order_id"]), row)
 
     async def get(self, order_id: str, *, for_update: bool = False) -> OrderHistory | None:
         query = select(order_history).where(order_history.c.order_id == order_id)

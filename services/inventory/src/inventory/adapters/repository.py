@@ -7,11 +7,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inventory.adapters.tables import reservations, stock_items
 from inventory.domain.model import Reservation, ReservationStatus, StockItem
+from orderflow_messaging.sql import insert_or_ignore
 
 
 def _item(row: Any) -> StockItem:
@@ -57,11 +57,8 @@ class StockRepository:
             )
 
     async def add_if_missing(self, sku: str, quantity: int) -> bool:
-        result = await self._conn.execute(
-            insert(stock_items)
-            .values(sku=sku, initial=quantity, available=quantity)
-            .on_conflict_do_nothing(index_elements=["sku"])
-        )
+        row = dict(sku=sku, initial=quantity, available=quantity)
+        result = await self._conn.execute(insert_or_ignore(stock_items, row, ["sku"]), row)
         return bool(result.rowcount)
 
 
@@ -84,17 +81,14 @@ class ReservationRepository:
 
     async def add(self, reservation: Reservation) -> bool:
         """Insert; False when the order already has a reservation (a concurrent duplicate)."""
-        result = await self._conn.execute(
-            insert(reservations)
-            .values(
-                order_id=reservation.order_id,
-                status=reservation.status.value,
-                lines=reservation.lines,
-                reason=reservation.reason,
-                expires_at=reservation.expires_at,
-            )
-            .on_conflict_do_nothing(index_elements=["order_id"])
+        row = dict(
+            order_id=reservation.order_id,
+            status=reservation.status.value,
+            lines=reservation.lines,
+            reason=reservation.reason,
+            expires_at=reservation.expires_at,
         )
+        result = await self._conn.execute(insert_or_ignore(reservations, row, ["order_id"]), row)
         return bool(result.rowcount)
 
     async def set_status(

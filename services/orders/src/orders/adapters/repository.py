@@ -9,9 +9,9 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import func, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from orderflow_messaging.sql import insert_or_ignore
 from orders.adapters.tables import saga_history, sagas
 from orders.saga.state import Facts, OrderData, OrderLine, Saga, SagaStatus, Step
 
@@ -81,9 +81,8 @@ class SagaRepository:
             "currency": saga.order.currency,
             "version": 1,
         }
-        result = await self._conn.execute(
-            pg_insert(sagas).values(values).on_conflict_do_nothing(index_elements=["order_id"])
-        )
+        row = values
+        result = await self._conn.execute(insert_or_ignore(sagas, row, ["order_id"]), row)
         return bool(result.rowcount)
 
     async def update(self, saga: Saga, expected_version: int) -> Saga:

@@ -6,9 +6,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, or_, select, update
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from orderflow_messaging.sql import insert_or_ignore
 from shipping.adapters.tables import shipments
 from shipping.domain.carrier import Booking
 from shipping.domain.model import Address, Line, Shipment, ShipmentStatus, Timings
@@ -84,11 +84,8 @@ class ShipmentRepository:
 
     async def add(self, shipment: Shipment) -> bool:
         """Insert; False when the order already has a shipment (a concurrent duplicate)."""
-        result = await self._conn.execute(
-            insert(shipments)
-            .values(order_id=shipment.order_id, **_values(shipment))
-            .on_conflict_do_nothing(index_elements=["order_id"])
-        )
+        row = dict(order_id=shipment.order_id, **_values(shipment))
+        result = await self._conn.execute(insert_or_ignore(shipments, row, ["order_id"]), row)
         return bool(result.rowcount)
 
     async def save(self, shipment: Shipment) -> None:

@@ -13,17 +13,22 @@ from pathlib import Path
 import psutil
 import pytest
 
+from orderflow_testing.chaos_env import Ports
+
 ORDERFLOW = str(Path(sys.executable).with_name("orderflow"))
 
 
 @pytest.fixture
 def private_stack(tmp_path: Path) -> dict[str, str]:
+    # 50 above a chaos cluster's ports (which make test runs next, and which a developer
+    # may run alongside), below the ephemeral range.
+    ports = Ports()
     env = {
         **os.environ,
         "ORDERFLOW_HOME": str(tmp_path / "state"),
-        "ORDERFLOW_KAFKA_PORT": "19092",
-        "ORDERFLOW_KAFKA_CONTROLLER_PORT": "19093",
-        "ORDERFLOW_PG_PORT": "15432",
+        "ORDERFLOW_KAFKA_PORT": str(ports.kafka + 50),
+        "ORDERFLOW_KAFKA_CONTROLLER_PORT": str(ports.controller + 50),
+        "ORDERFLOW_PG_PORT": str(ports.postgres + 50),
     }
     yield env
     subprocess.run([ORDERFLOW, "down"], env=env, capture_output=True, timeout=120, check=False)
@@ -62,7 +67,7 @@ def test_up_status_crash_and_down(private_stack: dict[str, str]) -> None:
     assert time.monotonic() - started < 120
     assert components(env) == {"kafka": "up", "postgres": "up"}
     stack_env = (Path(state) / "stack.env").read_text()
-    assert "KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:19092" in stack_env
+    assert f"KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:{env['ORDERFLOW_KAFKA_PORT']}" in stack_env
     assert "DATABASE_URL=postgresql://" in stack_env
     assert "INVENTORY_DATABASE_URL=postgresql://orderflow_inventory:" in stack_env
 

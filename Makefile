@@ -76,7 +76,7 @@ test: lint test-unit test-integration test-chaos-fast ## lint, unit, integration
 
 # Benchmarks measure speed; tests never do. They start what is not running (and stop
 # only that): the outbox latency at idle, the ceilings, then open-loop load steps.
-BENCH_RATES ?= 25,50,100,200,400,800,1200
+BENCH_RATES ?= 5,10,20,50,100,200,400,800,1200
 QUICK_RATES ?= 10,25,50
 define with_stack
 	@started=0; \

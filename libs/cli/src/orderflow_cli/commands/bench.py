@@ -24,7 +24,7 @@ from orderflow_cli.paths import repo_root
 console = Console()
 err = Console(stderr=True)
 
-FULL = {"rates": "25,50,100,200,400,800,1200", "seconds": 20.0, "kafka_messages": 50_000}
+FULL = {"rates": "5,10,20,50,100,200,400,800,1200", "seconds": 20.0, "kafka_messages": 50_000}
 QUICK = {"rates": "10,25,50", "seconds": 10.0, "kafka_messages": 20_000}
 OUTBOX_ROWS = {"full": 200, "quick": 100}
 

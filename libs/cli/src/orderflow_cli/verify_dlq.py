@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -30,6 +31,7 @@ import asyncpg
 from orderflow_cli.verify import Check, consumer_groups, hygiene_problems, schemas_with
 from orderflow_messaging import dead_letter as dl
 from orderflow_messaging.consumer import REDRIVEN_HEADER
+from orderflow_messaging.envelope import HEADER_MESSAGE_ID
 from orderflow_messaging.errors import ReasonCode
 
 # An upper bound on one pass over the topics (they are small in tests and demos): a
@@ -97,6 +99,19 @@ class DeadLetterEntry:
         return DeadLetterRef(consumer, source) if consumer and source else None
 
 
+def _message_id(headers: Sequence[tuple[str, bytes]], value: bytes | None) -> str | None:
+    """The id the consumer's inbox keys the record by: the envelope's message_id (its
+    header, or the body of a producer that sets no headers); None for poison."""
+    ids = [raw for name, raw in headers if name == HEADER_MESSAGE_ID]
+    if ids:
+        return ids[-1].decode("utf-8", "replace")
+    try:
+        found = json.loads(value or b"").get("message_id")
+    except (ValueError, AttributeError):
+        return None
+    return str(found) if isinstance(found, str) else None
+
+
 def _is_count(text: str | None) -> bool:
     return text is not None and text.isascii() and text.isdigit()
 
@@ -130,6 +145,8 @@ class TopicScan:
     hygiene: list[str] = field(default_factory=list)
     unfinished: list[str] = field(default_factory=list)
     records: int = 0
+    # Per source record (not DLQs): its message_id header, None when it has none (poison).
+    message_ids: dict[Coordinates, str | None] = field(default_factory=dict)
 
     def add(
         self,
@@ -147,6 +164,7 @@ class TopicScan:
             self.dead_letters.append(DeadLetterEntry(at, texts, digest))
             return
         self.digests[at] = digest
+        self.message_ids[at] = _message_id(pairs, value)
         if any(name == REDRIVEN_HEADER for name, _ in pairs):
             self.redriven[at.topic] += 1
 
@@ -228,6 +246,29 @@ def delivery_gaps(
     return problems
 
 
+def unhandled_records(
+    committed: dict[tuple[str, str, int], int],
+    message_ids: dict[Coordinates, str | None],
+    handled_ids: dict[str, set[str]],
+    handled_at: dict[str, set[Coordinates]],
+) -> list[str]:
+    """Record by record, per consumer group: every record below the group's committed
+    offset has an inbox row of that consumer, by message id (a duplicate copy or a
+    redrive shares its original's) or by coordinates (poison has no id). A count per
+    topic could let a redelivery elsewhere hide a lost record; this cannot."""
+    below: dict[tuple[str, int], list[tuple[str, int]]] = {}
+    for (group, topic, partition), offset in committed.items():
+        below.setdefault((topic, partition), []).append((group, offset))
+    problems = []
+    for at, message_id in sorted(message_ids.items()):
+        for group, offset in below.get((at.topic, at.partition), ()):
+            if at.offset >= offset or at in handled_at.get(group, set()):
+                continue
+            if message_id is None or message_id not in handled_ids.get(group, set()):
+                problems.append(f"{group} committed past {at}, which its inbox never handled")
+    return problems
+
+
 def capped(problems: list[str], limit: int = _MAX_LISTED) -> list[str]:
     if len(problems) <= limit:
         return problems
@@ -243,6 +284,8 @@ class KafkaView:
         self.bootstrap = bootstrap
         self.canaries = list(canaries)
         self._scan: TopicScan | None = None
+        # (group, topic, partition) -> committed offset, as `delivered` read it.
+        self.committed: dict[tuple[str, str, int], int] = {}
 
     async def delivered(self) -> dict[tuple[str, str], int]:
         """(group, topic) -> records the group has committed (from the first offset)."""
@@ -263,6 +306,7 @@ class KafkaView:
                 }
         finally:
             await admin.close()
+        self.committed = {(g, tp.topic, tp.partition): o for (g, tp), o in committed.items()}
         starts = await self._offsets({tp for _, tp in committed}, end=False)
         counts: Counter[tuple[str, str]] = Counter()
         for (group, tp), offset in committed.items():
@@ -360,6 +404,8 @@ async def _drain(consumer: Any, pending: dict[Any, int], scan: TopicScan, deadli
 class InboxSnapshot:
     accounted: dict[tuple[str, str], int]
     dead: list[DeadLetterRef]
+    handled_ids: dict[str, set[str]] = field(default_factory=dict)
+    handled_at: dict[str, set[Coordinates]] = field(default_factory=dict)
 
 
 async def inbox_snapshot(conn: asyncpg.Connection) -> InboxSnapshot:
@@ -367,7 +413,16 @@ async def inbox_snapshot(conn: asyncpg.Connection) -> InboxSnapshot:
     letter must be on its DLQ by now (their service's outbox has none left to publish)."""
     accounted: dict[tuple[str, str], int] = {}
     dead: list[DeadLetterRef] = []
+    snapshot = InboxSnapshot(accounted, dead)
     for schema in await schemas_with(conn, "inbox"):
+        for r in await conn.fetch(
+            f'SELECT consumer, message_id::text AS id, topic, partition, "offset" '  # noqa: S608
+            f"FROM {schema}.inbox"
+        ):
+            snapshot.handled_ids.setdefault(r["consumer"], set()).add(r["id"])
+            snapshot.handled_at.setdefault(r["consumer"], set()).add(
+                Coordinates(r["topic"], r["partition"], r["offset"])
+            )
         for r in await conn.fetch(
             f"SELECT consumer, topic, count(*) + coalesce(sum(duplicates), 0) AS n "  # noqa: S608
             f"FROM {schema}.inbox GROUP BY consumer, topic"
@@ -384,7 +439,7 @@ async def inbox_snapshot(conn: asyncpg.Connection) -> InboxSnapshot:
                 DeadLetterRef(r["consumer"], Coordinates(r["topic"], r["partition"], r["offset"]))
                 for r in rows
             ]
-    return InboxSnapshot(accounted, dead)
+    return snapshot
 
 
 async def _dead_letters_pending(conn: asyncpg.Connection, schema: str) -> bool:
@@ -407,11 +462,15 @@ async def dlq_accounting(conn: asyncpg.Connection, kafka: KafkaView) -> list[str
     delivered = await kafka.delivered()  # first: see the module docstring for the order
     inbox = await inbox_snapshot(conn)
     scan = await kafka.scan()
+    unhandled = unhandled_records(
+        kafka.committed, scan.message_ids, inbox.handled_ids, inbox.handled_at
+    )
     return (
         scan.unfinished
         + capped(dead_letter_problems(scan))
         + capped(missing_dead_letters(inbox.dead, scan))
         + delivery_gaps(delivered, inbox.accounted, scan.redriven)
+        + capped(unhandled)
     )
 
 

@@ -18,6 +18,7 @@ from orderflow_cli.verify_dlq import (
     delivery_gaps,
     missing_dead_letters,
     record_digest,
+    unhandled_records,
 )
 from orderflow_contracts import topics as t
 from orderflow_contracts.catalogue import CATALOGUE, SERVICES
@@ -172,3 +173,24 @@ def test_consumer_groups_cover_every_topic_a_service_consumes() -> None:
     assert groups["checkout"] == {t.CATALOG_EVENTS}
     consumed = {e.topic for e in CATALOGUE if set(e.consumers) & set(SERVICES)}
     assert set().union(*groups.values()) == consumed
+
+
+def test_every_record_below_a_committed_offset_has_an_inbox_row() -> None:
+    at = [Coordinates("pay", 0, n) for n in range(4)]
+    scan = TopicScan()
+    scan.add(at[0], b"k", b"{}", [("message_id", b"m0")])
+    scan.add(at[1], b"k", b"{}", [("message_id", b"m0")])  # a duplicate copy of m0
+    scan.add(at[2], b"k", b"not json", [])  # poison: handled by its coordinates
+    scan.add(at[3], b"k", b'{"message_id": "m3"}', [])  # no headers: the body's id
+    committed = {("payment", "pay", 0): 4}
+    ids = {"payment": {"m0", "m3"}}
+    handled_at = {"payment": {at[0], at[2], at[3]}}
+    assert unhandled_records(committed, scan.message_ids, ids, handled_at) == []
+
+    lost = unhandled_records(committed, scan.message_ids, {"payment": {"m0"}}, {})
+    assert lost == [
+        "payment committed past pay/0@2, which its inbox never handled",
+        "payment committed past pay/0@3, which its inbox never handled",
+    ]
+    # Not yet committed: not a loss (the consumer may still be at it).
+    assert unhandled_records({("payment", "pay", 0): 2}, scan.message_ids, ids, {}) == []

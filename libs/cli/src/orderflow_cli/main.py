@@ -18,6 +18,7 @@ from orderflow_cli.commands.dlq import dlq_app
 from orderflow_cli.commands.replay import replay_app
 from orderflow_cli.commands.saga import saga_app
 from orderflow_cli.commands.shadow import replay_saga, shadow_app
+from orderflow_cli.stack_env import settings_or_exit
 
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, help=__doc__, pretty_exceptions_enable=False
@@ -87,14 +88,6 @@ def _print_status(rows: list[stack.ComponentStatus]) -> None:
     console.print(table)
 
 
-def _settings() -> dict[str, str]:
-    settings = stack.read_env()
-    if not settings:
-        err.print("[bold red]the stack is not up:[/] run `orderflow up` first")
-        raise typer.Exit(1)
-    return settings
-
-
 @app.command()
 def demo(
     orders: int = typer.Option(200, "--orders", "-n", min=1, max=100_000),
@@ -106,7 +99,7 @@ def demo(
     """Place ORDERS orders with a realistic mix and wait until every one is terminal."""
     from orderflow_cli.demo import run_demo
 
-    settings = _settings()
+    settings = settings_or_exit()
     result = asyncio.run(
         run_demo(
             orders,
@@ -187,7 +180,7 @@ def verify(as_json: bool = typer.Option(False, "--json", help="machine-readable 
     """Check every invariant across the services' data; exit 1 listing the violations."""
     from orderflow_cli.verify import verify as run_verify
 
-    results, numbers = asyncio.run(run_verify(_settings()["DATABASE_URL"]))
+    results, numbers = asyncio.run(run_verify(settings_or_exit()["DATABASE_URL"]))
     ok = all(r.ok for r in results)
     if as_json:
         payload = {
@@ -215,7 +208,7 @@ def publish_sample(
     the answer to each: accepted, rejected with reasons, or dead-lettered."""
     from orderflow_cli.samples import publish_samples
 
-    samples = asyncio.run(publish_samples(_settings()["KAFKA_BOOTSTRAP_SERVERS"]))
+    samples = asyncio.run(publish_samples(settings_or_exit()["KAFKA_BOOTSTRAP_SERVERS"]))
     if as_json:
         print(json.dumps([{"label": s.label, "reference": s.reference, "answer": s.answer}
                           for s in samples]))  # fmt: skip
@@ -268,7 +261,7 @@ def audit(
     """List the audit trail of administrative commands (who, when, what, scope, dry run)."""
     from orderflow_cli import admin
 
-    rows = asyncio.run(admin.entries(_settings()["DATABASE_URL"], limit))
+    rows = asyncio.run(admin.entries(settings_or_exit()["DATABASE_URL"], limit))
     if as_json:
         print(json.dumps(rows, default=str))
         return
@@ -289,7 +282,7 @@ def timeline_cmd(
     """Every event and command of one order across all services, in order."""
     from orderflow_cli.commands.timeline import timeline
 
-    entries = asyncio.run(timeline(_settings()["DATABASE_URL"], order_id))
+    entries = asyncio.run(timeline(settings_or_exit()["DATABASE_URL"], order_id))
     if as_json:
         print(json.dumps(entries))
         return

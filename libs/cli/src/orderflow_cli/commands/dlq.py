@@ -28,7 +28,7 @@ from aiokafka.errors import KafkaError
 from rich.console import Console
 from rich.table import Table
 
-from orderflow_cli import admin, stack
+from orderflow_cli import admin
 from orderflow_cli.commands.dlq_io import (
     DeadLetter,
     dead_lettering_order,
@@ -36,6 +36,7 @@ from orderflow_cli.commands.dlq_io import (
     redrive,
     text_of,
 )
+from orderflow_cli.stack_env import settings_or_exit
 from orderflow_messaging import dead_letter as dl
 
 dlq_app = typer.Typer(no_args_is_help=True, help="Dead letters: list, show, redrive (audited).")
@@ -58,21 +59,13 @@ def _run(work: Coroutine[Any, Any, _T]) -> _T:
         raise typer.Exit(1) from exc
 
 
-def _settings() -> dict[str, str]:
-    settings = stack.read_env()
-    if not settings:
-        err.print("[bold red]the stack is not up:[/] run `orderflow up` first")
-        raise typer.Exit(1)
-    return settings
-
-
 def _find(
     topic: str | None, reason: str | None = None, older_than: float | None = None
 ) -> list[DeadLetter]:
     now = datetime.now(UTC)
     return [
         r
-        for r in _run(read(_settings()["KAFKA_BOOTSTRAP_SERVERS"], topic))
+        for r in _run(read(settings_or_exit()["KAFKA_BOOTSTRAP_SERVERS"], topic))
         if (reason is None or (r.header(dl.H_REASON) or "").upper() == reason.upper())
         and (older_than is None or (now - r.failed_at).total_seconds() >= older_than)
     ]
@@ -127,7 +120,7 @@ def _ago(seconds: float) -> str:
 @dlq_app.command()
 def show(dlq_topic: str, partition: int, offset: int, as_json: Json = False) -> None:
     """One dead letter: every header (base64 when not UTF-8) and the payload."""
-    bootstrap = _settings()["KAFKA_BOOTSTRAP_SERVERS"]
+    bootstrap = settings_or_exit()["KAFKA_BOOTSTRAP_SERVERS"]
     found = _run(read(bootstrap, dlq_topic, at=(partition, offset)))
     if not found:
         err.print(f"[bold red]no record at[/] {dlq_topic}:{partition}:{offset}")
@@ -168,7 +161,7 @@ def redrive_command(
     as_json: Json = False,
 ) -> None:
     """Send dead letters back to their source topic: a dry run unless --apply; audited."""
-    settings = _settings()
+    settings = settings_or_exit()
     selectors = {"one": one, "topic": topic, "reason": reason, "all": everything}
 
     def audit(outcome: str, records: Sequence[str]) -> None:

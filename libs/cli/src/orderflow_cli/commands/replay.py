@@ -19,9 +19,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from orderflow_cli import admin, stack
+from orderflow_cli import admin
 from orderflow_cli.commands import replay_io as io
 from orderflow_cli.commands.replay_io import ReplayError, Window
+from orderflow_cli.stack_env import settings_or_exit
 
 replay_app = typer.Typer(
     no_args_is_help=True,
@@ -61,7 +62,7 @@ def order_history(
         check_name(schema)
     except SchemaUnavailable as exc:
         raise typer.BadParameter(f"--into: {exc}") from None
-    settings = _settings()
+    settings = settings_or_exit()
     scope = {"projection": "order-history", "into": schema, "compare": compare, **window.scope()}
     try:
         result = asyncio.run(_rebuild(settings, window, schema, compare, show=not as_json))
@@ -199,7 +200,7 @@ def topic(
 ) -> None:
     """Re-publish the selected records of TOPIC into TOPIC, for its live consumers."""
     window = _window(from_offset, from_time, to_time)
-    settings = _settings()
+    settings = settings_or_exit()
     scope: dict[str, Any] = {"topic": name, "partition": partition, **window.scope()}
     who = None
     if apply:
@@ -267,14 +268,6 @@ def _instant(value: str | None) -> datetime | None:
     except ValueError:
         raise typer.BadParameter(f"not an ISO 8601 time: {value!r}") from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def _settings() -> dict[str, str]:
-    settings = stack.read_env()
-    if not settings:
-        err.print("[bold red]the stack is not up:[/] run `orderflow up` first")
-        raise typer.Exit(1)
-    return settings
 
 
 def _audit(

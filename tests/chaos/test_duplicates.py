@@ -4,16 +4,14 @@ duplicates they absorbed."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from orderflow_testing.chaos import Cluster
 from orderflow_testing.chaos_faults import (
     duplicate_records,
-    effects,
     inbox_duplicates,
     rewind_group,
+    stable_effects,
 )
 from orderflow_testing.chaos_load import place_orders
 
@@ -22,24 +20,11 @@ from .conftest import assert_verified
 pytestmark = [pytest.mark.chaos, pytest.mark.chaos_fast, pytest.mark.timeout(360)]
 
 
-def _stable_effects(cluster: Cluster, timeout: float = 30.0) -> dict[str, object]:
-    """Effects once nothing moves any more (shipments dispatch on a timer)."""
-    deadline = time.monotonic() + timeout
-    before = effects(cluster.admin_url)
-    while time.monotonic() < deadline:
-        time.sleep(3)
-        now = effects(cluster.admin_url)
-        if now == before:
-            return dict(now)
-        before = now
-    raise AssertionError("the effect tables never stopped changing")
-
-
 def test_duplicates_and_rewind_change_no_effect(cluster: Cluster) -> None:
     placed = place_orders(cluster.url("checkout"), 60, rate=10.0, seed=41)
     assert len(placed) == 60
     assert_verified(cluster.settle(timeout=120))
-    before = _stable_effects(cluster)
+    before = stable_effects(cluster.admin_url)
     dups_before = inbox_duplicates(cluster.admin_url, "payment", "inventory")
 
     sent = duplicate_records(cluster.bootstrap, "payment.commands", fraction=0.2, copies=(1, 5))
@@ -51,7 +36,7 @@ def test_duplicates_and_rewind_change_no_effect(cluster: Cluster) -> None:
     cluster.start_service("payment")
 
     assert_verified(cluster.settle(timeout=150))
-    after = _stable_effects(cluster)
+    after = stable_effects(cluster.admin_url)
     for table in before:
         assert after[table] == before[table], f"{table} changed under duplicates"
     replayed = sum(old - new for old, new in moved.values())

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from orderflow_testing.chaos import Cluster
-from orderflow_testing.chaos_faults import group_members
+from orderflow_testing.chaos_faults import wait_members
 from orderflow_testing.chaos_load import Load
 
 from .conftest import assert_verified
@@ -20,26 +20,19 @@ pytestmark = [pytest.mark.chaos, pytest.mark.timeout(360)]
 SESSION_TIMEOUT_S = 10.0  # ConsumerSettings.session_timeout_ms default
 
 
-def _wait_members(cluster: Cluster, group: str, count: int, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while (found := group_members(cluster.bootstrap, group)) != count:
-        assert time.monotonic() < deadline, f"group {group} has {found} members, not {count}"
-        time.sleep(1.0)
-
-
 def test_frozen_past_session_timeout_then_woken(cluster: Cluster) -> None:
     second = cluster.start_service("payment", instance=2)
-    _wait_members(cluster, "payment", 2, timeout=60)
+    wait_members(cluster.bootstrap, "payment", 2, timeout=60)
     load = Load(cluster.url("checkout"), count=120, rate=6.0, seed=31).start()
     time.sleep(5.0)
 
     cluster.freeze("payment")
     time.sleep(SESSION_TIMEOUT_S + 12.0)
-    _wait_members(cluster, "payment", 1, timeout=30)  # the group moved on without it
+    wait_members(cluster.bootstrap, "payment", 1, timeout=30)  # the group moved on without it
     cluster.cont("payment")
 
     assert cluster.alive("payment"), "the woken consumer died"
-    _wait_members(cluster, "payment", 2, timeout=90)  # ... and rejoined
+    wait_members(cluster.bootstrap, "payment", 2, timeout=90)  # ... and rejoined
     accepted = load.join(timeout=120)
     assert len(accepted) == 120
     assert_verified(cluster.settle(timeout=180))

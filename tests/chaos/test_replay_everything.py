@@ -4,12 +4,11 @@ shipment, and the rebuilt order-history projection equals the live one."""
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 
 from orderflow_testing.chaos import SERVICES, Cluster
-from orderflow_testing.chaos_faults import effects, rewind_every_group_to_start
+from orderflow_testing.chaos_faults import rewind_every_group_to_start, stable_effects
 from orderflow_testing.chaos_load import place_orders
 
 from .conftest import assert_verified
@@ -17,22 +16,10 @@ from .conftest import assert_verified
 pytestmark = [pytest.mark.chaos, pytest.mark.timeout(600)]
 
 
-def _stable_effects(cluster: Cluster, timeout: float = 60.0) -> dict[str, object]:
-    deadline = time.monotonic() + timeout
-    before = effects(cluster.admin_url)
-    while time.monotonic() < deadline:
-        time.sleep(3)
-        now = effects(cluster.admin_url)
-        if now == before:
-            return dict(now)
-        before = now
-    raise AssertionError("the effect tables never stopped changing")
-
-
 def test_replay_of_every_topic_from_zero_changes_no_effect(cluster: Cluster) -> None:
     assert len(place_orders(cluster.url("checkout"), 60, rate=10.0, seed=71)) == 60
     assert_verified(cluster.settle(timeout=150))
-    before = _stable_effects(cluster)
+    before = stable_effects(cluster.admin_url, timeout=60.0)
 
     for service in SERVICES:
         cluster.terminate(service)
@@ -42,7 +29,7 @@ def test_replay_of_every_topic_from_zero_changes_no_effect(cluster: Cluster) -> 
     cluster.up()
 
     assert_verified(cluster.settle(timeout=300))
-    after = _stable_effects(cluster)
+    after = stable_effects(cluster.admin_url, timeout=60.0)
     for table in before:
         assert after[table] == before[table], f"{table} changed when history was replayed"
     compared = json.loads(

@@ -11,7 +11,7 @@ import time
 import pytest
 
 from orderflow_testing.chaos import SERVICES, Cluster
-from orderflow_testing.chaos_faults import group_members
+from orderflow_testing.chaos_faults import wait_members
 from orderflow_testing.chaos_load import Load
 
 from .conftest import assert_verified
@@ -20,13 +20,6 @@ pytestmark = [pytest.mark.chaos, pytest.mark.timeout(600)]
 
 # The services that consume, and so rebalance, with the group each one joins.
 CONSUMERS = ("inventory", "payment", "shipping", "orders")
-
-
-def _wait_members(cluster: Cluster, group: str, count: int, timeout: float = 90.0) -> None:
-    deadline = time.monotonic() + timeout
-    while (found := group_members(cluster.bootstrap, group)) != count:
-        assert time.monotonic() < deadline, f"group {group} has {found} members, not {count}"
-        time.sleep(1.0)
 
 
 def test_rolling_restart_of_every_service_under_load(cluster: Cluster) -> None:
@@ -43,11 +36,11 @@ def test_rolling_restart_of_every_service_under_load(cluster: Cluster) -> None:
 def test_scale_one_to_three_to_one_under_load(cluster: Cluster, service: str) -> None:
     load = Load(cluster.url("checkout"), count=150, rate=6.0, seed=53).start()
     extra = [cluster.start_service(service, instance=n) for n in (2, 3)]
-    _wait_members(cluster, service, 3)
+    wait_members(cluster.bootstrap, service, 3)
     time.sleep(8.0)  # all three consume for a while
     for name in extra:
         cluster.terminate(name)
-    _wait_members(cluster, service, 1)
+    wait_members(cluster.bootstrap, service, 1)
     accepted = load.join(timeout=180)
     assert len(accepted) == 150
     assert_verified(cluster.settle(timeout=180))
@@ -80,5 +73,5 @@ def test_rebalance_storm(cluster: Cluster) -> None:
     assert changes >= 20
     assert len(accepted) == len(load.orders)
     for service in CONSUMERS:
-        _wait_members(cluster, service, 1)
+        wait_members(cluster.bootstrap, service, 1)
     assert_verified(cluster.settle(timeout=240))

@@ -10,7 +10,6 @@ import time
 import pytest
 
 from orderflow_testing.chaos import Cluster
-from orderflow_testing.chaos_faults import committed_but_unhandled
 from orderflow_testing.chaos_load import Load
 
 from .conftest import assert_verified
@@ -40,9 +39,10 @@ def test_sigterm_during_slow_handler_commits_no_unfinished_offset(cluster: Clust
     code = cluster.exit_code("inventory", timeout=90)
     assert code is not None, "inventory did not stop within 90 s of SIGTERM"
 
-    unfinished = committed_but_unhandled(
-        cluster.bootstrap, cluster.admin_url, "inventory", "inventory.commands", "inventory"
-    )
+    # verify's record-by-record check: every record below a group's committed offset
+    # has an inbox row of its consumer (the rest of the report waits for the restart).
+    accounting = cluster.verify()["checks"]["dlq_accounting"]["violations"]
+    unfinished = [v for v in accounting if "committed past" in v]
     assert unfinished == [], f"offsets committed for work never done: {unfinished}"
 
     cluster.start_service("inventory")

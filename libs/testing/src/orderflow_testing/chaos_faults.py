@@ -4,8 +4,8 @@ database, for chaos tests. Synchronous wrappers: each runs its own event loop.""
 from __future__ import annotations
 
 import asyncio
-import json
 import random
+import time
 from typing import Any
 
 import asyncpg
@@ -144,6 +144,19 @@ def effects(admin_url: str) -> dict[str, list[dict[str, Any]]]:
     return {name: query(admin_url, sql) for name, sql in EFFECT_QUERIES.items()}
 
 
+def stable_effects(admin_url: str, timeout: float = 30.0) -> dict[str, list[dict[str, Any]]]:
+    """The effect tables once nothing moves any more (shipments dispatch on a timer)."""
+    deadline = time.monotonic() + timeout
+    before = effects(admin_url)
+    while time.monotonic() < deadline:
+        time.sleep(3)
+        now = effects(admin_url)
+        if now == before:
+            return now
+        before = now
+    raise AssertionError("the effect tables never stopped changing")
+
+
 def inbox_duplicates(admin_url: str, *schemas: str) -> int:
     total = 0
     for schema in schemas:
@@ -192,6 +205,15 @@ async def _commit(bootstrap: str, group: str, offsets: dict[TopicPartition, int]
         await consumer.stop()
 
 
+def wait_members(bootstrap: str, group: str, count: int, timeout: float = 90.0) -> None:
+    """Wait (bounded) until ``group`` has exactly ``count`` consumers."""
+    deadline = time.monotonic() + timeout
+    while (found := group_members(bootstrap, group)) != count:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"group {group} has {found} members, not {count}")
+        time.sleep(1.0)
+
+
 def group_members(bootstrap: str, group: str) -> int:
     """How many consumers the group has now (0 when it is empty or unknown)."""
 
@@ -208,57 +230,3 @@ def group_members(bootstrap: str, group: str) -> int:
         return len(found[5])
 
     return asyncio.run(run())
-
-
-def committed_but_unhandled(
-    bootstrap: str, admin_url: str, group: str, topic: str, schema: str
-) -> list[str]:
-    """Records below ``group``'s committed offsets on ``topic`` that ``schema``'s inbox has
-    no row for (by message id, or by coordinates for dead-lettered poison): work whose
-    offset was committed before it was done. Empty when offsets follow the work."""
-    return asyncio.run(_committed_but_unhandled(bootstrap, admin_url, group, topic, schema))
-
-
-async def _committed_but_unhandled(
-    bootstrap: str, admin_url: str, group: str, topic: str, schema: str
-) -> list[str]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await asyncio.wait_for(admin.start(), 30)
-    try:
-        offsets = await admin.list_consumer_group_offsets(group)
-    finally:
-        await admin.close()
-    committed = {tp.partition: m.offset for tp, m in offsets.items() if tp.topic == topic}
-    records = await _read_all(bootstrap, topic, 60.0)
-    ids, coordinates = await _inbox_keys(admin_url, schema, topic)
-    missing = []
-    for record in records:
-        if record.offset >= committed.get(record.partition, 0):
-            continue
-        handled = (record.partition, record.offset) in coordinates
-        handled = handled or _message_id(record.value) in ids
-        if not handled:
-            missing.append(f"{topic}/{record.partition}@{record.offset}")
-    return missing
-
-
-async def _inbox_keys(admin_url: str, schema: str, topic: str) -> tuple[set[str], set[Any]]:
-    conn = await asyncpg.connect(admin_url, timeout=10)
-    try:
-        rows = await conn.fetch(
-            f'SELECT message_id::text AS id, partition, "offset" FROM {schema}.inbox '  # noqa: S608
-            "WHERE topic = $1",
-            topic,
-            timeout=30,
-        )
-    finally:
-        await conn.close()
-    return {r["id"] for r in rows}, {(r["partition"], r["offset"]) for r in rows}
-
-
-def _message_id(value: bytes | None) -> str | None:
-    try:
-        found = json.loads(value or b"").get("message_id")
-    except (ValueError, AttributeError):
-        return None
-    return str(found) if found is not None else None

@@ -26,6 +26,7 @@ from orderflow_messaging import dead_letter as dl
 from orderflow_messaging.envelope import header_value
 from orderflow_messaging.settings import ConsumerSettings
 from orderflow_testing.chaos import Cluster
+from orderflow_testing.chaos_faults import read_topics
 from orderflow_testing.chaos_load import Load
 from orderflow_testing.chaos_poison import (
     DEAD_LETTERED,
@@ -43,7 +44,6 @@ from orderflow_testing.chaos_poison import (
     partition_for,
     poison_matrix,
     produce,
-    read_topics,
     submission,
     topic_cases,
     wait_statuses,

@@ -6,11 +6,62 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+
+
+def read_topics(
+    bootstrap: str,
+    topics: Iterable[str],
+    timeout: float = 60.0,
+    keep: Callable[[Any], Any] = lambda record: record,
+) -> list[Any]:
+    """Every record of ``topics`` up to the end offsets taken at the start (no group),
+    each as ``keep`` makes it (a digest instead of megabytes of value, say)."""
+
+    async def run() -> list[Any]:
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+        await asyncio.wait_for(admin.start(), 30)
+        try:
+            described = await admin.describe_topics(sorted(set(topics)))
+        finally:
+            await admin.close()
+        parts = [TopicPartition(d["topic"], p["partition"]) for d in described
+                 for p in d["partitions"]]  # fmt: skip
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
+            auto_offset_reset="earliest", max_partition_fetch_bytes=4 * 1024 * 1024,
+        )  # fmt: skip
+        await asyncio.wait_for(consumer.start(), 30)
+        try:
+            consumer.assign(parts)
+            ends = await consumer.end_offsets(parts)
+            await consumer.seek_to_beginning(*parts)
+            return await _drain(consumer, {tp: n for tp, n in ends.items() if n}, deadline, keep)
+        finally:
+            await consumer.stop()
+
+    deadline = time.monotonic() + timeout
+    return asyncio.run(run())
+
+
+async def _drain(
+    consumer: AIOKafkaConsumer, ends: dict[Any, int], deadline: float, keep: Callable[[Any], Any]
+) -> list[Any]:
+    found: list[Any] = []
+    while ends:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"not read to the end in time: {sorted(ends)}")
+        for tp, batch in (await consumer.getmany(*ends, timeout_ms=500)).items():
+            found += [keep(r) for r in batch if r.offset < ends.get(tp, -1)]
+        for tp in list(ends):
+            if await consumer.position(tp) >= ends[tp]:
+                del ends[tp]
+    return found
 
 
 def duplicate_records(
@@ -19,7 +70,8 @@ def duplicate_records(
 ) -> int:  # fmt: skip
     """Re-publish a ``fraction`` sample of the records already on ``topic`` (same key,
     value and headers), each ``copies`` (min, max) times; return how many were sent."""
-    return asyncio.run(_duplicate(bootstrap, topic, fraction, copies, seed, timeout))
+    records = read_topics(bootstrap, [topic], timeout)
+    return asyncio.run(_duplicate(bootstrap, topic, records, fraction, copies, seed, timeout))
 
 
 async def _partitions(bootstrap: str, topic: str) -> list[int]:
@@ -35,35 +87,10 @@ async def _partitions(bootstrap: str, topic: str) -> list[int]:
     return sorted(found)
 
 
-async def _read_all(bootstrap: str, topic: str, budget_s: float) -> list[Any]:
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False
-    )
-    await asyncio.wait_for(consumer.start(), 30)
-    try:
-        parts = [TopicPartition(topic, p) for p in await _partitions(bootstrap, topic)]
-        consumer.assign(parts)
-        await consumer.seek_to_beginning(*parts)
-        ends = await consumer.end_offsets(parts)
-        records: list[Any] = []
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + budget_s
-        while loop.time() < deadline:
-            positions = [await consumer.position(tp) for tp in parts]
-            if all(pos >= ends[tp] for pos, tp in zip(positions, parts, strict=True)):
-                break
-            for batch in (await consumer.getmany(timeout_ms=500)).values():
-                records.extend(batch)
-        return records
-    finally:
-        await consumer.stop()
-
-
 async def _duplicate(
-    bootstrap: str, topic: str, fraction: float, copies: tuple[int, int], seed: int,
-    budget_s: float,
+    bootstrap: str, topic: str, records: list[Any], fraction: float, copies: tuple[int, int],
+    seed: int, budget_s: float,
 ) -> int:  # fmt: skip
-    records = await _read_all(bootstrap, topic, budget_s)
     rng = random.Random(seed)
     sample = [r for r in records if rng.random() < fraction]
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", request_timeout_ms=15000)

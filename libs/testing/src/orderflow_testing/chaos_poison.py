@@ -25,7 +25,7 @@ from functools import cache
 from typing import Any
 
 import httpx
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.partitioner import DefaultPartitioner
 
@@ -432,56 +432,6 @@ async def _send(producer: AIOKafkaProducer, p: Poison) -> Any:
     return await producer.send(
         p.topic, p.value, key=p.key, headers=list(p.headers), partition=p.partition
     )
-
-
-def read_topics(
-    bootstrap: str,
-    topics: Iterable[str],
-    timeout: float = 60.0,
-    keep: Callable[[Any], Any] = lambda record: record,
-) -> list[Any]:
-    """Every record of ``topics`` up to the end offsets taken at the start (no group),
-    each as ``keep`` makes it (a digest instead of megabytes of value, say)."""
-
-    async def run() -> list[Any]:
-        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-        await asyncio.wait_for(admin.start(), 30)
-        try:
-            described = await admin.describe_topics(sorted(set(topics)))
-        finally:
-            await admin.close()
-        parts = [TopicPartition(d["topic"], p["partition"]) for d in described
-                 for p in d["partitions"]]  # fmt: skip
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
-            auto_offset_reset="earliest", max_partition_fetch_bytes=4 * 1024 * 1024,
-        )  # fmt: skip
-        await asyncio.wait_for(consumer.start(), 30)
-        try:
-            consumer.assign(parts)
-            ends = await consumer.end_offsets(parts)
-            await consumer.seek_to_beginning(*parts)
-            return await _drain(consumer, {tp: n for tp, n in ends.items() if n}, deadline, keep)
-        finally:
-            await consumer.stop()
-
-    deadline = time.monotonic() + timeout
-    return asyncio.run(run())
-
-
-async def _drain(
-    consumer: AIOKafkaConsumer, ends: dict[Any, int], deadline: float, keep: Callable[[Any], Any]
-) -> list[Any]:
-    found: list[Any] = []
-    while ends:
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"not read to the end in time: {sorted(ends)}")
-        for tp, batch in (await consumer.getmany(*ends, timeout_ms=500)).items():
-            found += [keep(r) for r in batch if r.offset < ends.get(tp, -1)]
-        for tp in list(ends):
-            if await consumer.position(tp) >= ends[tp]:
-                del ends[tp]
-    return found
 
 
 # ---- the services' inboxes ---------------------------------------------------------------

@@ -10,7 +10,7 @@ import argparse
 import asyncio
 import signal
 
-from orderflow_messaging.db import create_engine
+from orderflow_messaging.db import create_engine, dispose
 from orderflow_messaging.kafka import start_producer, stop_producer
 from orderflow_messaging.logs import configure_logging
 from orderflow_messaging.relay import OutboxRelay
@@ -35,7 +35,7 @@ async def _relay(args: argparse.Namespace) -> int:
         return 0
     finally:
         await stop_producer(relay.producer, kafka)
-        await engine.dispose()
+        await dispose(engine)
 
 
 def main() -> int:

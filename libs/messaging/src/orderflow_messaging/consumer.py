@@ -1,16 +1,23 @@
-"""Consuming with exactly-once effects: inbox + effect + outbox in one transaction.
+"""Consuming with exactly-once effects: a whole poll in one transaction.
 
-For each batch of records (one record is a batch of one):
-1. decode every record; undecodable ones are dead-lettered at once with a reason code;
-2. in ONE transaction (per lane chunk: see ``process``): claim each message in the inbox
-   (a duplicate is counted and skipped), run its handler, which writes its effects and
-   queues its outgoing messages; the queued outbox rows are inserted before the commit;
-3. the offsets are committed (faststream ack) only after every transaction committed.
-If a batch transaction fails, each of its records is retried alone so one bad record cannot
-hold back the others: transient failures back off and retry, counted durably; after
-``max_attempts`` (or at once for PermanentFailure) the record is dead-lettered, and the
-partition moves on. Database/broker outages are not counted against a record: the batch
-is rewound (nack) and tried again after a pause.
+For each batch of records (a poll; one record is a batch of one):
+1. decode every record; undecodable ones are dead-lettered with a reason code;
+2. in ONE transaction, with a fixed handful of statements whatever the batch size:
+   look up parked keys (one statement), claim the inbox for every record (one
+   statement; duplicates are counted and skipped), hand each handler its claimed
+   messages in batch order (a handler writes each of its tables once for the batch and
+   queues its outgoing messages), insert every queued outbox row (one statement), commit;
+3. the offsets are committed (faststream ack) only after that transaction committed.
+If the batch transaction fails, each of its records is retried alone (a batch of one)
+so one bad record cannot hold back the others: transient failures back off and retry,
+counted durably; after ``max_attempts`` (or at once for PermanentFailure) the record is
+dead-lettered, and the partition moves on. Database/broker outages are not counted
+against a record: the batch is rewound (nack) and tried again after a pause.
+
+Per-key order: a handler gets its messages in the order they were polled, and Kafka
+keeps a key's records in order within its partition. A service whose message types
+must be folded together in order (a saga's start and its replies) registers one
+handler for all of them.
 """
 
 from __future__ import annotations
@@ -18,24 +25,26 @@ from __future__ import annotations
 import asyncio
 import random
 import uuid
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 import structlog
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from orderflow_messaging import metrics
 from orderflow_messaging.clock import Clock, IdFactory, utc_now
 from orderflow_messaging.crash import crashpoint, fault_delay_s
+from orderflow_messaging.db import Connection, hot_pool
 from orderflow_messaging.dead_letter import dead_letter_record
 from orderflow_messaging.envelope import Envelope, SourceCoordinates, header_value
 from orderflow_messaging.errors import PermanentFailure, PoisonMessage, ReasonCode
 from orderflow_messaging.faults import InfrastructureUnavailable, is_infrastructure
-from orderflow_messaging.inbox import Inbox, InboxStatus
-from orderflow_messaging.outbox import Outbox, flush_deferred
+from orderflow_messaging.inbox import Claim, Inbox, InboxStatus
+from orderflow_messaging.outbox import BatchOutbox
 from orderflow_messaging.parking import Parking
-from orderflow_messaging.registry import Decoded, Message, MessageRegistry
+from orderflow_messaging.registry import Message, MessageRegistry
 from orderflow_messaging.settings import ConsumerSettings
 
 log = structlog.get_logger(__name__)
@@ -45,6 +54,8 @@ _COORDINATE_NAMESPACE = uuid.UUID("6f1b5a2e-93c4-4c1e-8d0a-0e5d7c9a1b20")
 # Set by the DLQ redrive tool on a record it puts back.
 REDRIVEN_HEADER = "redriven_from"
 _PARKING_REASONS = {ReasonCode.PERMANENT_FAILURE, ReasonCode.RETRIES_EXHAUSTED, ReasonCode.PARKED}
+
+M = TypeVar("M", bound=Message, covariant=True)
 
 
 class Record(Protocol):
@@ -59,17 +70,27 @@ class Record(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
-class HandlerContext:
-    """What a handler gets: the open transaction, the outbox in it, and the message."""
+class Incoming(Generic[M]):
+    """One claimed message of a batch: new to this consumer, to be applied once."""
 
-    conn: AsyncConnection
-    outbox: Outbox
+    message: M
     envelope: Envelope
-    message: Message
     source: SourceCoordinates
 
 
-Handler = Callable[[HandlerContext], Awaitable[None]]
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """What a handler gets besides its messages: the batch's open transaction (asyncpg)
+    and the outbox that commits with it."""
+
+    conn: Connection
+    outbox: BatchOutbox
+    clock: Clock
+
+
+# A handler: the batch, and its claimed messages in poll order.
+BatchHandler = Callable[[Batch, Sequence[Incoming[Any]]], Awaitable[None]]
+H = TypeVar("H", bound=BatchHandler)
 
 
 @dataclass(slots=True)
@@ -77,7 +98,7 @@ class _Item:
     record: Record
     source: SourceCoordinates
     envelope: Envelope | None
-    decoded: Decoded | None
+    message: Message | None
     poison: PoisonMessage | None
 
     @property
@@ -86,7 +107,8 @@ class _Item:
 
 
 class MessageConsumer:
-    """Routes decoded messages to handlers by type, with inbox, retries and dead letters."""
+    """Routes decoded messages to batch handlers by type, with inbox, retries and dead
+    letters."""
 
     def __init__(
         self,
@@ -102,19 +124,22 @@ class MessageConsumer:
         self.name = name
         self._producer = producer
         self._registry = registry
-        self._engine = engine
+        self._pool = hot_pool(engine)
         self._settings = settings or ConsumerSettings()
         self._clock = clock
         self._new_id = new_id
         self._inbox = Inbox(name)
         self._parking = Parking(name)
-        self._handlers: dict[str, Handler] = {}
+        self._handlers: dict[str, BatchHandler] = {}
 
-    def handles(self, *models: type[Message]) -> Callable[[Handler], Handler]:
-        """Register the decorated coroutine as the handler of these message types."""
+    def handles(self, *models: type[Message]) -> Callable[[H], H]:
+        """Register the decorated coroutine as the batch handler of these message types.
+        A type has one handler: registering it again is an error."""
 
-        def register(handler: Handler) -> Handler:
+        def register(handler: H) -> H:
             for model in models:
+                if model.TYPE in self._handlers:
+                    raise ValueError(f"{self.name}: {model.TYPE} already has a handler")
                 self._handlers[model.TYPE] = handler
             return handler
 
@@ -122,45 +147,12 @@ class MessageConsumer:
 
     async def process(self, records: Sequence[Record]) -> None:
         """Handle a batch; returns only when every record is handled or dead-lettered.
-
-        Records are split into lanes by partition number: a key lands on the same
-        partition number on every topic of the same partition count (an order's
-        messages all do), and different lanes are no more concurrent than partitions
-        owned by separate instances of the service. Up to
-        ``settings.lanes_at_once(name)`` lanes run at once; a lane runs its records in order,
-        in transactions of at most ``transaction_max_records``. The caller commits the
-        offsets only after every lane's transactions committed.
-        """
+        The caller commits the offsets after it returns."""
         items = [self._decode(record) for record in records]
-        lanes = _lanes(items, self._settings.transaction_max_records)
-        if len(lanes) <= 1:
-            for chunk in lanes[0] if lanes else ():
-                await self._process_items(chunk)
-            return
-        gate = asyncio.Semaphore(self._settings.lanes_at_once(self.name))
-
-        async def run(chunks: list[list[_Item]]) -> None:
-            async with gate:
-                for chunk in chunks:
-                    await self._process_items(chunk)
-
-        results = await asyncio.gather(*(run(lane) for lane in lanes), return_exceptions=True)
-        for result in results:  # every lane finished (committed or not): now report
-            if isinstance(result, BaseException):
-                raise result
-
-    async def _process_items(self, items: list[_Item]) -> None:
-        """One transaction for ``items``; on failure, each record alone (see module doc)."""
         if not items:
             return
         try:
-            async with self._engine.begin() as conn:
-                parked = await self._parking.parked(conn, (i.record.key for i in items))
-                outgoing: list[dict[str, Any]] = []  # the batch's outbox rows: one INSERT
-                outcomes = [await self._apply(conn, item, parked, outgoing) for item in items]
-                await flush_deferred(conn, outgoing)
-                crashpoint("consumer.before_commit")
-            crashpoint("consumer.after_commit")
+            outcomes = await self._transaction(items, alone=False)
         except Exception as exc:
             if is_infrastructure(exc):
                 await self._pause_for_infrastructure(exc)
@@ -169,8 +161,17 @@ class MessageConsumer:
             for item in items:
                 await self._process_alone(item)
             return
-        for item, outcome in zip(items, outcomes, strict=True):
-            metrics.MESSAGES_CONSUMED.labels(self.name, item.source.topic, outcome).inc()
+        _count(self.name, items, outcomes)
+
+    async def _transaction(self, items: list[_Item], *, alone: bool) -> list[str]:
+        pool = await self._pool.pool()
+        async with pool.acquire() as conn, conn.transaction():
+            outcomes = await self._apply(conn, items)
+            if alone:
+                await self._inbox.clear_attempts(conn, items[0].source)
+            crashpoint("consumer.before_commit")
+        crashpoint("consumer.after_commit")
+        return outcomes
 
     def _decode(self, record: Record) -> _Item:
         source = SourceCoordinates(record.topic, record.partition, record.offset)
@@ -180,78 +181,82 @@ class MessageConsumer:
                 record.value, max_bytes=self._settings.max_message_bytes
             )
             message = self._registry.decode_payload(envelope)
-            return _Item(record, source, envelope, Decoded(envelope, message), None)
+            return _Item(record, source, envelope, message, None)
         except PoisonMessage as poison:
             return _Item(record, source, envelope, None, poison)
         except Exception as exc:  # a decoding bug: dead-letter, never stall the partition
             failure = PoisonMessage(ReasonCode.SCHEMA_INVALID, f"decoding failed: {exc!r}")
             return _Item(record, source, envelope, None, failure)
 
-    async def _apply(
-        self,
-        conn: AsyncConnection,
-        item: _Item,
-        parked: set[bytes],
-        outgoing: list[dict[str, Any]] | None = None,
-    ) -> str:
-        key = item.record.key
-        if key is not None and key in parked and not item.redriven:
-            return await self._dead_letter(
-                conn, item, ReasonCode.PARKED,
-                "an earlier message with this key is dead-lettered; redrive it first",
-                "Parked", 0,
-            )  # fmt: skip
-        if item.poison is not None:
-            return await self._dead_letter(
-                conn, item, item.poison.reason, item.poison.detail, "PoisonMessage", 0
-            )
-        assert item.decoded is not None
-        envelope = item.decoded.envelope
-        handler = self._handlers.get(envelope.type)
-        if handler is None:
-            # Recorded, so that every delivered message is accounted for (verify).
-            await self._inbox.claim(
-                conn, envelope.message_id, item.source,
-                message_type=envelope.type, status=InboxStatus.IGNORED,
-            )  # fmt: skip
-            return "ignored"
-        claimed = await self._inbox.claim(
-            conn, envelope.message_id, item.source, message_type=envelope.type
-        )
-        if not claimed:
-            log.info("duplicate_skipped", consumer=self.name, message_id=str(envelope.message_id))
-            return "duplicate"
-        with structlog.contextvars.bound_contextvars(
-            message_id=str(envelope.message_id),
-            correlation_id=envelope.correlation_id,
-            message_type=envelope.type,
-        ):
-            outbox = Outbox(
-                conn,
-                producer=self._producer,
-                clock=self._clock,
-                new_id=self._new_id,
-                causation=envelope,
-                deferred=outgoing,
-            )
+    async def _apply(self, conn: Connection, items: list[_Item]) -> list[str]:
+        """The batch's statements; returns each item's outcome, in order."""
+        outbox = BatchOutbox(producer=self._producer, clock=self._clock, new_id=self._new_id)
+        parked = await self._parking.parked(conn, (i.record.key for i in items))
+        outcomes: list[str] = [""] * len(items)
+        claims: list[tuple[int, Claim]] = []
+        for n, item in enumerate(items):
+            key = item.record.key
+            if key is not None and key in parked and not item.redriven:
+                outcomes[n] = await self._dead_letter(
+                    conn, outbox, item, ReasonCode.PARKED,
+                    "an earlier message with this key is dead-lettered; redrive it first",
+                    "Parked", 0,
+                )  # fmt: skip
+            elif item.poison is not None:
+                outcomes[n] = await self._dead_letter(
+                    conn, outbox, item, item.poison.reason, item.poison.detail, "PoisonMessage", 0
+                )
+            else:
+                assert item.envelope is not None
+                status = (
+                    InboxStatus.PROCESSED
+                    if item.envelope.type in self._handlers
+                    else InboxStatus.IGNORED  # recorded, so every delivery is accounted for
+                )
+                claim = Claim(item.envelope.message_id, item.source, item.envelope.type, status)
+                claims.append((n, claim))
+        claimed = await self._inbox.claim_many(conn, [claim for _, claim in claims])
+        work: dict[BatchHandler, list[Incoming[Message]]] = {}
+        taken: set[uuid.UUID] = set()
+        for n, claim in claims:
+            item = items[n]
+            if claim.message_id not in claimed or claim.message_id in taken:
+                outcomes[n] = "duplicate"
+                continue
+            taken.add(claim.message_id)
+            if claim.status is InboxStatus.IGNORED:
+                outcomes[n] = "ignored"
+                continue
+            assert item.envelope is not None
+            assert item.message is not None
+            handler = self._handlers[item.envelope.type]
+            work.setdefault(handler, []).append(Incoming(item.message, item.envelope, item.source))
+            outcomes[n] = "processed"
+        if work:
             if delay := fault_delay_s("consumer.handle"):
                 log.warning("fault_delay", point="consumer.handle", seconds=delay)
                 await asyncio.sleep(delay)
-            await handler(HandlerContext(conn, outbox, envelope, item.decoded.message, item.source))
-        if key is not None and item.redriven and await self._parking.unpark(conn, key):
-            log.info("key_unparked", consumer=self.name, message_id=str(envelope.message_id))
-        return "processed"
+            batch = Batch(conn, outbox, self._clock)
+            for handler, incoming in work.items():
+                await handler(batch, incoming)
+        await self._unpark_redriven(conn, items, outcomes)
+        await outbox.flush(conn)
+        return outcomes
+
+    async def _unpark_redriven(
+        self, conn: Connection, items: list[_Item], outcomes: list[str]
+    ) -> None:
+        for item, outcome in zip(items, outcomes, strict=True):
+            key = item.record.key
+            redriven = outcome == "processed" and key is not None and item.redriven
+            if redriven and key is not None and await self._parking.unpark(conn, key):
+                log.info("key_unparked", consumer=self.name, source=str(item.source))
 
     async def _process_alone(self, item: _Item) -> None:
         while True:
             try:
-                async with self._engine.begin() as conn:
-                    parked = await self._parking.parked(conn, [item.record.key])
-                    outgoing: list[dict[str, Any]] = []
-                    outcome = await self._apply(conn, item, parked, outgoing)
-                    await flush_deferred(conn, outgoing)
-                    await self._inbox.clear_attempts(conn, item.source)
-                metrics.MESSAGES_CONSUMED.labels(self.name, item.source.topic, outcome).inc()
+                outcomes = await self._transaction([item], alone=True)
+                _count(self.name, [item], outcomes)
                 return
             except PermanentFailure as exc:
                 await self._dead_letter_alone(item, ReasonCode.PERMANENT_FAILURE, exc, 1)
@@ -275,7 +280,8 @@ class MessageConsumer:
 
     async def _count_attempt(self, item: _Item, exc: Exception) -> int:
         try:
-            async with self._engine.begin() as conn:
+            pool = await self._pool.pool()
+            async with pool.acquire() as conn, conn.transaction():
                 return await self._inbox.record_attempt(conn, item.source, _describe(exc))
         except Exception as db_exc:
             await self._pause_for_infrastructure(db_exc)
@@ -284,19 +290,24 @@ class MessageConsumer:
     async def _dead_letter_alone(
         self, item: _Item, reason: ReasonCode, exc: Exception, attempts: int
     ) -> None:
+        outcome = "dead_lettered"
         try:
-            async with self._engine.begin() as conn:
+            pool = await self._pool.pool()
+            async with pool.acquire() as conn, conn.transaction():
+                outbox = BatchOutbox(producer=self._producer, new_id=self._new_id)
                 outcome = await self._dead_letter(
-                    conn, item, reason, _describe(exc), type(exc).__name__, attempts
+                    conn, outbox, item, reason, _describe(exc), type(exc).__name__, attempts
                 )
+                await outbox.flush(conn)
                 await self._inbox.clear_attempts(conn, item.source)
         except Exception as db_exc:
             await self._pause_for_infrastructure(db_exc)
-        metrics.MESSAGES_CONSUMED.labels(self.name, item.source.topic, outcome).inc()
+        _count(self.name, [item], [outcome])
 
     async def _dead_letter(
         self,
-        conn: AsyncConnection,
+        conn: Connection,
+        outbox: BatchOutbox,
         item: _Item,
         reason: ReasonCode,
         error: str,
@@ -305,14 +316,13 @@ class MessageConsumer:
     ) -> str:
         envelope = item.envelope
         message_id = envelope.message_id if envelope else _coordinate_id(item.source)
-        claimed = await self._inbox.claim(
-            conn,
+        claim = Claim(
             message_id,
             item.source,
-            message_type=envelope.type if envelope else None,
-            status=InboxStatus.DEAD_LETTERED,
+            envelope.type if envelope else None,
+            InboxStatus.DEAD_LETTERED,
         )
-        if not claimed:
+        if not await self._inbox.claim_many(conn, [claim]):
             return "duplicate"
         record = item.record
         dead = dead_letter_record(
@@ -329,7 +339,7 @@ class MessageConsumer:
             message_type=envelope.type if envelope else None,
             correlation_id=envelope.correlation_id if envelope else None,
         )
-        await Outbox(conn, producer=self._producer, new_id=self._new_id).put_record(dead)
+        outbox.put_record(dead)
         if reason in _PARKING_REASONS and record.key is not None:
             await self._parking.park(conn, record.key, message_id)
         metrics.DEAD_LETTERS.labels(self.name, item.source.topic, reason.value).inc()
@@ -354,15 +364,15 @@ class MessageConsumer:
         return float(min(self._settings.backoff_max_s, base) * random.uniform(0.8, 1.2))
 
 
-def _lanes(items: list[_Item], chunk: int) -> list[list[list[_Item]]]:
-    """Items grouped by partition number (in their order), each group cut into chunks."""
-    by_partition: dict[int, list[_Item]] = {}
-    for item in items:
-        by_partition.setdefault(item.source.partition, []).append(item)
-    return [
-        [group[i : i + chunk] for i in range(0, len(group), chunk)]
-        for group in by_partition.values()
-    ]
+def _count(consumer: str, items: Sequence[_Item], outcomes: Sequence[str]) -> None:
+    """Metrics once per (topic, outcome) per batch, not once per message."""
+    counts = Counter(
+        (item.source.topic, outcome) for item, outcome in zip(items, outcomes, strict=True)
+    )
+    for (topic, outcome), n in counts.items():
+        metrics.MESSAGES_CONSUMED.labels(consumer, topic, outcome).inc(n)
+        if outcome == "duplicate":
+            log.info("duplicates_skipped", consumer=consumer, topic=topic, count=n)
 
 
 def _coordinate_id(source: SourceCoordinates) -> uuid.UUID:

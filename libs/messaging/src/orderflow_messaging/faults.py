@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import asyncpg
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 # Postgres SQLSTATEs that mean "try the same transaction again".
@@ -21,6 +22,12 @@ def is_infrastructure(exc: BaseException) -> bool:
         return True
     if isinstance(exc, OperationalError | InterfaceError):
         return True
+    # The hot path's own driver (asyncpg), unwrapped: a lost connection, a pool that
+    # cannot connect, or a retryable SQLSTATE.
+    if isinstance(exc, asyncpg.InterfaceError | asyncpg.PostgresConnectionError | OSError):
+        return True
+    if isinstance(exc, asyncpg.PostgresError):
+        return exc.sqlstate in _RETRYABLE_SQLSTATES
     if isinstance(exc, DBAPIError):
         if exc.connection_invalidated:
             return True

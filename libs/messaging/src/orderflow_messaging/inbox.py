@@ -1,15 +1,21 @@
-"""The inbox: which messages a consumer has handled, written in the effect's transaction."""
+"""The inbox: which messages a consumer has handled, written in the effect's transaction.
+
+Set-based: a consumer claims a whole batch with one statement. The rows that come back
+are new (apply their effect); the rest were seen before. Of those, one that was
+dead-lettered and comes back (a redrive) is handled again, once; any other is a
+duplicate, counted on its row and never applied.
+"""
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 from uuid import UUID
 
-from sqlalchemy import delete, text
-from sqlalchemy.ext.asyncio import AsyncConnection
-
+from orderflow_messaging.db import Connection
 from orderflow_messaging.envelope import SourceCoordinates
-from orderflow_messaging.tables import delivery_attempts
 
 
 class InboxStatus(StrEnum):
@@ -18,102 +24,104 @@ class InboxStatus(StrEnum):
     IGNORED = "ignored"
 
 
-_INSERT = text(
-    """
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """One message to claim for this consumer."""
+
+    message_id: UUID
+    source: SourceCoordinates
+    message_type: str | None
+    status: InboxStatus = InboxStatus.PROCESSED
+
+
+_UNNEST = (
+    "unnest($2::uuid[], $3::text[], $4::int[], $5::bigint[], $6::text[], $7::text[]) "
+    'AS u(message_id, topic, partition, "offset", message_type, status)'
+)
+_CLAIM = f"""
     INSERT INTO inbox (consumer, message_id, topic, partition, "offset", message_type, status)
-    VALUES (:consumer, :message_id, :topic, :partition, :offset, :message_type, :status)
+    SELECT $1, u.message_id, u.topic, u.partition, u."offset", u.message_type, u.status
+    FROM {_UNNEST}
     ON CONFLICT (consumer, message_id) DO NOTHING
-    RETURNING 1
-    """
+    RETURNING message_id
+"""  # noqa: S608 - constant text
+_RECLAIM = f"""
+    UPDATE inbox i SET status = u.status, topic = u.topic, partition = u.partition,
+                       "offset" = u."offset", handled_at = now()
+    FROM {_UNNEST}
+    WHERE i.consumer = $1 AND i.message_id = u.message_id AND i.status = 'dead_lettered'
+      AND u.status <> 'dead_lettered'
+    RETURNING i.message_id
+"""  # noqa: S608 - constant text
+_COUNT_DUPLICATES = """
+    UPDATE inbox i SET duplicates = i.duplicates + u.n
+    FROM unnest($2::uuid[], $3::int[]) AS u(message_id, n)
+    WHERE i.consumer = $1 AND i.message_id = u.message_id
+"""
+_ATTEMPT = """
+    INSERT INTO delivery_attempts (consumer, topic, partition, "offset", attempts, last_error)
+    VALUES ($1, $2, $3, $4, 1, $5)
+    ON CONFLICT (consumer, topic, partition, "offset") DO UPDATE SET
+        attempts = delivery_attempts.attempts + 1,
+        last_error = EXCLUDED.last_error, updated_at = now()
+    RETURNING attempts
+"""
+_CLEAR_ATTEMPTS = (
+    "DELETE FROM delivery_attempts WHERE consumer = $1 AND topic = $2 AND partition = $3 "
+    'AND "offset" = $4'
 )
-# A dead-lettered message that comes back (a redrive) is handled again, once.
-_RECLAIM = text(
-    """
-    UPDATE inbox SET status = :status, topic = :topic, partition = :partition,
-                     "offset" = :offset, handled_at = now()
-    WHERE consumer = :consumer AND message_id = :message_id AND status = 'dead_lettered'
-    RETURNING 1
-    """
-)
-_COUNT_DUPLICATE = text(
-    "UPDATE inbox SET duplicates = duplicates + 1 "
-    "WHERE consumer = :consumer AND message_id = :message_id"
-)
+
+
+def _columns(claims: Sequence[Claim]) -> tuple[list[object], ...]:
+    return (
+        [c.message_id for c in claims],
+        [c.source.topic for c in claims],
+        [c.source.partition for c in claims],
+        [c.source.offset for c in claims],
+        [c.message_type for c in claims],
+        [c.status.value for c in claims],
+    )
 
 
 class Inbox:
     def __init__(self, consumer: str) -> None:
         self.consumer = consumer
 
-    async def claim(
-        self,
-        conn: AsyncConnection,
-        message_id: UUID,
-        source: SourceCoordinates,
-        *,
-        message_type: str | None,
-        status: InboxStatus = InboxStatus.PROCESSED,
-    ) -> bool:
-        """True when this message is new to this consumer (apply its effect), else False."""
-        params = {
-            "consumer": self.consumer,
-            "message_id": message_id,
-            "topic": source.topic,
-            "partition": source.partition,
-            "offset": source.offset,
-            "message_type": message_type,
-            "status": status.value,
-        }
-        if (await conn.execute(_INSERT, params)).first() is not None:
-            return True
-        reclaimable = status is not InboxStatus.DEAD_LETTERED
-        if reclaimable and (await conn.execute(_RECLAIM, params)).first() is not None:
-            return True
-        await conn.execute(_COUNT_DUPLICATE, params)
-        return False
+    async def claim_many(self, conn: Connection, claims: Sequence[Claim]) -> set[UUID]:
+        """The message ids that are new to this consumer (apply their effects).
 
-    async def attempts(self, conn: AsyncConnection, source: SourceCoordinates) -> int:
-        value = await conn.scalar(
-            text(
-                "SELECT attempts FROM delivery_attempts WHERE consumer = :c AND topic = :t "
-                'AND partition = :p AND "offset" = :o'
-            ),
-            {"c": self.consumer, "t": source.topic, "p": source.partition, "o": source.offset},
-        )
-        return int(value or 0)
+        A message id twice in ``claims`` is claimed at most once (its first claim); the
+        rest count as duplicates."""
+        if not claims:
+            return set()
+        first: dict[UUID, Claim] = {}
+        repeats: Counter[UUID] = Counter()
+        for claim in claims:
+            if claim.message_id in first:
+                repeats[claim.message_id] += 1
+            else:
+                first[claim.message_id] = claim
+        unique = list(first.values())
+        rows = await conn.fetch(_CLAIM, self.consumer, *_columns(unique))
+        claimed = {row[0] for row in rows}
+        seen = [c for c in unique if c.message_id not in claimed]
+        if seen:
+            rows = await conn.fetch(_RECLAIM, self.consumer, *_columns(seen))
+            claimed.update(row[0] for row in rows)
+            repeats.update(c.message_id for c in seen if c.message_id not in claimed)
+        if repeats:
+            ids = list(repeats)
+            await conn.execute(_COUNT_DUPLICATES, self.consumer, ids, [repeats[i] for i in ids])
+        return claimed
 
-    async def record_attempt(
-        self, conn: AsyncConnection, source: SourceCoordinates, error: str
-    ) -> int:
+    async def record_attempt(self, conn: Connection, source: SourceCoordinates, error: str) -> int:
         """Count a failed attempt durably, so the retry budget survives a restart."""
-        value = await conn.scalar(
-            text(
-                """
-                INSERT INTO delivery_attempts (consumer, topic, partition, "offset",
-                                               attempts, last_error)
-                VALUES (:c, :t, :p, :o, 1, :e)
-                ON CONFLICT (consumer, topic, partition, "offset") DO UPDATE SET
-                    attempts = delivery_attempts.attempts + 1,
-                    last_error = EXCLUDED.last_error, updated_at = now()
-                RETURNING attempts
-                """
-            ),
-            {
-                "c": self.consumer,
-                "t": source.topic,
-                "p": source.partition,
-                "o": source.offset,
-                "e": error[:2000],
-            },
+        value = await conn.fetchval(
+            _ATTEMPT, self.consumer, source.topic, source.partition, source.offset, error[:2000]
         )
         return int(value or 0)
 
-    async def clear_attempts(self, conn: AsyncConnection, source: SourceCoordinates) -> None:
+    async def clear_attempts(self, conn: Connection, source: SourceCoordinates) -> None:
         await conn.execute(
-            delete(delivery_attempts).where(
-                delivery_attempts.c.consumer == self.consumer,
-                delivery_attempts.c.topic == source.topic,
-                delivery_attempts.c.partition == source.partition,
-                delivery_attempts.c.offset == source.offset,
-            )
+            _CLEAR_ATTEMPTS, self.consumer, source.topic, source.partition, source.offset
         )

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import base64
+import json
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -13,6 +15,7 @@ from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from orderflow_messaging.clock import Clock, IdFactory, utc_now
+from orderflow_messaging.db import Connection
 from orderflow_messaging.envelope import Envelope, Headers
 from orderflow_messaging.registry import Message
 from orderflow_messaging.tables import OUTBOX_SLOTS, outbox
@@ -49,10 +52,8 @@ class Outbox:
     Nothing leaves the process here: the relay publishes rows after the transaction
     commits, so a rolled-back state change never sends anything.
 
-    With ``deferred`` (a list shared by the outboxes of one transaction), ``put`` only
-    queues the row; the owner of the transaction inserts all of them, in order, with
-    ``flush_deferred`` before it commits: one statement per transaction instead of one
-    per message (what the consumer does for a batch).
+    This one writes through SQLAlchemy (HTTP routes, timers, admin actions); a consumer
+    batch uses ``BatchOutbox``, which inserts all of a transaction's rows at once.
     """
 
     def __init__(
@@ -63,26 +64,22 @@ class Outbox:
         clock: Clock = utc_now,
         new_id: IdFactory = uuid4,
         causation: Envelope | None = None,
-        deferred: list[dict[str, Any]] | None = None,
     ) -> None:
         self._connection = connection
         self._producer = producer
         self._clock = clock
         self._new_id = new_id
         self._causation = causation
-        self._deferred = deferred
         self.envelopes: list[Envelope] = []
 
     def envelope(self, message: Message, *, correlation_id: str) -> Envelope:
-        return Envelope(
+        return new_envelope(
+            message,
             message_id=self._new_id(),
-            type=message.TYPE,
-            version=message.VERSION,
-            occurred_at=self._clock(),
+            at=self._clock(),
             producer=self._producer,
             correlation_id=correlation_id,
-            causation_id=self._causation.message_id if self._causation else None,
-            payload=message.model_dump(mode="json"),
+            causation=self._causation,
         )
 
     async def put(
@@ -95,33 +92,12 @@ class Outbox:
 
     async def put_envelope(self, topic: str, envelope: Envelope, *, key: str | None = None) -> None:
         raw_key = (key if key is not None else envelope.correlation_id).encode()
-        row = _row(
-            envelope.message_id,
-            OutgoingRecord(
-                topic=topic,
-                key=raw_key,
-                value=envelope.to_bytes(),
-                headers=envelope.kafka_headers(),
-                message_type=envelope.type,
-                correlation_id=envelope.correlation_id,
-            ),
-        )
-        if self._deferred is not None:
-            self._deferred.append(row)
-        else:
-            await self._connection.execute(insert(outbox), [row])
+        row = _row(envelope.message_id, envelope_record(topic, envelope, raw_key))
+        await self._connection.execute(insert(outbox), [row])
         self.envelopes.append(envelope)
 
     async def put_record(self, record: OutgoingRecord, *, message_id: UUID | None = None) -> None:
         await self._connection.execute(insert(outbox), [_row(message_id or self._new_id(), record)])
-
-
-async def flush_deferred(connection: AsyncConnection, rows: list[dict[str, Any]]) -> None:
-    """Insert the rows deferred outboxes queued, in queue order, in one statement (ids
-    follow that order, and so does publishing per key); the list is emptied."""
-    if rows:
-        await connection.execute(insert(outbox), rows)
-        rows.clear()
 
 
 def _row(message_id: UUID, record: OutgoingRecord) -> dict[str, Any]:
@@ -135,3 +111,111 @@ def _row(message_id: UUID, record: OutgoingRecord) -> dict[str, Any]:
         "message_type": record.message_type,
         "correlation_id": record.correlation_id,
     }
+
+
+def new_envelope(
+    message: Message,
+    *,
+    message_id: UUID,
+    at: datetime,
+    producer: str,
+    correlation_id: str,
+    causation: Envelope | None,
+) -> Envelope:
+    return Envelope(
+        message_id=message_id,
+        type=message.TYPE,
+        version=message.VERSION,
+        occurred_at=at,
+        producer=producer,
+        correlation_id=correlation_id,
+        causation_id=causation.message_id if causation else None,
+        payload=message.model_dump(mode="json"),
+    )
+
+
+def envelope_record(topic: str, envelope: Envelope, key: bytes) -> OutgoingRecord:
+    return OutgoingRecord(
+        topic=topic,
+        key=key,
+        value=envelope.to_bytes(),
+        headers=envelope.kafka_headers(),
+        message_type=envelope.type,
+        correlation_id=envelope.correlation_id,
+    )
+
+
+_INSERT_MANY = """
+    INSERT INTO outbox (message_id, topic, key, value, headers, slot, message_type,
+                        correlation_id)
+    SELECT u.message_id, u.topic, u.key, u.value, u.headers::jsonb, u.slot, u.message_type,
+           u.correlation_id
+    FROM unnest($1::uuid[], $2::text[], $3::bytea[], $4::bytea[], $5::text[], $6::int2[],
+                $7::text[], $8::text[])
+         WITH ORDINALITY
+         AS u(message_id, topic, key, value, headers, slot, message_type, correlation_id, n)
+    ORDER BY u.n
+"""
+
+
+class BatchOutbox:
+    """The outbox of one consumer transaction (asyncpg): ``put`` only queues; ``flush``
+    inserts every queued row, in queue order, with one statement before the commit.
+    Ids follow that order, and so does publishing per key."""
+
+    def __init__(self, *, producer: str, clock: Clock = utc_now, new_id: IdFactory = uuid4) -> None:
+        self._producer = producer
+        self._clock = clock
+        self._new_id = new_id
+        self._rows: list[tuple[UUID, OutgoingRecord]] = []
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def put(
+        self,
+        topic: str,
+        message: Message,
+        *,
+        correlation_id: str,
+        causation: Envelope | None = None,
+        key: str | None = None,
+    ) -> Envelope:
+        """Queue ``message`` for ``topic``; the Kafka key defaults to the correlation id;
+        ``causation`` is the message that caused this one."""
+        envelope = new_envelope(
+            message,
+            message_id=self._new_id(),
+            at=self._clock(),
+            producer=self._producer,
+            correlation_id=correlation_id,
+            causation=causation,
+        )
+        raw_key = (key if key is not None else correlation_id).encode()
+        self._rows.append((envelope.message_id, envelope_record(topic, envelope, raw_key)))
+        return envelope
+
+    def put_record(self, record: OutgoingRecord, *, message_id: UUID | None = None) -> None:
+        self._rows.append((message_id or self._new_id(), record))
+
+    def records(self) -> list[OutgoingRecord]:
+        return [record for _, record in self._rows]
+
+    async def flush(self, conn: Connection) -> int:
+        """Insert the queued rows (one statement) and empty the queue; how many."""
+        rows, self._rows = self._rows, []
+        if rows:
+            records = [record for _, record in rows]
+            await conn.execute(
+                _INSERT_MANY,
+                [message_id for message_id, _ in rows],
+                [r.topic for r in records],
+                [r.key for r in records],
+                [r.value for r in records],
+                # As JSON text: a list of lists would bind as a 2-D array.
+                [json.dumps(encode_headers(r.headers)) for r in records],
+                [slot_for(r.key) for r in records],
+                [r.message_type for r in records],
+                [r.correlation_id for r in records],
+            )
+        return len(rows)

@@ -13,36 +13,30 @@ from __future__ import annotations
 from collections.abc import Iterable
 from uuid import UUID
 
-from sqlalchemy import delete, select
-from sqlalchemy.ext.asyncio import AsyncConnection
+from orderflow_messaging.db import Connection
 
-from orderflow_messaging.sql import insert_or_ignore
-from orderflow_messaging.tables import parked_keys
+_PARKED = "SELECT key FROM parked_keys WHERE consumer = $1 AND key = ANY($2::bytea[])"
+_PARK = (
+    "INSERT INTO parked_keys (consumer, key, message_id) VALUES ($1, $2, $3) "
+    "ON CONFLICT (consumer, key) DO NOTHING"
+)
+_UNPARK = "DELETE FROM parked_keys WHERE consumer = $1 AND key = $2"
 
 
 class Parking:
     def __init__(self, consumer: str) -> None:
         self.consumer = consumer
 
-    async def parked(self, conn: AsyncConnection, keys: Iterable[bytes | None]) -> set[bytes]:
+    async def parked(self, conn: Connection, keys: Iterable[bytes | None]) -> set[bytes]:
+        """Which of ``keys`` are parked: one statement for a whole batch."""
         wanted = sorted({k for k in keys if k is not None})
         if not wanted:
             return set()
-        rows = await conn.execute(
-            select(parked_keys.c.key).where(
-                parked_keys.c.consumer == self.consumer, parked_keys.c.key.in_(wanted)
-            )
-        )
-        return {bytes(row.key) for row in rows}
+        return {bytes(row[0]) for row in await conn.fetch(_PARKED, self.consumer, wanted)}
 
-    async def park(self, conn: AsyncConnection, key: bytes, message_id: UUID) -> None:
-        row = dict(consumer=self.consumer, key=key, message_id=message_id)
-        await conn.execute(insert_or_ignore(parked_keys, row, ["consumer", "key"]), row)
+    async def park(self, conn: Connection, key: bytes, message_id: UUID) -> None:
+        await conn.execute(_PARK, self.consumer, key, message_id)
 
-    async def unpark(self, conn: AsyncConnection, key: bytes) -> bool:
-        result = await conn.execute(
-            delete(parked_keys).where(
-                parked_keys.c.consumer == self.consumer, parked_keys.c.key == key
-            )
-        )
-        return bool(result.rowcount)
+    async def unpark(self, conn: Connection, key: bytes) -> bool:
+        status = await conn.execute(_UNPARK, self.consumer, key)
+        return bool(status != "DELETE 0")

@@ -38,24 +38,13 @@ class ConsumerSettings(BaseSettings):
     max_attempts: int = Field(default=5, ge=1)
     backoff_initial_s: float = Field(default=0.2, gt=0)
     backoff_max_s: float = Field(default=5.0, gt=0)
-    max_records: int = Field(default=200, ge=1)
+    # A poll is one transaction (orderflow_messaging.consumer): up to ``max_records``
+    # records, waiting at most ``batch_timeout_ms`` for them. Larger polls spread a
+    # transaction's fixed cost (a handful of statements and one commit) over more
+    # messages. A poll returns as soon as records are there; the timeout only bounds an
+    # idle consumer's wait (a longer one wakes it less often).
+    max_records: int = Field(default=500, ge=1)
     batch_timeout_ms: int = Field(default=50, ge=1)
-    # A fetched batch is handled in lanes by partition number, each lane in
-    # transactions of at most ``transaction_max_records`` records (a smaller transaction
-    # commits, and so releases its replies to the relay, sooner). Lanes at once (for the
-    # consumers named in ``concurrent_consumers``, else one): like more instances of the
-    # service, it pays where a consumer waits on round trips rather than CPU and
-    # transactions of different keys share no rows (per-order state: orders, history).
-    # Not inventory: its hot stock rows, locked across several commands per transaction,
-    # deadlocked between lanes; not payment: CPU-bound, and each lane needs a second
-    # connection for the pending key (docs/performance.md).
-    partition_concurrency: int = Field(default=4, ge=1)
-    concurrent_consumers: tuple[str, ...] = ("orders", "history")
-    transaction_max_records: int = Field(default=25, ge=1)
-
-    def lanes_at_once(self, consumer: str) -> int:
-        return self.partition_concurrency if consumer in self.concurrent_consumers else 1
-
     max_message_bytes: int = Field(default=1_048_576, ge=1024)
     session_timeout_ms: int = Field(default=10_000, ge=6_000)
     heartbeat_interval_ms: int = Field(default=3_000, ge=1_000)

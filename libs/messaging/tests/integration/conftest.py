@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,7 +15,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from orderflow_messaging.consumer import HandlerContext, MessageConsumer
+from orderflow_messaging.consumer import Batch, Incoming, MessageConsumer
 from orderflow_messaging.kafka import start_producer, stop_producer
 from orderflow_messaging.outbox import Outbox
 from orderflow_messaging.registry import Message, MessageRegistry
@@ -70,17 +70,17 @@ class Harness:
         )
 
         @consumer.handles(Pinged)
-        async def on_pinged(ctx: HandlerContext) -> None:
-            assert isinstance(ctx.message, Pinged)
-            remaining = self.fail_times.get(ctx.message.n, 0)
-            if remaining:
-                self.fail_times[ctx.message.n] = remaining - 1
-                raise RuntimeError(f"injected failure for n={ctx.message.n}")
-            await ctx.conn.execute(
-                text("INSERT INTO effects (message_id, order_id, n) VALUES (:m, :o, :n)"),
-                {"m": ctx.envelope.message_id, "o": ctx.message.order_id, "n": ctx.message.n},
+        async def on_pinged(batch: Batch, items: Sequence[Incoming[Pinged]]) -> None:
+            for item in items:
+                remaining = self.fail_times.get(item.message.n, 0)
+                if remaining:
+                    self.fail_times[item.message.n] = remaining - 1
+                    raise RuntimeError(f"injected failure for n={item.message.n}")
+            await batch.conn.executemany(
+                "INSERT INTO effects (message_id, order_id, n) VALUES ($1, $2, $3)",
+                [(i.envelope.message_id, i.message.order_id, i.message.n) for i in items],
             )
-            self.handled.append(ctx.envelope.message_id)
+            self.handled.extend(item.envelope.message_id for item in items)
 
         return consumer
 

@@ -4,10 +4,12 @@ it happens (RELIABILITY.md, "Injected serialization failures and deadlocks")."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pytest
 from sqlalchemy import text
 
-from orderflow_messaging.consumer import HandlerContext, MessageConsumer
+from orderflow_messaging.consumer import Batch, Incoming, MessageConsumer
 from orderflow_messaging.settings import ConsumerSettings
 
 from .conftest import Harness, Pinged, eventually, make_registry, running_consumer, running_relay
@@ -28,20 +30,18 @@ def conflicting_consumer(harness: Harness, sqlstate: str, failures: int) -> Mess
     left = {"failures": failures}
 
     @consumer.handles(Pinged)
-    async def on_pinged(ctx: HandlerContext) -> None:
-        assert isinstance(ctx.message, Pinged)
+    async def on_pinged(batch: Batch, items: Sequence[Incoming[Pinged]]) -> None:
         if left["failures"] > 0:
             left["failures"] -= 1
-            await ctx.conn.execute(
-                text(
-                    "DO $$ BEGIN RAISE EXCEPTION 'injected conflict' "
-                    f"USING ERRCODE = '{sqlstate}'; END $$"
-                )
+            await batch.conn.execute(
+                "DO $$ BEGIN RAISE EXCEPTION 'injected conflict' "
+                f"USING ERRCODE = '{sqlstate}'; END $$"
             )
-        await ctx.conn.execute(
-            text("INSERT INTO effects (message_id, order_id, n) VALUES (:m, :o, :n)"),
-            {"m": ctx.envelope.message_id, "o": ctx.message.order_id, "n": ctx.message.n},
-        )
+        for item in items:
+            await batch.conn.execute(
+                "INSERT INTO effects (message_id, order_id, n) VALUES ($1, $2, $3)",
+                item.envelope.message_id, item.message.order_id, item.message.n,
+            )  # fmt: skip
 
     return consumer
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import asyncio
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from orderflow_messaging.consumer import HandlerContext, MessageConsumer
+from orderflow_messaging.consumer import Batch, Incoming, MessageConsumer
 from orderflow_messaging.envelope import header_value
 from orderflow_messaging.settings import ConsumerSettings
 
@@ -50,7 +52,7 @@ async def test_failing_handler_offset_not_committed_and_handled_after_restart(
     )
 
     @consumer.handles(Pinged)
-    async def always_fails(ctx: HandlerContext) -> None:
+    async def always_fails(batch: Batch, items: Sequence[Incoming[Pinged]]) -> None:
         failing_started.set()
         raise RuntimeError("handler is broken in this release")
 
@@ -105,7 +107,7 @@ async def test_attempts_survive_a_restart(harness: Harness, kafka_bootstrap: str
         )
 
         @consumer.handles(Pinged)
-        async def always_fails(ctx: HandlerContext) -> None:
+        async def always_fails(batch: Batch, items: Sequence[Incoming[Pinged]]) -> None:
             calls.append(1)
             raise RuntimeError(f"still broken ({name})")
 

@@ -31,7 +31,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from orderflow_messaging.consumer import MessageConsumer
-from orderflow_messaging.db import create_engine
+from orderflow_messaging.db import create_engine, dispose
 from orderflow_messaging.kafka import start_producer, stop_producer
 from orderflow_messaging.logs import configure_logging
 from orderflow_messaging.relay import OutboxRelay
@@ -159,7 +159,7 @@ class ServiceRunner:
         producer = self._relay.producer if self._relay is not None else self._producer
         if producer is not None:
             await stop_producer(producer, settings.kafka)
-        await self.service.engine.dispose()
+        await dispose(self.service.engine)
         log.info("service_stopped", service=self.service.name)
 
 

@@ -20,7 +20,7 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from orderflow_messaging.db import create_engine
+from orderflow_messaging.db import create_engine, dispose
 from orderflow_messaging.tables import create_messaging_tables
 from orderflow_service.migrations import upgrade
 from orderflow_testing.stack import StackEndpoints, stack_endpoints
@@ -91,7 +91,7 @@ async def messaging_db(admin_database_url: str) -> AsyncIterator[SchemaDatabase]
     try:
         yield SchemaDatabase(engine, schema, admin_database_url)
     finally:
-        await engine.dispose()
+        await dispose(engine)
         async with admin.begin() as conn:
             await conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
         await admin.dispose()
@@ -119,7 +119,7 @@ async def migrated_schema(admin_database_url: str) -> AsyncIterator[MigratedSche
     yield make
     admin = create_engine(admin_database_url, pool_size=1)
     for db in made:
-        await db.engine.dispose()
+        await dispose(db.engine)
         async with admin.begin() as conn:
             await conn.exec_driver_sql(f"DROP SCHEMA {db.schema} CASCADE")
     await admin.dispose()

@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from inventory.adapters.batch_store import PgStockStore
 from inventory.adapters.repository import StockRepository
 from inventory.application import handlers
+from inventory.application.batch import Command, handle_commands
 from inventory.application.unit_of_work import InventoryUnitOfWork
 from inventory.bootstrap import MIGRATIONS
 from orderflow_contracts.common import StockLine
 from orderflow_contracts.inventory import CommitStock, ReleaseStock, ReserveStock
 from orderflow_messaging.clock import FixedClock
+from orderflow_messaging.consumer import Batch, Incoming
 from orderflow_messaging.outbox import Outbox
+from orderflow_testing.batches import run_batch
 from orderflow_testing.plugin import MigratedSchema
 
 NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
@@ -28,10 +33,13 @@ async def _stock(engine: AsyncEngine, **levels: int) -> None:
             await StockRepository(conn).add_if_missing(sku, qty)
 
 
-async def _run(engine: AsyncEngine, clock: FixedClock, use_case: object, *args: object) -> None:
-    async with engine.begin() as conn:
-        uow = InventoryUnitOfWork(conn, Outbox(conn, producer="inventory", clock=clock), clock)
-        await use_case(uow, *args)  # type: ignore[operator]
+async def _run(engine: AsyncEngine, clock: FixedClock, *commands: Command) -> None:
+    """One consumer batch of ``commands``, through the PostgreSQL store."""
+
+    async def handler(batch: Batch, items: Sequence[Incoming[Command]]) -> None:
+        await handle_commands(PgStockStore(batch.conn), batch, items, TTL)
+
+    await run_batch(engine, handler, commands, clock=clock, producer="inventory")
 
 
 async def _replies(engine: AsyncEngine, order_id: str) -> list[str]:
@@ -63,13 +71,26 @@ async def test_last_unit_under_50_concurrent_orders_goes_to_exactly_one(
     clock = FixedClock(NOW)
     await _stock(db.engine, LAST=1)
     orders = [f"o{i}" for i in range(50)]
-    await asyncio.gather(
-        *(_run(db.engine, clock, handlers.reserve_stock, reserve(o, LAST=1), TTL) for o in orders)
-    )
+    await asyncio.gather(*(_run(db.engine, clock, reserve(o, LAST=1)) for o in orders))
     replies = [r for o in orders for r in await _replies(db.engine, o)]
     assert replies.count("StockReserved") == 1
     assert replies.count("StockReservationFailed") == 49
     assert await _levels(db.engine, "LAST") == (1, 0, 1, 0)
+
+
+async def test_one_batch_of_50_orders_for_the_last_unit_reserves_it_once(
+    migrated_schema: MigratedSchema,
+) -> None:
+    db = await migrated_schema(MIGRATIONS)
+    clock = FixedClock(NOW)
+    await _stock(db.engine, LAST=1, B=3)
+    orders = [f"o{i}" for i in range(50)]
+    await _run(db.engine, clock, *(reserve(o, LAST=1, B=1) for o in orders))
+    replies = [r for o in orders for r in await _replies(db.engine, o)]
+    assert replies[0] == "StockReserved"  # message order decides: the first order wins
+    assert replies.count("StockReservationFailed") == 49
+    assert await _levels(db.engine, "LAST") == (1, 0, 1, 0)
+    assert await _levels(db.engine, "B") == (3, 2, 1, 0)
 
 
 async def test_resent_commands_answer_again_without_second_effect(
@@ -78,16 +99,13 @@ async def test_resent_commands_answer_again_without_second_effect(
     db = await migrated_schema(MIGRATIONS)
     clock = FixedClock(NOW)
     await _stock(db.engine, A=10)
-    for _ in range(2):
-        await _run(db.engine, clock, handlers.reserve_stock, reserve("o1", A=3), TTL)
+    await _run(db.engine, clock, reserve("o1", A=3))
+    await _run(db.engine, clock, reserve("o1", A=3))
     assert await _levels(db.engine, "A") == (10, 7, 3, 0)
-    for _ in range(2):
-        await _run(db.engine, clock, handlers.commit_stock, CommitStock(order_id="o1"))
+    await _run(db.engine, clock, CommitStock(order_id="o1"), CommitStock(order_id="o1"))
     assert await _levels(db.engine, "A") == (10, 7, 0, 3)
     for _ in range(2):
-        await _run(
-            db.engine, clock, handlers.release_stock, ReleaseStock(order_id="o1", reason="x")
-        )
+        await _run(db.engine, clock, ReleaseStock(order_id="o1", reason="x"))
     assert await _levels(db.engine, "A") == (10, 10, 0, 0)
     assert await _replies(db.engine, "o1") == [
         "StockReserved", "StockReserved", "StockCommitted", "StockCommitted",
@@ -101,8 +119,7 @@ async def test_release_before_reserve_refuses_the_late_reservation(
     db = await migrated_schema(MIGRATIONS)
     clock = FixedClock(NOW)
     await _stock(db.engine, A=10)
-    await _run(db.engine, clock, handlers.release_stock, ReleaseStock(order_id="o9", reason="t"))
-    await _run(db.engine, clock, handlers.reserve_stock, reserve("o9", A=1), TTL)
+    await _run(db.engine, clock, ReleaseStock(order_id="o9", reason="t"), reserve("o9", A=1))
     assert await _levels(db.engine, "A") == (10, 10, 0, 0)
     assert await _replies(db.engine, "o9") == ["StockReleased", "StockReservationFailed"]
 
@@ -111,7 +128,7 @@ async def test_reservations_expire_and_give_stock_back(migrated_schema: Migrated
     db = await migrated_schema(MIGRATIONS)
     clock = FixedClock(NOW)
     await _stock(db.engine, A=5)
-    await _run(db.engine, clock, handlers.reserve_stock, reserve("o1", A=2), TTL)
+    await _run(db.engine, clock, reserve("o1", A=2))
     clock.now = NOW + TTL + timedelta(seconds=1)
     async with db.engine.begin() as conn:
         uow = InventoryUnitOfWork(conn, Outbox(conn, producer="inventory"), clock)

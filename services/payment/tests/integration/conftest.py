@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from orderflow_messaging.db import dispose
 from orderflow_contracts.payment import (
     AuthorizePayment,
     CapturePayment,
@@ -158,4 +159,4 @@ async def harness(migrated_schema: MigratedSchema) -> AsyncIterator[Harness]:
     try:
         yield Harness(db, clock, gateway)
     finally:
-        await gateway_engine.dispose()
+        await dispose(gateway_engine)

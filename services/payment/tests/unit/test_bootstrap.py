@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from orderflow_messaging.db import dispose
 from orderflow_contracts import topics
 from payment.bootstrap import build
 from payment.config import PaymentSettings
@@ -30,4 +31,4 @@ async def test_service_consumes_commands_and_produces_events_only() -> None:
         assert [task.name for task in service.tasks] == ["pending-authorizations"]
         assert (service.migrations / "versions" / "0001_initial.py").exists()
     finally:
-        await service.engine.dispose()
+        await dispose(service.engine)

@@ -10,6 +10,7 @@ from uuid import uuid4
 
 from fastapi.routing import APIRoute
 
+from orderflow_messaging.db import dispose
 from orderflow_messaging.clock import FixedClock, SequentialIds
 from orderflow_testing.plugin import MigratedSchema
 from shipping.bootstrap import MIGRATIONS, build
@@ -58,4 +59,4 @@ async def test_build_wires_consumer_timers_and_routes(migrated_schema: MigratedS
             "ShipmentCreated", "ShipmentDispatched", "ShipmentDelivered",
         ]  # fmt: skip
     finally:
-        await service.engine.dispose()
+        await dispose(service.engine)

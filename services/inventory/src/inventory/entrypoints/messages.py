@@ -1,17 +1,18 @@
-"""inventory.commands -> use cases."""
+"""inventory.commands -> the batch use case."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from inventory.application import handlers
-from inventory.application.unit_of_work import InventoryUnitOfWork
+from inventory.adapters.batch_store import PgStockStore
+from inventory.application.batch import Command, handle_commands
 from orderflow_contracts import registry
 from orderflow_contracts.inventory import CommitStock, ReleaseStock, ReserveStock
 from orderflow_messaging.clock import Clock
-from orderflow_messaging.consumer import HandlerContext, MessageConsumer
+from orderflow_messaging.consumer import Batch, Incoming, MessageConsumer
 from orderflow_messaging.settings import ConsumerSettings
 
 PRODUCER = "inventory"
@@ -29,22 +30,9 @@ def build_consumer(
         clock=clock,
     )
 
-    def uow(ctx: HandlerContext) -> InventoryUnitOfWork:
-        return InventoryUnitOfWork(ctx.conn, ctx.outbox, clock)
-
-    @consumer.handles(ReserveStock)
-    async def on_reserve_stock(ctx: HandlerContext) -> None:
-        assert isinstance(ctx.message, ReserveStock)
-        await handlers.reserve_stock(uow(ctx), ctx.message, reservation_ttl)
-
-    @consumer.handles(ReleaseStock)
-    async def on_release_stock(ctx: HandlerContext) -> None:
-        assert isinstance(ctx.message, ReleaseStock)
-        await handlers.release_stock(uow(ctx), ctx.message)
-
-    @consumer.handles(CommitStock)
-    async def on_commit_stock(ctx: HandlerContext) -> None:
-        assert isinstance(ctx.message, CommitStock)
-        await handlers.commit_stock(uow(ctx), ctx.message)
+    # One handler for the three: a batch's commands are folded together, in order.
+    @consumer.handles(ReserveStock, ReleaseStock, CommitStock)
+    async def on_stock_commands(batch: Batch, items: Sequence[Incoming[Command]]) -> None:
+        await handle_commands(PgStockStore(batch.conn), batch, items, reservation_ttl)
 
     return consumer

@@ -1,0 +1,19 @@
+"""What the batch use case needs from storage (PostgreSQL, or the in-memory fake)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from inventory.application.batch import StockBook
+
+
+class StockStore(Protocol):
+    async def load_for_update(self, order_ids: Sequence[str], skus: Iterable[str]) -> StockBook:
+        """The orders' reservations and the stock rows of ``skus`` and of those
+        reservations' lines, locked (reservations by order id, then SKUs in order)."""
+
+    async def save(self, book: StockBook) -> None:
+        """Insert the book's new reservations (a concurrent insert of the same order is
+        an error), update its changed ones, and write each moved SKU once."""

@@ -1,0 +1,81 @@
+"""The inventory batch use case on the in-memory store: decisions in message order,
+each reply queued in order, the store written once."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from inventory.adapters.batch_store import MemoryStockStore
+from inventory.application.batch import handle_commands
+from inventory.domain.model import ReservationStatus, StockItem
+from orderflow_contracts.common import StockLine
+from orderflow_contracts.inventory import CommitStock, ReleaseStock, ReserveStock
+from orderflow_messaging.clock import FixedClock
+from orderflow_messaging.consumer import Batch
+from orderflow_messaging.errors import PermanentFailure
+from orderflow_messaging.outbox import BatchOutbox
+from orderflow_testing.batches import incoming
+
+NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
+TTL = timedelta(minutes=30)
+
+
+class CountingStore(MemoryStockStore):
+    saves: int = 0
+
+    async def save(self, book: Any) -> None:
+        self.saves += 1
+        await super().save(book)
+
+
+def reserve(order_id: str, **lines: int) -> ReserveStock:
+    return ReserveStock(
+        order_id=order_id, lines=[StockLine(sku=s, quantity=q) for s, q in lines.items()]
+    )
+
+
+async def run(store: MemoryStockStore, *commands: Any) -> list[str]:
+    clock = FixedClock(NOW)
+    outbox = BatchOutbox(producer="inventory", clock=clock)
+    batch = Batch(None, outbox, clock)  # type: ignore[arg-type]
+    await handle_commands(store, batch, [incoming(c, n=n) for n, c in enumerate(commands)], TTL)
+    return [r.message_type or "" for r in outbox.records()]
+
+
+async def test_a_batch_is_folded_in_message_order_and_saved_once() -> None:
+    store = CountingStore(stock={"A": StockItem("A", 3, 3)})
+    replies = await run(
+        store,
+        reserve("o1", A=2),
+        reserve("o2", A=2),  # only 1 left after o1
+        reserve("o1", A=2),  # a resend: answered again, no second effect
+        CommitStock(order_id="o1"),
+        ReleaseStock(order_id="o3", reason="cancelled"),  # before its reserve
+        reserve("o3", A=1),
+    )
+    assert replies == [
+        "StockReserved", "StockReservationFailed", "StockReserved",
+        "StockCommitted", "StockReleased", "StockReservationFailed",
+    ]  # fmt: skip
+    assert store.saves == 1
+    assert store.stock["A"] == StockItem("A", 3, 1, 0, 2)
+    assert store.reservations["o1"].status is ReservationStatus.COMMITTED
+    assert store.reservations["o2"].status is ReservationStatus.REJECTED
+    assert store.reservations["o3"].status is ReservationStatus.RELEASED
+
+
+async def test_releasing_a_committed_order_restocks_it() -> None:
+    store = MemoryStockStore(stock={"A": StockItem("A", 3, 3)})
+    await run(store, reserve("o1", A=2), CommitStock(order_id="o1"))
+    await run(store, ReleaseStock(order_id="o1", reason="refund"))
+    assert store.stock["A"] == StockItem("A", 3, 3, 0, 0)
+
+
+async def test_committing_what_was_never_reserved_fails_the_batch() -> None:
+    store = CountingStore(stock={"A": StockItem("A", 3, 3)})
+    with pytest.raises(PermanentFailure, match="missing"):
+        await run(store, reserve("o1", A=1), CommitStock(order_id="o2"))
+    assert store.saves == 0  # nothing written: the consumer retries the records alone

@@ -4,7 +4,7 @@ only the admin bearer token opens the actions."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,12 +17,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from orderflow_contracts.checkout import OrderPlaced
 from orderflow_contracts.common import Address, Money, PricedLineV2
 from orderflow_messaging.clock import FixedClock
-from orderflow_messaging.outbox import Outbox
+from orderflow_messaging.consumer import Batch, Incoming
+from orderflow_messaging.registry import Message
 from orderflow_service.http import create_app
+from orderflow_testing.batches import run_batch
 from orderflow_testing.plugin import MigratedSchema
 from orders.adapters.repository import SagaRepository
-from orders.application import saga_service
-from orders.application.unit_of_work import OrdersUnitOfWork
+from orders.adapters.saga_store import PgSagaStore
+from orders.application.saga_batch import handle_saga_messages
 from orders.bootstrap import MIGRATIONS
 from orders.entrypoints.admin_http import build_admin_router
 from orders.entrypoints.http import build_router
@@ -42,10 +44,10 @@ class Console:
     clock: FixedClock
 
     async def place(self, order_id: str) -> None:
-        async with self.engine.begin() as conn:
-            outbox = Outbox(conn, producer="orders", clock=self.clock)
-            uow = OrdersUnitOfWork(conn, outbox, self.clock, POLICY)
-            await saga_service.start_saga(uow, placed(order_id), None)
+        async def handler(batch: Batch, items: Sequence[Incoming[Message]]) -> None:
+            await handle_saga_messages(PgSagaStore(batch.conn), batch, items, POLICY)
+
+        await run_batch(self.engine, handler, [placed(order_id)], clock=self.clock)
 
     async def saga(self, order_id: str) -> Saga:
         async with self.engine.connect() as conn:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -13,11 +14,16 @@ from orderflow_contracts.checkout import OrderPlaced
 from orderflow_contracts.common import Address, Money, PricedLineV2, StockLine
 from orderflow_contracts.inventory import StockReserved
 from orderflow_messaging.clock import FixedClock
+from orderflow_messaging.consumer import Batch, Incoming
 from orderflow_messaging.errors import PermanentFailure
 from orderflow_messaging.outbox import Outbox
+from orderflow_messaging.registry import Message
+from orderflow_testing.batches import run_batch
 from orderflow_testing.plugin import MigratedSchema
 from orders.adapters.repository import ConcurrencyConflict, SagaRepository
+from orders.adapters.saga_store import PgSagaStore
 from orders.application import saga_service
+from orders.application.saga_batch import handle_saga_messages
 from orders.application.unit_of_work import OrdersUnitOfWork
 from orders.bootstrap import MIGRATIONS
 from orders.saga.policy import SagaPolicy
@@ -49,6 +55,15 @@ async def run(engine: AsyncEngine, clock: FixedClock, fn: object, *args: object)
         return await fn(uow, *args)  # type: ignore[operator]
 
 
+async def deliver(engine: AsyncEngine, clock: FixedClock, *messages: Message) -> None:
+    """One consumer batch of ``messages``, through the PostgreSQL store."""
+
+    async def handler(batch: Batch, items: Sequence[Incoming[Message]]) -> None:
+        await handle_saga_messages(PgSagaStore(batch.conn), batch, items, POLICY)
+
+    await run_batch(engine, handler, messages, clock=clock, producer="orders")
+
+
 async def outbox_types(engine: AsyncEngine) -> list[str]:
     async with engine.connect() as conn:
         rows = await conn.execute(text("SELECT message_type FROM outbox ORDER BY id"))
@@ -58,12 +73,12 @@ async def outbox_types(engine: AsyncEngine) -> list[str]:
 async def test_saga_start_reply_and_timeouts_fire_once(migrated_schema: MigratedSchema) -> None:
     db = await migrated_schema(MIGRATIONS)
     clock = FixedClock(T0)
-    await run(db.engine, clock, saga_service.start_saga, placed(), None)
-    await run(db.engine, clock, saga_service.start_saga, placed(), None)  # duplicate OrderPlaced
+    await deliver(db.engine, clock, placed())
+    await deliver(db.engine, clock, placed())  # duplicate OrderPlaced
     assert await outbox_types(db.engine) == ["ReserveStock"]
 
     reserved = StockReserved(order_id="o-1", lines=[StockLine(sku="TEE-BLK-M", quantity=1)])
-    await run(db.engine, clock, saga_service.handle_reply, reserved, None)
+    await deliver(db.engine, clock, reserved)
     assert await outbox_types(db.engine) == ["ReserveStock", "AuthorizePayment"]
 
     # Two sweepers race at the deadline: the resend goes out exactly once.
@@ -93,13 +108,42 @@ async def test_reply_for_unknown_order_is_a_permanent_failure(
     db = await migrated_schema(MIGRATIONS)
     reserved = StockReserved(order_id="nope", lines=[StockLine(sku="A", quantity=1)])
     with pytest.raises(PermanentFailure, match="unknown order"):
-        await run(db.engine, FixedClock(T0), saga_service.handle_reply, reserved, None)
+        await deliver(db.engine, FixedClock(T0), reserved)
+
+
+async def test_one_batch_starts_and_advances_many_sagas_in_message_order(
+    migrated_schema: MigratedSchema,
+) -> None:
+    db = await migrated_schema(MIGRATIONS)
+    clock = FixedClock(T0)
+    orders = [f"o-{n}" for n in range(40)]
+    await deliver(db.engine, clock, *(placed(o) for o in orders), placed("o-0"))
+    line = [StockLine(sku="TEE-BLK-M", quantity=1)]
+    await deliver(
+        db.engine, clock, *(StockReserved(order_id=o, lines=line) for o in reversed(orders))
+    )
+    async with db.engine.connect() as conn:
+        repo = SagaRepository(conn)
+        sagas = [await repo.get(o) for o in orders]
+        history = await repo.history("o-7")
+    assert {(s.step, s.version) for s in sagas if s} == {(Step.AUTHORIZE_PAYMENT, 2)}
+    assert [h.kind for h in history] == ["started", "reply"]
+    types = await outbox_types(db.engine)
+    assert types == ["ReserveStock"] * 40 + ["AuthorizePayment"] * 40
+    async with db.engine.connect() as conn:
+        rows = await conn.execute(
+            text(
+                "SELECT correlation_id FROM outbox WHERE message_type = 'AuthorizePayment' "
+                "ORDER BY id"
+            )
+        )
+        assert [r.correlation_id for r in rows] == list(reversed(orders))
 
 
 async def test_stale_version_is_a_conflict(migrated_schema: MigratedSchema) -> None:
     db = await migrated_schema(MIGRATIONS)
     clock = FixedClock(T0)
-    await run(db.engine, clock, saga_service.start_saga, placed("o-2"), None)
+    await deliver(db.engine, clock, placed("o-2"))
     async with db.engine.begin() as conn:
         repo = SagaRepository(conn)
         saga = await repo.get("o-2")

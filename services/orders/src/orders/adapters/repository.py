@@ -20,7 +20,7 @@ class ConcurrencyConflict(Exception):
     """The saga changed since it was read (its version moved on)."""
 
 
-def _data(saga: Saga) -> dict[str, Any]:
+def saga_data(saga: Saga) -> dict[str, Any]:
     return {
         "order": asdict(saga.order),
         "facts": asdict(saga.facts),
@@ -28,10 +28,12 @@ def _data(saga: Saga) -> dict[str, Any]:
     }
 
 
-def _saga(row: Any) -> Saga:
-    order = row.data["order"]
+def saga_of(row: Any) -> Saga:
+    """A saga from a ``sagas`` row (SQLAlchemy's ``row._mapping`` or an asyncpg record)."""
+    data = row["data"]
+    order = data["order"]
     return Saga(
-        order_id=row.order_id,
+        order_id=row["order_id"],
         order=OrderData(
             customer_id=order["customer_id"],
             lines=tuple(OrderLine(**line) for line in order["lines"]),
@@ -40,14 +42,14 @@ def _saga(row: Any) -> Saga:
             address=order["address"],
             payment_token=order["payment_token"],
         ),
-        status=SagaStatus(row.status),
-        step=Step(row.step) if row.step else None,
-        attempt=row.attempt,
-        deadline=row.deadline,
-        facts=Facts(**row.data["facts"]),
-        compensations=tuple(Step(s) for s in row.data["compensations"]),
-        reason=row.reason,
-        version=row.version,
+        status=SagaStatus(row["status"]),
+        step=Step(row["step"]) if row["step"] else None,
+        attempt=row["attempt"],
+        deadline=row["deadline"],
+        facts=Facts(**data["facts"]),
+        compensations=tuple(Step(s) for s in data["compensations"]),
+        reason=row["reason"],
+        version=row["version"],
     )
 
 
@@ -58,7 +60,7 @@ def _columns(saga: Saga) -> dict[str, Any]:
         "attempt": saga.attempt,
         "deadline": saga.deadline,
         "reason": saga.reason,
-        "data": _data(saga),
+        "data": saga_data(saga),
     }
 
 
@@ -71,7 +73,7 @@ class SagaRepository:
         if lock:
             query = query.with_for_update()
         row = (await self._conn.execute(query)).first()
-        return _saga(row) if row else None
+        return saga_of(row._mapping) if row else None
 
     async def add(self, saga: Saga) -> bool:
         values = _columns(saga) | {

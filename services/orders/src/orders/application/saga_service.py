@@ -1,5 +1,7 @@
-"""Saga use cases: load, apply a pure transition, save with the version check, and put
-its commands and events into the outbox, all in the caller's transaction."""
+"""Saga use cases outside the consumer (timers, the customer's cancel, operator actions):
+load, apply a pure transition, save with the version check, and put its commands and
+events into the outbox, all in the caller's transaction. The consumer's are in
+``saga_batch``."""
 
 from __future__ import annotations
 
@@ -12,8 +14,6 @@ import structlog
 from orderflow_contracts import topics
 from orderflow_contracts.checkout import OrderPlaced
 from orderflow_messaging.crash import crashpoint
-from orderflow_messaging.errors import PermanentFailure
-from orderflow_messaging.registry import Message
 from orders.application.unit_of_work import OrdersUnitOfWork
 from orders.saga import interventions, transitions
 from orders.saga.state import OrderData, OrderLine, Saga, SagaStatus
@@ -32,26 +32,6 @@ def order_data(msg: OrderPlaced) -> OrderData:
         address=msg.shipping_address.model_dump(),
         payment_token=msg.payment_token,
     )
-
-
-async def start_saga(uow: OrdersUnitOfWork, msg: OrderPlaced, message_id: UUID | None) -> None:
-    if await uow.sagas.get(msg.order_id) is not None:
-        log.info("order_placed_again_ignored", order_id=msg.order_id)
-        return
-    outcome = transitions.start(msg.order_id, order_data(msg), uow.clock(), uow.policy)
-    if not await uow.sagas.add(outcome.saga):
-        return
-    await _emit(uow, None, outcome, kind="started", message_type=msg.TYPE, message_id=message_id)
-    log.info("saga_started", order_id=msg.order_id)
-
-
-async def handle_reply(uow: OrdersUnitOfWork, reply: Message, message_id: UUID | None) -> None:
-    order_id = str(getattr(reply, "order_id"))  # noqa: B009 - every reply carries order_id
-    saga = await uow.sagas.get(order_id, lock=True)
-    if saga is None:
-        raise PermanentFailure(f"{reply.TYPE} for unknown order {order_id}")
-    outcome = transitions.on_reply(saga, reply, uow.clock(), uow.policy)
-    await _apply(uow, saga, outcome, kind="reply", message_type=reply.TYPE, message_id=message_id)
 
 
 async def fire_due_timeouts(uow: OrdersUnitOfWork, limit: int = 100) -> int:

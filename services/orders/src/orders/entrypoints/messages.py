@@ -1,16 +1,19 @@
-"""checkout.events and the participants' replies -> saga use cases."""
+"""checkout.events and the participants' replies -> the saga batch use case."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from orderflow_contracts import inventory, payment, registry, shipping
 from orderflow_contracts.checkout import OrderPlaced
 from orderflow_messaging.clock import Clock
-from orderflow_messaging.consumer import HandlerContext, MessageConsumer
+from orderflow_messaging.consumer import Batch, Incoming, MessageConsumer
+from orderflow_messaging.registry import Message
 from orderflow_messaging.settings import ConsumerSettings
-from orders.application import saga_service
-from orders.application.unit_of_work import OrdersUnitOfWork
+from orders.adapters.saga_store import PgSagaStore
+from orders.application.saga_batch import handle_saga_messages
 from orders.saga.policy import SagaPolicy
 
 PRODUCER = "orders"
@@ -29,16 +32,10 @@ def build_consumer(
         clock=clock,
     )
 
-    def uow(ctx: HandlerContext) -> OrdersUnitOfWork:
-        return OrdersUnitOfWork(ctx.conn, ctx.outbox, clock, policy)
-
-    @consumer.handles(OrderPlaced)
-    async def on_order_placed(ctx: HandlerContext) -> None:
-        assert isinstance(ctx.message, OrderPlaced)
-        await saga_service.start_saga(uow(ctx), ctx.message, ctx.envelope.message_id)
-
-    @consumer.handles(*REPLIES)
-    async def on_reply(ctx: HandlerContext) -> None:
-        await saga_service.handle_reply(uow(ctx), ctx.message, ctx.envelope.message_id)
+    # One handler for the start and every reply: a batch's messages of one order are
+    # folded together, in order.
+    @consumer.handles(OrderPlaced, *REPLIES)
+    async def on_saga_messages(batch: Batch, items: Sequence[Incoming[Message]]) -> None:
+        await handle_saga_messages(PgSagaStore(batch.conn), batch, items, policy)
 
     return consumer

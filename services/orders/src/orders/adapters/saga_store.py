@@ -1,0 +1,146 @@
+"""The saga batch store: PostgreSQL through asyncpg (one statement per table per batch),
+and an in-memory fake that passes the same contract tests."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from orderflow_messaging.db import Connection
+from orders.adapters.repository import ConcurrencyConflict, saga_data, saga_of
+from orders.application.ports import HistoryRow
+from orders.application.saga_batch import SagaBook
+from orders.saga.state import Saga
+
+_LOAD = """
+    SELECT order_id, status, step, attempt, deadline, reason, data, version FROM sagas
+    WHERE order_id = ANY($1::text[]) ORDER BY order_id FOR UPDATE
+"""
+_INSERT = """
+    INSERT INTO sagas (order_id, status, step, attempt, deadline, reason, customer_id,
+                       total_minor, currency, data, version)
+    SELECT u.order_id, u.status, u.step, u.attempt, u.deadline, u.reason, u.customer_id,
+           u.total_minor, u.currency, u.data::jsonb, u.version
+    FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::timestamptz[], $6::text[],
+                $7::text[], $8::bigint[], $9::text[], $10::text[], $11::int[])
+         AS u(order_id, status, step, attempt, deadline, reason, customer_id, total_minor,
+              currency, data, version)
+    ON CONFLICT (order_id) DO NOTHING
+"""
+_UPDATE = """
+    UPDATE sagas s SET status = u.status, step = u.step, attempt = u.attempt,
+                       deadline = u.deadline, reason = u.reason, data = u.data::jsonb,
+                       version = u.version, updated_at = now()
+    FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::timestamptz[], $6::text[],
+                $7::text[], $8::int[], $9::int[])
+         AS u(order_id, status, step, attempt, deadline, reason, data, version, expected)
+    WHERE s.order_id = u.order_id AND s.version = u.expected
+"""
+_HISTORY = """
+    INSERT INTO saga_history (order_id, at, kind, message_type, message_id, from_status,
+                              to_status, step, commands, note)
+    SELECT u.order_id, u.at, u.kind, u.message_type, u.message_id, u.from_status,
+           u.to_status, u.step, u.commands::jsonb, u.note
+    FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::uuid[], $6::text[],
+                $7::text[], $8::text[], $9::text[], $10::text[]) WITH ORDINALITY
+         AS u(order_id, at, kind, message_type, message_id, from_status, to_status, step,
+              commands, note, n)
+    ORDER BY u.n
+"""
+
+
+def _rows_count(status: str) -> int:
+    return int(status.rsplit(" ", 1)[-1])
+
+
+def _common(sagas: list[Saga]) -> list[list[object]]:
+    return [
+        [s.order_id for s in sagas],
+        [s.status.value for s in sagas],
+        [s.step.value if s.step else None for s in sagas],
+        [s.attempt for s in sagas],
+        [s.deadline for s in sagas],
+        [s.reason for s in sagas],
+    ]
+
+
+class PgSagaStore:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    async def load_for_update(self, order_ids: Sequence[str]) -> SagaBook:
+        rows = await self._conn.fetch(_LOAD, list(order_ids))
+        return SagaBook({row["order_id"]: saga_of(row) for row in rows})
+
+    async def save(self, book: SagaBook) -> None:
+        await self._insert([book.sagas[o] for o in sorted(book.created)])
+        await self._update(book, [book.sagas[o] for o in sorted(book.changed)])
+        await self._history(book.history)
+
+    async def _insert(self, sagas: list[Saga]) -> None:
+        if not sagas:
+            return
+        status = await self._conn.execute(
+            _INSERT,
+            *_common(sagas),
+            [s.order.customer_id for s in sagas],
+            [s.order.total_minor for s in sagas],
+            [s.order.currency for s in sagas],
+            [json.dumps(saga_data(s)) for s in sagas],
+            [s.version for s in sagas],
+        )
+        if _rows_count(status) != len(sagas):
+            raise ConcurrencyConflict("a saga of this batch was started concurrently")
+
+    async def _update(self, book: SagaBook, sagas: list[Saga]) -> None:
+        if not sagas:
+            return
+        status = await self._conn.execute(
+            _UPDATE,
+            *_common(sagas),
+            [json.dumps(saga_data(s)) for s in sagas],
+            [s.version for s in sagas],
+            [book.loaded_versions[s.order_id] for s in sagas],
+        )
+        if _rows_count(status) != len(sagas):
+            raise ConcurrencyConflict("a saga of this batch changed since it was loaded")
+
+    async def _history(self, rows: list[HistoryRow]) -> None:
+        if not rows:
+            return
+        await self._conn.execute(
+            _HISTORY,
+            [r.order_id for r in rows],
+            [r.at for r in rows],
+            [r.kind for r in rows],
+            [r.message_type for r in rows],
+            [r.message_id for r in rows],
+            [r.from_status for r in rows],
+            [r.to_status for r in rows],
+            [r.step for r in rows],
+            [json.dumps(r.commands) for r in rows],
+            [r.note for r in rows],
+        )
+
+
+@dataclass
+class MemorySagaStore:
+    """The fake: the same contract, held in a dict and a list."""
+
+    sagas: dict[str, Saga] = field(default_factory=dict)
+    history: list[HistoryRow] = field(default_factory=list)
+
+    async def load_for_update(self, order_ids: Sequence[str]) -> SagaBook:
+        return SagaBook({o: self.sagas[o] for o in order_ids if o in self.sagas})
+
+    async def save(self, book: SagaBook) -> None:
+        if any(o in self.sagas for o in book.created):
+            raise ConcurrencyConflict("a saga of this batch was started concurrently")
+        for order_id in book.changed:
+            current = self.sagas.get(order_id)
+            if current is None or current.version != book.loaded_versions[order_id]:
+                raise ConcurrencyConflict("a saga of this batch changed since it was loaded")
+        for order_id in book.created | book.changed:
+            self.sagas[order_id] = book.sagas[order_id]
+        self.history.extend(book.history)

@@ -1,0 +1,37 @@
+"""What the batch use case needs from storage (PostgreSQL, or the in-memory fake)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Protocol
+from uuid import UUID
+
+if TYPE_CHECKING:
+    from orders.application.saga_batch import SagaBook
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryRow:
+    """One transition, as ``saga_history`` keeps it."""
+
+    order_id: str
+    at: datetime
+    kind: str
+    message_type: str | None
+    message_id: UUID | None
+    from_status: str | None
+    to_status: str
+    step: str | None
+    commands: list[str]
+    note: str
+
+
+class SagaStore(Protocol):
+    async def load_for_update(self, order_ids: Sequence[str]) -> SagaBook:
+        """The sagas of ``order_ids`` that exist, locked in order id order."""
+
+    async def save(self, book: SagaBook) -> None:
+        """Insert the book's new sagas, update its changed ones (each only if its version
+        is still the one loaded: else ConcurrencyConflict) and append its history."""

@@ -92,6 +92,15 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
         )
 
 
+async def _keep_session(conn: Connection) -> None:
+    """asyncpg's default reset on release is a round trip per transaction (advisory
+    unlock, CLOSE ALL, UNLISTEN *, RESET ALL). The hot path leaves no session state: its
+    advisory locks are transaction-scoped, it sets no session settings, and the relay's
+    listener removes itself. asyncpg still rolls back an open transaction and drops
+    client-side listeners before calling this."""
+    del conn
+
+
 @dataclass
 class HotPool:
     """An asyncpg pool opened on first use (nothing does I/O at construction)."""
@@ -104,7 +113,8 @@ class HotPool:
 
     async def pool(self) -> asyncpg.Pool:
         if self._pool is None:
-            self._pool = await asyncpg.create_pool(
+            # asyncpg awaits ``reset``; its stub types it as a plain function.
+            self._pool = await asyncpg.create_pool(  # type: ignore[call-overload]
                 self.dsn,
                 min_size=1,
                 max_size=self.max_size,
@@ -112,6 +122,7 @@ class HotPool:
                 command_timeout=self.command_timeout_s,
                 timeout=10,
                 init=_init_connection,
+                reset=_keep_session,
                 # Idle connections are closed, so one a restart killed does not linger.
                 max_inactive_connection_lifetime=300,
             )

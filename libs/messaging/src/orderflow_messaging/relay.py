@@ -22,15 +22,15 @@ import contextlib
 import random
 import time
 from collections.abc import Sequence
-from typing import Any
 
+import asyncpg
 import structlog
 from aiokafka import AIOKafkaProducer
-from sqlalchemy import Row, text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from orderflow_messaging import metrics
 from orderflow_messaging.crash import crashpoint
+from orderflow_messaging.db import hot_pool
 from orderflow_messaging.kafka import start_producer, stop_producer
 from orderflow_messaging.outbox import decode_headers
 from orderflow_messaging.settings import KafkaSettings
@@ -41,15 +41,18 @@ log = structlog.get_logger(__name__)
 # Namespace for pg_try_advisory_xact_lock(int, int): "OF" in ASCII.
 _LOCK_NAMESPACE = 0x4F46
 
-_LOCK_PENDING_SLOTS = text(
-    "SELECT slot FROM (SELECT DISTINCT slot FROM outbox WHERE published_at IS NULL) pending "
-    "WHERE pg_try_advisory_xact_lock(:ns, slot)"
-)
-_CLAIM = text(
-    "SELECT id, topic, key, value, headers, created_at FROM outbox "
-    "WHERE published_at IS NULL AND slot = ANY(:slots) ORDER BY id LIMIT :limit"
-)
-_MARK = text("UPDATE outbox SET published_at = now() WHERE id = ANY(:ids)")
+# One round trip: lock every free slot with pending rows (a CTE with a volatile function
+# runs once, before the outer query reads it), then read those slots' oldest rows.
+_CLAIM = """
+    WITH locked AS MATERIALIZED (
+        SELECT slot FROM (SELECT DISTINCT slot FROM outbox WHERE published_at IS NULL) pending
+        WHERE pg_try_advisory_xact_lock($1, slot)
+    )
+    SELECT id, topic, key, value, headers, created_at FROM outbox
+    WHERE published_at IS NULL AND slot IN (SELECT slot FROM locked)
+    ORDER BY id LIMIT $2
+"""
+_MARK = "UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])"
 
 
 class OutboxRelay:
@@ -66,6 +69,7 @@ class OutboxRelay:
         poll_interval_s: float = 0.5,
     ) -> None:
         self._engine = engine
+        self._pool = hot_pool(engine)
         self._producer = producer
         self._settings = settings
         self._schema = schema
@@ -117,41 +121,38 @@ class OutboxRelay:
 
     async def publish_pending(self) -> int:
         """One pass over every slot with pending rows that no other relay holds."""
-        async with self._engine.begin() as conn:
-            slots = [r[0] for r in await conn.execute(_LOCK_PENDING_SLOTS, {"ns": _LOCK_NAMESPACE})]
-            if not slots:
-                return 0
-            params = {"slots": slots, "limit": self._batch_size}
-            rows = (await conn.execute(_CLAIM, params)).all()
+        pool = await self._pool.pool()
+        async with pool.acquire() as conn, conn.transaction():
+            rows = await conn.fetch(_CLAIM, _LOCK_NAMESPACE, self._batch_size)
             if not rows:
                 return 0
             await self._send(rows)
             crashpoint("relay.after_publish")
-            await self._mark(conn, rows)
+            await conn.execute(_MARK, [row["id"] for row in rows])
         crashpoint("relay.after_mark")
         self._observe(rows)
         return len(rows)
 
-    async def _send(self, rows: Sequence[Row[Any]]) -> None:
+    async def _send(self, rows: Sequence[asyncpg.Record]) -> None:
+        """Queue every row with the producer, then wait for all acknowledgements once
+        (``send`` only appends to the producer's batches; it waits only when they are
+        full)."""
+        send = self._producer.send
         futures = [
-            await self._producer.send(
-                row.topic, value=row.value, key=row.key, headers=decode_headers(row.headers)
+            await send(
+                row["topic"], value=row["value"], key=row["key"],
+                headers=decode_headers(row["headers"]),
             )
             for row in rows
-        ]
+        ]  # fmt: skip
         await asyncio.wait_for(asyncio.gather(*futures), self._settings.publish_timeout_s)
 
-    @staticmethod
-    async def _mark(conn: AsyncConnection, rows: Sequence[Row[Any]]) -> None:
-        await conn.execute(_MARK, {"ids": [row.id for row in rows]})
-
-    def _observe(self, rows: Sequence[Row[Any]]) -> None:
+    def _observe(self, rows: Sequence[asyncpg.Record]) -> None:
         now = time.time()
         metrics.OUTBOX_PUBLISHED.labels(self._schema).inc(len(rows))
+        lag = metrics.OUTBOX_LAG.labels(self._schema)
         for row in rows:
-            metrics.OUTBOX_LAG.labels(self._schema).observe(
-                max(0.0, now - row.created_at.timestamp())
-            )
+            lag.observe(max(0.0, now - row["created_at"].timestamp()))
 
     async def _wait_for_work(self, stop: asyncio.Event) -> None:
         self._wake.clear()
@@ -166,18 +167,20 @@ class OutboxRelay:
         """Keep a LISTEN connection open; reconnect after database restarts."""
         while not stop.is_set():
             try:
-                async with self._engine.connect() as conn:
-                    raw = await conn.get_raw_connection()
-                    driver = raw.driver_connection
-                    assert driver is not None
-                    await driver.add_listener(OUTBOX_CHANNEL, self._on_notify)
-                    while not stop.is_set() and not driver.is_closed():
-                        await _sleep_or_stop(stop, 1.0)
+                pool = await self._pool.pool()
+                async with pool.acquire() as conn:
+                    await conn.add_listener(OUTBOX_CHANNEL, self._on_notify)
+                    try:
+                        while not stop.is_set() and not conn.is_closed():
+                            await _sleep_or_stop(stop, 1.0)
+                    finally:
+                        if not conn.is_closed():
+                            await conn.remove_listener(OUTBOX_CHANNEL, self._on_notify)
             except Exception as exc:
                 log.info("outbox_listen_reconnecting", error=repr(exc))
                 await _sleep_or_stop(stop, 1.0)
 
-    def _on_notify(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
+    def _on_notify(self, _conn: object, _pid: int, _channel: str, payload: object) -> None:
         if payload == self._schema:
             self._wake.set()
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import pytest
-from sqlalchemy import text
 
 from orderflow_messaging.consumer import Batch, Incoming, MessageConsumer
 from orderflow_messaging.settings import ConsumerSettings

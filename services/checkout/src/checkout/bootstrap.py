@@ -20,7 +20,7 @@ def build(
     settings: CheckoutSettings, clock: Clock = utc_now, new_id: IdFactory = uuid.uuid4
 ) -> ServiceDefinition:
     engine = service_engine(settings, "checkout")
-    consumer = build_consumer(engine, settings.consumer, clock, new_id)
+    consumer = build_consumer(engine, settings.consumer, clock)
     version = settings.order_placed_version
     door = inbound.build_inbound_consumer(engine, settings.consumer, clock, new_id, version)
     return ServiceDefinition(

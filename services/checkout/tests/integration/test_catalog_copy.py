@@ -4,11 +4,11 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import structlog
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -17,25 +17,17 @@ from checkout.bootstrap import MIGRATIONS
 from checkout.domain.model import CatalogItem
 from checkout.entrypoints.messages import build_consumer
 from orderflow_contracts.catalog import PriceChanged, ProductPublished
-from orderflow_messaging.clock import FixedClock, SequentialIds
+from orderflow_messaging.clock import FixedClock
 from orderflow_messaging.consumer import MessageConsumer
 from orderflow_messaging.envelope import Envelope
 from orderflow_messaging.registry import Message
 from orderflow_messaging.settings import ConsumerSettings
 from orderflow_testing.plugin import MigratedSchema
 
+from .kafka_records import record
+
 T0 = datetime(2026, 3, 1, 12, tzinfo=UTC)
 LATER = T0 + timedelta(minutes=5)
-
-
-@dataclass
-class Record:
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes | None
-    headers: Sequence[tuple[str, bytes]] = field(default_factory=list)
 
 
 @dataclass
@@ -46,17 +38,13 @@ class Feed:
     engine: AsyncEngine
     offset: int = 0
 
-    async def deliver(self, envelope: Envelope) -> None:
-        self.offset += 1
-        record = Record(
-            "catalog.events",
-            0,
-            self.offset,
-            envelope.correlation_id.encode(),
-            envelope.to_bytes(),
-            envelope.kafka_headers(),
-        )
-        await self.consumer.process([record])
+    async def deliver(self, *envelopes: Envelope) -> None:
+        """One poll: ``envelopes`` as one batch."""
+        records = []
+        for envelope in envelopes:
+            self.offset += 1
+            records.append(record("catalog.events", self.offset, envelope))
+        await self.consumer.process(records)
 
 
 def envelope(message: Message, sku: str, at: datetime) -> Envelope:
@@ -94,7 +82,7 @@ async def _scalar(engine: AsyncEngine, sql: str) -> object:
 async def feed(migrated_schema: MigratedSchema) -> Feed:
     db = await migrated_schema(MIGRATIONS)
     settings = ConsumerSettings(backoff_initial_s=0.01, backoff_max_s=0.01)
-    return Feed(build_consumer(db.engine, settings, FixedClock(T0), SequentialIds()), db.engine)
+    return Feed(build_consumer(db.engine, settings, FixedClock(T0)), db.engine)
 
 
 async def test_product_published_then_price_changed(feed: Feed) -> None:
@@ -139,3 +127,30 @@ async def test_price_of_an_unknown_sku_is_dead_lettered(feed: Feed) -> None:
     assert await _items(engine) == []
     assert await _scalar(engine, "SELECT topic FROM outbox") == "catalog.events.dlq"
     assert await _scalar(engine, "SELECT status FROM inbox") == "dead_lettered"
+
+
+async def test_one_poll_is_folded_in_order(feed: Feed) -> None:
+    engine = feed.engine
+    with structlog.testing.capture_logs() as logs:
+        await feed.deliver(
+            published("TEE", 1990, T0),
+            price_changed("TEE", 2490, LATER),
+            published("MUG", 1250, T0),
+            price_changed("TEE", 2200, T0 + timedelta(minutes=1)),  # older: ignored
+            price_changed("MUG", 1100, LATER),
+        )
+    assert [(i.sku, i.price_minor) for i in await _items(engine)] == [("MUG", 1100), ("TEE", 2490)]
+    assert "batch_failed_isolating" not in [entry["event"] for entry in logs]
+    assert await _scalar(engine, "SELECT count(*) FROM inbox WHERE status = 'processed'") == 5
+
+
+async def test_an_unknown_sku_in_a_poll_is_dead_lettered_alone(feed: Feed) -> None:
+    engine = feed.engine
+    with structlog.testing.capture_logs() as logs:
+        await feed.deliver(published("TEE", 1990, T0), price_changed("GHOST"), price_changed("TEE"))
+    assert "batch_failed_isolating" in [entry["event"] for entry in logs]
+    assert [(i.sku, i.price_minor) for i in await _items(engine)] == [("TEE", 2490)]
+    assert await _scalar(engine, "SELECT string_agg(topic, ',') FROM outbox") == (
+        "catalog.events.dlq"
+    )
+    assert await _scalar(engine, "SELECT count(*) FROM inbox WHERE status = 'processed'") == 2

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -50,22 +50,6 @@ class CatalogRepository:
             )
         )
         return bool(result.rowcount)
-
-    async def reprice(
-        self, sku: str, price_minor: int, currency: str, changed_at: datetime
-    ) -> bool | None:
-        """True when repriced, False when the stored row is newer, None when unknown."""
-        result = await self._conn.execute(
-            update(catalog_items)
-            .where(catalog_items.c.sku == sku, catalog_items.c.updated_at <= changed_at)
-            .values(price_minor=price_minor, currency=currency, updated_at=changed_at)
-        )
-        if result.rowcount:
-            return True
-        exists = await self._conn.scalar(
-            select(catalog_items.c.sku).where(catalog_items.c.sku == sku)
-        )
-        return False if exists is not None else None
 
 
 def _line_json(line: OrderLine) -> dict[str, Any]:

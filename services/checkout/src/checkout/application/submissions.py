@@ -1,18 +1,34 @@
-"""The upstream door: a SubmitOrder from orders.inbound becomes an order, or a
-rejection listing every reason. Either way the upstream gets an answer on
-orders.inbound.replies, keyed by its reference."""
+"""The upstream door, a batch at a time: a SubmitOrder from orders.inbound becomes an
+order, or a rejection listing every reason. Either way the upstream gets an answer on
+orders.inbound.replies, keyed by its reference.
+
+Every submission of a batch is first checked in memory (``check_submission``: the
+contract, text PostgreSQL cannot store). The batch then loads, with one statement each,
+the catalog copy of every SKU it names and the orders already placed under its
+references; ``SubmissionBook`` decides each submission in message order (pure, no I/O;
+the decision is the one ``POST /orders`` makes, plus the price policy), and the new
+orders are inserted with one statement. A reference seen before, earlier in the batch
+or in an earlier one, is a resend: the same submission gets its order again, a different
+one is refused. Nothing is stored for a rejection, so a rejected reference may be sent
+again once fixed.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import structlog
 from pydantic import ValidationError
 
-from checkout.application import orders
-from checkout.application.unit_of_work import CheckoutUnitOfWork
-from checkout.domain.model import AddressDraft, CatalogItem, LineDraft, OrderDraft, Problem
+from checkout.application.announcements import order_placed
+from checkout.application.ports import SubmissionStore
+from checkout.domain.idempotency import fingerprint
+from checkout.domain.model import AddressDraft, CatalogItem, LineDraft, Order, OrderDraft, Problem
+from checkout.domain.placing import KeyReused, Placed, Rejected, answer_again, place_new
+from checkout.domain.rules import NUL_REASON, nul_problems
 from checkout.entrypoints.requests import field_path
 from orderflow_contracts import topics
 from orderflow_contracts.inbound import (
@@ -23,9 +39,18 @@ from orderflow_contracts.inbound import (
     SubmitOrderV1,
     upcast_submit_order_v1,
 )
+from orderflow_messaging.clock import IdFactory
+from orderflow_messaging.consumer import Batch, Incoming
 from orderflow_messaging.registry import Message
 
 log = structlog.get_logger(__name__)
+
+REFERENCE_REUSED = Problem("reference", "already used for a different submission")
+
+
+def idempotency_key(reference: str) -> str:
+    """The key of a submission's order (HTTP keys are the clients' own)."""
+    return f"upstream:{reference}"
 
 
 def parse_submission(version: int, payload: Mapping[str, Any]) -> SubmitOrder | list[Problem]:
@@ -57,7 +82,7 @@ def price_problems(submission: SubmitOrder, catalog: Mapping[str, CatalogItem]) 
     return problems
 
 
-def _draft(submission: SubmitOrder) -> OrderDraft:
+def draft_of(submission: SubmitOrder) -> OrderDraft:
     return OrderDraft(
         customer_id=submission.customer_id,
         lines=tuple(LineDraft(line.sku, line.quantity) for line in submission.lines),
@@ -67,55 +92,141 @@ def _draft(submission: SubmitOrder) -> OrderDraft:
     )
 
 
-async def submit_order(
-    uow: CheckoutUnitOfWork,
-    version: int,
-    payload: Mapping[str, Any],
-    upstream_reference: str,
-    *,
-    event_version: int = 2,
-) -> Message:
-    """Place or refuse; the reply is in the outbox and returned."""
+@dataclass(frozen=True)
+class Submission:
+    """One submission checked in memory: readable (``request`` and its ``draft``), or
+    not (``problems``, answered without looking at anything stored)."""
+
+    reference: str
+    request: SubmitOrder | None = None
+    draft: OrderDraft | None = None
+    problems: tuple[Problem, ...] = ()
+
+
+def check_submission(
+    version: int, payload: Mapping[str, Any], upstream_reference: str
+) -> Submission:
+    """``upstream_reference`` (the envelope's correlation id) names a submission whose
+    own reference cannot be read."""
     parsed = parse_submission(version, payload)
-    reference = parsed.reference if isinstance(parsed, SubmitOrder) else upstream_reference[:64]
-    reply = await _decide(uow, parsed, reference, event_version)
-    await uow.outbox.put(
-        topics.ORDERS_INBOUND_REPLIES, reply, correlation_id=reference, key=reference
-    )
-    log.info("order_submission_answered", reference=reference, answer=reply.TYPE)
-    return reply
-
-
-async def _decide(
-    uow: CheckoutUnitOfWork,
-    parsed: SubmitOrder | list[Problem],
-    reference: str,
-    event_version: int,
-) -> Message:
     if not isinstance(parsed, SubmitOrder):
-        return _rejected(reference, parsed)
-    catalog = await uow.catalog.items(line.sku for line in parsed.lines)
-    problems = price_problems(parsed, catalog)
+        return Submission(_answerable(upstream_reference[:64]), problems=tuple(parsed))
+    draft = draft_of(parsed)
+    problems = nul_problems(draft)
+    if "\x00" in parsed.reference:
+        problems.insert(0, Problem("reference", NUL_REASON))
     if problems:
-        return _rejected(reference, problems)
-    outcome = await orders.place_order(
-        uow,
-        f"upstream:{reference}",
-        _draft(parsed),
-        event_version=event_version,
-        sales_channel=parsed.sales_channel,
-    )
-    if isinstance(outcome, orders.Placed):
-        return OrderSubmissionAccepted(reference=reference, order_id=outcome.order.order_id)
-    if isinstance(outcome, orders.KeyReused):
-        return _rejected(
-            reference, [Problem("reference", "already used for a different submission")]
-        )
-    return _rejected(reference, outcome.problems)
+        return Submission(_answerable(parsed.reference), problems=tuple(problems))
+    return Submission(parsed.reference, parsed, draft)
 
 
-def _rejected(reference: str, problems: list[Problem]) -> OrderSubmissionRejected:
+def _answerable(reference: str) -> str:
+    """A reference a reply can carry (and PostgreSQL store as its correlation id)."""
+    return reference.replace("\x00", "") or "unknown"
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    topic: str
+    message: Message
+    correlation_id: str
+    key: str | None = None
+
+
+@dataclass
+class SubmissionBook:
+    """What a batch needs to decide its submissions, and the orders it placed."""
+
+    catalog: dict[str, CatalogItem]
+    orders: dict[str, Order]  # by idempotency key
+    placed: list[Order] = field(default_factory=list)
+
+    def submit(
+        self,
+        submission: Submission,
+        *,
+        new_id: Callable[[], str],
+        now: datetime,
+        event_version: int,
+    ) -> list[Outgoing]:
+        """Decide one submission; returns what it sends: OrderPlaced (when it placed an
+        order), then the reply."""
+        reference = submission.reference
+        request, draft = submission.request, submission.draft
+        if request is None or draft is None:
+            return [_reply(_rejected(reference, submission.problems))]
+        key = idempotency_key(reference)
+        existing = self.orders.get(key)
+        if existing is not None:
+            outcome: Placed | KeyReused | Rejected = answer_again(existing, fingerprint(draft))
+        else:
+            policy = price_problems(request, self.catalog)
+            outcome = place_new(
+                key, draft, self.catalog, new_id=new_id, now=now, more_problems=policy
+            )
+        match outcome:
+            case Placed(order=order, new=new):
+                accepted = OrderSubmissionAccepted(reference=reference, order_id=order.order_id)
+                if not new:
+                    return [_reply(accepted)]
+                self.orders[key] = order
+                self.placed.append(order)
+                announcement = order_placed(order, draft, event_version, request.sales_channel)
+                return [
+                    Outgoing(topics.CHECKOUT_EVENTS, announcement, order.order_id),
+                    _reply(accepted),
+                ]
+            case KeyReused():
+                return [_reply(_rejected(reference, [REFERENCE_REUSED]))]
+            case Rejected(problems=problems):
+                return [_reply(_rejected(reference, problems))]
+
+
+def _reply(message: OrderSubmissionAccepted | OrderSubmissionRejected) -> Outgoing:
+    reference = message.reference
+    return Outgoing(topics.ORDERS_INBOUND_REPLIES, message, reference, key=reference)
+
+
+def _rejected(reference: str, problems: Sequence[Problem]) -> OrderSubmissionRejected:
     return OrderSubmissionRejected(
-        reference=reference or "unknown",
-        reasons=[Reason(field=p.field, reason=p.reason) for p in problems],
+        reference=reference, reasons=[Reason(field=p.field, reason=p.reason) for p in problems]
     )
+
+
+async def handle_submissions(
+    store: SubmissionStore,
+    batch: Batch,
+    items: Sequence[Incoming[Message]],
+    *,
+    new_id: IdFactory,
+    event_version: int,
+) -> None:
+    """Check in memory, load once, decide in message order, insert the new orders once."""
+    submissions = [
+        check_submission(i.envelope.version, i.envelope.payload, i.envelope.correlation_id)
+        for i in items
+    ]
+    requests = [s.request for s in submissions if s.request is not None]
+    book = await store.load(
+        sorted({idempotency_key(r.reference) for r in requests}),
+        sorted({line.sku for r in requests for line in r.lines}),
+    )
+    now = batch.clock()
+
+    def order_id() -> str:
+        return str(new_id())
+
+    rejected = 0
+    for item, submission in zip(items, submissions, strict=True):
+        sent = book.submit(submission, new_id=order_id, now=now, event_version=event_version)
+        for out in sent:
+            batch.outbox.put(
+                out.topic, out.message,
+                correlation_id=out.correlation_id, causation=item.envelope, key=out.key,
+            )  # fmt: skip
+        rejected += isinstance(sent[-1].message, OrderSubmissionRejected)
+    await store.save(book)
+    log.debug(
+        "order_submissions_answered", submissions=len(items), placed=len(book.placed),
+        rejected=rejected,
+    )  # fmt: skip

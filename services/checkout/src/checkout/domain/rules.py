@@ -7,6 +7,7 @@ passes here always makes a valid OrderPlaced.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping
 
@@ -29,6 +30,7 @@ CURRENCY = re.compile(r"^[A-Z]{3}$")
 COUNTRY = re.compile(r"^[A-Z]{2}$")
 # Longest allowed value of each address field (as in the contract's Address).
 ADDRESS_LIMITS = {"name": 200, "line1": 200, "city": 100, "postcode": 20}
+NUL_REASON = "must not contain the NUL character"
 
 
 def validate_order(draft: OrderDraft, catalog: Mapping[str, CatalogItem]) -> list[Problem]:
@@ -101,3 +103,17 @@ def price_order(draft: OrderDraft, catalog: Mapping[str, CatalogItem]) -> Priced
         OrderLine(line.sku, line.quantity, catalog[line.sku].price_minor) for line in draft.lines
     )
     return PricedOrder(lines, draft.currency, sum(line.total_minor for line in lines))
+
+
+def nul_problems(draft: OrderDraft) -> list[Problem]:
+    """Text that PostgreSQL could not store (a NUL character) is refused like any other
+    malformed value, before it reaches a query."""
+    texts = {
+        "customer_id": draft.customer_id,
+        "payment_token": draft.payment_token,
+        "currency": draft.currency,
+    }
+    address = dataclasses.asdict(draft.shipping_address)
+    texts |= {f"shipping_address.{name}": value for name, value in address.items()}
+    texts |= {f"lines[{i}].sku": line.sku for i, line in enumerate(draft.lines)}
+    return [Problem(field, NUL_REASON) for field, value in texts.items() if "\x00" in value]

@@ -7,7 +7,6 @@ reason at once), 409 for a key reused with a different request.
 
 from __future__ import annotations
 
-import dataclasses
 import uuid
 from datetime import datetime
 from typing import Annotated, Any
@@ -21,12 +20,11 @@ from checkout.adapters.repository import CatalogRepository, OrderRepository
 from checkout.application import orders
 from checkout.application.unit_of_work import unit_of_work
 from checkout.domain.idempotency import HEADER, KEY_REUSED, check_idempotency_key
-from checkout.domain.model import CatalogItem, Order, OrderDraft, Problem
+from checkout.domain.model import CatalogItem, Order, Problem
+from checkout.domain.rules import nul_problems
 from checkout.entrypoints.requests import OrderIn, parse_order
 from orderflow_messaging.clock import Clock, IdFactory
 from orderflow_service.http import NO_NUL
-
-NUL_REASON = "must not contain the NUL character"
 
 
 class OrderAccepted(BaseModel):
@@ -107,20 +105,6 @@ async def _find_order(engine: AsyncEngine, order_id: str) -> Order | None:
         return await OrderRepository(conn).get(parsed)
 
 
-def _nul_problems(draft: OrderDraft) -> list[Problem]:
-    """Text that PostgreSQL could not store (a NUL character) is refused like any other
-    malformed value, before it reaches a query."""
-    texts = {
-        "customer_id": draft.customer_id,
-        "payment_token": draft.payment_token,
-        "currency": draft.currency,
-    }
-    address = dataclasses.asdict(draft.shipping_address)
-    texts |= {f"shipping_address.{name}": value for name, value in address.items()}
-    texts |= {f"lines[{i}].sku": line.sku for i, line in enumerate(draft.lines)}
-    return [Problem(field, NUL_REASON) for field, value in texts.items() if "\x00" in value]
-
-
 def _documented_body() -> dict[str, Any]:
     """``OrderIn``'s JSON Schema for the OpenAPI, self-contained (its ``$defs`` inlined) and
     with every string marked NUL-free. The route reads the body itself, so FastAPI cannot
@@ -179,7 +163,7 @@ def build_router(
         draft = parse_order(await request.body())
         if isinstance(draft, list):
             return _refused(422, draft)
-        if problems := _nul_problems(draft):
+        if problems := nul_problems(draft):
             return _refused(422, problems)
         async with unit_of_work(engine, clock, new_id) as uow:
             outcome = await orders.place_order(uow, key, draft, event_version=order_placed_version)

@@ -8,15 +8,16 @@ unknown version still go to orders.inbound.dlq with their reason code.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
 
 from pydantic import ConfigDict
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from checkout.application import submissions
-from checkout.application.unit_of_work import PRODUCER, CheckoutUnitOfWork
+from checkout.adapters.batch_store import PgSubmissionStore
+from checkout.application.submissions import handle_submissions
+from checkout.application.unit_of_work import PRODUCER
 from orderflow_messaging.clock import Clock, IdFactory
-from orderflow_messaging.consumer import HandlerContext, MessageConsumer
+from orderflow_messaging.consumer import Batch, Incoming, MessageConsumer
 from orderflow_messaging.registry import Message, MessageRegistry
 from orderflow_messaging.settings import ConsumerSettings
 
@@ -57,16 +58,11 @@ def build_inbound_consumer(
         clock=clock,
     )
 
+    # The use case reads each submission from its envelope (version and payload as sent).
     @consumer.handles(_AnySubmissionV2)
-    async def on_submit_order(ctx: HandlerContext) -> None:
-        uow = CheckoutUnitOfWork(ctx.conn, ctx.outbox, clock, new_id)
-        payload: dict[str, Any] = ctx.envelope.payload
-        await submissions.submit_order(
-            uow,
-            ctx.envelope.version,
-            payload,
-            ctx.envelope.correlation_id,
-            event_version=event_version,
+    async def on_submit_order(batch: Batch, items: Sequence[Incoming[Message]]) -> None:
+        await handle_submissions(
+            PgSubmissionStore(batch.conn), batch, items, new_id=new_id, event_version=event_version
         )
 
     return consumer

@@ -1,22 +1,25 @@
-"""catalog.events -> checkout's catalog copy."""
+"""catalog.events -> checkout's catalog copy, a batch at a time."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from checkout.application import catalog_copy
-from checkout.application.unit_of_work import PRODUCER, CheckoutUnitOfWork
+from checkout.adapters.batch_store import PgCatalogStore
+from checkout.application.catalog_copy import CatalogEvent, handle_catalog_events
+from checkout.application.unit_of_work import PRODUCER
 from orderflow_contracts import registry
 from orderflow_contracts.catalog import PriceChanged, ProductPublished
-from orderflow_messaging.clock import Clock, IdFactory
-from orderflow_messaging.consumer import HandlerContext, MessageConsumer
+from orderflow_messaging.clock import Clock
+from orderflow_messaging.consumer import Batch, Incoming, MessageConsumer
 from orderflow_messaging.settings import ConsumerSettings
 
 CONSUMER = "checkout"
 
 
 def build_consumer(
-    engine: AsyncEngine, settings: ConsumerSettings, clock: Clock, new_id: IdFactory
+    engine: AsyncEngine, settings: ConsumerSettings, clock: Clock
 ) -> MessageConsumer:
     consumer = MessageConsumer(
         name=CONSUMER,
@@ -27,17 +30,9 @@ def build_consumer(
         clock=clock,
     )
 
-    def uow(ctx: HandlerContext) -> CheckoutUnitOfWork:
-        return CheckoutUnitOfWork(ctx.conn, ctx.outbox, clock, new_id)
-
-    @consumer.handles(ProductPublished)
-    async def on_product_published(ctx: HandlerContext) -> None:
-        assert isinstance(ctx.message, ProductPublished)
-        await catalog_copy.apply_product_published(uow(ctx), ctx.message, ctx.envelope.occurred_at)
-
-    @consumer.handles(PriceChanged)
-    async def on_price_changed(ctx: HandlerContext) -> None:
-        assert isinstance(ctx.message, PriceChanged)
-        await catalog_copy.apply_price_changed(uow(ctx), ctx.message, ctx.envelope.occurred_at)
+    # One handler for both: a SKU's publication and its price changes fold in order.
+    @consumer.handles(ProductPublished, PriceChanged)
+    async def on_catalog_events(batch: Batch, items: Sequence[Incoming[CatalogEvent]]) -> None:
+        await handle_catalog_events(PgCatalogStore(batch.conn), items)
 
     return consumer

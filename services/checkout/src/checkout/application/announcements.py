@@ -1,0 +1,48 @@
+"""What checkout tells the others about an order it placed (HTTP and the door alike)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from checkout.domain.model import Order, OrderDraft
+from orderflow_contracts.checkout import OrderPlaced, OrderPlacedV1
+from orderflow_contracts.common import Address, Money, PricedLine, PricedLineV2
+from orderflow_messaging.registry import Message
+
+
+def order_placed(
+    order: Order, draft: OrderDraft, version: int, sales_channel: str | None = None
+) -> Message:
+    """OrderPlaced of ``version`` (2, or 1 while its consumers migrate)."""
+    address = Address(**asdict(draft.shipping_address))
+    if version == 1:
+        return OrderPlacedV1(
+            order_id=order.order_id,
+            customer_id=order.customer_id,
+            lines=[
+                PricedLine(sku=ln.sku, quantity=ln.quantity, unit_price_minor=ln.unit_price_minor)
+                for ln in order.lines
+            ],
+            currency=order.currency,
+            total_minor=order.total_minor,
+            shipping_address=address,
+            payment_token=draft.payment_token,
+            placed_at=order.created_at,
+        )
+    return OrderPlaced(
+        order_id=order.order_id,
+        customer_id=order.customer_id,
+        lines=[
+            PricedLineV2(
+                sku=ln.sku,
+                quantity=ln.quantity,
+                unit_price=Money(amount_minor=ln.unit_price_minor, currency=order.currency),
+            )
+            for ln in order.lines
+        ],
+        total=Money(amount_minor=order.total_minor, currency=order.currency),
+        shipping_address=address,
+        payment_token=draft.payment_token,
+        placed_at=order.created_at,
+        sales_channel=sales_channel,
+    )

@@ -39,13 +39,15 @@ def build(settings: PaymentSettings, clock: Clock = utc_now) -> ServiceDefinitio
         slow_delay=timedelta(seconds=settings.slow_delay_s),
         flaky_failures=settings.flaky_failures,
     )
-    consumer = build_consumer(engine, settings.consumer, clock, gateway)
+    consumer = build_consumer(
+        engine, settings.consumer, clock, gateway, gateway_concurrency=settings.gateway_concurrency
+    )
 
     @asynccontextmanager
     async def unit_of_work() -> AsyncIterator[PaymentUnitOfWork]:
         async with engine.begin() as conn:
             outbox = Outbox(conn, producer=PRODUCER, clock=clock)
-            yield PaymentUnitOfWork(conn, outbox, clock, gateway, engine)
+            yield PaymentUnitOfWork(conn, outbox, clock, gateway)
 
     async def complete_pending() -> bool:
         return await handlers.complete_pending_authorizations(unit_of_work) > 0

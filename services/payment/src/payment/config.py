@@ -20,3 +20,5 @@ class PaymentSettings(ServiceSettings):
     pending_check_interval_s: float = Field(default=1.0, gt=0)
     # The gateway has connections of its own, like any external system would.
     gateway_pool_size: int = Field(default=2, ge=1)
+    # How many gateway calls of one consumer batch run at once.
+    gateway_concurrency: int = Field(default=16, ge=1)

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+import uuid
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection
 
-from orderflow_messaging.db import dispose
+from orderflow_contracts import topics
 from orderflow_contracts.payment import (
     AuthorizePayment,
     CapturePayment,
@@ -21,21 +21,28 @@ from orderflow_contracts.payment import (
     VoidPayment,
 )
 from orderflow_messaging.clock import FixedClock
-from orderflow_messaging.db import create_engine
+from orderflow_messaging.consumer import Batch, Incoming
+from orderflow_messaging.db import create_engine, dispose, hot_pool
+from orderflow_messaging.envelope import Envelope
 from orderflow_messaging.outbox import Outbox
+from orderflow_messaging.registry import Message
+from orderflow_testing.batches import run_batch
 from orderflow_testing.plugin import MigratedSchema, SchemaDatabase
+from payment.adapters.batch_store import PgPaymentStore
 from payment.adapters.gateway import SimulatedGateway
 from payment.adapters.ledger import LedgerEntry
 from payment.adapters.repository import PaymentRepository
 from payment.application import handlers
+from payment.application.batch import handle_commands
+from payment.application.book import Command
+from payment.application.ports import CardGateway
 from payment.application.unit_of_work import PaymentUnitOfWork
 from payment.bootstrap import MIGRATIONS
 from payment.domain.model import Payment
 
 NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
 SLOW_DELAY = timedelta(seconds=10)
-
-UseCase = Callable[[PaymentUnitOfWork, Any], Awaitable[None]]
+GATEWAY_CONCURRENCY = 4
 
 
 def authorize(
@@ -72,14 +79,6 @@ def refund(order_id: str, key: str = "", amount: int = 1000) -> RefundPayment:
     )
 
 
-USE_CASES: dict[type[Any], UseCase] = {
-    AuthorizePayment: handlers.authorize_payment,
-    CapturePayment: handlers.capture_payment,
-    VoidPayment: handlers.void_payment,
-    RefundPayment: handlers.refund_payment,
-}
-
-
 def key_of(order_id: str, operation: str) -> str:
     """The key the command builders above use by default (keys are at least 8 long)."""
     return f"idem:{order_id}:{operation}"
@@ -94,23 +93,36 @@ class Harness:
     db: SchemaDatabase
     clock: FixedClock
     gateway: SimulatedGateway
-
-    def uow(self, conn: AsyncConnection) -> PaymentUnitOfWork:
-        outbox = Outbox(conn, producer="payment", clock=self.clock)
-        return PaymentUnitOfWork(conn, outbox, self.clock, self.gateway, self.db.engine)
+    # "alone": ``send`` runs each command as a batch of one; "batch": all in one batch.
+    mode: str = "alone"
 
     @asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[PaymentUnitOfWork]:
         async with self.db.engine.begin() as conn:
-            yield self.uow(conn)
+            outbox = Outbox(conn, producer="payment", clock=self.clock)
+            yield PaymentUnitOfWork(conn, outbox, self.clock, self.gateway)
 
     async def send(self, *commands: Any, crash: bool = False) -> None:
-        """Handle each command in a transaction of its own (rolled back when ``crash``)."""
-        for command in commands:
-            async with self.unit_of_work() as uow:
-                await USE_CASES[type(command)](uow, command)
-                if crash:
-                    raise Crash
+        """Handle ``commands`` as the consumer does (rolled back when ``crash``)."""
+        groups = [list(commands)] if self.mode == "batch" else [[c] for c in commands]
+        for group in groups:
+            await self.batch(*group, crash=crash)
+
+    async def batch(
+        self, *commands: Any, crash: bool = False, gateway: CardGateway | None = None
+    ) -> None:
+        """One consumer batch of ``commands`` (rolled back when ``crash``)."""
+        pool = hot_pool(self.db.engine)
+
+        async def handler(batch: Batch, items: Sequence[Incoming[Command]]) -> None:
+            store = PgPaymentStore(batch.conn, pool)
+            await handle_commands(
+                store, gateway or self.gateway, batch, items, concurrency=GATEWAY_CONCURRENCY
+            )
+            if crash:
+                raise Crash
+
+        await run_batch(self.db.engine, handler, commands, clock=self.clock, producer="payment")
 
     async def tick(self) -> int:
         return await handlers.complete_pending_authorizations(self.unit_of_work)
@@ -124,6 +136,14 @@ class Harness:
                 {"o": order_id},
             )
             return [(row.message_type, json.loads(row.value)["payload"]) for row in rows]
+
+    async def outbox(self) -> list[tuple[str, str]]:
+        """(order id, message type) of every outbox row, in insertion order."""
+        async with self.db.engine.connect() as conn:
+            rows = await conn.execute(
+                text("SELECT correlation_id, message_type FROM outbox ORDER BY id")
+            )
+            return [(row.correlation_id, row.message_type) for row in rows]
 
     async def reply_types(self, order_id: str) -> list[str]:
         return [message_type for message_type, _ in await self.replies(order_id)]
@@ -149,14 +169,58 @@ class Harness:
             return None if state is None else str(state)
 
 
-@pytest.fixture
-async def harness(migrated_schema: MigratedSchema) -> AsyncIterator[Harness]:
+@asynccontextmanager
+async def _harness(migrated_schema: MigratedSchema, mode: str) -> AsyncIterator[Harness]:
     db = await migrated_schema(MIGRATIONS)
     # The gateway is an external system: its own pool, never the handler's connection.
     gateway_engine = create_engine(db.url, search_path=db.schema, pool_size=2)
     clock = FixedClock(NOW)
     gateway = SimulatedGateway(gateway_engine, clock=clock, slow_delay=SLOW_DELAY)
     try:
-        yield Harness(db, clock, gateway)
+        yield Harness(db, clock, gateway, mode)
     finally:
         await dispose(gateway_engine)
+
+
+@pytest.fixture(params=["alone", "batch"])
+async def harness(
+    request: pytest.FixtureRequest, migrated_schema: MigratedSchema
+) -> AsyncIterator[Harness]:
+    """Each test runs twice: every command its own batch, and all of a ``send`` in one."""
+    async with _harness(migrated_schema, request.param) as made:
+        yield made
+
+
+@pytest.fixture
+async def batch_harness(migrated_schema: MigratedSchema) -> AsyncIterator[Harness]:
+    """For tests that run their batches themselves (``Harness.batch``)."""
+    async with _harness(migrated_schema, "batch") as made:
+        yield made
+
+
+@dataclass
+class Record:
+    """A consumer record as aiokafka hands it over."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: Sequence[tuple[str, bytes]] = field(default_factory=list)
+
+
+def record(command: Message, order_id: str, offset: int) -> Record:
+    envelope = Envelope(
+        message_id=uuid.uuid4(),
+        type=command.TYPE,
+        version=command.VERSION,
+        occurred_at=NOW,
+        producer="orders",
+        correlation_id=order_id,
+        payload=command.model_dump(mode="json"),
+    )
+    return Record(
+        topics.PAYMENT_COMMANDS, 0, offset, order_id.encode(), envelope.to_bytes(),
+        envelope.kafka_headers(),
+    )  # fmt: skip

@@ -2,50 +2,20 @@
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-
 import httpx
 from fastapi import FastAPI
 
-from orderflow_contracts import topics
-from orderflow_messaging.envelope import Envelope
-from orderflow_messaging.registry import Message
 from orderflow_messaging.settings import ConsumerSettings
 from payment.entrypoints.http import build_router
 from payment.entrypoints.messages import build_consumer
 
-from .conftest import NOW, Harness, authorize, capture, key_of
+from .conftest import Harness, authorize, capture, key_of, record
 
 
-@dataclass
-class Record:
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes | None
-    headers: Sequence[tuple[str, bytes]] = field(default_factory=list)
-
-
-def record(command: Message, order_id: str, offset: int) -> Record:
-    envelope = Envelope(
-        message_id=uuid.uuid4(),
-        type=command.TYPE,
-        version=command.VERSION,
-        occurred_at=NOW,
-        producer="orders",
-        correlation_id=order_id,
-        payload=command.model_dump(mode="json"),
-    )
-    return Record(
-        topics.PAYMENT_COMMANDS, 0, offset, order_id.encode(), envelope.to_bytes(),
-        envelope.kafka_headers(),
-    )  # fmt: skip
-
-
-async def test_consumer_retries_a_flaky_gateway_and_ignores_redelivery(harness: Harness) -> None:
+async def test_consumer_retries_a_flaky_gateway_and_ignores_redelivery(
+    batch_harness: Harness,
+) -> None:
+    harness = batch_harness
     settings = ConsumerSettings(backoff_initial_s=0.01, backoff_max_s=0.02)
     consumer = build_consumer(harness.db.engine, settings, harness.clock, harness.gateway)
     flaky = record(authorize("o1", "tok_flaky"), "o1", 0)
@@ -56,7 +26,8 @@ async def test_consumer_retries_a_flaky_gateway_and_ignores_redelivery(harness: 
     assert await harness.key_state(key_of("o1", "authorize")) == "done"
 
 
-async def test_consumer_handles_a_batch_of_commands_in_order(harness: Harness) -> None:
+async def test_consumer_handles_a_batch_of_commands_in_order(batch_harness: Harness) -> None:
+    harness = batch_harness
     consumer = build_consumer(harness.db.engine, ConsumerSettings(), harness.clock, harness.gateway)
     batch = [record(authorize("o1"), "o1", 0), record(capture("o1"), "o1", 1)]
     await consumer.process(batch)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from orderflow_messaging.db import dispose
 from orderflow_contracts import topics
+from orderflow_messaging.db import dispose
 from payment.bootstrap import build
 from payment.config import PaymentSettings
 
@@ -18,6 +18,7 @@ def test_settings_read_the_payment_prefix(monkeypatch: pytest.MonkeyPatch) -> No
     assert settings.slow_delay_s == 2.5
     assert settings.http_port == 8005
     assert settings.flaky_failures == 2
+    assert settings.gateway_concurrency == 16
 
 
 async def test_service_consumes_commands_and_produces_events_only() -> None:

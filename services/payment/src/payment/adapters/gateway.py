@@ -1,9 +1,10 @@
 """A simulated card gateway in test mode, behaving like an external processor.
 
 It keeps its own ledger (``gateway_ledger``) and writes it in its own transaction on its
-own connection: once it has acted, the effect stays, whatever happens to the caller's
-transaction. Every call is idempotent by key: a repeated key returns the stored result
-and never moves money again, which is what makes a double charge visible in the ledger.
+own connection (from its own pool, asyncpg): once it has acted, the effect stays,
+whatever happens to the caller's transaction. Calls may run concurrently. Every call is
+idempotent by key: a repeated key returns the stored result and never moves money
+again, which is what makes a double charge visible in the ledger.
 
 Test tokens (authorization)::
 
@@ -30,7 +31,8 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from orderflow_messaging.clock import Clock, utc_now
-from payment.adapters.ledger import Ledger, LedgerEntry
+from orderflow_messaging.db import hot_pool
+from payment.adapters.ledger import Ledger, LedgerEntry, read_entries
 from payment.application.ports import GatewayConflict, GatewayTimeout, GatewayUnavailable
 from payment.domain.model import Call, GatewayResult
 
@@ -96,7 +98,9 @@ class SimulatedGateway:
         slow_delay: timedelta = timedelta(seconds=10),
         flaky_failures: int = 2,
     ) -> None:
+        # Reads for HTTP through the engine; the calls through its asyncpg pool.
         self._engine = engine
+        self._pool = hot_pool(engine)
         self._clock = clock
         self._new_id = new_id
         self._slow_delay = slow_delay
@@ -111,14 +115,14 @@ class SimulatedGateway:
         if behaviour is Behaviour.FLAKY and self._flaky_calls.get(key, 0) < self._flaky_failures:
             self._flaky_calls[key] = self._flaky_calls.get(key, 0) + 1
             raise GatewayUnavailable(f"gateway unavailable (attempt {self._flaky_calls[key]})")
-        # A new key (the common case) is one INSERT in autocommit mode: its own
+        # A new key (the common case) is one INSERT outside a transaction block: its own
         # transaction, one round trip. A known key is answered from the ledger.
         held = self._held(behaviour)
         result = decline or (PROCESSING if behaviour is Behaviour.SLOW else APPROVED)
         row = self._row(key, order_id, Call.AUTHORIZE, amount_minor, currency, result, held)
-        async with self._engine.connect() as conn:
-            autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
-            entry = await Ledger(autocommit).add_new(row)
+        pool = await self._pool.pool()
+        async with pool.acquire() as conn:
+            entry = await Ledger(conn).add_new(row)
         if entry is not None:
             log.debug(
                 "gateway_authorization_recorded",
@@ -127,7 +131,7 @@ class SimulatedGateway:
                 result=entry.result,
             )
         else:
-            async with self._engine.begin() as conn:
+            async with pool.acquire() as conn, conn.transaction():
                 ledger = Ledger(conn)
                 entry = await self._stored(ledger, key, Call.AUTHORIZE, order_id)
                 assert entry is not None, "the key's row is committed (the insert conflicted)"
@@ -149,7 +153,8 @@ class SimulatedGateway:
     async def capture(
         self, key: str, order_id: str, authorization_id: str, amount_minor: int, currency: str
     ) -> GatewayResult:
-        async with self._engine.begin() as conn:
+        pool = await self._pool.pool()
+        async with pool.acquire() as conn, conn.transaction():
             ledger = Ledger(conn)
             entry = await self._stored(ledger, key, Call.CAPTURE, order_id)
             if entry is None:
@@ -178,7 +183,8 @@ class SimulatedGateway:
 
     async def void(self, key: str, order_id: str) -> GatewayResult:
         """Release the order's latest authorization (a processing one is cancelled)."""
-        async with self._engine.begin() as conn:
+        pool = await self._pool.pool()
+        async with pool.acquire() as conn, conn.transaction():
             ledger = Ledger(conn)
             entry = await self._stored(ledger, key, Call.VOID, order_id)
             if entry is None:
@@ -209,7 +215,8 @@ class SimulatedGateway:
     async def refund(
         self, key: str, order_id: str, authorization_id: str, amount_minor: int, currency: str
     ) -> GatewayResult:
-        async with self._engine.begin() as conn:
+        pool = await self._pool.pool()
+        async with pool.acquire() as conn, conn.transaction():
             ledger = Ledger(conn)
             entry = await self._stored(ledger, key, Call.REFUND, order_id)
             if entry is None:
@@ -231,7 +238,7 @@ class SimulatedGateway:
 
     async def ledger(self, order_id: str | None = None, limit: int = 200) -> list[LedgerEntry]:
         async with self._engine.connect() as conn:
-            return await Ledger(conn).entries(order_id, limit)
+            return await read_entries(conn, order_id, limit)
 
     async def _stored(
         self, ledger: Ledger, key: str, kind: Call, order_id: str

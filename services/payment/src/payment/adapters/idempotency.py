@@ -1,14 +1,15 @@
 """The ``idempotency_keys`` table: the saga's key of each command, and the reply it got.
 
 A key is first written ``pending`` in a transaction of its own, committed before the
-gateway is called, so that whatever happens to the handler's transaction afterwards
-there is a durable trace that the gateway may have acted under that key. The handler's
+gateway is called (``batch_store.PgPaymentStore.commit_pending``, a whole round's keys in
+one statement), so that whatever happens to the handler's transaction afterwards there
+is a durable trace that the gateway may have acted under that key. The handler's
 transaction then turns it ``done`` together with the reply.
 
-The writes are plain SQL (``text``): SQLAlchemy 2.0 never caches the compiled form of a
-PostgreSQL ``insert().on_conflict_*()`` (its dialect ``Insert`` sets ``inherit_cache =
-False``), so the constructs cost a full compilation, about a millisecond of CPU, on
-every call.
+This module holds the key's model and what the timer (SQLAlchemy) needs. Its write is
+plain SQL (``text``): SQLAlchemy 2.0 never caches the compiled form of a PostgreSQL
+``insert().on_conflict_*()`` (its dialect ``Insert`` sets ``inherit_cache = False``), so
+the construct costs a full compilation, about a millisecond of CPU, on every call.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, select, text
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from payment.adapters.tables import idempotency_keys
 from payment.domain.model import Call
@@ -58,13 +59,6 @@ _RECORD_DONE = text(
         reply_payload = EXCLUDED.reply_payload, updated_at = EXCLUDED.updated_at
     """
 ).bindparams(bindparam("reply_payload", type_=JSONB))
-_PENDING = text(
-    """
-    INSERT INTO idempotency_keys (key, operation, order_id, fingerprint, state)
-    VALUES (:key, :operation, :order_id, :fingerprint, 'pending')
-    ON CONFLICT (key) DO NOTHING
-    """
-)
 
 
 def _params(request: KeyedRequest) -> dict[str, Any]:
@@ -81,18 +75,10 @@ def _request(row: Any) -> KeyedRequest:
 
 
 class IdempotencyKeyRepository:
-    """Reads and completes keys inside the handler's transaction."""
+    """Reads and completes keys inside the timer's transaction."""
 
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
-
-    async def get(self, key: str) -> StoredKey | None:
-        row = (
-            await self._conn.execute(select(idempotency_keys).where(idempotency_keys.c.key == key))
-        ).first()
-        if row is None:
-            return None
-        return StoredKey(_request(row), KeyState(row.state), row.reply_type, row.reply_payload)
 
     async def open_request(self, order_id: str, operation: Call) -> KeyedRequest | None:
         """The oldest request of this kind whose gateway call has no stored outcome."""
@@ -114,11 +100,3 @@ class IdempotencyKeyRepository:
     ) -> None:
         params = _params(request) | {"reply_type": reply_type, "reply_payload": reply_payload}
         await self._conn.execute(_RECORD_DONE, params)
-
-
-async def commit_pending(engine: AsyncEngine, request: KeyedRequest) -> None:
-    """Store ``request`` as pending, committed on return: one statement in autocommit
-    mode (its own transaction, one round trip instead of BEGIN + INSERT + COMMIT)."""
-    async with engine.connect() as conn:
-        autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
-        await autocommit.execute(_PENDING, _params(request))

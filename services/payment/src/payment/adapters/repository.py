@@ -11,6 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from payment.adapters.tables import payments
 from payment.domain.model import Payment, PaymentStatus
 
+# The per-order lock's key is the schema, this prefix and the order id (batch_store takes
+# the same lock for a whole batch).
+ORDER_LOCK = ":payment:"
 _LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || :k, 0))")
 # Plain SQL: SQLAlchemy 2.0 recompiles a PostgreSQL insert().on_conflict_*() on every call.
 _SAVE = text(
@@ -53,7 +56,7 @@ class PaymentRepository:
         A row lock cannot do it: before the first authorization there is no row. The
         schema is part of the lock key so that test schemas side by side never contend.
         """
-        await self._conn.execute(_LOCK, {"k": f":payment:{order_id}"})
+        await self._conn.execute(_LOCK, {"k": f"{ORDER_LOCK}{order_id}"})
 
     async def get(self, order_id: str) -> Payment | None:
         query = select(payments).where(payments.c.order_id == order_id)

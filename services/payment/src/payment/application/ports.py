@@ -1,4 +1,5 @@
-"""What the use cases need from a card gateway, and how a gateway fails.
+"""What the use cases need from a card gateway (and how a gateway fails), and from the
+batch's storage.
 
     GatewayError
     ├── GatewayUnavailable   refused before acting (5xx, connection refused): retry later
@@ -10,9 +11,15 @@ Business answers (declines) are results, not errors.
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Protocol
 
 from payment.domain.model import GatewayResult
+
+if TYPE_CHECKING:
+    from payment.adapters.idempotency import KeyedRequest
+    from payment.application.book import PaymentBook
 
 
 class GatewayError(Exception):
@@ -47,3 +54,20 @@ class CardGateway(Protocol):
     async def refund(
         self, key: str, order_id: str, authorization_id: str, amount_minor: int, currency: str
     ) -> GatewayResult: ...
+
+
+class PaymentStore(Protocol):
+    """The consumer batch's storage (PostgreSQL, or the in-memory fake)."""
+
+    async def load_for_update(self, order_ids: Sequence[str], keys: Sequence[str]) -> PaymentBook:
+        """Take the per-order lock of every order (in the given order, sorted), then load
+        their payments, the stored ``keys`` and the orders' open authorizations (pending
+        authorize keys), oldest first."""
+
+    async def commit_pending(self, requests: Sequence[KeyedRequest]) -> None:
+        """Store ``requests`` pending (a key stored already is kept as it is), committed
+        on return whatever happens to the batch: before their gateway calls."""
+
+    async def save(self, book: PaymentBook, now: datetime) -> None:
+        """Write the book's changed payments and turn its done keys done, with their
+        replies (inside the batch's transaction)."""

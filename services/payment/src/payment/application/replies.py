@@ -18,14 +18,14 @@ from payment.domain.model import Answer, Payment, Reply
 
 _EVENTS: dict[str, type[Message]] = {model.TYPE: model for model in EVENTS}
 
-# Log event per reply: static names, so that logs can be searched for them.
+# Log event per reply (by message type): static names, so that logs can be searched for them.
 LOG_EVENTS = {
-    Reply.AUTHORIZED: "payment_authorized",
-    Reply.DECLINED: "payment_declined",
-    Reply.CAPTURED: "payment_captured",
-    Reply.CAPTURE_FAILED: "payment_capture_failed",
-    Reply.VOIDED: "payment_voided",
-    Reply.REFUNDED: "payment_refunded",
+    PaymentAuthorized.TYPE: "payment_authorized",
+    PaymentDeclined.TYPE: "payment_declined",
+    PaymentCaptured.TYPE: "payment_captured",
+    PaymentCaptureFailed.TYPE: "payment_capture_failed",
+    PaymentVoided.TYPE: "payment_voided",
+    PaymentRefunded.TYPE: "payment_refunded",
 }
 
 

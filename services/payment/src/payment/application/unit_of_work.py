@@ -1,4 +1,5 @@
-"""The transaction a use case runs in: repositories, the outbox, the clock and the gateway."""
+"""The transaction the timer's use case runs in: repositories, the outbox, the clock and
+the gateway (the consumer's batches use ``ports.PaymentStore`` instead)."""
 
 from __future__ import annotations
 
@@ -6,12 +7,11 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from orderflow_messaging.clock import Clock
 from orderflow_messaging.outbox import Outbox
-from payment.adapters.command_state import CommandState, load_command_state
-from payment.adapters.idempotency import IdempotencyKeyRepository, KeyedRequest, commit_pending
+from payment.adapters.idempotency import IdempotencyKeyRepository
 from payment.adapters.repository import PaymentRepository
 from payment.application.ports import CardGateway
 
@@ -22,8 +22,6 @@ class PaymentUnitOfWork:
     outbox: Outbox
     clock: Clock
     gateway: CardGateway
-    # Not ``conn``'s transaction: a key must be committed before the gateway is called.
-    engine: AsyncEngine
 
     @property
     def payments(self) -> PaymentRepository:
@@ -32,14 +30,6 @@ class PaymentUnitOfWork:
     @property
     def keys(self) -> IdempotencyKeyRepository:
         return IdempotencyKeyRepository(self.conn)
-
-    async def load(self, request: KeyedRequest) -> CommandState:
-        """The command's stored key, the order's payment and its open authorization
-        (one round trip; call it with the order locked)."""
-        return await load_command_state(self.conn, request)
-
-    async def commit_pending_key(self, request: KeyedRequest) -> None:
-        await commit_pending(self.engine, request)
 
 
 # Opens a transaction and yields its unit of work (used by the periodic task: one

@@ -1,6 +1,8 @@
-"""payment.commands -> use cases."""
+"""payment.commands -> the batch use case."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -12,17 +14,24 @@ from orderflow_contracts.payment import (
     VoidPayment,
 )
 from orderflow_messaging.clock import Clock
-from orderflow_messaging.consumer import HandlerContext, MessageConsumer
+from orderflow_messaging.consumer import Batch, Incoming, MessageConsumer
+from orderflow_messaging.db import hot_pool
 from orderflow_messaging.settings import ConsumerSettings
-from payment.application import handlers
+from payment.adapters.batch_store import PgPaymentStore
+from payment.application.batch import handle_commands
+from payment.application.book import Command
 from payment.application.ports import CardGateway
-from payment.application.unit_of_work import PaymentUnitOfWork
 
 PRODUCER = "payment"
 
 
 def build_consumer(
-    engine: AsyncEngine, settings: ConsumerSettings, clock: Clock, gateway: CardGateway
+    engine: AsyncEngine,
+    settings: ConsumerSettings,
+    clock: Clock,
+    gateway: CardGateway,
+    *,
+    gateway_concurrency: int = 16,
 ) -> MessageConsumer:
     consumer = MessageConsumer(
         name="payment",
@@ -32,28 +41,13 @@ def build_consumer(
         settings=settings,
         clock=clock,
     )
+    # The pending keys are committed on a connection of their own, from the same pool.
+    pool = hot_pool(engine)
 
-    def uow(ctx: HandlerContext) -> PaymentUnitOfWork:
-        return PaymentUnitOfWork(ctx.conn, ctx.outbox, clock, gateway, engine)
-
-    @consumer.handles(AuthorizePayment)
-    async def on_authorize_payment(ctx: HandlerContext) -> None:
-        assert isinstance(ctx.message, AuthorizePayment)
-        await handlers.authorize_payment(uow(ctx), ctx.message)
-
-    @consumer.handles(CapturePayment)
-    async def on_capture_payment(ctx: HandlerContext) -> None:
-        assert isinstance(ctx.message, CapturePayment)
-        await handlers.capture_payment(uow(ctx), ctx.message)
-
-    @consumer.handles(VoidPayment)
-    async def on_void_payment(ctx: HandlerContext) -> None:
-        assert isinstance(ctx.message, VoidPayment)
-        await handlers.void_payment(uow(ctx), ctx.message)
-
-    @consumer.handles(RefundPayment)
-    async def on_refund_payment(ctx: HandlerContext) -> None:
-        assert isinstance(ctx.message, RefundPayment)
-        await handlers.refund_payment(uow(ctx), ctx.message)
+    # One handler for the four: an order's commands are decided together, in order.
+    @consumer.handles(AuthorizePayment, CapturePayment, VoidPayment, RefundPayment)
+    async def on_payment_commands(batch: Batch, items: Sequence[Incoming[Command]]) -> None:
+        store = PgPaymentStore(batch.conn, pool)
+        await handle_commands(store, gateway, batch, items, concurrency=gateway_concurrency)
 
     return consumer

@@ -75,9 +75,16 @@ test-chaos: setup ## every fault scenario on a private cluster (tests/chaos, abo
 test: lint test-unit test-integration test-chaos-fast ## lint, unit, integration, fast fault subset (what CI runs)
 
 # Benchmarks measure speed; tests never do. They start what is not running (and stop
-# only that): the outbox latency at idle, the ceilings, then open-loop load steps.
-BENCH_RATES ?= 5,10,20,50,100,200,400,800,1200
-QUICK_RATES ?= 10,25,50
+# only that): the outbox latency at idle, the ceilings, open-loop load steps through the
+# Kafka door (orders.inbound) and checkout's HTTP API, then a burst through the door.
+# Keep in step with FULL and QUICK in libs/cli/src/orderflow_cli/commands/bench.py.
+BENCH_MODE ?= both
+BENCH_RATES ?= 50,100,200,300,400,600,800,1000,1200,1500
+BENCH_HTTP_RATES ?= 25,50,100,200,300,400,600,800,1000,1200
+BENCH_BURST ?= 5000
+QUICK_RATES ?= 50,200
+QUICK_HTTP_RATES ?= 25,50
+QUICK_BURST ?= 500
 define with_stack
 	@started=0; \
 	if ! $(ORDERFLOW) status --quiet --infra-only; then started=1; fi; \
@@ -87,11 +94,11 @@ define with_stack
 	exit $$rc
 endef
 
-bench: setup ## full benchmark: outbox latency, ceilings, load at rising rates (bench/results/)
-	$(call with_stack,$(BIN)/python bench/outbox_latency.py --rows 200 && $(BIN)/python -m bench.run --rates $(BENCH_RATES) --seconds 20)
+bench: setup ## full benchmark: outbox latency, ceilings, Kafka-door and HTTP load at rising rates, a burst (bench/results/)
+	$(call with_stack,$(BIN)/python bench/outbox_latency.py --rows 200 && $(BIN)/python -m bench.run --mode $(BENCH_MODE) --rates $(BENCH_RATES) --http-rates $(BENCH_HTTP_RATES) --seconds 20 --burst $(BENCH_BURST) --burst-timeout 300)
 
 bench-quick: setup ## a smaller benchmark (under 5 minutes)
-	$(call with_stack,$(BIN)/python bench/outbox_latency.py --rows 100 && $(BIN)/python -m bench.run --rates $(QUICK_RATES) --seconds 10 --kafka-messages 20000)
+	$(call with_stack,$(BIN)/python bench/outbox_latency.py --rows 100 && $(BIN)/python -m bench.run --mode $(BENCH_MODE) --rates $(QUICK_RATES) --http-rates $(QUICK_HTTP_RATES) --seconds 10 --kafka-messages 20000 --burst $(QUICK_BURST) --burst-timeout 60)
 
 infra-up: setup ## start Kafka + PostgreSQL in the background
 	$(ORDERFLOW) up --infra-only

@@ -19,8 +19,7 @@ from datetime import UTC, datetime
 from orderflow_contracts import registry as contracts_registry
 from orderflow_contracts.payment import AuthorizePayment, PaymentAuthorized
 from orderflow_messaging.envelope import Envelope
-from orderflow_messaging.outbox import Outbox, OutgoingRecord, _row
-from orderflow_messaging.relay import decode_headers
+from orderflow_messaging.outbox import Outbox, OutgoingRecord, _row, decode_headers
 
 
 def _per_call_us(fn: Callable[[], object], n: int) -> float:

@@ -75,6 +75,20 @@ async def hops(conn: asyncpg.Connection, order_ids: list[str]) -> list[dict[str,
     return rows
 
 
+async def submit_to_checkout(
+    conn: asyncpg.Connection, submitted: dict[str, float]
+) -> dict[str, float | None]:
+    """Submit time (the bench's, per order id) to the start of checkout's transaction
+    that placed the order (its OrderPlaced outbox row's ``created_at``): the door's own
+    hop, HTTP request or orders.inbound record, before the saga's first message."""
+    found = await conn.fetch(
+        "SELECT correlation_id, extract(epoch FROM created_at) AS at FROM checkout.outbox "
+        "WHERE correlation_id = ANY($1::text[]) AND message_type = 'OrderPlaced'",
+        list(submitted),
+    )
+    return _ms([(float(r["at"]) - submitted[r["correlation_id"]]) * 1000 for r in found])
+
+
 def table(rows: list[dict[str, Any]]) -> str:
     lines = [
         "| message | from -> to | commit->relay p50 / p99 ms | relay->handled p50 / p99 ms |",

@@ -1,7 +1,12 @@
-"""Open-loop load at rising rates through the whole system (checkout HTTP -> saga ->
-completed), measuring per step: achieved completions/s, placed->completed latency
-percentiles, consumer lag and outbox backlog at the end of the step, and CPU/memory of
-every process. Successful-order mix only (tok_ok, in-stock SKUs)."""
+"""Open-loop load through the whole system (an order is offered -> saga -> completed),
+measuring per step: achieved completions/s, submitted->completed latency percentiles,
+consumer lag and outbox backlog at the end of the step, and CPU/memory of every process.
+Successful-order mix only (tok_ok, in-stock SKUs).
+
+The offer is pluggable: checkout's HTTP API here (``http_offer``), the upstream Kafka
+door in bench/door.py. An offer sends its orders at the step's schedule and returns a
+``Progress``: which orders are placed so far (order id -> submit time) and how many to
+expect, asked again while the completions are collected."""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ import asyncio
 import statistics
 import time
 import uuid
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,23 +24,42 @@ import psutil
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 
-from bench.hops import hops
+from bench.hops import hops, submit_to_checkout
 from orderflow_cli.demo import NORMAL_SKUS
 from orderflow_cli.stack import services
 from orderflow_cli.verify import schemas_with
 
 GROUPS = {
+    "checkout-inbound": ("orders.inbound",),
     "inventory": ("inventory.commands",),
     "payment": ("payment.commands",),
     "shipping": ("shipping.commands",),
     "orders": ("checkout.events", "inventory.events", "payment.events", "shipping.events"),
 }
+GRACE_S = 10.0
+
+
+@dataclass
+class Offered:
+    """What an offer has placed so far: order id -> submit time (epoch s), how many
+    orders to expect in all (placed, or still to be answered), and how many were refused."""
+
+    placed: dict[str, float]
+    expected: int
+    refused: int = 0
+    generator_lag_ms: float | None = None
+    rejected_at: list[float] = field(default_factory=list)  # when each refusal was read
+
+
+Progress = Callable[[], Offered]
+Offer = Callable[[], Awaitable[Progress]]
 
 
 @dataclass
 class Step:
     rate: float
     seconds: float
+    mode: str = "http"
     placed: int = 0
     refused: int = 0
     completed: int = 0
@@ -44,36 +69,54 @@ class Step:
     outbox_backlog: int = 0
     processes: dict[str, dict[str, float]] = field(default_factory=dict)
     wall_s: float = 0.0
+    generator_lag_ms: float | None = None
     completed_ids: list[str] = field(default_factory=list)
     hops: list[dict[str, Any]] = field(default_factory=list)
+    submit_to_checkout_ms: dict[str, float | None] = field(default_factory=dict)
 
     def row(self) -> dict[str, Any]:
-        lat = sorted(self.latencies_ms)
-        # CPU time of every process (services + broker) per completed order: less
-        # sensitive than latency to what else runs on the machine.
-        cpu_s = sum(p["cpu_pct"] for p in self.processes.values()) / 100 * self.wall_s
-
-        def pct(p: int) -> float | None:
-            if len(lat) < 2:
-                return round(lat[0], 1) if lat else None
-            return round(statistics.quantiles(lat, n=100, method="inclusive")[p - 1], 1)
-
+        # CPU time of every process (services, broker, PostgreSQL) per completed order:
+        # less sensitive than latency to what else runs on the machine.
+        total, by_process = cpu_ms_per_order(self.processes, self.completed)
         return {
+            "mode": self.mode,
             "target_orders_per_s": self.rate,
             "achieved_orders_per_s": round(self.completed / self.seconds, 1),
             "placed": self.placed,
             "refused": self.refused,
             "completed": self.completed,
-            "p50_ms": pct(50),
-            "p95_ms": pct(95),
-            "p99_ms": pct(99),
+            **percentiles(self.latencies_ms),
             "lag_start": self.lag_start,
             "lag_end": self.lag_end,
             "outbox_backlog_end": self.outbox_backlog,
-            "cpu_ms_per_order": round(1000 * cpu_s / self.completed, 1) if self.completed else None,
+            "generator_lag_ms": self.generator_lag_ms,
+            "cpu_ms_per_order": total,
+            "cpu_ms_per_order_by_process": by_process,
             "processes": self.processes,
             "hops": self.hops,
+            "submit_to_checkout_ms": self.submit_to_checkout_ms,
         }
+
+
+def percentiles(latencies_ms: list[float]) -> dict[str, float | None]:
+    lat = sorted(latencies_ms)
+
+    def pct(p: int) -> float | None:
+        if len(lat) < 2:
+            return round(lat[0], 1) if lat else None
+        return round(statistics.quantiles(lat, n=100, method="inclusive")[p - 1], 1)
+
+    return {"p50_ms": pct(50), "p95_ms": pct(95), "p99_ms": pct(99)}
+
+
+def cpu_ms_per_order(
+    processes: dict[str, dict[str, float]], orders: int
+) -> tuple[float | None, dict[str, float]]:
+    """CPU milliseconds per order, in all and per process (from each one's ``cpu_s``)."""
+    if not orders:
+        return None, {}
+    by_process = {n: round(1000 * p["cpu_s"] / orders, 2) for n, p in sorted(processes.items())}
+    return round(1000 * sum(p["cpu_s"] for p in processes.values()) / orders, 1), by_process
 
 
 def _body(i: int) -> dict[str, Any]:
@@ -110,18 +153,20 @@ async def outbox_backlog(conn: asyncpg.Connection) -> int:
     return int(total)
 
 
-def _tree(pid: int) -> list[psutil.Process]:
-    """A process and its children (PostgreSQL's work happens in its backends)."""
+def _tree(pid: int, exclude: Iterable[int] = ()) -> list[psutil.Process]:
+    """A process and its children (PostgreSQL's work happens in its backends), without
+    ``exclude`` (the benchmark's own database backends)."""
     proc = psutil.Process(pid)
-    return [proc, *proc.children(recursive=True)]
+    skip = set(exclude)
+    return [p for p in (proc, *proc.children(recursive=True)) if p.pid not in skip]
 
 
-def cpu_now(pids: dict[str, int]) -> dict[str, dict[int, float]]:
+def cpu_now(pids: dict[str, int], exclude: Iterable[int] = ()) -> dict[str, dict[int, float]]:
     """CPU seconds so far of each named process tree, per process id."""
     out: dict[str, dict[int, float]] = {}
     for name, pid in pids.items():
         try:
-            tree = _tree(pid)
+            tree = _tree(pid, exclude)
         except psutil.Error:
             continue
         out[name] = {}
@@ -135,81 +180,115 @@ def cpu_now(pids: dict[str, int]) -> dict[str, dict[int, float]]:
 
 
 def process_usage(
-    pids: dict[str, int], seconds: float, before: dict[str, dict[int, float]]
-) -> dict[str, Any]:
-    """CPU % (of one core) over the step and memory of each named process tree; memory
-    counts private pages only (shared buffers would be counted once per backend)."""
+    pids: dict[str, int],
+    seconds: float,
+    before: dict[str, dict[int, float]],
+    exclude: Iterable[int] = (),
+) -> dict[str, dict[str, float]]:
+    """CPU seconds and % (of one core) over the step and memory of each named process
+    tree; memory counts private pages only (shared buffers would be counted once per
+    backend)."""
     usage = {}
-    after = cpu_now(pids)
+    after = cpu_now(pids, exclude)
     for name, pid in pids.items():
         if name not in after:
             continue
         spent = sum(t - before.get(name, {}).get(p, 0.0) for p, t in after[name].items())
         rss = 0
         try:
-            for proc in _tree(pid):
+            for proc in _tree(pid, exclude):
                 info = proc.memory_info()
                 rss += info.rss - getattr(info, "shared", 0)
         except psutil.Error:
             pass
-        usage[name] = {"cpu_pct": round(100 * spent / seconds, 1), "rss_mb": round(rss / 2**20)}
+        usage[name] = {
+            "cpu_s": round(spent, 3),
+            "cpu_pct": round(100 * spent / seconds, 1),
+            "rss_mb": round(rss / 2**20),
+        }
     return usage
 
 
-async def run_step(step: Step, ctx: dict[str, Any]) -> Step:
-    client: httpx.AsyncClient = ctx["client"]
-    placed: dict[str, float] = {}
-    gate = asyncio.Semaphore(64)
+def http_offer(client: httpx.AsyncClient, step: Step) -> Offer:
+    """POST /orders at the step's rate (open loop, at most 64 requests in flight)."""
+
+    async def offer() -> Progress:
+        placed: dict[str, float] = {}
+        refused = 0
+        gate = asyncio.Semaphore(64)
+        start = time.monotonic()
+
+        async def one(i: int) -> None:
+            nonlocal refused
+            await asyncio.sleep(max(0.0, start + i / step.rate - time.monotonic()))
+            async with gate:
+                sent = time.time()
+                try:
+                    response = await client.post(
+                        services.url("checkout") + "/orders", json=_body(i),
+                        headers={"Idempotency-Key": str(uuid.uuid4())},
+                    )  # fmt: skip
+                except httpx.HTTPError:
+                    refused += 1
+                    return
+                if response.status_code == 202:
+                    placed[response.json()["order_id"]] = sent
+                else:
+                    refused += 1
+
+        await asyncio.gather(*(one(i) for i in range(int(step.rate * step.seconds))))
+        done = Offered(placed, len(placed), refused)
+        return lambda: done
+
+    return offer
+
+
+async def run_step(step: Step, ctx: dict[str, Any], offer: Offer) -> Step:
     start = time.monotonic()
     step.lag_start = await total_lag(ctx["admin"], ctx["kafka"])
-    cpu_before = cpu_now(ctx["pids"])
-
-    async def one(i: int) -> None:
-        await asyncio.sleep(max(0.0, start + i / step.rate - time.monotonic()))
-        async with gate:
-            sent = time.time()
-            try:
-                response = await client.post(
-                    services.url("checkout") + "/orders", json=_body(i),
-                    headers={"Idempotency-Key": str(uuid.uuid4())},
-                )  # fmt: skip
-            except httpx.HTTPError:
-                step.refused += 1
-                return
-            if response.status_code == 202:
-                placed[response.json()["order_id"]] = sent
-            else:
-                step.refused += 1
-
-    await asyncio.gather(*(one(i) for i in range(int(step.rate * step.seconds))))
+    cpu_before = cpu_now(ctx["pids"], ctx["exclude"])
+    progress = await offer()
     elapsed = time.monotonic() - start
-    step.placed = len(placed)
-    await _collect(step, placed, ctx["db"], grace_s=10.0)
+    found = await collect(progress, ctx["db"], grace_s=GRACE_S)
+    offered = progress()
+    step.placed, step.refused = offered.expected, offered.refused
+    step.generator_lag_ms = offered.generator_lag_ms
+    step.completed = len(found)
+    step.completed_ids = list(found)
+    step.latencies_ms = [max(0.0, (at - offered.placed[o]) * 1000) for o, (_, at) in found.items()]
     step.seconds = max(step.seconds, elapsed)
     step.lag_end = await total_lag(ctx["admin"], ctx["kafka"])
     step.outbox_backlog = await outbox_backlog(ctx["db"])
     step.wall_s = time.monotonic() - start
-    step.processes = process_usage(ctx["pids"], step.wall_s, cpu_before)
+    step.processes = process_usage(ctx["pids"], step.wall_s, cpu_before, ctx["exclude"])
     step.hops = await hops(ctx["db"], step.completed_ids)
+    submitted = {o: offered.placed[o] for o in step.completed_ids}
+    step.submit_to_checkout_ms = await submit_to_checkout(ctx["db"], submitted)
     return step
 
 
-async def _collect(
-    step: Step, placed: dict[str, float], db: asyncpg.Connection, grace_s: float
-) -> None:
-    """Completions that happened within the step plus a short grace for the tail."""
+async def collect(
+    progress: Progress,
+    db: asyncpg.Connection,
+    grace_s: float,
+    statuses: tuple[str, ...] = ("COMPLETED",),
+    poll_s: float = 0.5,
+) -> dict[str, tuple[str, float]]:
+    """order id -> (status, epoch s) of the first of ``statuses`` each placed order
+    reached, until every expected order has, or ``grace_s`` have passed."""
+    found: dict[str, tuple[str, float]] = {}
     deadline = time.monotonic() + grace_s
     while True:
-        rows = await db.fetch(
-            "SELECT order_id, min(at) AS at FROM orders.saga_history "
-            "WHERE order_id = ANY($1::text[]) AND to_status = 'COMPLETED' GROUP BY order_id",
-            list(placed),
-        )
-        if len(rows) >= len(placed) or time.monotonic() > deadline:
-            break
-        await asyncio.sleep(0.5)
-    step.completed = len(rows)
-    step.completed_ids = [r["order_id"] for r in rows]
-    step.latencies_ms = [
-        max(0.0, (r["at"].timestamp() - placed[r["order_id"]]) * 1000) for r in rows
-    ]
+        offered = progress()
+        pending = [o for o in offered.placed if o not in found]
+        if pending:
+            rows = await db.fetch(
+                "SELECT DISTINCT ON (order_id) order_id, to_status, at "
+                "FROM orders.saga_history WHERE order_id = ANY($1::text[]) "
+                "AND to_status = ANY($2::text[]) ORDER BY order_id, at",
+                pending, list(statuses),
+            )  # fmt: skip
+            found.update({r["order_id"]: (r["to_status"], r["at"].timestamp()) for r in rows})
+        if len(found) >= offered.expected or time.monotonic() > deadline:
+            return found
+        await asyncio.sleep(poll_s)

@@ -9,7 +9,6 @@ import time
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from types import SimpleNamespace
 from typing import Any
 from uuid import UUID
 
@@ -21,7 +20,7 @@ from orderflow_contracts import registry, topics
 from orderflow_messaging.envelope import HEADER_MESSAGE_ID, header_value
 from orderflow_messaging.errors import PoisonMessage
 from orderflow_messaging.registry import Message, MessageRegistry
-from orders.adapters.repository import _saga as saga_of_row
+from orders.adapters.repository import saga_of
 from orders.saga.state import Saga
 
 # What the saga coordinator consumes: OrderPlaced and the participants' replies.
@@ -86,7 +85,7 @@ def _live(row: Any) -> Saga:
     values = dict(row)
     data = values["data"]
     values["data"] = json.loads(data) if isinstance(data, str) else data
-    return saga_of_row(SimpleNamespace(**values))
+    return saga_of(values)
 
 
 async def fetch_messages(

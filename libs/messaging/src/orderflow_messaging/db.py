@@ -74,7 +74,7 @@ def create_engine(
     _POOLS[engine] = HotPool(
         dsn=plain_url(url),
         server_settings=dict(server_settings),
-        max_size=max(2, pool_size),
+        max_size=2 * pool_size,
         command_timeout_s=command_timeout_s,
     )
     return engine

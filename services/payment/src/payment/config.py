@@ -18,7 +18,8 @@ class PaymentSettings(ServiceSettings):
     flaky_failures: int = Field(default=2, ge=0)
     # How often unanswered authorizations are asked about again.
     pending_check_interval_s: float = Field(default=1.0, gt=0)
-    # The gateway has connections of its own, like any external system would.
-    gateway_pool_size: int = Field(default=2, ge=1)
+    # The gateway has connections of its own, like any external system would; a batch's
+    # concurrent calls (below) wait for one, so too few serialise them.
+    gateway_pool_size: int = Field(default=8, ge=1)
     # How many gateway calls of one consumer batch run at once.
     gateway_concurrency: int = Field(default=16, ge=1)

@@ -21,6 +21,8 @@ class ShippingSettings(ServiceSettings):
     dispatch_after_s: float = Field(default=3.0, ge=0)
     deliver_after_s: float = Field(default=3.0, ge=0)
     advance_interval_s: float = Field(default=0.5, gt=0)
+    # Shipments a timer tick claims at most (one transaction; a full tick runs again).
+    tick_limit: int = Field(default=500, ge=1)
 
     def timings(self) -> Timings:
         return Timings(

@@ -4,11 +4,11 @@ back what the service stored and what it queued in its outbox."""
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
-from uuid import UUID, uuid4
+from typing import Any
+from uuid import UUID
 
 import pytest
 from sqlalchemy import text
@@ -17,16 +17,20 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from orderflow_contracts.common import Address, StockLine
 from orderflow_contracts.shipping import CancelShipment, CreateShipment
 from orderflow_messaging.clock import FixedClock, SequentialIds
+from orderflow_messaging.consumer import Batch, Incoming
 from orderflow_messaging.envelope import Envelope
-from orderflow_messaging.outbox import Outbox
 from orderflow_messaging.registry import Message
+from orderflow_testing.batches import run_batch
 from orderflow_testing.plugin import MigratedSchema
+from shipping.adapters.batch_store import PgShipmentStore
 from shipping.adapters.repository import ShipmentRepository
 from shipping.application import handlers
-from shipping.application.unit_of_work import ShippingUnitOfWork
+from shipping.application.batch import Command, Shipper, handle_commands
+from shipping.application.handlers import TickUseCase
 from shipping.bootstrap import MIGRATIONS
 from shipping.domain.carrier import SimulatedCarrier
 from shipping.domain.model import Shipment, Timings
+from shipping.entrypoints.timers import run_tick
 
 NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
 TIMINGS = Timings(
@@ -36,7 +40,6 @@ TIMINGS = Timings(
 )
 ACCEPTED, REJECTED, SLOW = "10115", "00100", "99501"
 
-T = TypeVar("T")
 Reply = tuple[str, dict[str, Any]]
 
 
@@ -49,6 +52,10 @@ def create_command(order_id: str, postcode: str = ACCEPTED) -> CreateShipment:
         ),
         lines=[StockLine(sku="A", quantity=2), StockLine(sku="B", quantity=1)],
     )  # fmt: skip
+
+
+def cancel_command(order_id: str, reason: str = "customer cancelled") -> CancelShipment:
+    return CancelShipment(order_id=order_id, reason=reason)
 
 
 @dataclass
@@ -82,25 +89,33 @@ class Shipping:
         """Move the clock to ``seconds`` after NOW."""
         self.clock.now = NOW + timedelta(seconds=seconds)
 
-    async def run(self, use_case: Callable[[ShippingUnitOfWork], Awaitable[T]]) -> T:
-        """One use case in its own transaction, as the consumer and the timers run it."""
-        async with self.engine.begin() as conn:
-            outbox = Outbox(conn, producer="shipping", clock=self.clock, new_id=uuid4)
-            return await use_case(ShippingUnitOfWork(conn, outbox, self.clock, self.ids))
+    async def run(self, use_case: TickUseCase) -> int:
+        """One timer tick in its own transaction, as the timers run it."""
+        return await run_tick(self.engine, self.clock, self.ids, use_case)
+
+    @property
+    def shipper(self) -> Shipper:
+        return Shipper(self.carrier, TIMINGS, self.ids)
+
+    async def batch(self, *commands: Command) -> None:
+        """One consumer batch of ``commands`` in one transaction, as the consumer runs it."""
+
+        async def handler(batch: Batch, items: Sequence[Incoming[Command]]) -> None:
+            await handle_commands(PgShipmentStore(batch.conn), batch, items, self.shipper)
+
+        await run_batch(self.engine, handler, commands, clock=self.clock, producer="shipping")
 
     async def create(self, order_id: str, postcode: str = ACCEPTED) -> None:
-        cmd = create_command(order_id, postcode)
-        await self.run(lambda u: handlers.create_shipment(u, cmd, self.carrier, TIMINGS))
+        await self.batch(create_command(order_id, postcode))
 
     async def cancel(self, order_id: str, reason: str = "customer cancelled") -> None:
-        cmd = CancelShipment(order_id=order_id, reason=reason)
-        await self.run(lambda u: handlers.cancel_shipment(u, cmd))
+        await self.batch(cancel_command(order_id, reason))
 
-    async def tick_ready(self) -> int:
-        return await self.run(lambda u: handlers.create_ready_shipments(u, self.carrier))
+    async def tick_ready(self, limit: int = handlers.TICK_LIMIT) -> int:
+        return await self.run(lambda t: handlers.create_ready_shipments(t, self.carrier, limit))
 
-    async def tick_advance(self) -> int:
-        return await self.run(lambda u: handlers.advance_shipments(u, TIMINGS))
+    async def tick_advance(self, limit: int = handlers.TICK_LIMIT) -> int:
+        return await self.run(lambda t: handlers.advance_shipments(t, TIMINGS, limit))
 
     async def replies(self, order_id: str) -> list[Reply]:
         """(type, payload) of every message queued for the order, in order."""
@@ -130,6 +145,22 @@ class Shipping:
     async def scalar(self, sql: str) -> Any:
         async with self.engine.connect() as conn:
             return await conn.scalar(text(sql))
+
+
+class CountingConnection:
+    """Delegates to an asyncpg connection, recording the first word of each statement."""
+
+    def __init__(self, conn: Any) -> None:
+        self._conn = conn
+        self.statements: list[str] = []
+
+    async def fetch(self, query: str, *args: object) -> Any:
+        self.statements.append(query.split()[0])
+        return await self._conn.fetch(query, *args)
+
+    async def execute(self, query: str, *args: object) -> str:
+        self.statements.append(query.split()[0])
+        return str(await self._conn.execute(query, *args))
 
 
 @pytest.fixture

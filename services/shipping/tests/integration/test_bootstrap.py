@@ -10,8 +10,8 @@ from uuid import uuid4
 
 from fastapi.routing import APIRoute
 
-from orderflow_messaging.db import dispose
 from orderflow_messaging.clock import FixedClock, SequentialIds
+from orderflow_messaging.db import dispose
 from orderflow_testing.plugin import MigratedSchema
 from shipping.bootstrap import MIGRATIONS, build
 from shipping.config import ShippingSettings

@@ -38,3 +38,24 @@ async def test_commands_reach_their_use_cases_once_per_message(shipping: Shippin
     )
     assert str(create_id) in causation.decode()
     assert await shipping.scalar("SELECT sum(duplicates) FROM inbox") == 1
+
+
+async def test_an_orders_create_and_cancel_in_one_poll_are_handled_in_poll_order(
+    shipping: Shipping,
+) -> None:
+    consumer = build_consumer(
+        shipping.engine, ConsumerSettings(), shipping.clock, shipping.ids, shipping.carrier, TIMINGS
+    )
+    cancel = CancelShipment(order_id="o5", reason="payment declined")
+    await consumer.process(
+        [
+            command_record(cancel, "o5", 0, uuid4()),
+            command_record(create_command("o5"), "o5", 1, uuid4()),
+            command_record(create_command("o6"), "o6", 2, uuid4()),
+            command_record(CancelShipment(order_id="o6", reason="x"), "o6", 3, uuid4()),
+        ]
+    )
+    assert await shipping.types("o5") == ["ShipmentCancelled", "ShipmentFailed"]
+    assert await shipping.types("o6") == ["ShipmentCreated", "ShipmentCancelled"]
+    assert (await shipping.shipment("o5")).address is None  # the tombstone refused the create
+    assert (await shipping.shipment("o6")).status is ShipmentStatus.CANCELLED

@@ -6,14 +6,15 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from datetime import timedelta
-from uuid import uuid4
 
-from orderflow_messaging.outbox import Outbox
+from orderflow_messaging.db import hot_pool
+from orderflow_messaging.outbox import BatchOutbox
+from shipping.adapters.batch_store import PgShipmentStore
 from shipping.application import handlers
-from shipping.application.unit_of_work import ShippingUnitOfWork
+from shipping.application.handlers import Tick, TickUseCase
 from shipping.domain.model import ShipmentStatus
 
-from .conftest import NOW, SLOW, TIMINGS, Shipping
+from .conftest import NOW, SLOW, TIMINGS, CountingConnection, Shipping
 
 
 async def _event_counts(shipping: Shipping) -> Counter[tuple[str, str]]:
@@ -120,14 +121,95 @@ async def test_a_shipment_locked_by_another_replica_is_skipped_not_awaited(
     await shipping.create("o1")
     await shipping.create("o2", SLOW)
     shipping.at(10)
-    async with shipping.engine.begin() as conn:
-        outbox = Outbox(conn, producer="shipping", clock=shipping.clock, new_id=uuid4)
-        first = ShippingUnitOfWork(conn, outbox, shipping.clock, shipping.ids)
+    pool = await hot_pool(shipping.engine).pool()
+    async with pool.acquire() as conn, conn.transaction():
+        outbox = BatchOutbox(producer="shipping", clock=shipping.clock)
+        first = Tick(PgShipmentStore(conn), outbox, shipping.clock(), shipping.ids)
         assert await handlers.advance_shipments(first, TIMINGS) == 1
         assert await handlers.create_ready_shipments(first, shipping.carrier) == 1
+        await outbox.flush(conn)
         # The first replica has not committed: a second one must move on at once, neither
         # waiting for the row locks nor repeating the step.
         assert await asyncio.wait_for(shipping.tick_advance(), 5) == 0
         assert await asyncio.wait_for(shipping.tick_ready(), 5) == 0
     assert await shipping.types("o1") == ["ShipmentCreated", "ShipmentDispatched"]
     assert await shipping.types("o2") == ["ShipmentCreated"]
+
+
+async def test_a_tick_claims_updates_and_queues_many_shipments_with_one_statement_each(
+    shipping: Shipping,
+) -> None:
+    # Created a tenth of a second apart, in an order other than their ids' order: a tick
+    # takes the longest waiting first, and its events follow that order.
+    orders = [f"o{(i * 7) % 40:02d}" for i in range(40)]
+    for n, order_id in enumerate(orders):
+        shipping.at(n / 10)
+        await shipping.create(order_id)
+    shipping.at(5)
+    await shipping.create("late")  # due for dispatch only at 8
+    await shipping.create("gone")
+    await shipping.cancel("gone")  # never moves
+    statements: list[list[str]] = []
+
+    async def counted(use_case: TickUseCase) -> int:
+        pool = await hot_pool(shipping.engine).pool()
+        outbox = BatchOutbox(producer="shipping", clock=shipping.clock)
+        async with pool.acquire() as raw, raw.transaction():
+            conn = CountingConnection(raw)
+            store = PgShipmentStore(conn)  # type: ignore[arg-type]
+            moved = await use_case(Tick(store, outbox, shipping.clock(), shipping.ids))
+            await outbox.flush(conn)  # type: ignore[arg-type]
+        statements.append(conn.statements)
+        return moved
+
+    shipping.at(7)  # the 40 due for dispatch
+    assert await counted(lambda t: handlers.advance_shipments(t, TIMINGS)) == 40
+    assert await counted(lambda t: handlers.advance_shipments(t, TIMINGS)) == 0
+    shipping.at(10)  # "late" due for dispatch, the 40 (dispatched at 7) for delivery
+    assert await counted(lambda t: handlers.advance_shipments(t, TIMINGS)) == 41
+    assert statements == [
+        ["SELECT", "UPDATE", "INSERT"], ["SELECT"], ["SELECT", "UPDATE", "INSERT"],
+    ]  # fmt: skip
+    events = await shipping.scalar(
+        "SELECT json_agg(json_build_array(message_type, correlation_id) ORDER BY id)"
+        " FROM outbox WHERE message_type IN ('ShipmentDispatched', 'ShipmentDelivered')"
+    )
+    # Least recently changed first: dispatched in creation order; "late" (waiting since
+    # 5) before the 40 dispatched together at 7, which go in order id order.
+    assert events == (
+        [["ShipmentDispatched", o] for o in orders]
+        + [["ShipmentDispatched", "late"]]
+        + [["ShipmentDelivered", o] for o in sorted(orders)]
+    )
+    statuses = await shipping.scalar(
+        "SELECT json_object_agg(status, n) FROM"
+        " (SELECT status, count(*) AS n FROM shipments GROUP BY status) AS s"
+    )
+    assert statuses == {"delivered": 40, "dispatched": 1, "cancelled": 1}
+    delivered = await shipping.shipment(orders[0])
+    assert delivered.delivered_at == delivered.updated_at == NOW + timedelta(seconds=10)
+    assert delivered.dispatched_at == NOW + timedelta(seconds=7)
+
+
+async def test_a_tick_takes_at_most_its_limit_the_longest_waiting_first(
+    shipping: Shipping,
+) -> None:
+    for n, order_id in enumerate(["c", "a", "d", "b", "e"]):
+        shipping.at(n)
+        await shipping.create(order_id, SLOW)
+    shipping.at(30)
+    assert await shipping.tick_ready(limit=2) == 2
+    assert (
+        await shipping.scalar(
+            "SELECT string_agg(order_id, '' ORDER BY order_id) FROM shipments"
+            " WHERE status = 'created'"
+        )
+        == "ac"
+    )
+    assert await shipping.tick_ready(limit=2) == 2
+    assert await shipping.tick_ready(limit=2) == 1
+    assert await shipping.tick_ready(limit=2) == 0
+    shipping.at(40)
+    assert await shipping.tick_advance(limit=3) == 3
+    assert await shipping.tick_advance(limit=3) == 2
+    assert await shipping.tick_advance(limit=3) == 0

@@ -21,6 +21,7 @@ def test_defaults() -> None:
     settings = ShippingSettings(database_url="postgresql://localhost/x")
     assert settings.http_port == 8006
     assert settings.advance_interval_s == 0.5
+    assert settings.tick_limit == 500
     timings = settings.timings()
     assert timings.slow_delay == timedelta(seconds=10)
     assert timings.dispatch_after == timedelta(seconds=3)

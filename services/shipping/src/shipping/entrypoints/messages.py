@@ -1,16 +1,18 @@
-"""shipping.commands -> use cases."""
+"""shipping.commands -> the batch use case."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from orderflow_contracts import registry
 from orderflow_contracts.shipping import CancelShipment, CreateShipment
 from orderflow_messaging.clock import Clock, IdFactory
-from orderflow_messaging.consumer import HandlerContext, MessageConsumer
+from orderflow_messaging.consumer import Batch, Incoming, MessageConsumer
 from orderflow_messaging.settings import ConsumerSettings
-from shipping.application import handlers
-from shipping.application.unit_of_work import ShippingUnitOfWork
+from shipping.adapters.batch_store import PgShipmentStore
+from shipping.application.batch import Command, Shipper, handle_commands
 from shipping.domain.carrier import SimulatedCarrier
 from shipping.domain.model import Timings
 
@@ -34,18 +36,11 @@ def build_consumer(
         clock=clock,
         new_id=new_id,
     )
+    shipper = Shipper(carrier, timings, new_id)
 
-    def uow(ctx: HandlerContext) -> ShippingUnitOfWork:
-        return ShippingUnitOfWork(ctx.conn, ctx.outbox, clock, new_id)
-
-    @consumer.handles(CreateShipment)
-    async def on_create_shipment(ctx: HandlerContext) -> None:
-        assert isinstance(ctx.message, CreateShipment)
-        await handlers.create_shipment(uow(ctx), ctx.message, carrier, timings)
-
-    @consumer.handles(CancelShipment)
-    async def on_cancel_shipment(ctx: HandlerContext) -> None:
-        assert isinstance(ctx.message, CancelShipment)
-        await handlers.cancel_shipment(uow(ctx), ctx.message)
+    # One handler for both: an order's create and cancel are folded together, in order.
+    @consumer.handles(CreateShipment, CancelShipment)
+    async def on_shipment_commands(batch: Batch, items: Sequence[Incoming[Command]]) -> None:
+        await handle_commands(PgShipmentStore(batch.conn), batch, items, shipper)
 
     return consumer

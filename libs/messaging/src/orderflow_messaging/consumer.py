@@ -8,9 +8,9 @@ For each batch of records (a poll; one record is a batch of one):
    messages in batch order (a handler writes each of its tables once for the batch and
    queues its outgoing messages), insert every queued outbox row (one statement), commit;
 3. the offsets are committed (faststream ack) only after that transaction committed.
-If the batch transaction fails, each of its records is retried alone (a batch of one)
-so one bad record cannot hold back the others: transient failures back off and retry,
-counted durably; after ``max_attempts`` (or at once for PermanentFailure) the record is
+If the batch transaction fails, its halves are tried in turn, down to single records,
+so one bad record cannot hold back the others: a record that fails alone backs off and
+retries, counted durably; after ``max_attempts`` (or at once for PermanentFailure) it is
 dead-lettered, and the partition moves on. Database/broker outages are not counted
 against a record: the batch is rewound (nack) and tried again after a pause.
 
@@ -149,17 +149,26 @@ class MessageConsumer:
         """Handle a batch; returns only when every record is handled or dead-lettered.
         The caller commits the offsets after it returns."""
         items = [self._decode(record) for record in records]
-        if not items:
-            return
+        if items:
+            await self._process_items(items)
+
+    async def _process_items(self, items: list[_Item]) -> None:
+        """One transaction for ``items``. When it fails, the halves are tried in turn (in
+        order, so per-key order holds), down to single records, which get the retry and
+        dead-letter rules: one bad record among n costs about 2 log2(n) transactions, not
+        n."""
         try:
             outcomes = await self._transaction(items, alone=False)
         except Exception as exc:
             if is_infrastructure(exc):
                 await self._pause_for_infrastructure(exc)
-            if len(items) > 1:
-                log.info("batch_failed_isolating", consumer=self.name, size=len(items))
-            for item in items:
-                await self._process_alone(item)
+            if len(items) == 1:
+                await self._process_alone(items[0])
+                return
+            log.info("batch_failed_splitting", consumer=self.name, size=len(items))
+            half = len(items) // 2
+            await self._process_items(items[:half])
+            await self._process_items(items[half:])
             return
         _count(self.name, items, outcomes)
 

@@ -140,7 +140,7 @@ async def test_one_poll_is_folded_in_order(feed: Feed) -> None:
             price_changed("MUG", 1100, LATER),
         )
     assert [(i.sku, i.price_minor) for i in await _items(engine)] == [("MUG", 1100), ("TEE", 2490)]
-    assert "batch_failed_isolating" not in [entry["event"] for entry in logs]
+    assert "batch_failed_splitting" not in [entry["event"] for entry in logs]
     assert await _scalar(engine, "SELECT count(*) FROM inbox WHERE status = 'processed'") == 5
 
 
@@ -148,7 +148,7 @@ async def test_an_unknown_sku_in_a_poll_is_dead_lettered_alone(feed: Feed) -> No
     engine = feed.engine
     with structlog.testing.capture_logs() as logs:
         await feed.deliver(published("TEE", 1990, T0), price_changed("GHOST"), price_changed("TEE"))
-    assert "batch_failed_isolating" in [entry["event"] for entry in logs]
+    assert "batch_failed_splitting" in [entry["event"] for entry in logs]
     assert [(i.sku, i.price_minor) for i in await _items(engine)] == [("TEE", 2490)]
     assert await _scalar(engine, "SELECT string_agg(topic, ',') FROM outbox") == (
         "catalog.events.dlq"

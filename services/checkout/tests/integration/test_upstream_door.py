@@ -160,7 +160,7 @@ async def test_one_poll_of_100_submissions(door: Door) -> None:
 
     with structlog.testing.capture_logs() as logs:
         await door.poll([b[0] for b in batch])
-    assert "batch_failed_isolating" not in [entry["event"] for entry in logs]
+    assert "batch_failed_splitting" not in [entry["event"] for entry in logs]
 
     orders = await door.orders()
     assert len(orders) == 5 + 77

@@ -373,6 +373,33 @@ class MessageConsumer:
         return float(min(self._settings.backoff_max_s, base) * random.uniform(0.8, 1.2))
 
 
+def batch_consumer(
+    name: str,
+    *,
+    producer: str,
+    registry: MessageRegistry,
+    engine: AsyncEngine,
+    settings: ConsumerSettings,
+    clock: Clock,
+    handles: Sequence[type[Message]],
+    handler: BatchHandler,
+    new_id: IdFactory = uuid.uuid4,
+) -> MessageConsumer:
+    """A service's consumer: one batch handler for the message types it folds together
+    (what every service's ``entrypoints/messages.py`` builds)."""
+    consumer = MessageConsumer(
+        name=name,
+        producer=producer,
+        registry=registry,
+        engine=engine,
+        settings=settings,
+        clock=clock,
+        new_id=new_id,
+    )
+    consumer.handles(*handles)(handler)
+    return consumer
+
+
 def _count(consumer: str, items: Sequence[_Item], outcomes: Sequence[str]) -> None:
     """Metrics once per (topic, outcome) per batch, not once per message."""
     counts = Counter(

@@ -17,7 +17,7 @@ from checkout.adapters.batch_store import PgSubmissionStore
 from checkout.application.submissions import handle_submissions
 from checkout.application.unit_of_work import PRODUCER
 from orderflow_messaging.clock import Clock, IdFactory
-from orderflow_messaging.consumer import Batch, Incoming, MessageConsumer
+from orderflow_messaging.consumer import Batch, Incoming, MessageConsumer, batch_consumer
 from orderflow_messaging.registry import Message, MessageRegistry
 from orderflow_messaging.settings import ConsumerSettings
 
@@ -49,20 +49,13 @@ def build_inbound_consumer(
     new_id: IdFactory,
     event_version: int,
 ) -> MessageConsumer:
-    consumer = MessageConsumer(
-        name=CONSUMER,
-        producer=PRODUCER,
-        registry=door_registry(),
-        engine=engine,
-        settings=settings,
-        clock=clock,
-    )
-
     # The use case reads each submission from its envelope (version and payload as sent).
-    @consumer.handles(_AnySubmissionV2)
     async def on_submit_order(batch: Batch, items: Sequence[Incoming[Message]]) -> None:
         await handle_submissions(
             PgSubmissionStore(batch.conn), batch, items, new_id=new_id, event_version=event_version
         )
 
-    return consumer
+    return batch_consumer(
+        CONSUMER, producer=PRODUCER, registry=door_registry(), engine=engine,
+        settings=settings, clock=clock, handles=(_AnySubmissionV2,), handler=on_submit_order,
+    )  # fmt: skip

@@ -12,7 +12,7 @@ from checkout.application.unit_of_work import PRODUCER
 from orderflow_contracts import registry
 from orderflow_contracts.catalog import PriceChanged, ProductPublished
 from orderflow_messaging.clock import Clock
-from orderflow_messaging.consumer import Batch, Incoming, MessageConsumer
+from orderflow_messaging.consumer import Batch, Incoming, MessageConsumer, batch_consumer
 from orderflow_messaging.settings import ConsumerSettings
 
 CONSUMER = "checkout"
@@ -21,18 +21,12 @@ CONSUMER = "checkout"
 def build_consumer(
     engine: AsyncEngine, settings: ConsumerSettings, clock: Clock
 ) -> MessageConsumer:
-    consumer = MessageConsumer(
-        name=CONSUMER,
-        producer=PRODUCER,
-        registry=registry(),
-        engine=engine,
-        settings=settings,
-        clock=clock,
-    )
-
-    # One handler for both: a SKU's publication and its price changes fold in order.
-    @consumer.handles(ProductPublished, PriceChanged)
     async def on_catalog_events(batch: Batch, items: Sequence[Incoming[CatalogEvent]]) -> None:
         await handle_catalog_events(PgCatalogStore(batch.conn), items)
 
-    return consumer
+    # One handler for both: a SKU's publication and its price changes fold in order.
+    return batch_consumer(
+        CONSUMER, producer=PRODUCER, registry=registry(), engine=engine,
+        settings=settings, clock=clock,
+        handles=(ProductPublished, PriceChanged), handler=on_catalog_events,
+    )  # fmt: skip

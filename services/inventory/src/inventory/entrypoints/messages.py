@@ -12,7 +12,7 @@ from inventory.application.batch import Command, handle_commands
 from orderflow_contracts import registry
 from orderflow_contracts.inventory import CommitStock, ReleaseStock, ReserveStock
 from orderflow_messaging.clock import Clock
-from orderflow_messaging.consumer import Batch, Incoming, MessageConsumer
+from orderflow_messaging.consumer import Batch, Incoming, MessageConsumer, batch_consumer
 from orderflow_messaging.settings import ConsumerSettings
 
 PRODUCER = "inventory"
@@ -21,18 +21,12 @@ PRODUCER = "inventory"
 def build_consumer(
     engine: AsyncEngine, settings: ConsumerSettings, clock: Clock, reservation_ttl: timedelta
 ) -> MessageConsumer:
-    consumer = MessageConsumer(
-        name="inventory",
-        producer=PRODUCER,
-        registry=registry(),
-        engine=engine,
-        settings=settings,
-        clock=clock,
-    )
-
-    # One handler for the three: a batch's commands are folded together, in order.
-    @consumer.handles(ReserveStock, ReleaseStock, CommitStock)
     async def on_stock_commands(batch: Batch, items: Sequence[Incoming[Command]]) -> None:
         await handle_commands(PgStockStore(batch.conn), batch, items, reservation_ttl)
 
-    return consumer
+    # One handler for the three: a batch's commands are folded together, in order.
+    return batch_consumer(
+        "inventory", producer=PRODUCER, registry=registry(), engine=engine,
+        settings=settings, clock=clock,
+        handles=(ReserveStock, ReleaseStock, CommitStock), handler=on_stock_commands,
+    )  # fmt: skip

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from orderflow_contracts import inventory, payment, registry, shipping
 from orderflow_contracts.checkout import OrderPlaced
 from orderflow_messaging.clock import Clock
-from orderflow_messaging.consumer import Batch, Incoming, MessageConsumer
+from orderflow_messaging.consumer import Batch, Incoming, MessageConsumer, batch_consumer
 from orderflow_messaging.registry import Message
 from orderflow_messaging.settings import ConsumerSettings
 from orders.adapters.saga_store import PgSagaStore
@@ -23,19 +23,13 @@ REPLIES = (*inventory.EVENTS, *payment.EVENTS, *shipping.EVENTS)
 def build_consumer(
     engine: AsyncEngine, settings: ConsumerSettings, clock: Clock, policy: SagaPolicy
 ) -> MessageConsumer:
-    consumer = MessageConsumer(
-        name="orders",
-        producer=PRODUCER,
-        registry=registry(),
-        engine=engine,
-        settings=settings,
-        clock=clock,
-    )
-
-    # One handler for the start and every reply: a batch's messages of one order are
-    # folded together, in order.
-    @consumer.handles(OrderPlaced, *REPLIES)
     async def on_saga_messages(batch: Batch, items: Sequence[Incoming[Message]]) -> None:
         await handle_saga_messages(PgSagaStore(batch.conn), batch, items, policy)
 
-    return consumer
+    # One handler for the start and every reply: a batch's messages of one order are
+    # folded together, in order.
+    return batch_consumer(
+        "orders", producer=PRODUCER, registry=registry(), engine=engine,
+        settings=settings, clock=clock,
+        handles=(OrderPlaced, *REPLIES), handler=on_saga_messages,
+    )  # fmt: skip

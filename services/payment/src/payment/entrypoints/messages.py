@@ -14,7 +14,7 @@ from orderflow_contracts.payment import (
     VoidPayment,
 )
 from orderflow_messaging.clock import Clock
-from orderflow_messaging.consumer import Batch, Incoming, MessageConsumer
+from orderflow_messaging.consumer import Batch, Incoming, MessageConsumer, batch_consumer
 from orderflow_messaging.db import hot_pool
 from orderflow_messaging.settings import ConsumerSettings
 from payment.adapters.batch_store import PgPaymentStore
@@ -33,21 +33,17 @@ def build_consumer(
     *,
     gateway_concurrency: int = 16,
 ) -> MessageConsumer:
-    consumer = MessageConsumer(
-        name="payment",
-        producer=PRODUCER,
-        registry=registry(),
-        engine=engine,
-        settings=settings,
-        clock=clock,
-    )
     # The pending keys are committed on a connection of their own, from the same pool.
     pool = hot_pool(engine)
 
-    # One handler for the four: an order's commands are decided together, in order.
-    @consumer.handles(AuthorizePayment, CapturePayment, VoidPayment, RefundPayment)
     async def on_payment_commands(batch: Batch, items: Sequence[Incoming[Command]]) -> None:
         store = PgPaymentStore(batch.conn, pool)
         await handle_commands(store, gateway, batch, items, concurrency=gateway_concurrency)
 
-    return consumer
+    # One handler for the four: an order's commands are decided together, in order.
+    return batch_consumer(
+        "payment", producer=PRODUCER, registry=registry(), engine=engine,
+        settings=settings, clock=clock,
+        handles=(AuthorizePayment, CapturePayment, VoidPayment, RefundPayment),
+        handler=on_payment_commands,
+    )  # fmt: skip

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from orderflow_contracts import registry
 from orderflow_contracts.shipping import CancelShipment, CreateShipment
 from orderflow_messaging.clock import Clock, IdFactory
-from orderflow_messaging.consumer import Batch, Incoming, MessageConsumer
+from orderflow_messaging.consumer import Batch, Incoming, MessageConsumer, batch_consumer
 from orderflow_messaging.settings import ConsumerSettings
 from shipping.adapters.batch_store import PgShipmentStore
 from shipping.application.batch import Command, Shipper, handle_commands
@@ -27,20 +27,14 @@ def build_consumer(
     carrier: SimulatedCarrier,
     timings: Timings,
 ) -> MessageConsumer:
-    consumer = MessageConsumer(
-        name="shipping",
-        producer=PRODUCER,
-        registry=registry(),
-        engine=engine,
-        settings=settings,
-        clock=clock,
-        new_id=new_id,
-    )
     shipper = Shipper(carrier, timings, new_id)
 
-    # One handler for both: an order's create and cancel are folded together, in order.
-    @consumer.handles(CreateShipment, CancelShipment)
     async def on_shipment_commands(batch: Batch, items: Sequence[Incoming[Command]]) -> None:
         await handle_commands(PgShipmentStore(batch.conn), batch, items, shipper)
 
-    return consumer
+    # One handler for both: an order's create and cancel are folded together, in order.
+    return batch_consumer(
+        "shipping", producer=PRODUCER, registry=registry(), engine=engine,
+        settings=settings, clock=clock, new_id=new_id,
+        handles=(CreateShipment, CancelShipment), handler=on_shipment_commands,
+    )  # fmt: skip

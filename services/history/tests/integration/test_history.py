@@ -1,37 +1,39 @@
 """The history service on the real PostgreSQL: records through its consumer (inbox,
-routing, ignored types), facts in any order, concurrent facts of one order, and the
-HTTP read API."""
+routing, ignored types), facts in any order, a batch of many orders against one fact at
+a time, concurrent batches of the same orders, and the HTTP read API."""
 
 from __future__ import annotations
 
 import asyncio
+import random
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
 
 import httpx
 import pytest
+from asyncpg.connection import LoggedQuery
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from history.adapters.repository import OrderHistoryRepository
-from history.application import handlers
-from history.application.unit_of_work import HistoryUnitOfWork
+from history.application.rebuild import Rebuild
 from history.bootstrap import MIGRATIONS
-from history.domain.projection import Fulfilment, OrderHistory, ShipmentProgressed, Status
+from history.domain.projection import Fulfilment, OrderHistory, Status
 from history.entrypoints.http import build_router
-from history.entrypoints.messages import build_consumer
+from history.entrypoints.messages import build_consumer, on_order_facts
 from orderflow_contracts.checkout import OrderPlaced
 from orderflow_contracts.common import Address, Money, PricedLineV2
 from orderflow_contracts.orders import OrderCancelled, OrderCompleted, OrderConfirmed
 from orderflow_contracts.shipping import ShipmentCreated, ShipmentDelivered, ShipmentDispatched
 from orderflow_messaging.clock import FixedClock
-from orderflow_messaging.consumer import MessageConsumer
+from orderflow_messaging.consumer import Batch, Incoming, MessageConsumer
 from orderflow_messaging.envelope import Envelope
 from orderflow_messaging.registry import Message
 from orderflow_messaging.settings import ConsumerSettings
 from orderflow_service.http import create_app
+from orderflow_testing.batches import run_batch
 from orderflow_testing.plugin import MigratedSchema
 
 T0 = datetime(2026, 3, 1, 12, tzinfo=UTC)
@@ -157,15 +159,142 @@ async def test_outcome_and_delivery_before_the_placement(
     )
 
 
-async def test_concurrent_facts_of_one_order_lose_no_update(engine: AsyncEngine) -> None:
-    async def one(seconds: int) -> None:
-        fact = ShipmentProgressed("o3", T0 + timedelta(seconds=seconds), Fulfilment.DISPATCHED)
-        async with engine.begin() as conn:
-            await handlers.record_fact(HistoryUnitOfWork(conn), fact)
+async def all_rows(engine: AsyncEngine) -> list[OrderHistory]:
+    async with engine.connect() as conn:
+        return await OrderHistoryRepository(conn).all()
 
-    await asyncio.gather(*(one(s) for s in range(20)))
+
+async def run_timed(engine: AsyncEngine, timed: Sequence[tuple[Message, datetime]]) -> None:
+    """One batch through the consumer's handler (``run_batch``), each envelope's
+    ``occurred_at`` set as given (``run_batch`` stamps the current time)."""
+
+    async def handler(batch: Batch, items: Sequence[Incoming[Message]]) -> None:
+        await on_order_facts(
+            batch,
+            [
+                replace(item, envelope=item.envelope.model_copy(update={"occurred_at": when}))
+                for item, (_, when) in zip(items, timed, strict=True)
+            ],
+        )
+
+    await run_batch(engine, handler, [message for message, _ in timed], producer="history")
+
+
+async def test_concurrent_facts_of_one_order_lose_no_update(engine: AsyncEngine) -> None:
+    # Twenty batches of one new order at once: one inserts the row, the others find it
+    # taken at their save, then fold onto it under its lock.
+    dispatched = ShipmentDispatched(order_id="o3", shipment_id="s")
+    await asyncio.gather(
+        *(run_timed(engine, [(dispatched, T0 + timedelta(seconds=s))]) for s in range(20))
+    )
     got = await row(engine, "o3")
     assert (got.events_applied, got.updated_at) == (20, T0 + timedelta(seconds=19))
+    assert got.fulfilment is Fulfilment.DISPATCHED
+
+
+def order_messages(order_id: str, n: int) -> list[tuple[Message, float]]:
+    """An order's messages and their times; what happens to it depends on ``n``."""
+    messages: list[tuple[Message, float]] = [
+        (placed(order_id, f"c{n % 7}", minutes=n), 0),
+        (OrderConfirmed(order_id=order_id), 1),
+    ]
+    if n % 3 == 0:
+        messages.append((OrderCancelled(order_id=order_id, reason=f"r{n}"), 2))
+        return messages
+    messages += [
+        (ShipmentDispatched(order_id=order_id, shipment_id=f"s{n}"), 3),
+        (OrderCompleted(order_id=order_id, total_minor=2500), 4),
+        (OrderConfirmed(order_id=order_id), 1),  # a resend (a new message): counted
+    ]
+    if n % 2 == 0:
+        messages.append((ShipmentDelivered(order_id=order_id, shipment_id=f"s{n}"), 5))
+    if n % 5 == 0:
+        messages.append((OrderCancelled(order_id=order_id, reason="after delivery"), 6))
+    return messages
+
+
+async def test_a_batch_of_50_orders_gives_the_rows_of_one_fact_at_a_time(
+    migrated_schema: MigratedSchema,
+) -> None:
+    mixed = random.Random(11)
+    earlier: list[tuple[Message, datetime]] = []  # some orders have a row before the batch
+    batch: list[tuple[Message, datetime]] = []
+    for n in range(50):
+        order_id = f"order-{n:02d}"
+        timed = [
+            (message, T0 + timedelta(seconds=seconds + n / 100))
+            for message, seconds in order_messages(order_id, n)
+        ]
+        mixed.shuffle(timed)
+        cut = 2 if n % 4 == 0 else 0
+        earlier += timed[:cut]
+        batch += timed[cut:]
+    mixed.shuffle(batch)  # orders interleave, each order's facts out of order
+
+    batched = (await migrated_schema(MIGRATIONS)).engine
+    await run_timed(batched, earlier)
+    await run_timed(batched, batch)
+    alone = (await migrated_schema(MIGRATIONS)).engine
+    for each in [*earlier, *batch]:
+        await run_timed(alone, [each])
+
+    rows = await all_rows(batched)
+    assert len(rows) == 50
+    assert rows == await all_rows(alone)
+    rebuild = Rebuild()  # what `orderflow replay projection order-history` computes
+    for message, when in [*earlier, *batch]:
+        rebuild.feed(uuid4(), message, when)
+    assert rows == sorted(rebuild.rows.values(), key=lambda r: r.order_id)
+    assert sum(r.events_applied for r in rows) == len(earlier) + len(batch)
+    assert {r.status for r in rows} == {Status.CANCELLED, Status.COMPLETED}
+    assert {r.fulfilment for r in rows} == set(Fulfilment)
+
+
+async def test_a_batch_costs_two_statements_whatever_its_size(engine: AsyncEngine) -> None:
+    statements: list[str] = []
+
+    def log(query: LoggedQuery) -> None:
+        # Not asyncpg's own type introspection, done once per connection and statement.
+        if "order_history" in query.query:
+            statements.append(query.query)
+
+    async def counted(batch: Batch, items: Sequence[Incoming[Message]]) -> None:
+        with batch.conn.query_logger(log):
+            await on_order_facts(batch, items)
+
+    async def cost(messages: Sequence[Message]) -> int:
+        statements.clear()
+        await run_batch(engine, counted, messages, producer="history")
+        return len(statements)
+
+    assert await cost([placed(f"n{n}") for n in range(3)]) == 2
+    many: list[Message] = [placed(f"m{n}") for n in range(30)]  # new orders
+    many += [OrderConfirmed(order_id=f"n{n % 3}") for n in range(30)]  # existing ones
+    assert await cost(many) == 2
+    assert (await row(engine, "n1")).events_applied == 11
+
+
+async def test_concurrent_batches_of_the_same_new_orders_apply_every_fact_once(
+    engine: AsyncEngine,
+) -> None:
+    orders = [f"shared-{n}" for n in range(5)]
+
+    def batch(k: int) -> list[tuple[Message, datetime]]:
+        # Every batch holds each order's facts, in its own order.
+        facts: list[tuple[Message, datetime]] = []
+        for n, order_id in enumerate(orders):
+            facts += [
+                (OrderConfirmed(order_id=order_id), T0 + timedelta(seconds=k)),
+                (ShipmentDispatched(order_id=order_id, shipment_id="s"), T0 + timedelta(seconds=n)),
+            ]
+        return facts[k % 3 :] + facts[: k % 3]
+
+    await asyncio.gather(*(run_timed(engine, batch(k)) for k in range(10)))
+    for order_id in orders:
+        got = await row(engine, order_id)
+        assert got.events_applied == 20
+        assert (got.status, got.status_at) == (Status.CONFIRMED, T0 + timedelta(seconds=9))
+        assert got.fulfilment is Fulfilment.DISPATCHED
 
 
 @pytest.fixture

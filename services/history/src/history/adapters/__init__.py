@@ -1,1 +1,2 @@
-"""History persistence: the order_history table and its repository."""
+"""History persistence: the order_history table, its repository (reads, rebuilds) and the
+consumer's batch store."""

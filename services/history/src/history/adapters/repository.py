@@ -1,38 +1,42 @@
-"""Explicit row <-> OrderHistory mapping, and the queries of the read model."""
+"""Explicit row <-> OrderHistory mapping, and the queries of the read model (HTTP, the
+rebuild tool; the consumer writes through the batch store)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, Protocol
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from history.adapters.tables import order_history
 from history.domain.projection import Fulfilment, Line, OrderHistory, Status
-from orderflow_messaging.sql import insert_or_ignore
+
+
+def lines_data(lines: tuple[Line, ...] | None) -> list[dict[str, Any]] | None:
+    """The ``lines`` column's JSON (shared by this repository and the batch store)."""
+    if lines is None:
+        return None
+    return [
+        {
+            "sku": line.sku,
+            "quantity": line.quantity,
+            "unit_price_minor": line.unit_price_minor,
+            "currency": line.currency,
+        }
+        for line in lines
+    ]
 
 
 def row_of(history: OrderHistory) -> dict[str, Any]:
-    lines = None
-    if history.lines is not None:
-        lines = [
-            {
-                "sku": line.sku,
-                "quantity": line.quantity,
-                "unit_price_minor": line.unit_price_minor,
-                "currency": line.currency,
-            }
-            for line in history.lines
-        ]
     return {
         "order_id": history.order_id,
         "customer_id": history.customer_id,
         "placed_at": history.placed_at,
         "total_minor": history.total_minor,
         "currency": history.currency,
-        "lines": lines,
+        "lines": lines_data(history.lines),
         "status": history.status.value,
         "reason": history.reason,
         "status_at": history.status_at,
@@ -42,7 +46,13 @@ def row_of(history: OrderHistory) -> dict[str, Any]:
     }
 
 
-def history_of(row: Mapping[Any, Any]) -> OrderHistory:
+class Row(Protocol):
+    """A row by column name: SQLAlchemy's RowMapping, or an asyncpg Record."""
+
+    def __getitem__(self, key: str, /) -> Any: ...
+
+
+def history_of(row: Row) -> OrderHistory:
     lines = row["lines"]
     return OrderHistory(
         order_id=row["order_id"],
@@ -64,23 +74,10 @@ class OrderHistoryRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
 
-    async def add_if_missing(self, history: OrderHistory) -> None:
-        row = row_of(history)
-        await self._conn.execute(insert_or_ignore(order_history, row, ["order_id"]), row)
-
-    async def get(self, order_id: str, *, for_update: bool = False) -> OrderHistory | None:
+    async def get(self, order_id: str) -> OrderHistory | None:
         query = select(order_history).where(order_history.c.order_id == order_id)
-        if for_update:
-            query = query.with_for_update()
         row = (await self._conn.execute(query)).mappings().first()
         return history_of(row) if row else None
-
-    async def save(self, history: OrderHistory) -> None:
-        values = row_of(history)
-        del values["order_id"]
-        await self._conn.execute(
-            update(order_history).where(order_history.c.order_id == history.order_id).values(values)
-        )
 
     async def add_all(self, histories: Iterable[OrderHistory]) -> int:
         """Insert rows in bulk (a rebuild into a fresh table)."""

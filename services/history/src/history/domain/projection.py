@@ -1,8 +1,8 @@
 """The order-history projection: facts about an order folded into one row.
 
-``apply`` is the whole projection. The live service runs it per consumed message and
-``orderflow replay projection order-history`` runs the very same function over a topic
-range, so a rebuilt table equals the live one.
+``apply`` is the whole projection. The live service folds each consumed batch with it
+(``fold``, in message order) and ``orderflow replay projection order-history`` runs the
+very same function over a topic range, so a rebuilt table equals the live one.
 
 The three source topics are independent: nothing orders a shipping event after the
 orders event of the same order, or an orders event after the OrderPlaced. So ``apply``

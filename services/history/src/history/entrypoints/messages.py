@@ -1,37 +1,33 @@
-"""checkout.events, orders.events, shipping.events -> the projection."""
+"""checkout.events, orders.events, shipping.events -> the projection, a batch at a time."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from history.application import handlers
-from history.application.facts import HANDLED, fact_of
-from history.application.unit_of_work import HistoryUnitOfWork
+from history.adapters.batch_store import PgHistoryStore
+from history.application.batch import facts_of, record_facts
+from history.application.facts import HANDLED
 from orderflow_contracts import registry
 from orderflow_messaging.clock import Clock
-from orderflow_messaging.consumer import HandlerContext, MessageConsumer
+from orderflow_messaging.consumer import Batch, Incoming, MessageConsumer, batch_consumer
+from orderflow_messaging.registry import Message
 from orderflow_messaging.settings import ConsumerSettings
 
 PRODUCER = "history"
 
 
+async def on_order_facts(batch: Batch, items: Sequence[Incoming[Message]]) -> None:
+    """Every handled type of the three topics: a batch's facts are folded together."""
+    await record_facts(PgHistoryStore(batch.conn), facts_of(items))
+
+
 def build_consumer(
     engine: AsyncEngine, settings: ConsumerSettings, clock: Clock
 ) -> MessageConsumer:
-    consumer = MessageConsumer(
-        name="history",
-        producer=PRODUCER,
-        registry=registry(),
-        engine=engine,
-        settings=settings,
-        clock=clock,
-    )
-
     # Types not in HANDLED have no handler: the consumer counts them as ignored.
-    @consumer.handles(*HANDLED)
-    async def on_order_fact(ctx: HandlerContext) -> None:
-        fact = fact_of(ctx.message, ctx.envelope.occurred_at)
-        if fact is not None:
-            await handlers.record_fact(HistoryUnitOfWork(ctx.conn), fact)
-
-    return consumer
+    return batch_consumer(
+        "history", producer=PRODUCER, registry=registry(), engine=engine,
+        settings=settings, clock=clock, handles=HANDLED, handler=on_order_facts,
+    )  # fmt: skip

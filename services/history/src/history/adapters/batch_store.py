@@ -1,0 +1,107 @@
+"""The history batch store: PostgreSQL through asyncpg (two statements per batch), and an
+in-memory fake that passes the same contract tests.
+
+The write is one upsert. Rows of orders the load found (and locked) are updated through
+``ON CONFLICT DO UPDATE``; the other rows are plain inserts, unless another transaction
+inserted the same order meanwhile: the insert then waits for that transaction, and once
+it committed the conflict takes the ``DO UPDATE`` path, whose ``WHERE`` (only loaded
+orders) is false, so nothing is written, but PostgreSQL locks the row all the same and
+``RETURNING`` leaves it out. That is how ``save`` reports it, already locked for the
+reload.
+
+Chosen by measurement over inserting every missing order as a blank row first (a third
+statement per batch, and every new row written twice): per message, client CPU 68-78 us
+against 82-91 at 10 facts a batch, 28-34 against 36-40 at 200; PostgreSQL backend CPU
+11-16 us against 19-23 at 200 (the per-message path it replaces: about 1,200 us client
+and 220 us PostgreSQL per message, for its four statements)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from history.adapters.repository import history_of, lines_data
+from history.domain.projection import OrderHistory
+from orderflow_messaging.db import Connection
+
+# Columns in this order everywhere (``_arrays`` too).
+_LOAD = """
+    SELECT order_id, customer_id, placed_at, total_minor, currency, lines, status, reason,
+           status_at, fulfilment, updated_at, events_applied
+    FROM order_history
+    WHERE order_id = ANY($1::text[]) ORDER BY order_id FOR UPDATE
+"""
+_SAVE = """
+    INSERT INTO order_history AS h (order_id, customer_id, placed_at, total_minor, currency,
+                                    lines, status, reason, status_at, fulfilment,
+                                    updated_at, events_applied)
+    SELECT o, c, p, t, cu, l::jsonb, s, r, sa, f, ua, n
+    FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::bigint[], $5::text[],
+                $6::text[], $7::text[], $8::text[], $9::timestamptz[], $10::text[],
+                $11::timestamptz[], $12::int[])
+         AS u(o, c, p, t, cu, l, s, r, sa, f, ua, n)
+    ON CONFLICT (order_id) DO UPDATE SET
+        customer_id = excluded.customer_id, placed_at = excluded.placed_at,
+        total_minor = excluded.total_minor, currency = excluded.currency,
+        lines = excluded.lines, status = excluded.status, reason = excluded.reason,
+        status_at = excluded.status_at, fulfilment = excluded.fulfilment,
+        updated_at = excluded.updated_at, events_applied = excluded.events_applied
+    WHERE h.order_id = ANY($13::text[])
+    RETURNING h.order_id
+"""
+
+
+def _arrays(rows: Sequence[OrderHistory]) -> list[list[Any]]:
+    """One array per column, in the statements' order. ``lines`` goes as JSON text: asyncpg
+    would bind a list of lists as a 2-D array."""
+    return [
+        [r.order_id for r in rows],
+        [r.customer_id for r in rows],
+        [r.placed_at for r in rows],
+        [r.total_minor for r in rows],
+        [r.currency for r in rows],
+        [None if r.lines is None else json.dumps(lines_data(r.lines)) for r in rows],
+        [r.status.value for r in rows],
+        [r.reason for r in rows],
+        [r.status_at for r in rows],
+        [r.fulfilment.value for r in rows],
+        [r.updated_at for r in rows],
+        [r.events_applied for r in rows],
+    ]
+
+
+class PgHistoryStore:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    async def load_for_update(self, order_ids: Sequence[str]) -> dict[str, OrderHistory]:
+        rows = await self._conn.fetch(_LOAD, sorted(order_ids))
+        return {row["order_id"]: history_of(row) for row in rows}
+
+    async def save(self, rows: Sequence[OrderHistory], loaded: Collection[str]) -> set[str]:
+        if not rows:
+            return set()
+        ordered = sorted(rows, key=lambda row: row.order_id)  # inserts in one order too
+        written = await self._conn.fetch(_SAVE, *_arrays(ordered), sorted(loaded))
+        return {row.order_id for row in ordered} - {row["order_id"] for row in written}
+
+
+@dataclass
+class MemoryHistoryStore:
+    """The fake: the same contract, held in a dict (for unit tests of the use case)."""
+
+    rows: dict[str, OrderHistory] = field(default_factory=dict)
+
+    async def load_for_update(self, order_ids: Sequence[str]) -> dict[str, OrderHistory]:
+        return {o: self.rows[o] for o in sorted(order_ids) if o in self.rows}
+
+    async def save(self, rows: Sequence[OrderHistory], loaded: Collection[str]) -> set[str]:
+        taken: set[str] = set()
+        for row in rows:
+            if row.order_id in self.rows and row.order_id not in loaded:
+                taken.add(row.order_id)
+            else:
+                self.rows[row.order_id] = row
+        return taken

@@ -41,16 +41,16 @@ log = structlog.get_logger(__name__)
 # Namespace for pg_try_advisory_xact_lock(int, int): "OF" in ASCII.
 _LOCK_NAMESPACE = 0x4F46
 
-# One round trip: lock every free slot with pending rows (a CTE with a volatile function
-# runs once, before the outer query reads it), then read those slots' oldest rows.
+# Two statements, on purpose: the claim must take its snapshot AFTER the slot locks are
+# held. In one statement the snapshot predates the locks, so a relay could take a slot
+# another relay had just published and released, and see those rows still unpublished.
+_LOCK_PENDING_SLOTS = (
+    "SELECT slot FROM (SELECT DISTINCT slot FROM outbox WHERE published_at IS NULL) pending "
+    "WHERE pg_try_advisory_xact_lock($1, slot)"
+)
 _CLAIM = """
-    WITH locked AS MATERIALIZED (
-        SELECT slot FROM (SELECT DISTINCT slot FROM outbox WHERE published_at IS NULL) pending
-        WHERE pg_try_advisory_xact_lock($1, slot)
-    )
     SELECT id, topic, key, value, headers, created_at FROM outbox
-    WHERE published_at IS NULL AND slot IN (SELECT slot FROM locked)
-    ORDER BY id LIMIT $2
+    WHERE published_at IS NULL AND slot = ANY($1::int2[]) ORDER BY id LIMIT $2
 """
 _MARK = "UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])"
 
@@ -123,7 +123,10 @@ class OutboxRelay:
         """One pass over every slot with pending rows that no other relay holds."""
         pool = await self._pool.pool()
         async with pool.acquire() as conn, conn.transaction():
-            rows = await conn.fetch(_CLAIM, _LOCK_NAMESPACE, self._batch_size)
+            slots = [r[0] for r in await conn.fetch(_LOCK_PENDING_SLOTS, _LOCK_NAMESPACE)]
+            if not slots:
+                return 0
+            rows = await conn.fetch(_CLAIM, slots, self._batch_size)
             if not rows:
                 return 0
             await self._send(rows)

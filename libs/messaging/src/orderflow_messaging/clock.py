@@ -8,12 +8,22 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from uuid import UUID, uuid4
 
+from uuid_utils.compat import uuid7
+
 Clock = Callable[[], datetime]
 IdFactory = Callable[[], UUID]
 
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def new_message_id() -> UUID:
+    """A message id (UUIDv7): time-ordered, so the inbox and outbox indexes on it grow at
+    their right edge instead of touching a random page per insert (fewer pages dirtied
+    and written per message, and fewer full-page images in the WAL after a checkpoint).
+    Still 74 random bits per millisecond, and a plain UUID on the wire."""
+    return uuid7()
 
 
 @dataclass
@@ -36,4 +46,6 @@ class SequentialIds:
         return UUID(int=next(self._counter))
 
 
-__all__ = ["Clock", "FixedClock", "IdFactory", "SequentialIds", "utc_now", "uuid4"]
+__all__ = [
+    "Clock", "FixedClock", "IdFactory", "SequentialIds", "new_message_id", "utc_now", "uuid4",
+]  # fmt: skip

@@ -34,7 +34,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from orderflow_messaging import metrics
-from orderflow_messaging.clock import Clock, IdFactory, utc_now
+from orderflow_messaging.clock import Clock, IdFactory, new_message_id, utc_now
 from orderflow_messaging.crash import crashpoint, fault_delay_s
 from orderflow_messaging.db import Connection, hot_pool
 from orderflow_messaging.dead_letter import dead_letter_record
@@ -119,7 +119,7 @@ class MessageConsumer:
         engine: AsyncEngine,
         settings: ConsumerSettings | None = None,
         clock: Clock = utc_now,
-        new_id: IdFactory = uuid.uuid4,
+        new_id: IdFactory = new_message_id,
     ) -> None:
         self.name = name
         self._producer = producer
@@ -383,7 +383,7 @@ def batch_consumer(
     clock: Clock,
     handles: Sequence[type[Message]],
     handler: BatchHandler,
-    new_id: IdFactory = uuid.uuid4,
+    new_id: IdFactory = new_message_id,
 ) -> MessageConsumer:
     """A service's consumer: one batch handler for the message types it folds together
     (what every service's ``entrypoints/messages.py`` builds)."""

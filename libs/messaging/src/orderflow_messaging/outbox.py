@@ -9,12 +9,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from orderflow_messaging.clock import Clock, IdFactory, utc_now
+from orderflow_messaging.clock import Clock, IdFactory, new_message_id, utc_now
 from orderflow_messaging.db import Connection
 from orderflow_messaging.envelope import Envelope, Headers
 from orderflow_messaging.registry import Message
@@ -62,7 +62,7 @@ class Outbox:
         *,
         producer: str,
         clock: Clock = utc_now,
-        new_id: IdFactory = uuid4,
+        new_id: IdFactory = new_message_id,
         causation: Envelope | None = None,
     ) -> None:
         self._connection = connection
@@ -163,7 +163,9 @@ class BatchOutbox:
     inserts every queued row, in queue order, with one statement before the commit.
     Ids follow that order, and so does publishing per key."""
 
-    def __init__(self, *, producer: str, clock: Clock = utc_now, new_id: IdFactory = uuid4) -> None:
+    def __init__(
+        self, *, producer: str, clock: Clock = utc_now, new_id: IdFactory = new_message_id
+    ) -> None:
         self._producer = producer
         self._clock = clock
         self._new_id = new_id

@@ -139,7 +139,12 @@ def start(config: PostgresConfig) -> None:
     options = (
         f"-c listen_addresses=127.0.0.1 -c port={config.port} "
         f"-c unix_socket_directories='' -c max_connections={config.max_connections} "
-        "-c shared_buffers=256MB -c log_min_messages=warning"
+        "-c shared_buffers=256MB -c log_min_messages=warning "
+        # Durability as shipped (fsync, synchronous_commit, full_page_writes all on);
+        # checkpoints further apart, as for any write-heavy server: the first change of a
+        # page after a checkpoint writes the whole page to the WAL, and with the default
+        # 1 GB a checkpoint came every minute or so under load (docs/performance.md).
+        "-c max_wal_size=4GB -c checkpoint_timeout=15min"
     )
     _run([
         _bin("pg_ctl"), "-D", str(pgdata()), "-l", str(_log_file()), "-w", "-t", "60",

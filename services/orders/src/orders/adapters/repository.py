@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import fields
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -15,15 +15,30 @@ from orderflow_messaging.sql import insert_or_ignore
 from orders.adapters.tables import saga_history, sagas
 from orders.saga.state import Facts, OrderData, OrderLine, Saga, SagaStatus, Step
 
+_FACTS = tuple(f.name for f in fields(Facts))
+
 
 class ConcurrencyConflict(Exception):
     """The saga changed since it was read (its version moved on)."""
 
 
 def saga_data(saga: Saga) -> dict[str, Any]:
+    """The ``data`` column. Written out field by field: ``dataclasses.asdict`` deep-copies
+    recursively and cost a tenth of the coordinator's CPU on the hot path."""
+    order, facts = saga.order, saga.facts
     return {
-        "order": asdict(saga.order),
-        "facts": asdict(saga.facts),
+        "order": {
+            "customer_id": order.customer_id,
+            "lines": [
+                {"sku": ln.sku, "quantity": ln.quantity, "unit_price_minor": ln.unit_price_minor}
+                for ln in order.lines
+            ],
+            "currency": order.currency,
+            "total_minor": order.total_minor,
+            "address": dict(order.address),
+            "payment_token": order.payment_token,
+        },
+        "facts": {f: getattr(facts, f) for f in _FACTS},
         "compensations": [step.value for step in saga.compensations],
     }
 

@@ -108,7 +108,10 @@ class MessageRegistry:
                 f"{envelope.type} v{envelope.version} is not supported "
                 f"(newest known: v{self._latest[envelope.type]})",
             )
-        payload = self._validated(model, envelope.payload).model_dump(mode="json")
+        validated = self._validated(model, envelope.payload)
+        if envelope.version == self._latest[envelope.type]:
+            return validated  # the common case: no upcast, validated once
+        payload = validated.model_dump(mode="json")
         version = envelope.version
         while version < self._latest[envelope.type]:
             upcaster = self._upcasters.get((envelope.type, version))

@@ -49,18 +49,34 @@ async def _tolerant_parser(
     header, which would stall the partition forever. Give it readable copies, then hand
     the untouched records (original header bytes, kept for dead letters) to our code."""
     readable = tuple(
-        dataclasses.replace(
-            record,
-            headers=tuple(
-                (name, (value or b"").decode("utf-8", "replace").encode())
-                for name, value in record.headers
-            ),
-        )
+        record if _readable(record.headers) else _with_readable_headers(record)
         for record in records
     )
     message = await original(readable)
     message.raw_message = records
     return message
+
+
+def _readable(headers: Any) -> bool:
+    """True when faststream can decode every header value as UTF-8 (nearly always)."""
+    try:
+        for _, value in headers:
+            if value is None:
+                return False
+            value.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _with_readable_headers(record: Any) -> Any:
+    return dataclasses.replace(
+        record,
+        headers=tuple(
+            (name, (value or b"").decode("utf-8", "replace").encode())
+            for name, value in record.headers
+        ),
+    )
 
 
 def subscribe(

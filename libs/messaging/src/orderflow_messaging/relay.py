@@ -96,6 +96,8 @@ class OutboxRelay:
                     continue
                 if published == 0:
                     await self._wait_for_work(stop)
+                elif published < self._batch_size and self._settings.relay_linger_ms:
+                    await _sleep_or_stop(stop, self._settings.relay_linger_ms / 1000)
         finally:
             listener.cancel()
             with contextlib.suppress(asyncio.CancelledError):

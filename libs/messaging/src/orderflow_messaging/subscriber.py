@@ -8,6 +8,7 @@ default (ACK_FIRST) would commit before the work, and ACK would commit even on e
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -86,7 +87,9 @@ def subscribe(
     group_id: str,
     settings: ConsumerSettings | None = None,
 ) -> None:
-    options = consumer_options(settings or ConsumerSettings())
+    settings = settings or ConsumerSettings()
+    options = consumer_options(settings)
+    linger_s = settings.linger_ms / 1000
     subscriber = broker.subscriber(
         *topics,
         group_id=group_id,
@@ -98,8 +101,13 @@ def subscribe(
     )
 
     async def on_records(msg: KafkaMessage) -> None:
-        records = msg.raw_message
-        await consumer.process(records if isinstance(records, tuple) else (records,))
+        raw = msg.raw_message
+        records = raw if isinstance(raw, tuple) else (raw,)
+        await consumer.process(records)
+        if linger_s and len(records) < settings.max_records:
+            # The work is committed; its offsets follow when this returns. Meanwhile
+            # the fetcher fills its buffer, so the next poll is a larger batch.
+            await asyncio.sleep(linger_s)
 
     on_records.__name__ = f"on_{consumer.name.replace('-', '_')}_records"
     subscriber(on_records)

@@ -25,6 +25,7 @@ async def test_build_wires_consumer_timers_and_routes(migrated_schema: MigratedS
     settings = ShippingSettings(
         database_url=db.url, db_schema=db.schema, slow_delay_s=1, dispatch_after_s=1,
         deliver_after_s=1, advance_interval_s=0.2,
+        tick_limit=1,  # a tick that moves one shipment is full: "run again at once"
     )  # fmt: skip
     service = build(settings, clock, SequentialIds())
     shipping = Shipping(db.engine, clock)

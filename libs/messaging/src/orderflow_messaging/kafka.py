@@ -38,6 +38,8 @@ def consumer_options(settings: ConsumerSettings) -> dict[str, Any]:
         "max_records": settings.max_records,
         "batch_timeout_ms": settings.batch_timeout_ms,
         "isolation_level": "read_committed",
+        "fetch_min_bytes": settings.fetch_min_bytes,
+        "fetch_max_wait_ms": settings.fetch_max_wait_ms,
     }
 
 

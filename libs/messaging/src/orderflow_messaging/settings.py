@@ -54,6 +54,11 @@ class ConsumerSettings(BaseSettings):
     # fetch buffer meanwhile, so under load a transaction carries more of them. At most
     # this much is added to a hop when traffic is light.
     linger_ms: int = Field(default=5, ge=0)
+    # The broker answers a fetch once it has ``fetch_min_bytes`` for it or after
+    # ``fetch_max_wait_ms``. With 1 byte, a trickle of records meant a fetch round trip
+    # per record or two, and the broker's CPU went to answering them.
+    fetch_min_bytes: int = Field(default=1, ge=1)
+    fetch_max_wait_ms: int = Field(default=500, ge=1)
     max_message_bytes: int = Field(default=1_048_576, ge=1024)
     session_timeout_ms: int = Field(default=10_000, ge=6_000)
     heartbeat_interval_ms: int = Field(default=3_000, ge=1_000)

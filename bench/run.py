@@ -42,7 +42,13 @@ from orderflow_cli.stack.process import read_pid
 RESULTS = Path(__file__).parent / "results"
 KAFKA_RATES = "50,100,200,300,400,600,800,1000,1200,1500"
 HTTP_RATES = "25,50,100,200,300,400,600,800,1000,1200"
-WARM_UP_S = 5.0
+# Unrecorded, before each mode's steps: long enough for the broker's JIT compiler to
+# have compiled its hot paths (in the first minutes after a start the C2 compiler thread
+# alone took a quarter of the machine, counted as Kafka CPU per order) and for every
+# pool, statement cache and page cache to fill. A steady state, as a service that has
+# run for a while is in.
+WARM_UP_S = 45.0
+WARM_UP_RATE = 100.0
 console = Console()
 
 
@@ -82,9 +88,9 @@ async def _steps(
 ) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     console.print(f"[bold]{mode}[/]: open-loop steps")
-    if rates:  # unrecorded: warm pools and statement caches, let the ceilings' I/O settle
+    if rates and ctx["warm_up_s"] > 0:  # unrecorded (see WARM_UP_S)
         await _drain(ctx)
-        warm = Step(rate=min(rates), seconds=WARM_UP_S, mode=mode)
+        warm = Step(rate=min(WARM_UP_RATE, max(rates)), seconds=ctx["warm_up_s"], mode=mode)
         await run_step(warm, ctx, _offer(mode, warm, ctx))
     for rate in with_headline_rate(rates, mode):
         if trailing_overloaded(rows) >= stop_after:
@@ -113,6 +119,7 @@ async def main(
     ceilings: bool = True,
     burst: int = 0,
     burst_timeout_s: float = 300.0,
+    warm_up_s: float = WARM_UP_S,
 ) -> dict[str, Any]:
     """``rates``: the modes to run ("kafka", "http") and their rates, in that order."""
     env = read_env()
@@ -142,7 +149,7 @@ async def main(
         await wait_for_catalog(client)
         ctx = {
             "client": client, "admin": admin, "kafka": kc, "db": db, "door": door,
-            "pids": _pids(),
+            "pids": _pids(), "warm_up_s": warm_up_s,
             # this benchmark's own database backend is not part of the system
             "exclude": {await db.fetchval("SELECT pg_backend_pid()")},
         }  # fmt: skip
@@ -194,6 +201,10 @@ if __name__ == "__main__":
     )  # fmt: skip
     parser.add_argument("--burst", type=int, default=0, help="orders at once (0: no burst)")
     parser.add_argument("--burst-timeout", type=float, default=300.0, help="seconds")
+    parser.add_argument(
+        "--warm-up", type=float, default=WARM_UP_S,
+        help=f"unrecorded seconds at up to {WARM_UP_RATE:.0f}/s before each mode's steps",
+    )  # fmt: skip
     parser.add_argument("--out", type=Path, default=RESULTS, help="directory for the results")
     parser.add_argument(
         "--no-ceilings", action="store_true", help="load steps only (quicker comparisons)"
@@ -208,6 +219,7 @@ if __name__ == "__main__":
             not args.no_ceilings,
             args.burst,
             args.burst_timeout,
+            args.warm_up,
         )
     )
     written = write_results(result, args.out)

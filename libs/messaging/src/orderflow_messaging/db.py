@@ -80,6 +80,11 @@ def create_engine(
     return engine
 
 
+def rows_affected(status: str) -> int:
+    """The row count of an asyncpg command status (``"INSERT 0 12"``, ``"UPDATE 3"``)."""
+    return int(status.rsplit(" ", 1)[-1])
+
+
 def _dumps(value: Any) -> str:
     return json.dumps(value, default=json_default, separators=(",", ":"))
 

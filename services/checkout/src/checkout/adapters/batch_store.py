@@ -14,7 +14,7 @@ import asyncpg
 from checkout.application.catalog_copy import CatalogCopy, CopiedItem
 from checkout.application.submissions import SubmissionBook
 from checkout.domain.model import CatalogItem, Order, OrderLine, OrderStatus
-from orderflow_messaging.db import Connection
+from orderflow_messaging.db import Connection, rows_affected
 
 _CATALOG_FOR_UPDATE = """
     SELECT sku, name, price_minor, currency, active, updated_at FROM catalog_items
@@ -84,10 +84,6 @@ def _lines_json(order: Order) -> str:
     return json.dumps(lines)
 
 
-def _rows_count(status: str) -> int:
-    return int(status.rsplit(" ", 1)[-1])
-
-
 class PgCatalogStore:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
@@ -139,7 +135,7 @@ class PgSubmissionStore:
             [o.status.value for o in placed],
             [o.created_at for o in placed],
         )
-        if _rows_count(status) != len(placed):
+        if rows_affected(status) != len(placed):
             raise ConcurrentSubmission("an order of this batch was placed meanwhile")
 
 

@@ -11,7 +11,7 @@ import asyncpg
 
 from inventory.application.batch import StockBook
 from inventory.domain.model import Reservation, ReservationStatus, StockItem
-from orderflow_messaging.db import Connection
+from orderflow_messaging.db import Connection, rows_affected
 
 _RESERVATIONS = """
     SELECT order_id, status, lines, reason, expires_at FROM reservations
@@ -57,10 +57,6 @@ def _reservation(row: asyncpg.Record) -> Reservation:
     )
 
 
-def _rows_count(status: str) -> int:
-    return int(status.rsplit(" ", 1)[-1])
-
-
 class PgStockStore:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
@@ -89,7 +85,7 @@ class PgStockStore:
                 [r.reason for r in created],
                 [r.expires_at for r in created],
             )
-            if _rows_count(status) != len(created):
+            if rows_affected(status) != len(created):
                 raise ConcurrentReservation("a reservation of this batch exists already")
         changed = [book.reservations[o] for o in sorted(book.changed - book.created)]
         if changed:

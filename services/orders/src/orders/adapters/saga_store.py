@@ -7,7 +7,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from orderflow_messaging.db import Connection
+from orderflow_messaging.db import Connection, rows_affected
 from orders.adapters.repository import ConcurrencyConflict, saga_data, saga_of
 from orders.application.ports import HistoryRow
 from orders.application.saga_batch import SagaBook
@@ -50,10 +50,6 @@ _HISTORY = """
 """
 
 
-def _rows_count(status: str) -> int:
-    return int(status.rsplit(" ", 1)[-1])
-
-
 def _common(sagas: list[Saga]) -> list[list[object]]:
     return [
         [s.order_id for s in sagas],
@@ -90,7 +86,7 @@ class PgSagaStore:
             [json.dumps(saga_data(s)) for s in sagas],
             [s.version for s in sagas],
         )
-        if _rows_count(status) != len(sagas):
+        if rows_affected(status) != len(sagas):
             raise ConcurrencyConflict("a saga of this batch was started concurrently")
 
     async def _update(self, book: SagaBook, sagas: list[Saga]) -> None:
@@ -103,7 +99,7 @@ class PgSagaStore:
             [s.version for s in sagas],
             [book.loaded_versions[s.order_id] for s in sagas],
         )
-        if _rows_count(status) != len(sagas):
+        if rows_affected(status) != len(sagas):
             raise ConcurrencyConflict("a saga of this batch changed since it was loaded")
 
     async def _history(self, rows: list[HistoryRow]) -> None:

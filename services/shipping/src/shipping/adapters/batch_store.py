@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from orderflow_messaging.db import Connection
+from orderflow_messaging.db import Connection, rows_affected
 from shipping.adapters.repository import shipment_from_row, shipment_values
 from shipping.application.batch import ShipmentBook
 from shipping.domain.model import Shipment, Timings
@@ -89,10 +89,6 @@ def _columns(shipments: Sequence[Shipment], names: Sequence[str]) -> list[list[A
     ]
 
 
-def _rows_count(status: str) -> int:
-    return int(status.rsplit(" ", 1)[-1])
-
-
 class PgShipmentStore:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
@@ -114,7 +110,7 @@ class PgShipmentStore:
         if created:
             ids = [s.order_id for s in created]
             status = await self._conn.execute(_INSERT, ids, *_columns(created, _INSERTED))
-            if _rows_count(status) != len(created):
+            if rows_affected(status) != len(created):
                 raise ConcurrentShipment("a shipment of this batch exists already")
         changed = [book.shipments[o] for o in sorted(book.changed - book.created)]
         if changed:

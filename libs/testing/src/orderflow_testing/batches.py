@@ -1,10 +1,12 @@
 """Running a service's batch handler the way the consumer does, without Kafka: in one
-asyncpg transaction, with the batch outbox flushed before the commit."""
+asyncpg transaction, with the batch outbox flushed before the commit; and records shaped
+as Kafka delivers them, to feed a real ``MessageConsumer.process`` without a broker."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -12,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from orderflow_messaging.clock import Clock, utc_now
 from orderflow_messaging.consumer import Batch, Incoming
 from orderflow_messaging.db import hot_pool
-from orderflow_messaging.envelope import SourceCoordinates
+from orderflow_messaging.envelope import Envelope, SourceCoordinates
 from orderflow_messaging.outbox import BatchOutbox, new_envelope
 from orderflow_messaging.registry import Message
 
@@ -49,3 +51,25 @@ async def run_batch(
         await handler(Batch(conn, outbox, clock), items)
         await outbox.flush(conn)
     return outbox
+
+
+@dataclass
+class DeliveredRecord:
+    """A consumer record as aiokafka hands it over (what ``consumer.Record`` reads)."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: Sequence[tuple[str, bytes]] = ()
+
+
+def delivered(
+    topic: str, offset: int, envelope: Envelope, *, partition: int = 0
+) -> DeliveredRecord:
+    """``envelope`` at ``offset`` of ``topic``, keyed by its correlation id."""
+    return DeliveredRecord(
+        topic, partition, offset, envelope.correlation_id.encode(), envelope.to_bytes(),
+        envelope.kafka_headers(),
+    )  # fmt: skip

@@ -22,9 +22,8 @@ from orderflow_messaging.consumer import MessageConsumer
 from orderflow_messaging.envelope import Envelope
 from orderflow_messaging.registry import Message
 from orderflow_messaging.settings import ConsumerSettings
+from orderflow_testing.batches import delivered as record
 from orderflow_testing.plugin import MigratedSchema
-
-from .kafka_records import record
 
 T0 = datetime(2026, 3, 1, 12, tzinfo=UTC)
 LATER = T0 + timedelta(minutes=5)

@@ -25,10 +25,10 @@ from orderflow_messaging.db import hot_pool
 from orderflow_messaging.envelope import Envelope, SourceCoordinates
 from orderflow_messaging.outbox import BatchOutbox
 from orderflow_messaging.settings import ConsumerSettings
+from orderflow_testing.batches import delivered as record
 from orderflow_testing.plugin import MigratedSchema
 
 from .checkout_app import ADDRESS, CATALOG, NOW
-from .kafka_records import record
 
 ACCEPTED, REJECTED = "OrderSubmissionAccepted", "OrderSubmissionRejected"
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
 
@@ -33,21 +33,11 @@ from orderflow_messaging.envelope import Envelope
 from orderflow_messaging.registry import Message
 from orderflow_messaging.settings import ConsumerSettings
 from orderflow_service.http import create_app
-from orderflow_testing.batches import run_batch
+from orderflow_testing.batches import DeliveredRecord, delivered, run_batch
 from orderflow_testing.plugin import MigratedSchema
 
 T0 = datetime(2026, 3, 1, 12, tzinfo=UTC)
 TOPIC_OF = {"OrderPlaced": "checkout.events", "ShipmentCreated": "shipping.events"}
-
-
-@dataclass
-class Record:
-    topic: str
-    partition: int
-    offset: int
-    value: bytes | None
-    key: bytes | None = None
-    headers: Sequence[tuple[str, bytes]] = ()
 
 
 _offsets = iter(range(1_000_000))
@@ -55,7 +45,7 @@ _offsets = iter(range(1_000_000))
 
 def record(
     message: Message, order_id: str, seconds: float, message_id: UUID | None = None
-) -> Record:
+) -> DeliveredRecord:
     envelope = Envelope(
         message_id=message_id or uuid4(), type=message.TYPE, version=message.VERSION,
         occurred_at=T0 + timedelta(seconds=seconds), producer="test",
@@ -64,7 +54,7 @@ def record(
     topic = TOPIC_OF.get(
         message.TYPE, "shipping.events" if "Shipment" in message.TYPE else "orders.events"
     )
-    return Record(topic, 0, next(_offsets), envelope.to_bytes(), order_id.encode())
+    return delivered(topic, next(_offsets), envelope)
 
 
 def placed(order_id: str, customer_id: str = "c1", minutes: int = 0) -> OrderPlaced:

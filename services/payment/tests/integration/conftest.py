@@ -6,7 +6,7 @@ import json
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -26,7 +26,7 @@ from orderflow_messaging.db import create_engine, dispose, hot_pool
 from orderflow_messaging.envelope import Envelope
 from orderflow_messaging.outbox import Outbox
 from orderflow_messaging.registry import Message
-from orderflow_testing.batches import run_batch
+from orderflow_testing.batches import DeliveredRecord, delivered, run_batch
 from orderflow_testing.plugin import MigratedSchema, SchemaDatabase
 from payment.adapters.batch_store import PgPaymentStore
 from payment.adapters.gateway import SimulatedGateway
@@ -198,19 +198,7 @@ async def batch_harness(migrated_schema: MigratedSchema) -> AsyncIterator[Harnes
         yield made
 
 
-@dataclass
-class Record:
-    """A consumer record as aiokafka hands it over."""
-
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes | None
-    headers: Sequence[tuple[str, bytes]] = field(default_factory=list)
-
-
-def record(command: Message, order_id: str, offset: int) -> Record:
+def record(command: Message, order_id: str, offset: int) -> DeliveredRecord:
     envelope = Envelope(
         message_id=uuid.uuid4(),
         type=command.TYPE,
@@ -220,7 +208,4 @@ def record(command: Message, order_id: str, offset: int) -> Record:
         correlation_id=order_id,
         payload=command.model_dump(mode="json"),
     )
-    return Record(
-        topics.PAYMENT_COMMANDS, 0, offset, order_id.encode(), envelope.to_bytes(),
-        envelope.kafka_headers(),
-    )  # fmt: skip
+    return delivered(topics.PAYMENT_COMMANDS, offset, envelope)

@@ -20,7 +20,7 @@ from orderflow_messaging.clock import FixedClock, SequentialIds
 from orderflow_messaging.consumer import Batch, Incoming
 from orderflow_messaging.envelope import Envelope
 from orderflow_messaging.registry import Message
-from orderflow_testing.batches import run_batch
+from orderflow_testing.batches import DeliveredRecord, delivered, run_batch
 from orderflow_testing.plugin import MigratedSchema
 from shipping.adapters.batch_store import PgShipmentStore
 from shipping.adapters.repository import ShipmentRepository
@@ -58,24 +58,14 @@ def cancel_command(order_id: str, reason: str = "customer cancelled") -> CancelS
     return CancelShipment(order_id=order_id, reason=reason)
 
 
-@dataclass
-class Record:
-    """A consumer record as Kafka would deliver it on shipping.commands."""
-
-    topic: str
-    partition: int
-    offset: int
-    value: bytes | None
-    key: bytes | None = None
-    headers: Sequence[tuple[str, bytes]] = ()
-
-
-def command_record(message: Message, order_id: str, offset: int, message_id: UUID) -> Record:
+def command_record(
+    message: Message, order_id: str, offset: int, message_id: UUID
+) -> DeliveredRecord:
     envelope = Envelope(
         message_id=message_id, type=message.TYPE, version=message.VERSION, occurred_at=NOW,
         producer="orders", correlation_id=order_id, payload=message.model_dump(mode="json"),
     )  # fmt: skip
-    return Record("shipping.commands", 0, offset, envelope.to_bytes(), order_id.encode())
+    return delivered("shipping.commands", offset, envelope)
 
 
 @dataclass

@@ -34,6 +34,7 @@ async def _relay(args: argparse.Namespace) -> int:
         await relay.run(stop)
         return 0
     finally:
+        await relay.release_slots()
         await stop_producer(relay.producer, kafka)
         await dispose(engine)
 

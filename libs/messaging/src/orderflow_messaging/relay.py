@@ -2,15 +2,20 @@
 
 Order and safety:
 - Rows are split into OUTBOX_SLOTS by key. A relay publishes a slot only while it holds
-  that slot's transaction-scoped advisory lock, so two relays never publish the same
-  slot at once and per-key order holds; any number of relays may run. One pass locks
-  every free slot that has pending rows, sends their rows in id order, waits for the
-  broker's acknowledgements once and marks them, all in one transaction: a pass costs
-  one round of acks, not one per slot.
+  that slot's session-level advisory lock, on a connection it keeps for the purpose, so
+  two relays never publish the same slot at once and per-key order holds; any number of
+  relays may run. A relay keeps the slots it took until its connection ends (it stops,
+  fails, or dies: PostgreSQL then releases them, and another relay takes them). So a
+  pass is two statements, both outside a transaction block: claim the owned slots'
+  pending rows, then, after the broker acknowledged them, mark them. Slots it does not
+  hold are tried again at most every ``LOCK_RETRY_S``, while it does not hold them all.
 - A row is marked published only after the broker acknowledged it (acks=all, idempotent
   producer). A crash between the two republishes the row: consumers' inboxes absorb it.
 - Rows are selected by ``published_at IS NULL``, never by a high-water mark, so a row
-  whose transaction committed late is never skipped.
+  whose transaction committed late is never skipped. The claim's snapshot is taken
+  after the slot's lock is held, and a relay gives a lock up only when its session ends
+  (after its marks committed, or never to publish again): no relay sees rows another
+  has published as still pending.
 - A trigger NOTIFYs on insert, so an idle relay wakes within milliseconds; polling is
   the fallback when the notification is missed.
 """
@@ -19,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import random
 import time
 from collections.abc import Sequence
@@ -30,24 +36,42 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from orderflow_messaging import metrics
 from orderflow_messaging.crash import crashpoint
-from orderflow_messaging.db import hot_pool
+from orderflow_messaging.db import Connection, hot_pool
 from orderflow_messaging.kafka import start_producer, stop_producer
 from orderflow_messaging.outbox import decode_headers
 from orderflow_messaging.settings import KafkaSettings
-from orderflow_messaging.tables import OUTBOX_CHANNEL
+from orderflow_messaging.tables import OUTBOX_CHANNEL, OUTBOX_SLOTS
 
 log = structlog.get_logger(__name__)
 
-# Namespace for pg_try_advisory_xact_lock(int, int): "OF" in ASCII.
-_LOCK_NAMESPACE = 0x4F46
 
-# Two statements, on purpose: the claim must take its snapshot AFTER the slot locks are
-# held. In one statement the snapshot predates the locks, so a relay could take a slot
-# another relay had just published and released, and see those rows still unpublished.
-_LOCK_PENDING_SLOTS = (
-    "SELECT slot FROM (SELECT DISTINCT slot FROM outbox WHERE published_at IS NULL) pending "
-    "WHERE pg_try_advisory_xact_lock($1, slot)"
-)
+def slot_lock_keys(schema: str) -> list[int]:
+    """The advisory lock key of each slot of ``schema``'s outbox. Advisory locks are
+    database-wide and every service's schema is in the same database, so the key is
+    a 64-bit hash of the schema and the slot: the relays of two services never hold
+    each other's slots (a collision would stall one of them while the other runs)."""
+    return [
+        int.from_bytes(
+            hashlib.blake2b(f"orderflow-outbox:{schema}:{slot}".encode(), digest_size=8).digest(),
+            "big",
+            signed=True,
+        )
+        for slot in range(OUTBOX_SLOTS)
+    ]
+
+
+# Slots with pending rows that this relay does not hold yet, locked for the session when
+# free. The claim is a separate statement, on purpose: its snapshot must be taken AFTER
+# the locks are held (test_relays caught a one-statement version sending rows twice).
+# The filter is inside the DISTINCT subquery so the lock is tried only on its output.
+_LOCK_PENDING_SLOTS = """
+    SELECT slot FROM (
+        SELECT DISTINCT slot FROM outbox WHERE published_at IS NULL AND slot <> ALL($2::int2[])
+    ) pending
+    WHERE pg_try_advisory_lock(($1::bigint[])[slot + 1])
+"""
+# While a relay does not hold every slot, how often it tries the free ones again.
+LOCK_RETRY_S = 0.1
 _CLAIM = """
     SELECT id, topic, key, value, headers, created_at FROM outbox
     WHERE published_at IS NULL AND slot = ANY($1::int2[]) ORDER BY id LIMIT $2
@@ -76,6 +100,11 @@ class OutboxRelay:
         self._batch_size = batch_size
         self._poll_interval_s = poll_interval_s
         self._wake = asyncio.Event()
+        # The connection holding this relay's slot locks, and the slots it holds.
+        self._conn: Connection | None = None
+        self._owned: set[int] = set()
+        self._locks_tried_at = -LOCK_RETRY_S
+        self._lock_keys = slot_lock_keys(schema)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Publish until ``stop`` is set; errors are logged and retried with backoff."""
@@ -102,6 +131,7 @@ class OutboxRelay:
             listener.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await listener
+            await self.release_slots()
 
     @property
     def producer(self) -> AIOKafkaProducer:
@@ -122,21 +152,63 @@ class OutboxRelay:
         await stop_producer(old, self._settings)
 
     async def publish_pending(self) -> int:
-        """One pass over every slot with pending rows that no other relay holds."""
-        pool = await self._pool.pool()
-        async with pool.acquire() as conn, conn.transaction():
-            slots = [r[0] for r in await conn.fetch(_LOCK_PENDING_SLOTS, _LOCK_NAMESPACE)]
-            if not slots:
+        """One pass over the pending rows of the slots this relay holds (taking free
+        slots with pending rows first, when it may)."""
+        conn = await self._connection()
+        try:
+            await self._take_free_slots(conn)
+            if not self._owned:
                 return 0
-            rows = await conn.fetch(_CLAIM, slots, self._batch_size)
+            rows = await conn.fetch(_CLAIM, sorted(self._owned), self._batch_size)
             if not rows:
                 return 0
             await self._send(rows)
             crashpoint("relay.after_publish")
             await conn.execute(_MARK, [row["id"] for row in rows])
+        except BaseException:
+            # Whatever failed, the session goes, and its locks with it: holding slots on
+            # a connection in an unknown state could block them for good.
+            await self.release_slots()
+            raise
         crashpoint("relay.after_mark")
         self._observe(rows)
         return len(rows)
+
+    @property
+    def owned_slots(self) -> frozenset[int]:
+        return frozenset(self._owned)
+
+    async def release_slots(self) -> None:
+        """Give every slot up (other relays may take them) and the connection back."""
+        conn, self._conn = self._conn, None
+        self._owned = set()
+        if conn is None:
+            return
+        try:
+            await conn.execute("SELECT pg_advisory_unlock_all()", timeout=5)
+        except Exception:
+            conn.terminate()  # the session ends, and its locks with it
+        pool = await self._pool.pool()
+        with contextlib.suppress(Exception):
+            await pool.release(conn)  # type: ignore[arg-type]
+
+    async def _connection(self) -> Connection:
+        if self._conn is None or self._conn.is_closed():
+            if self._conn is not None:
+                await self.release_slots()
+            pool = await self._pool.pool()
+            self._conn = await pool.acquire()
+        return self._conn
+
+    async def _take_free_slots(self, conn: Connection) -> None:
+        if len(self._owned) >= OUTBOX_SLOTS:
+            return
+        now = time.monotonic()
+        if self._owned and now - self._locks_tried_at < LOCK_RETRY_S:
+            return
+        self._locks_tried_at = now
+        taken = await conn.fetch(_LOCK_PENDING_SLOTS, self._lock_keys, sorted(self._owned))
+        self._owned.update(int(row[0]) for row in taken)
 
     async def _send(self, rows: Sequence[asyncpg.Record]) -> None:
         """Queue every row with the producer, then wait for all acknowledgements once

@@ -49,11 +49,14 @@ class ConsumerSettings(BaseSettings):
     # idle consumer's wait (a longer one wakes it less often).
     max_records: int = Field(default=500, ge=1)
     batch_timeout_ms: int = Field(default=50, ge=1)
-    # After a poll smaller than ``max_records``, wait this long before the next one (the
-    # offsets of the handled poll are committed first): records keep arriving in the
-    # fetch buffer meanwhile, so under load a transaction carries more of them. At most
-    # this much is added to a hop when traffic is light.
+    # After a poll smaller than ``max_records``, wait this long before the next one:
+    # records keep arriving in the fetch buffer meanwhile, so under load a transaction
+    # carries more of them. At most this much is added to a hop when traffic is light.
     linger_ms: int = Field(default=5, ge=0)
+    # Handled batches' offsets are committed together, at most this often (0: after
+    # every batch). Longer means fewer offset commits (a broker request each) and more
+    # records fetched again after a crash (the inbox skips them); see offsets.py.
+    commit_interval_ms: int = Field(default=100, ge=0)
     # The broker answers a fetch once it has ``fetch_min_bytes`` for it or after
     # ``fetch_max_wait_ms``. With 1 byte, a trickle of records meant a fetch round trip
     # per record or two, and the broker's CPU went to answering them.

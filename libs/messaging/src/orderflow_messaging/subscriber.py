@@ -1,9 +1,16 @@
-"""Binding a MessageConsumer to a faststream Kafka broker with an explicit ack policy.
+"""Binding a MessageConsumer to a faststream Kafka broker, offsets after the work.
 
-NACK_ON_ERROR: the offset is committed (ack) only when ``MessageConsumer.process``
-returns, i.e. after its transaction committed; if it raises (database or broker gone),
-faststream seeks back to the batch start and the records are fetched again. faststream's
-default (ACK_FIRST) would commit before the work, and ACK would commit even on error.
+The ack policy is MANUAL and the offsets are ours: a batch's offsets are handed to the
+subscriber's ``OffsetCommitter`` only when ``MessageConsumer.process`` returns, i.e.
+after its transaction committed, and it commits them a little later, several batches at
+a time (``CONSUMER_COMMIT_INTERVAL_MS``). If ``process`` raises (database or broker
+gone), every partition of the batch is rewound to the batch's first record and the
+records are fetched again. faststream's default (ACK_FIRST) would commit before the
+work, and ACK would commit even on error.
+
+The broker is created with ``apply_types=False``: a handler gets the message as it is,
+without faststream's dependency injection, which resolved the message argument in a
+worker thread for every poll.
 """
 
 from __future__ import annotations
@@ -13,12 +20,14 @@ import dataclasses
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from aiokafka import TopicPartition
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
-from faststream.kafka.annotations import KafkaMessage
+from faststream.kafka.message import KafkaMessage
 
 from orderflow_messaging.consumer import MessageConsumer
 from orderflow_messaging.kafka import consumer_options, producer_options
+from orderflow_messaging.offsets import OffsetCommitter
 from orderflow_messaging.settings import ConsumerSettings, KafkaSettings
 
 
@@ -34,13 +43,15 @@ def create_broker(settings: KafkaSettings, **kwargs: Any) -> KafkaBroker:
         linger_ms=options.pop("linger_ms"),
         max_batch_size=options.pop("max_batch_size"),
         max_request_size=options.pop("max_request_size"),
+        apply_types=False,
         **kwargs,
     )
 
 
 async def _raw(msg: Any) -> Any:
-    """Leave decoding to the registry: faststream must not choke on poison bytes."""
-    return msg.body
+    """The handler gets faststream's message itself (records, consumer): decoding is
+    the registry's, and faststream must not choke on poison bytes."""
+    return msg
 
 
 async def _tolerant_parser(
@@ -86,28 +97,50 @@ def subscribe(
     *topics: str,
     group_id: str,
     settings: ConsumerSettings | None = None,
-) -> None:
+) -> OffsetCommitter:
+    """Subscribe ``consumer`` to ``topics``; returns its offset committer (close it when
+    the broker has stopped, to commit what is still pending)."""
     settings = settings or ConsumerSettings()
     options = consumer_options(settings)
     linger_s = settings.linger_ms / 1000
+    offsets = OffsetCommitter(consumer.name, settings.commit_interval_ms / 1000)
     subscriber = broker.subscriber(
         *topics,
         group_id=group_id,
         batch=True,
-        ack_policy=AckPolicy.NACK_ON_ERROR,
+        ack_policy=AckPolicy.MANUAL,
         decoder=_raw,
         parser=_tolerant_parser,
+        listener=offsets,
         **options,
     )
 
     async def on_records(msg: KafkaMessage) -> None:
         raw = msg.raw_message
         records = raw if isinstance(raw, tuple) else (raw,)
-        await consumer.process(records)
+        try:
+            await consumer.process(records)
+        except BaseException:
+            _rewind(msg.consumer, records)
+            raise
+        await offsets.handled(msg.consumer, records)
         if linger_s and len(records) < settings.max_records:
-            # The work is committed; its offsets follow when this returns. Meanwhile
-            # the fetcher fills its buffer, so the next poll is a larger batch.
+            # The work is committed. Meanwhile the fetcher fills its buffer, so the next
+            # poll is a larger batch.
             await asyncio.sleep(linger_s)
 
     on_records.__name__ = f"on_{consumer.name.replace('-', '_')}_records"
     subscriber(on_records)
+    return offsets
+
+
+def _rewind(kafka_consumer: Any, records: tuple[Any, ...]) -> None:
+    """Seek every partition of the batch back to its first record: nothing after a
+    record that was not handled may be skipped."""
+    earliest: dict[TopicPartition, int] = {}
+    for record in records:
+        tp = TopicPartition(record.topic, record.partition)
+        if record.offset < earliest.get(tp, record.offset + 1):
+            earliest[tp] = record.offset
+    for tp, offset in earliest.items():
+        kafka_consumer.seek(tp, offset)

@@ -128,7 +128,7 @@ async def running_consumer(
     h: Harness, consumer: MessageConsumer, *, group_id: str, topic: str | None = None
 ) -> AsyncIterator[None]:
     broker = create_broker(h.kafka)
-    subscribe(
+    offsets = subscribe(
         broker,
         consumer,
         topic or h.topic,
@@ -139,6 +139,7 @@ async def running_consumer(
     try:
         yield
     finally:
+        await offsets.close()
         await asyncio.wait_for(broker.stop(), 20)
 
 

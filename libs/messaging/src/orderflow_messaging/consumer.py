@@ -3,11 +3,12 @@
 For each batch of records (a poll; one record is a batch of one):
 1. decode every record; undecodable ones are dead-lettered with a reason code;
 2. in ONE transaction, with a fixed handful of statements whatever the batch size:
-   look up parked keys (one statement), claim the inbox for every record (one
-   statement; duplicates are counted and skipped), hand each handler its claimed
-   messages in batch order (a handler writes each of its tables once for the batch and
+   claim the inbox for every record unless its key is parked (one statement that also
+   returns the batch's parked keys; duplicates are counted and skipped; records of a
+   parked key and poison are dead-lettered), hand each handler its claimed messages in
+   batch order (a handler writes each of its tables once for the batch and
    queues its outgoing messages), insert every queued outbox row (one statement), commit;
-3. the offsets are committed (faststream ack) only after that transaction committed.
+3. the offsets are handed to the offset committer only after that transaction committed.
 If the batch transaction fails, its halves are tried in turn, down to single records,
 so one bad record cannot hold back the others: a record that fails alone backs off and
 retries, counted durably; after ``max_attempts`` (or at once for PermanentFailure) it is
@@ -200,31 +201,27 @@ class MessageConsumer:
     async def _apply(self, conn: Connection, items: list[_Item]) -> list[str]:
         """The batch's statements; returns each item's outcome, in order."""
         outbox = BatchOutbox(producer=self._producer, clock=self._clock, new_id=self._new_id)
-        parked = await self._parking.parked(conn, (i.record.key for i in items))
         outcomes: list[str] = [""] * len(items)
         claims: list[tuple[int, Claim]] = []
         for n, item in enumerate(items):
-            key = item.record.key
-            if key is not None and key in parked and not item.redriven:
-                outcomes[n] = await self._dead_letter(
-                    conn, outbox, item, ReasonCode.PARKED,
-                    "an earlier message with this key is dead-lettered; redrive it first",
-                    "Parked", 0,
-                )  # fmt: skip
-            elif item.poison is not None:
-                outcomes[n] = await self._dead_letter(
-                    conn, outbox, item, item.poison.reason, item.poison.detail, "PoisonMessage", 0
-                )
-            else:
+            if item.poison is None:
                 assert item.envelope is not None
                 status = (
                     InboxStatus.PROCESSED
                     if item.envelope.type in self._handlers
                     else InboxStatus.IGNORED  # recorded, so every delivery is accounted for
                 )
-                claim = Claim(item.envelope.message_id, item.source, item.envelope.type, status)
+                claim = Claim(
+                    item.envelope.message_id, item.source, item.envelope.type, status,
+                    key=item.record.key, redriven=item.redriven,
+                )  # fmt: skip
                 claims.append((n, claim))
-        claimed = await self._inbox.claim_many(conn, [claim for _, claim in claims])
+        claimed, parked = await self._inbox.claim_batch(
+            conn, [claim for _, claim in claims], (item.record.key for item in items)
+        )
+        if parked or len(claims) < len(items):
+            await self._dead_letter_unclaimed(conn, outbox, items, parked, outcomes)
+            claims = [(n, claim) for n, claim in claims if not outcomes[n]]
         work: dict[BatchHandler, list[Incoming[Message]]] = {}
         taken: set[uuid.UUID] = set()
         for n, claim in claims:
@@ -251,6 +248,30 @@ class MessageConsumer:
         await self._unpark_redriven(conn, items, outcomes)
         await outbox.flush(conn)
         return outcomes
+
+    async def _dead_letter_unclaimed(
+        self,
+        conn: Connection,
+        outbox: BatchOutbox,
+        items: list[_Item],
+        parked: set[bytes],
+        outcomes: list[str],
+    ) -> None:
+        """Dead-letter, in batch order, what the batch claim left alone: the records of
+        a parked key that are not redrives (reason PARKED, whatever else is wrong with
+        them) and poison."""
+        for n, item in enumerate(items):
+            key = item.record.key
+            if key is not None and key in parked and not item.redriven:
+                outcomes[n] = await self._dead_letter(
+                    conn, outbox, item, ReasonCode.PARKED,
+                    "an earlier message with this key is dead-lettered; redrive it first",
+                    "Parked", 0,
+                )  # fmt: skip
+            elif item.poison is not None:
+                outcomes[n] = await self._dead_letter(
+                    conn, outbox, item, item.poison.reason, item.poison.detail, "PoisonMessage", 0
+                )
 
     async def _unpark_redriven(
         self, conn: Connection, items: list[_Item], outcomes: list[str]

@@ -9,7 +9,7 @@ duplicate, counted on its row and never applied.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from uuid import UUID
@@ -32,6 +32,10 @@ class Claim:
     source: SourceCoordinates
     message_type: str | None
     status: InboxStatus = InboxStatus.PROCESSED
+    # For the parking check of ``claim_batch``: the record's key, and whether it is a
+    # redrive (a redriven record is applied even when its key is parked).
+    key: bytes | None = None
+    redriven: bool = False
 
 
 _UNNEST = (
@@ -45,6 +49,25 @@ _CLAIM = f"""
     ON CONFLICT (consumer, message_id) DO NOTHING
     RETURNING message_id
 """  # noqa: S608 - constant text
+# The batch claim: the keys of the batch that are parked (parking.py), and a claim of
+# every message except those of a parked key that are not redrives, in one statement.
+_CLAIM_UNLESS_PARKED = """
+    WITH parked AS (
+        SELECT key FROM parked_keys WHERE consumer = $1 AND key = ANY($10::bytea[])
+    ), claimed AS (
+        INSERT INTO inbox (consumer, message_id, topic, partition, "offset", message_type, status)
+        SELECT $1, u.message_id, u.topic, u.partition, u."offset", u.message_type, u.status
+        FROM unnest(
+            $2::uuid[], $3::text[], $4::int[], $5::bigint[], $6::text[], $7::text[],
+            $8::bytea[], $9::bool[]
+        ) AS u(message_id, topic, partition, "offset", message_type, status, key, redriven)
+        WHERE u.redriven OR u.key IS NULL OR u.key NOT IN (SELECT key FROM parked)
+        ON CONFLICT (consumer, message_id) DO NOTHING
+        RETURNING message_id
+    )
+    SELECT message_id, NULL::bytea AS parked FROM claimed
+    UNION ALL SELECT NULL, key FROM parked
+"""
 _RECLAIM = f"""
     UPDATE inbox i SET status = u.status, topic = u.topic, partition = u.partition,
                        "offset" = u."offset", handled_at = now()
@@ -88,12 +111,29 @@ class Inbox:
         self.consumer = consumer
 
     async def claim_many(self, conn: Connection, claims: Sequence[Claim]) -> set[UUID]:
-        """The message ids that are new to this consumer (apply their effects).
+        """The message ids that are new to this consumer (apply their effects); no
+        parking check (dead letters).
 
         A message id twice in ``claims`` is claimed at most once (its first claim); the
         rest count as duplicates."""
-        if not claims:
-            return set()
+        claimed, _ = await self._claim(conn, claims)
+        return claimed
+
+    async def claim_batch(
+        self, conn: Connection, claims: Sequence[Claim], keys: Iterable[bytes | None]
+    ) -> tuple[set[UUID], set[bytes]]:
+        """A consumer batch's claim: (the new message ids, which of ``keys`` (the
+        batch's) are parked). A claim whose key is parked, unless it is a redrive, is not
+        made: the caller dead-letters it (reason PARKED). One statement when nothing in
+        the batch was seen before."""
+        wanted = sorted({k for k in keys if k is not None})
+        return await self._claim(conn, claims, parking=wanted)
+
+    async def _claim(
+        self, conn: Connection, claims: Sequence[Claim], *, parking: list[bytes] | None = None
+    ) -> tuple[set[UUID], set[bytes]]:
+        if not claims and not parking:
+            return set(), set()
         first: dict[UUID, Claim] = {}
         repeats: Counter[UUID] = Counter()
         for claim in claims:
@@ -102,8 +142,25 @@ class Inbox:
             else:
                 first[claim.message_id] = claim
         unique = list(first.values())
-        rows = await conn.fetch(_CLAIM, self.consumer, *_columns(unique))
-        claimed = {row[0] for row in rows}
+        parked: set[bytes] = set()
+        if parking is not None:
+            rows = await conn.fetch(
+                _CLAIM_UNLESS_PARKED,
+                self.consumer,
+                *_columns(unique),
+                [c.key for c in unique],
+                [c.redriven for c in unique],
+                parking,
+            )
+            claimed = {row[0] for row in rows if row[0] is not None}
+            parked = {bytes(row[1]) for row in rows if row[1] is not None}
+            # Claims of a parked key were not made: the caller dead-letters each one
+            # (its own claim), so they are neither reclaimed nor counted here.
+            unique = [c for c in unique if c.redriven or c.key is None or c.key not in parked]
+            kept = {c.message_id for c in unique}
+            repeats = Counter({i: n for i, n in repeats.items() if i in kept})
+        else:
+            claimed = {row[0] for row in await conn.fetch(_CLAIM, self.consumer, *_columns(unique))}
         seen = [c for c in unique if c.message_id not in claimed]
         if seen:
             rows = await conn.fetch(_RECLAIM, self.consumer, *_columns(seen))
@@ -112,7 +169,7 @@ class Inbox:
         if repeats:
             ids = list(repeats)
             await conn.execute(_COUNT_DUPLICATES, self.consumer, ids, [repeats[i] for i in ids])
-        return claimed
+        return claimed, parked
 
     async def record_attempt(self, conn: Connection, source: SourceCoordinates, error: str) -> int:
         """Count a failed attempt durably, so the retry budget survives a restart."""

@@ -10,12 +10,11 @@ preserve, and parking would block an order behind garbage.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from uuid import UUID
 
 from orderflow_messaging.db import Connection
 
-_PARKED = "SELECT key FROM parked_keys WHERE consumer = $1 AND key = ANY($2::bytea[])"
+# Which keys of a batch are parked is asked by the batch's inbox claim (inbox.py).
 _PARK = (
     "INSERT INTO parked_keys (consumer, key, message_id) VALUES ($1, $2, $3) "
     "ON CONFLICT (consumer, key) DO NOTHING"
@@ -26,13 +25,6 @@ _UNPARK = "DELETE FROM parked_keys WHERE consumer = $1 AND key = $2"
 class Parking:
     def __init__(self, consumer: str) -> None:
         self.consumer = consumer
-
-    async def parked(self, conn: Connection, keys: Iterable[bytes | None]) -> set[bytes]:
-        """Which of ``keys`` are parked: one statement for a whole batch."""
-        wanted = sorted({k for k in keys if k is not None})
-        if not wanted:
-            return set()
-        return {bytes(row[0]) for row in await conn.fetch(_PARKED, self.consumer, wanted)}
 
     async def park(self, conn: Connection, key: bytes, message_id: UUID) -> None:
         await conn.execute(_PARK, self.consumer, key, message_id)

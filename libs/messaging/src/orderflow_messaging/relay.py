@@ -4,11 +4,13 @@ Order and safety:
 - Rows are split into OUTBOX_SLOTS by key. A relay publishes a slot only while it holds
   that slot's session-level advisory lock, on a connection it keeps for the purpose, so
   two relays never publish the same slot at once and per-key order holds; any number of
-  relays may run. A relay keeps the slots it took until its connection ends (it stops,
-  fails, or dies: PostgreSQL then releases them, and another relay takes them). So a
-  pass is two statements, both outside a transaction block: claim the owned slots'
-  pending rows, then, after the broker acknowledged them, mark them. Slots it does not
-  hold are tried again at most every ``LOCK_RETRY_S``, while it does not hold them all.
+  relays may run. A relay takes every free slot and keeps it until its connection ends
+  (it stops, fails, or dies: PostgreSQL then releases its locks). So the first relay of
+  a service publishes for all its replicas, and the others stand by, trying the slots
+  they lack every ``LOCK_RETRY_S``, to take over within that time. A pass is then two
+  statements, both outside a transaction block: claim the held slots' pending rows,
+  then, after the broker acknowledged them, mark them. (With transaction-scoped locks,
+  a pass was five round trips: BEGIN, lock, claim, mark, COMMIT.)
 - A row is marked published only after the broker acknowledged it (acks=all, idempotent
   producer). A crash between the two republishes the row: consumers' inboxes absorb it.
 - Rows are selected by ``published_at IS NULL``, never by a high-water mark, so a row
@@ -60,18 +62,18 @@ def slot_lock_keys(schema: str) -> list[int]:
     ]
 
 
-# Slots with pending rows that this relay does not hold yet, locked for the session when
-# free. The claim is a separate statement, on purpose: its snapshot must be taken AFTER
-# the locks are held (test_relays caught a one-statement version sending rows twice).
-# The filter is inside the DISTINCT subquery so the lock is tried only on its output.
-_LOCK_PENDING_SLOTS = """
+# The slots this relay does not hold yet, locked for the session where free. The claim
+# is a separate statement, on purpose: its snapshot must be taken AFTER the locks are
+# held (test_relays caught a one-statement version sending rows twice).
+_LOCK_FREE_SLOTS = """
     SELECT slot FROM (
-        SELECT DISTINCT slot FROM outbox WHERE published_at IS NULL AND slot <> ALL($2::int2[])
-    ) pending
+        SELECT s AS slot FROM generate_series(0, $2::int - 1) AS s
+        WHERE s <> ALL($3::int[]) OFFSET 0
+    ) wanted
     WHERE pg_try_advisory_lock(($1::bigint[])[slot + 1])
 """
-# While a relay does not hold every slot, how often it tries the free ones again.
-LOCK_RETRY_S = 0.1
+# While a relay does not hold every slot (another relay does), how often it tries them.
+LOCK_RETRY_S = 0.5
 _CLAIM = """
     SELECT id, topic, key, value, headers, created_at FROM outbox
     WHERE published_at IS NULL AND slot = ANY($1::int2[]) ORDER BY id LIMIT $2
@@ -112,6 +114,9 @@ class OutboxRelay:
         failures = 0
         try:
             while not stop.is_set():
+                # Cleared before the claim: a NOTIFY that arrives during the pass is for
+                # rows the claim may not have seen, and must wake the next one.
+                self._wake.clear()
                 try:
                     published = await self.publish_pending()
                     failures = 0
@@ -123,10 +128,14 @@ class OutboxRelay:
                         await self._renew_producer()
                     await _sleep_or_stop(stop, _backoff(failures))
                     continue
-                if published == 0:
-                    await self._wait_for_work(stop)
-                elif published < self._batch_size and self._settings.relay_linger_ms:
+                if published >= self._batch_size:
+                    continue  # a full pass: more is waiting
+                if published and self._settings.relay_linger_ms:
+                    # Let more rows gather, so the next pass sends a larger batch.
                     await _sleep_or_stop(stop, self._settings.relay_linger_ms / 1000)
+                # Pass again only when rows were committed since this one began (or the
+                # poll interval passed): no empty pass after every small one.
+                await self._wait_for_work(stop)
         finally:
             listener.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -204,10 +213,12 @@ class OutboxRelay:
         if len(self._owned) >= OUTBOX_SLOTS:
             return
         now = time.monotonic()
-        if self._owned and now - self._locks_tried_at < LOCK_RETRY_S:
+        if now - self._locks_tried_at < LOCK_RETRY_S:
             return
         self._locks_tried_at = now
-        taken = await conn.fetch(_LOCK_PENDING_SLOTS, self._lock_keys, sorted(self._owned))
+        taken = await conn.fetch(
+            _LOCK_FREE_SLOTS, self._lock_keys, OUTBOX_SLOTS, sorted(self._owned)
+        )
         self._owned.update(int(row[0]) for row in taken)
 
     async def _send(self, rows: Sequence[asyncpg.Record]) -> None:
@@ -232,7 +243,8 @@ class OutboxRelay:
             lag.observe(max(0.0, now - row["created_at"].timestamp()))
 
     async def _wait_for_work(self, stop: asyncio.Event) -> None:
-        self._wake.clear()
+        if self._wake.is_set():
+            return
         waiters = {asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())}
         _, pending = await asyncio.wait(
             waiters, timeout=self._poll_interval_s, return_when=asyncio.FIRST_COMPLETED

@@ -18,8 +18,8 @@ Order and safety:
   after the slot's lock is held, and a relay gives a lock up only when its session ends
   (after its marks committed, or never to publish again): no relay sees rows another
   has published as still pending.
-- A trigger NOTIFYs on insert, so an idle relay wakes within milliseconds; polling is
-  the fallback when the notification is missed.
+- A trigger NOTIFYs on insert, on the schema's own channel, so an idle relay wakes
+  within milliseconds; polling is the fallback when the notification is missed.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ from orderflow_messaging.db import Connection, hot_pool
 from orderflow_messaging.kafka import start_producer, stop_producer
 from orderflow_messaging.outbox import decode_headers
 from orderflow_messaging.settings import KafkaSettings
-from orderflow_messaging.tables import OUTBOX_CHANNEL, OUTBOX_SLOTS
+from orderflow_messaging.tables import OUTBOX_SLOTS, outbox_channel
 
 log = structlog.get_logger(__name__)
 
@@ -258,13 +258,14 @@ class OutboxRelay:
             try:
                 pool = await self._pool.pool()
                 async with pool.acquire() as conn:
-                    await conn.add_listener(OUTBOX_CHANNEL, self._on_notify)
+                    channel = outbox_channel(self._schema)
+                    await conn.add_listener(channel, self._on_notify)
                     try:
                         while not stop.is_set() and not conn.is_closed():
                             await _sleep_or_stop(stop, 1.0)
                     finally:
                         if not conn.is_closed():
-                            await conn.remove_listener(OUTBOX_CHANNEL, self._on_notify)
+                            await conn.remove_listener(channel, self._on_notify)
             except Exception as exc:
                 log.info("outbox_listen_reconnecting", error=repr(exc))
                 await _sleep_or_stop(stop, 1.0)

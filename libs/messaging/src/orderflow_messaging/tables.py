@@ -93,20 +93,41 @@ parked_keys = Table(
     Column("parked_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
-_NOTIFY_DDL = [
-    f"""
-    CREATE OR REPLACE FUNCTION outbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN
-        PERFORM pg_notify('{OUTBOX_CHANNEL}', current_schema());
-        RETURN NULL;
-    END $$
-    """,
-    "DROP TRIGGER IF EXISTS outbox_notify ON outbox",
-    """
-    CREATE TRIGGER outbox_notify AFTER INSERT ON outbox
-    FOR EACH STATEMENT EXECUTE FUNCTION outbox_notify()
-    """,
-]
+
+def outbox_channel(schema: str) -> str:
+    """The NOTIFY channel of one schema's outbox. One channel per schema: PostgreSQL
+    delivers a notification to every connection listening on its channel, and with one
+    channel for all, every service's relay was woken (and answered) for every commit of
+    every other service."""
+    return f"{OUTBOX_CHANNEL}_{schema}"
+
+
+def _notify_ddl(channel_sql: str) -> list[str]:
+    return [
+        f"""
+        CREATE OR REPLACE FUNCTION outbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            PERFORM pg_notify({channel_sql}, current_schema());
+            RETURN NULL;
+        END $$
+        """,
+        "DROP TRIGGER IF EXISTS outbox_notify ON outbox",
+        """
+        CREATE TRIGGER outbox_notify AFTER INSERT ON outbox
+        FOR EACH STATEMENT EXECUTE FUNCTION outbox_notify()
+        """,
+    ]
+
+
+_NOTIFY_DDL = _notify_ddl(f"'{OUTBOX_CHANNEL}_' || current_schema()")
+# Before migration 'outbox channel per schema': one channel for every schema.
+_SHARED_CHANNEL_NOTIFY_DDL = _notify_ddl(f"'{OUTBOX_CHANNEL}'")
+
+
+def install_shared_channel_notify(connection: Connection) -> None:
+    """The wake-up trigger as it was before the per-schema channel (downgrades)."""
+    for statement in _SHARED_CHANNEL_NOTIFY_DDL:
+        connection.exec_driver_sql(statement)
 
 
 def create_messaging_tables(connection: Connection) -> None:

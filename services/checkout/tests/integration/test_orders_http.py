@@ -159,3 +159,18 @@ async def test_logs_name_the_order_never_the_token_or_address(checkout: Checkout
     logged = repr(logs)
     for secret in ("tok_visa_4242", *ADDRESS.values()):
         assert secret not in logged
+
+
+async def test_a_group_of_requests_is_answered_each_on_its_own(checkout: Checkout) -> None:
+    # Sent at once, they share transactions (group commit): a refused request in the
+    # group refuses only itself, a key twice is one order, every other key is placed.
+    bad = {**BODY, "lines": [{"sku": "NOPE", "quantity": 1}]}
+    sent = [checkout.place(key=f"k-{n}") for n in range(30)]
+    sent += [checkout.place(bad, key="bad"), checkout.place(key="k-0")]
+    responses = await asyncio.gather(*sent)
+    codes = [r.status_code for r in responses]
+    assert codes == [202] * 30 + [422, 202]
+    assert responses[-1].json()["order_id"] == responses[0].json()["order_id"]
+    assert len({r.json()["order_id"] for r in responses[:30]}) == 30
+    assert await checkout.count("orders") == 30
+    assert await checkout.count("outbox") == 30

@@ -141,6 +141,29 @@ class SubmissionBook:
     orders: dict[str, Order]  # by idempotency key
     placed: list[Order] = field(default_factory=list)
 
+    def place(
+        self,
+        key: str,
+        draft: OrderDraft,
+        *,
+        new_id: Callable[[], str],
+        now: datetime,
+        more_problems: Sequence[Problem] = (),
+    ) -> Placed | KeyReused | Rejected:
+        """Decide one order request under ``key`` (the decision ``POST /orders`` and the
+        door share); a new order is kept for ``save`` and answers a later request with
+        the same key in this book."""
+        existing = self.orders.get(key)
+        if existing is not None:
+            return answer_again(existing, fingerprint(draft))
+        outcome = place_new(
+            key, draft, self.catalog, new_id=new_id, now=now, more_problems=more_problems
+        )
+        if isinstance(outcome, Placed):
+            self.orders[key] = outcome.order
+            self.placed.append(outcome.order)
+        return outcome
+
     def submit(
         self,
         submission: Submission,
@@ -155,22 +178,15 @@ class SubmissionBook:
         request, draft = submission.request, submission.draft
         if request is None or draft is None:
             return [_reply(_rejected(reference, submission.problems))]
-        key = idempotency_key(reference)
-        existing = self.orders.get(key)
-        if existing is not None:
-            outcome: Placed | KeyReused | Rejected = answer_again(existing, fingerprint(draft))
-        else:
-            policy = price_problems(request, self.catalog)
-            outcome = place_new(
-                key, draft, self.catalog, new_id=new_id, now=now, more_problems=policy
-            )
+        policy = price_problems(request, self.catalog)
+        outcome = self.place(
+            idempotency_key(reference), draft, new_id=new_id, now=now, more_problems=policy
+        )
         match outcome:
             case Placed(order=order, new=new):
                 accepted = OrderSubmissionAccepted(reference=reference, order_id=order.order_id)
                 if not new:
                     return [_reply(accepted)]
-                self.orders[key] = order
-                self.placed.append(order)
                 announcement = order_placed(order, draft, event_version, request.sales_channel)
                 return [
                     Outgoing(topics.CHECKOUT_EVENTS, announcement, order.order_id),

@@ -17,11 +17,11 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from checkout.adapters.repository import CatalogRepository, OrderRepository
-from checkout.application import orders
-from checkout.application.unit_of_work import unit_of_work
 from checkout.domain.idempotency import HEADER, KEY_REUSED, check_idempotency_key
 from checkout.domain.model import CatalogItem, Order, Problem
+from checkout.domain.placing import KeyReused, Rejected
 from checkout.domain.rules import nul_problems
+from checkout.entrypoints.order_desk import OrderDesk
 from checkout.entrypoints.requests import OrderIn, parse_order
 from orderflow_messaging.clock import Clock, IdFactory
 from orderflow_service.http import NO_NUL
@@ -140,6 +140,7 @@ def build_router(
     engine: AsyncEngine, clock: Clock, new_id: IdFactory, order_placed_version: int = 2
 ) -> APIRouter:
     router = APIRouter(tags=["checkout"])
+    desk = OrderDesk(engine, clock, new_id, event_version=order_placed_version)
 
     @router.post(
         "/orders",
@@ -165,11 +166,10 @@ def build_router(
             return _refused(422, draft)
         if problems := nul_problems(draft):
             return _refused(422, problems)
-        async with unit_of_work(engine, clock, new_id) as uow:
-            outcome = await orders.place_order(uow, key, draft, event_version=order_placed_version)
-        if isinstance(outcome, orders.Rejected):
+        outcome = await desk.place(key, draft)
+        if isinstance(outcome, Rejected):
             return _refused(422, outcome.problems)
-        if isinstance(outcome, orders.KeyReused):
+        if isinstance(outcome, KeyReused):
             return _refused(409, [Problem(HEADER, KEY_REUSED)])
         return _accepted(outcome.order)
 

@@ -1,0 +1,169 @@
+"""``POST /orders`` a group at a time (group commit).
+
+Requests that arrive while a group's transaction runs wait for the next one, so under
+load a transaction carries many of them, and when requests are few each waits for none.
+A group is one asyncpg transaction shaped like the upstream door's batch
+(``checkout.application.submissions``): the orders already placed under its keys and the
+catalog copy of its SKUs are loaded with one statement each, every request is decided
+in arrival order by the same ``SubmissionBook.place`` (a key used twice in a group is
+answered as a retry would be), the new orders are inserted with one statement and their
+OrderPlaced rows with another; only after the commit does any request get its answer.
+
+When a group's transaction fails, each of its requests is tried alone, so one request
+cannot fail another; a request that fails alone because another checkout process placed
+its key meanwhile is tried once more (it then finds that order), and any other failure
+is its own (the client gets a 5xx and may retry with the same key).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from checkout.adapters.batch_store import ConcurrentSubmission, PgSubmissionStore
+from checkout.application.announcements import order_placed
+from checkout.application.unit_of_work import PRODUCER
+from checkout.domain.model import OrderDraft
+from checkout.domain.placing import KeyReused, Placed, PlaceOrderOutcome, Rejected
+from orderflow_contracts import topics
+from orderflow_messaging.clock import Clock, IdFactory, new_message_id
+from orderflow_messaging.db import hot_pool
+from orderflow_messaging.outbox import BatchOutbox
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class _Request:
+    key: str
+    draft: OrderDraft
+    answer: asyncio.Future[PlaceOrderOutcome] = field(repr=False)
+
+
+class OrderDesk:
+    """Takes order requests and answers each once its group committed."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        clock: Clock,
+        new_id: IdFactory,
+        *,
+        event_version: int = 2,
+        max_group: int = 200,
+    ) -> None:
+        self._pool = hot_pool(engine)
+        self._clock = clock
+        self._new_id = new_id
+        self._event_version = event_version
+        self._max_group = max_group
+        self._waiting: list[_Request] = []
+        self._worker: asyncio.Task[None] | None = None
+
+    async def place(self, key: str, draft: OrderDraft) -> PlaceOrderOutcome:
+        """Place (or answer again) the order of ``key``; returns after the commit."""
+        answer: asyncio.Future[PlaceOrderOutcome] = asyncio.get_running_loop().create_future()
+        self._waiting.append(_Request(key, draft, answer))
+        if self._worker is None or self._worker.done():
+            self._worker = asyncio.create_task(self._work(), name="checkout-order-desk")
+        return await asyncio.shield(answer)
+
+    async def close(self) -> None:
+        if self._worker is not None:
+            with contextlib.suppress(Exception):
+                await self._worker
+
+    async def _work(self) -> None:
+        while self._waiting:
+            group = self._waiting[: self._max_group]
+            del self._waiting[: self._max_group]
+            await self._settle(group)
+
+    async def _settle(self, group: list[_Request]) -> None:
+        try:
+            outcomes = await self._transaction(group)
+        except Exception as exc:
+            if len(group) > 1:
+                log.info("order_group_failed_one_by_one", size=len(group), error=repr(exc))
+                for request in group:
+                    await self._settle_alone(request)
+                return
+            await self._settle_alone(group[0], exc)
+            return
+        for request, outcome in zip(group, outcomes, strict=True):
+            _answer(request, outcome)
+
+    async def _settle_alone(self, request: _Request, error: Exception | None = None) -> None:
+        tries = 0 if error is None else 1
+        while True:
+            retry = isinstance(error, ConcurrentSubmission) and tries < 2
+            if error is not None and not retry:
+                if not request.answer.done():
+                    request.answer.set_exception(error)
+                return
+            try:
+                (outcome,) = await self._transaction([request])
+            except Exception as exc:
+                error, tries = exc, tries + 1
+                continue
+            _answer(request, outcome)
+            return
+
+    async def _transaction(self, group: Sequence[_Request]) -> list[PlaceOrderOutcome]:
+        pool = await self._pool.pool()
+        async with pool.acquire() as conn, conn.transaction():
+            store = PgSubmissionStore(conn)
+            book = await store.load(
+                sorted({r.key for r in group}),
+                sorted({line.sku for r in group for line in r.draft.lines}),
+            )
+            now = self._clock()
+            outbox = BatchOutbox(producer=PRODUCER, clock=self._clock, new_id=new_message_id)
+            outcomes: list[PlaceOrderOutcome] = []
+            for request in group:
+                outcome = book.place(
+                    request.key, request.draft, new_id=lambda: str(self._new_id()), now=now
+                )
+                if isinstance(outcome, Placed) and outcome.new:
+                    order = outcome.order
+                    outbox.put(
+                        topics.CHECKOUT_EVENTS,
+                        order_placed(order, request.draft, self._event_version),
+                        correlation_id=order.order_id,
+                    )
+                outcomes.append(outcome)
+            await store.save(book)
+            await outbox.flush(conn)
+        for outcome in outcomes:
+            _log(outcome)
+        return outcomes
+
+
+def _log(outcome: PlaceOrderOutcome) -> None:
+    """One line per request, as an operator expects of an order API: ids and counts,
+    never the address or the payment token."""
+    match outcome:
+        case Placed(order=order, new=True):
+            log.info(
+                "order_placed",
+                order_id=order.order_id,
+                lines=len(order.lines),
+                total_minor=order.total_minor,
+                currency=order.currency,
+            )
+        case Placed(order=order):
+            log.info("order_request_replayed", order_id=order.order_id)
+        case KeyReused(order_id=order_id):
+            log.info("idempotency_key_reused", order_id=order_id)
+        case Rejected(problems=problems):
+            log.info("order_rejected", problems=len(problems), fields=[p.field for p in problems])
+
+
+def _answer(request: _Request, outcome: PlaceOrderOutcome) -> None:
+    if not request.answer.done():
+        request.answer.set_result(outcome)

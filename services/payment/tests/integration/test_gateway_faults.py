@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from orderflow_messaging.errors import TransientFailure
 from payment.application import handlers
-from payment.domain.model import PaymentStatus
+from payment.application.ports import GatewayConflict
+from payment.domain.model import GatewayResult, GatewayStatus, PaymentStatus
 
 from .conftest import SLOW_DELAY, Crash, Harness, authorize, capture, key_of, void
 
@@ -138,3 +141,32 @@ async def test_new_key_for_an_open_authorization_never_authorizes_twice(
     assert [row[0] for row in await harness.ledger_rows("o1")] == [key_of("o1", "authorize")]
     assert await harness.key_state(key_of("o1", "authorize")) == "done"
     assert await harness.key_state("idem:o1:authorize-2") == "done"
+
+
+async def test_concurrent_gateway_calls_are_recorded_as_if_one_at_a_time(
+    harness: Harness,
+) -> None:
+    # Concurrent calls share the simulator's transactions (group commit); the ledger
+    # must read as the same calls made one by one.
+    gateway = harness.gateway
+    auths = await asyncio.gather(
+        *(gateway.authorize(f"a-{n}", f"g{n}", 1000, "EUR", "tok_ok") for n in range(6)),
+        gateway.authorize("a-0", "g0", 1000, "EUR", "tok_ok"),  # a retry in the group
+    )
+    assert all(a.status is GatewayStatus.APPROVED for a in auths)
+    assert auths[-1].authorization_id == auths[0].authorization_id
+    auth_id = auths[0].authorization_id
+    assert auth_id is not None
+    captures = await asyncio.gather(
+        *(gateway.capture(f"c-{n}", "g0", auth_id, 1000, "EUR") for n in range(4)),
+        gateway.capture("c-0", "g0", auth_id, 1000, "EUR"),  # a retry in the group
+        gateway.capture("a-1", "g0", auth_id, 1000, "EUR"),  # a key of another call
+        return_exceptions=True,
+    )
+    approved = [c for c in captures[:5] if isinstance(c, GatewayResult)]
+    assert [c.status for c in approved] == [GatewayStatus.APPROVED] * 5
+    assert isinstance(captures[5], GatewayConflict)
+    rows = [row for row in await harness.ledger_rows("g0") if row[1] == "capture"]
+    # One capture moved money; the others under new keys were told it was captured.
+    assert sorted(row[3] for row in rows) == ["already_captured"] * 3 + ["approved"]
+    assert len(await harness.ledger_rows("g1")) == 1

@@ -17,10 +17,8 @@ is its own (the client gets a 5xx and may retry with the same key).
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -33,16 +31,16 @@ from checkout.domain.placing import KeyReused, Placed, PlaceOrderOutcome, Reject
 from orderflow_contracts import topics
 from orderflow_messaging.clock import Clock, IdFactory, new_message_id
 from orderflow_messaging.db import hot_pool
+from orderflow_messaging.grouping import GroupCommit
 from orderflow_messaging.outbox import BatchOutbox
 
 log = structlog.get_logger(__name__)
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Request:
     key: str
     draft: OrderDraft
-    answer: asyncio.Future[PlaceOrderOutcome] = field(repr=False)
 
 
 class OrderDesk:
@@ -61,58 +59,21 @@ class OrderDesk:
         self._clock = clock
         self._new_id = new_id
         self._event_version = event_version
-        self._max_group = max_group
-        self._waiting: list[_Request] = []
-        self._worker: asyncio.Task[None] | None = None
+        self._groups: GroupCommit[_Request, PlaceOrderOutcome] = GroupCommit(
+            "checkout-orders", self._transaction, run_one=self._alone, max_group=max_group
+        )
 
     async def place(self, key: str, draft: OrderDraft) -> PlaceOrderOutcome:
         """Place (or answer again) the order of ``key``; returns after the commit."""
-        answer: asyncio.Future[PlaceOrderOutcome] = asyncio.get_running_loop().create_future()
-        self._waiting.append(_Request(key, draft, answer))
-        if self._worker is None or self._worker.done():
-            self._worker = asyncio.create_task(self._work(), name="checkout-order-desk")
-        return await asyncio.shield(answer)
+        return await self._groups.submit(_Request(key, draft))
 
-    async def close(self) -> None:
-        if self._worker is not None:
-            with contextlib.suppress(Exception):
-                await self._worker
-
-    async def _work(self) -> None:
-        while self._waiting:
-            group = self._waiting[: self._max_group]
-            del self._waiting[: self._max_group]
-            await self._settle(group)
-
-    async def _settle(self, group: list[_Request]) -> None:
+    async def _alone(self, request: _Request) -> PlaceOrderOutcome:
         try:
-            outcomes = await self._transaction(group)
-        except Exception as exc:
-            if len(group) > 1:
-                log.info("order_group_failed_one_by_one", size=len(group), error=repr(exc))
-                for request in group:
-                    await self._settle_alone(request)
-                return
-            await self._settle_alone(group[0], exc)
-            return
-        for request, outcome in zip(group, outcomes, strict=True):
-            _answer(request, outcome)
-
-    async def _settle_alone(self, request: _Request, error: Exception | None = None) -> None:
-        tries = 0 if error is None else 1
-        while True:
-            retry = isinstance(error, ConcurrentSubmission) and tries < 2
-            if error is not None and not retry:
-                if not request.answer.done():
-                    request.answer.set_exception(error)
-                return
-            try:
-                (outcome,) = await self._transaction([request])
-            except Exception as exc:
-                error, tries = exc, tries + 1
-                continue
-            _answer(request, outcome)
-            return
+            (outcome,) = await self._transaction([request])
+        except ConcurrentSubmission:
+            # Another checkout process placed this key meanwhile: now it is visible.
+            (outcome,) = await self._transaction([request])
+        return outcome
 
     async def _transaction(self, group: Sequence[_Request]) -> list[PlaceOrderOutcome]:
         pool = await self._pool.pool()
@@ -162,8 +123,3 @@ def _log(outcome: PlaceOrderOutcome) -> None:
             log.info("idempotency_key_reused", order_id=order_id)
         case Rejected(problems=problems):
             log.info("order_rejected", problems=len(problems), fields=[p.field for p in problems])
-
-
-def _answer(request: _Request, outcome: PlaceOrderOutcome) -> None:
-    if not request.answer.done():
-        request.answer.set_result(outcome)

@@ -22,7 +22,8 @@ Capture, void and refund act on the authorization, whatever its token.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 from uuid import UUID, uuid4
@@ -32,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from orderflow_messaging.clock import Clock, utc_now
 from orderflow_messaging.db import hot_pool
+from orderflow_messaging.grouping import GroupCommit
 from payment.adapters.ledger import Ledger, LedgerEntry, read_entries
 from payment.application.ports import GatewayConflict, GatewayTimeout, GatewayUnavailable
 from payment.domain.model import Call, GatewayResult
@@ -80,6 +82,30 @@ def token_name(token: str) -> str:
     return token if token in TEST_TOKENS else "tok_other"
 
 
+@dataclass(frozen=True)
+class _Capture:
+    key: str
+    order_id: str
+    authorization_id: str
+    amount_minor: int
+    currency: str
+
+
+def _capture_result(auth: LedgerEntry | None, captured_before: int, amount_minor: int) -> str:
+    """What a new capture of ``auth`` records."""
+    if auth is None or auth.result != APPROVED:
+        return "authorization_not_found"
+    if captured_before:
+        return ALREADY_CAPTURED  # captured before under another key: move nothing
+    if amount_minor > auth.amount_minor:
+        return "amount_exceeds_authorization"
+    return APPROVED
+
+
+def _conflict(entry: LedgerEntry) -> GatewayConflict:
+    return GatewayConflict(f"key already used for {entry.kind.value} of another request")
+
+
 def _answer(entry: LedgerEntry) -> GatewayResult:
     if entry.result == PROCESSING:
         return GatewayResult.pending()
@@ -107,6 +133,14 @@ class SimulatedGateway:
         self._flaky_failures = flaky_failures
         # Per process, like a flaky load balancer: a restart forgets (fine for a simulation).
         self._flaky_calls: dict[str, int] = {}
+        # Concurrent calls share a transaction (group commit): the ledger is written as
+        # if the calls came one at a time, at a fraction of the round trips and commits.
+        self._authorizations: GroupCommit[LedgerEntry, LedgerEntry | None] = GroupCommit(
+            "gateway-authorize", self._record_authorizations
+        )
+        self._captures: GroupCommit[_Capture, LedgerEntry] = GroupCommit(
+            "gateway-capture", self._capture_group, run_one=self._capture_one
+        )
 
     async def authorize(
         self, key: str, order_id: str, amount_minor: int, currency: str, token: str
@@ -115,14 +149,14 @@ class SimulatedGateway:
         if behaviour is Behaviour.FLAKY and self._flaky_calls.get(key, 0) < self._flaky_failures:
             self._flaky_calls[key] = self._flaky_calls.get(key, 0) + 1
             raise GatewayUnavailable(f"gateway unavailable (attempt {self._flaky_calls[key]})")
-        # A new key (the common case) is one INSERT outside a transaction block: its own
-        # transaction, one round trip. A known key is answered from the ledger.
+        # A new key (the common case) is one INSERT outside a transaction block, shared
+        # by the calls made meanwhile (group commit). A known key is answered from the
+        # ledger.
         held = self._held(behaviour)
         result = decline or (PROCESSING if behaviour is Behaviour.SLOW else APPROVED)
         row = self._row(key, order_id, Call.AUTHORIZE, amount_minor, currency, result, held)
+        entry = await self._authorizations.submit(row)
         pool = await self._pool.pool()
-        async with pool.acquire() as conn:
-            entry = await Ledger(conn).add_new(row)
         if entry is not None:
             log.debug(
                 "gateway_authorization_recorded",
@@ -153,33 +187,74 @@ class SimulatedGateway:
     async def capture(
         self, key: str, order_id: str, authorization_id: str, amount_minor: int, currency: str
     ) -> GatewayResult:
+        call = _Capture(key, order_id, authorization_id, amount_minor, currency)
+        return _answer(await self._captures.submit(call))
+
+    async def _record_authorizations(self, rows: Sequence[LedgerEntry]) -> list[LedgerEntry | None]:
+        """One INSERT for a group of new authorizations; None for a key that was taken
+        (then the caller answers from the stored entry)."""
+        pool = await self._pool.pool()
+        async with pool.acquire() as conn:
+            added = await Ledger(conn).add_new_many(rows)
+        first: set[str] = set()
+        answers: list[LedgerEntry | None] = []
+        for row in rows:
+            answers.append(added.get(row.key) if row.key not in first else None)
+            first.add(row.key)
+        return answers
+
+    async def _capture_group(self, calls: Sequence[_Capture]) -> list[LedgerEntry | BaseException]:
+        """A group of captures in one transaction, decided in arrival order exactly as
+        one at a time would be (a second capture of an authorization is
+        ALREADY_CAPTURED; a key twice gets the first's entry)."""
         pool = await self._pool.pool()
         async with pool.acquire() as conn, conn.transaction():
             ledger = Ledger(conn)
-            entry = await self._stored(ledger, key, Call.CAPTURE, order_id)
+            stored = await ledger.by_keys(sorted({c.key for c in calls}))
+            auth_ids = sorted({c.authorization_id for c in calls})
+            auths = await ledger.authorizations(auth_ids)
+            captured = await ledger.counts(auth_ids, Call.CAPTURE, APPROVED)
+            answers: list[LedgerEntry | BaseException] = []
+            new: list[LedgerEntry] = []
+            for c in calls:
+                entry = stored.get(c.key)
+                if entry is None:
+                    done = captured.get(c.authorization_id, 0)
+                    result = _capture_result(auths.get(c.authorization_id), done, c.amount_minor)
+                    captured[c.authorization_id] = done + (result == APPROVED)
+                    entry = self._row(
+                        c.key, c.order_id, Call.CAPTURE, c.amount_minor, c.currency, result,
+                        c.authorization_id,
+                    )  # fmt: skip
+                    stored[c.key] = entry
+                    new.append(entry)
+                elif (entry.kind, entry.order_id) != (Call.CAPTURE, c.order_id):
+                    answers.append(_conflict(entry))
+                    continue
+                answers.append(entry)
+            if len(await ledger.add_new_many(new)) != len(new):
+                # Another process recorded one of these keys meanwhile: one at a time.
+                raise GatewayConflict("a key of the group was recorded concurrently")
+        for entry in new:
+            log.debug("gateway_capture_recorded", order_id=entry.order_id, result=entry.result)
+        return answers
+
+    async def _capture_one(self, call: _Capture) -> LedgerEntry:
+        pool = await self._pool.pool()
+        async with pool.acquire() as conn, conn.transaction():
+            ledger = Ledger(conn)
+            entry = await self._stored(ledger, call.key, Call.CAPTURE, call.order_id)
             if entry is None:
-                auth = await ledger.authorization(authorization_id=authorization_id)
-                result = APPROVED
-                if auth is None or auth.result != APPROVED:
-                    result = "authorization_not_found"
-                elif await ledger.count(authorization_id, Call.CAPTURE, APPROVED):
-                    # Captured before under another key: say so, and move nothing.
-                    result = ALREADY_CAPTURED
-                elif amount_minor > auth.amount_minor:
-                    result = "amount_exceeds_authorization"
-                entry = await ledger.add(
-                    self._row(
-                        key,
-                        order_id,
-                        Call.CAPTURE,
-                        amount_minor,
-                        currency,
-                        result,
-                        authorization_id,
-                    )
-                )
-                log.debug("gateway_capture_recorded", order_id=order_id, result=entry.result)
-        return _answer(entry)
+                auth = await ledger.authorization(authorization_id=call.authorization_id)
+                done = await ledger.count(call.authorization_id, Call.CAPTURE, APPROVED)
+                result = _capture_result(auth, done, call.amount_minor)
+                row = self._row(
+                    call.key, call.order_id, Call.CAPTURE, call.amount_minor,
+                    call.currency, result, call.authorization_id,
+                )  # fmt: skip
+                entry = await ledger.add(row)
+                log.debug("gateway_capture_recorded", order_id=call.order_id, result=entry.result)
+        return entry
 
     async def void(self, key: str, order_id: str) -> GatewayResult:
         """Release the order's latest authorization (a processing one is cancelled)."""
@@ -245,7 +320,7 @@ class SimulatedGateway:
     ) -> LedgerEntry | None:
         entry = await ledger.by_key(key)
         if entry is not None and (entry.kind, entry.order_id) != (kind, order_id):
-            raise GatewayConflict(f"key already used for {entry.kind.value} of another request")
+            raise _conflict(entry)
         return entry
 
     def _row(

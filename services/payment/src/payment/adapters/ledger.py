@@ -8,7 +8,7 @@ CPU per command. The read behind the HTTP route (``read_entries``) stays on SQLA
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -42,6 +42,26 @@ _ADD = f"""
     ON CONFLICT (key) DO NOTHING
     RETURNING {_COLUMNS}
 """  # noqa: S608 - constants
+# A group of new entries in one statement; a key already taken is skipped (and not returned).
+_ADD_MANY = f"""
+    INSERT INTO gateway_ledger ({_COLUMNS})
+    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[],
+                         $6::text[], $7::text[], $8::timestamptz[])
+    ON CONFLICT (key) DO NOTHING
+    RETURNING {_COLUMNS}
+"""  # noqa: S608 - constants
+_BY_KEYS = f"SELECT {_COLUMNS} FROM gateway_ledger WHERE key = ANY($1::text[])"  # noqa: S608
+# Every authorize entry of these ids, locked in id order (two groups never deadlock).
+_AUTHORIZATIONS_BY_IDS = f"""
+    SELECT {_COLUMNS} FROM gateway_ledger
+    WHERE kind = 'authorize' AND authorization_id = ANY($1::text[])
+    ORDER BY id FOR UPDATE
+"""  # noqa: S608 - constants
+_COUNTS = """
+    SELECT authorization_id, count(*) FROM gateway_ledger
+    WHERE authorization_id = ANY($1::text[]) AND kind = $2 AND result = $3
+    GROUP BY authorization_id
+"""
 _SETTLE = "UPDATE gateway_ledger SET result = $3 WHERE key = $1 AND result = $2"
 # The order's (or the id's) latest authorization, locked.
 _AUTHORIZATION_BY_ID = f"""
@@ -110,6 +130,38 @@ class Ledger:
             entry.created_at,
         )
         return _entry(row) if row is not None else None
+
+    async def add_new_many(self, entries: Sequence[LedgerEntry]) -> dict[str, LedgerEntry]:
+        """Record the entries whose keys are free (one statement); the recorded ones by
+        key (of a key twice, the first)."""
+        if not entries:
+            return {}
+        rows = await self._conn.fetch(
+            _ADD_MANY,
+            [e.key for e in entries],
+            [e.order_id for e in entries],
+            [e.kind.value for e in entries],
+            [e.amount_minor for e in entries],
+            [e.currency for e in entries],
+            [e.result for e in entries],
+            [e.authorization_id for e in entries],
+            [e.created_at for e in entries],
+        )
+        return {row["key"]: _entry(row) for row in rows}
+
+    async def by_keys(self, keys: Sequence[str]) -> dict[str, LedgerEntry]:
+        return {row["key"]: _entry(row) for row in await self._conn.fetch(_BY_KEYS, list(keys))}
+
+    async def authorizations(self, authorization_ids: Sequence[str]) -> dict[str, LedgerEntry]:
+        """The latest authorize entry of each id, locked."""
+        rows = await self._conn.fetch(_AUTHORIZATIONS_BY_IDS, sorted(authorization_ids))
+        return {row["authorization_id"]: _entry(row) for row in rows}  # id order: latest wins
+
+    async def counts(
+        self, authorization_ids: Sequence[str], kind: Call, result: str
+    ) -> dict[str, int]:
+        rows = await self._conn.fetch(_COUNTS, list(authorization_ids), kind.value, result)
+        return {row[0]: int(row[1]) for row in rows}
 
     async def settle(self, key: str, from_result: str, to_result: str) -> LedgerEntry:
         """Move an undecided entry on, unless something else decided it first."""

@@ -4,16 +4,16 @@ A batch's offsets may be committed only after its transaction committed (the wor
 durable, its inbox rows record it). Nothing requires committing them at once: a
 committed offset only says where a restarted or rebalanced consumer starts again, and
 every record after it that was handled already is recognised by the inbox and skipped.
-So the offsets of handled batches are gathered and committed together: once the
-interval has passed since the last commit, else by a timer when it ends; before a
-rebalance takes partitions away; and, after ``close``, batch by batch while the
-subscriber stops. Under load a consumer
+So the offsets of handled batches are gathered and committed together by a background
+loop, at most every interval (a failed commit is tried again), and, after ``close``,
+batch by batch while the subscriber stops. Under load a consumer
 then sends a few offset commits a second instead of one per poll, and no hop waits
 for one.
 
 Never committed: an offset of a batch whose transaction did not commit (the caller
 reports only handled batches), or an offset of a partition this consumer no longer
-owns (it would move the new owner's position back).
+owns (it would move the new owner's position back: a rebalance drops the revoked
+partitions' pending offsets, and a commit skips what the consumer does not own).
 """
 
 from __future__ import annotations
@@ -53,7 +53,8 @@ class OffsetCommitter(ConsumerRebalanceListener):  # type: ignore[misc]
         return dict(self._pending)
 
     async def handled(self, consumer: Any, records: Sequence[_Record]) -> None:
-        """The batch's transaction committed: its offsets may go."""
+        """The batch's transaction committed: its offsets may go (soon; never awaited
+        here unless the interval is 0)."""
         if not callable(getattr(consumer, "assignment", None)):
             return  # faststream's in-memory test broker: nothing to commit
         self._consumer = consumer
@@ -61,26 +62,30 @@ class OffsetCommitter(ConsumerRebalanceListener):  # type: ignore[misc]
             tp = TopicPartition(record.topic, record.partition)
             if record.offset >= self._pending.get(tp, 0):
                 self._pending[tp] = record.offset + 1
-        if self._interval_s <= 0 or time.monotonic() - self._last >= self._interval_s:
+        if self._interval_s <= 0:
             await self.commit()
         elif self._timer is None or self._timer.done():
-            self._timer = asyncio.create_task(self._commit_later())
+            self._timer = asyncio.create_task(self._commit_loop())
 
-    async def _commit_later(self) -> None:
-        await asyncio.sleep(max(0.0, self._last + self._interval_s - time.monotonic()))
-        await self.commit()
+    async def _commit_loop(self) -> None:
+        # Until nothing is pending: a failed commit put its offsets back, and batches
+        # handled meanwhile added theirs.
+        while self._pending and self._interval_s > 0:
+            await asyncio.sleep(max(0.0, self._last + self._interval_s - time.monotonic()))
+            await self.commit()
 
-    async def commit(self, only: Iterable[TopicPartition] | None = None) -> None:
-        """Commit what is pending (of ``only`` these partitions); a failed commit is
-        logged and dropped: the records are then redelivered and skipped by the inbox."""
+    async def commit(self) -> None:
+        """Commit what is pending for the partitions this consumer owns (the others are
+        dropped: their new owner starts from the last committed offset, and its inbox
+        skips what was handled here). A failed commit is logged and its offsets are
+        pending again (the loop tries again after the interval)."""
         async with self._lock:
             consumer = self._consumer
             if consumer is None or not self._pending:
                 return
             owned = consumer.assignment()
-            chosen = set(self._pending) if only is None else set(only) & set(self._pending)
-            offsets = {tp: self._pending.pop(tp) for tp in chosen}
-            offsets = {tp: offset for tp, offset in offsets.items() if tp in owned}
+            offsets = {tp: offset for tp, offset in self._pending.items() if tp in owned}
+            self._pending = {}
             self._last = time.monotonic()
             if not offsets:
                 return
@@ -88,11 +93,14 @@ class OffsetCommitter(ConsumerRebalanceListener):  # type: ignore[misc]
                 await consumer.commit(offsets)
             except Exception as exc:
                 log.info("offset_commit_failed", consumer=self._name, error=repr(exc))
+                for tp, offset in offsets.items():
+                    if offset > self._pending.get(tp, -1):
+                        self._pending[tp] = offset
 
     async def close(self) -> None:
         """The subscriber is about to stop: commit what is pending, and from now on each
         handled batch at once (its consumer is still open until the broker stops; after
-        that, a commit fails and is dropped)."""
+        that, a commit fails and the records are fetched again after the restart)."""
         self._interval_s = 0.0
         if self._timer is not None:
             self._timer.cancel()
@@ -100,10 +108,12 @@ class OffsetCommitter(ConsumerRebalanceListener):  # type: ignore[misc]
                 await self._timer
         await self.commit()
 
-    async def on_partitions_revoked(self, revoked: Iterable[TopicPartition]) -> None:
-        # Still the owner here: commit what was handled, so the next owner does not
-        # fetch it again.
-        await self.commit(only=list(revoked))
+    def on_partitions_revoked(self, revoked: Iterable[TopicPartition]) -> None:
+        # Not committed here (a commit in the middle of a rebalance can wait on the
+        # rebalance itself): the next owner fetches these records again and its inbox
+        # skips them.
+        for tp in revoked:
+            self._pending.pop(tp, None)
 
-    async def on_partitions_assigned(self, assigned: Iterable[TopicPartition]) -> None:
+    def on_partitions_assigned(self, assigned: Iterable[TopicPartition]) -> None:
         return None

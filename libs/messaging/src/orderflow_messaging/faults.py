@@ -35,6 +35,25 @@ def is_infrastructure(exc: BaseException) -> bool:
     return False
 
 
+# Of those, the ones that say "no database to talk to" (as opposed to a conflict with
+# another transaction, which the same work may well win when tried again at once).
+_CONFLICT_SQLSTATES = {"40001", "40P01", "55P03"}
+
+
+def unreachable(exc: BaseException) -> bool:
+    """The database or network cannot be reached (lost connection, refused, shutting
+    down): trying more work on it right now only waits for the same timeout again."""
+    if not is_infrastructure(exc):
+        return False
+    if isinstance(exc, asyncpg.PostgresError) and not isinstance(
+        exc, asyncpg.PostgresConnectionError
+    ):
+        return exc.sqlstate not in _CONFLICT_SQLSTATES
+    if isinstance(exc, DBAPIError) and not exc.connection_invalidated:
+        return sqlstate(exc) not in _CONFLICT_SQLSTATES
+    return True
+
+
 def sqlstate(exc: DBAPIError) -> str | None:
     orig: Any = exc.orig
     for attr in ("sqlstate", "pgcode"):

@@ -6,7 +6,9 @@ transaction carries many calls, and a lone call waits for nobody.
 or an exception that is that call's own (it is raised to that caller only). When
 ``run_group`` itself raises, the group's transaction failed as a whole: each call is
 then run alone with ``run_one`` (so one call cannot fail the others), or, without it,
-every caller gets the exception.
+every caller gets the exception. When the database cannot be reached at all
+(``faults.unreachable``), every caller gets the exception at once: running the calls
+one by one would only wait for the same connection timeout once per call.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 import structlog
+
+from orderflow_messaging.faults import unreachable
 
 log = structlog.get_logger(__name__)
 
@@ -66,7 +70,7 @@ class GroupCommit(Generic[T, R]):
         try:
             results = await self._run_group([call.item for call in group])
         except Exception as exc:
-            if self._run_one is None:
+            if self._run_one is None or unreachable(exc):
                 for call in group:
                     _set(call, exc)
                 return

@@ -90,3 +90,19 @@ async def test_a_caller_that_goes_away_does_not_cancel_the_group() -> None:
     rec.release.set()
     assert await stays == 20
     assert rec.groups == [[1], [2]]
+
+
+async def test_an_unreachable_database_fails_the_whole_group_at_once() -> None:
+    async def down(items: Sequence[int]) -> list[int | BaseException]:
+        raise ConnectionRefusedError("connection refused")
+
+    alone: list[int] = []
+
+    async def one(item: int) -> int:
+        alone.append(item)
+        return item
+
+    groups = GroupCommit("t", down, run_one=one)
+    results = await asyncio.gather(groups.submit(1), groups.submit(2), return_exceptions=True)
+    assert all(isinstance(r, ConnectionRefusedError) for r in results)
+    assert alone == []  # not once per call: each would wait for the same refusal

@@ -24,6 +24,7 @@ from checkout.domain.rules import nul_problems
 from checkout.entrypoints.order_desk import OrderDesk
 from checkout.entrypoints.requests import OrderIn, parse_order
 from orderflow_messaging.clock import Clock, IdFactory
+from orderflow_messaging.faults import is_infrastructure
 from orderflow_service.http import NO_NUL
 
 
@@ -52,6 +53,11 @@ class CatalogItemView(BaseModel):
     price_minor: int
     currency: str
     active: bool
+
+
+STORE_UNAVAILABLE = Problem(
+    "", "the order store is unavailable for the moment; retry with the same Idempotency-Key"
+)
 
 
 def _refused(status: int, problems: list[Problem]) -> JSONResponse:
@@ -133,6 +139,7 @@ _PLACE_RESPONSES: dict[int | str, dict[str, object]] = {
     400: {"description": "Idempotency-Key missing or malformed"},
     409: {"description": KEY_REUSED},
     422: {"description": "the body is malformed or breaks a rule; every reason listed"},
+    503: {"description": "the order store is unavailable; retry (Retry-After) with the same key"},
 }
 
 
@@ -166,7 +173,16 @@ def build_router(
             return _refused(422, draft)
         if problems := nul_problems(draft):
             return _refused(422, problems)
-        outcome = await desk.place(key, draft)
+        try:
+            outcome = await desk.place(key, draft)
+        except Exception as exc:
+            if not is_infrastructure(exc):
+                raise
+            # Nothing is lost: the request either committed or did not, and a retry
+            # with the same key answers with the order either way.
+            response = _refused(503, [STORE_UNAVAILABLE])
+            response.headers["Retry-After"] = "1"
+            return response
         if isinstance(outcome, Rejected):
             return _refused(422, outcome.problems)
         if isinstance(outcome, KeyReused):

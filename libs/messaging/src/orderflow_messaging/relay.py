@@ -193,16 +193,19 @@ class OutboxRelay:
         self._owned = set()
         if conn is None:
             return
+        if _gone(conn):
+            return  # the server closed it, and asyncpg took it back: the locks went with it
         try:
             await conn.execute("SELECT pg_advisory_unlock_all()", timeout=5)
         except Exception:
-            conn.terminate()  # the session ends, and its locks with it
+            with contextlib.suppress(Exception):
+                conn.terminate()  # the session ends, and its locks with it
         pool = await self._pool.pool()
         with contextlib.suppress(Exception):
             await pool.release(conn)  # type: ignore[arg-type]
 
     async def _connection(self) -> Connection:
-        if self._conn is None or self._conn.is_closed():
+        if self._conn is None or _gone(self._conn):
             if self._conn is not None:
                 await self.release_slots()
             pool = await self._pool.pool()
@@ -273,6 +276,15 @@ class OutboxRelay:
     def _on_notify(self, _conn: object, _pid: int, _channel: str, payload: object) -> None:
         if payload == self._schema:
             self._wake.set()
+
+
+def _gone(conn: Connection) -> bool:
+    """The connection is closed. When the server closed it (a database restart), asyncpg
+    hands it back to its pool, and the proxy we hold then refuses every call."""
+    try:
+        return conn.is_closed()
+    except asyncpg.InterfaceError:
+        return True
 
 
 _FATAL_PRODUCER_ERRORS = ("OutOfOrderSequenceNumber", "UnknownProducerId", "ProducerFenced")

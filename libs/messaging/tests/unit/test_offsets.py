@@ -2,7 +2,7 @@
 
 The consumer here is a stand-in recording commits; that offsets really reach the broker
 after the transaction is shown against a real Kafka in the integration tests
-(test_consumer_kafka, the fault suite)."""
+(integration/test_offsets.py, the fault suite)."""
 
 from __future__ import annotations
 

@@ -47,6 +47,7 @@ from orderflow_messaging.outbox import BatchOutbox
 from orderflow_messaging.parking import Parking
 from orderflow_messaging.registry import Message, MessageRegistry
 from orderflow_messaging.settings import ConsumerSettings
+from orderflow_messaging.write_plan import WriteConflict, WritePlan
 
 log = structlog.get_logger(__name__)
 
@@ -81,12 +82,20 @@ class Incoming(Generic[M]):
 
 @dataclass(frozen=True, slots=True)
 class Batch:
-    """What a handler gets besides its messages: the batch's open transaction (asyncpg)
-    and the outbox that commits with it."""
+    """What a handler gets besides its messages: the batch's connection (asyncpg) and
+    the outbox that commits with it.
+
+    Without ``plan``, ``conn`` is in the batch's transaction block: load with
+    ``FOR UPDATE``, write with statements of your own. With ``plan`` (an optimistic
+    batch; only for a consumer built with ``optimistic=True``), ``conn`` is NOT in a
+    transaction block: load without locks, and add every write to ``plan`` with the
+    rows it must find (``write_plan.py``); the consumer runs the plan, and on a
+    conflict runs the batch again without a plan."""
 
     conn: Connection
     outbox: BatchOutbox
     clock: Clock
+    plan: WritePlan | None = None
 
 
 # A handler: the batch, and its claimed messages in poll order.
@@ -121,12 +130,16 @@ class MessageConsumer:
         settings: ConsumerSettings | None = None,
         clock: Clock = utc_now,
         new_id: IdFactory = new_message_id,
+        optimistic: bool = False,
     ) -> None:
         self.name = name
         self._producer = producer
         self._registry = registry
         self._pool = hot_pool(engine)
         self._settings = settings or ConsumerSettings()
+        # Whether the handlers take a write plan (``Batch.plan``): then a batch is tried
+        # as two round trips first (write_plan.py), unless the settings say never.
+        self._optimistic = optimistic and self._settings.optimistic
         self._clock = clock
         self._new_id = new_id
         self._inbox = Inbox(name)
@@ -157,7 +170,12 @@ class MessageConsumer:
         """One transaction for ``items``. When it fails, the halves are tried in turn (in
         order, so per-key order holds), down to single records, which get the retry and
         dead-letter rules: one bad record among n costs about 2 log2(n) transactions, not
-        n."""
+        n. An optimistic consumer tries the batch as a write plan first."""
+        if self._optimistic and _plain(items):
+            outcomes = await self._try_planned(items)
+            if outcomes is not None:
+                _count(self.name, items, outcomes)
+                return
         try:
             outcomes = await self._transaction(items, alone=False)
         except Exception as exc:
@@ -180,6 +198,56 @@ class MessageConsumer:
             if alone:
                 await self._inbox.clear_attempts(conn, items[0].source)
             crashpoint("consumer.before_commit")
+        crashpoint("consumer.after_commit")
+        return outcomes
+
+    async def _try_planned(self, items: list[_Item]) -> list[str] | None:
+        """The batch as an optimistic write plan: its outcomes, or None when it must run
+        in a transaction block (a conflict, or any failure: that path isolates it)."""
+        try:
+            pool = await self._pool.pool()
+            async with pool.acquire() as conn:
+                return await self._apply_planned(conn, items)
+        except WriteConflict:
+            metrics.WRITE_CONFLICTS.labels(self.name).inc()
+            log.debug("batch_write_conflict", consumer=self.name, size=len(items))
+        except Exception as exc:
+            if is_infrastructure(exc):
+                await self._pause_for_infrastructure(exc)
+            log.debug("planned_batch_failed", consumer=self.name, error=repr(exc))
+        return None
+
+    async def _apply_planned(self, conn: Connection, items: list[_Item]) -> list[str]:
+        """Load (the handlers), decide, then one statement: the inbox claim of every
+        record, the handlers' writes, the outbox."""
+        outbox = BatchOutbox(producer=self._producer, clock=self._clock, new_id=self._new_id)
+        plan = WritePlan()
+        outcomes: list[str] = []
+        claims: list[Claim] = []
+        work: dict[BatchHandler, list[Incoming[Message]]] = {}
+        for item in items:
+            envelope, message = item.envelope, item.message
+            assert envelope is not None  # _plain: every record decoded
+            assert message is not None
+            handler = self._handlers.get(envelope.type)
+            status = InboxStatus.PROCESSED if handler else InboxStatus.IGNORED
+            claims.append(Claim(envelope.message_id, item.source, envelope.type, status))
+            if handler is None:
+                outcomes.append("ignored")
+                continue
+            work.setdefault(handler, []).append(Incoming(message, envelope, item.source))
+            outcomes.append("processed")
+        self._inbox.claim_in(plan, claims, (item.record.key for item in items))
+        if work:
+            if delay := fault_delay_s("consumer.handle"):
+                log.warning("fault_delay", point="consumer.handle", seconds=delay)
+                await asyncio.sleep(delay)
+            batch = Batch(conn, outbox, self._clock, plan)
+            for handler, incoming in work.items():
+                await handler(batch, incoming)
+        outbox.add_to(plan)
+        crashpoint("consumer.before_commit")
+        await plan.execute(conn)
         crashpoint("consumer.after_commit")
         return outcomes
 
@@ -405,6 +473,7 @@ def batch_consumer(
     handles: Sequence[type[Message]],
     handler: BatchHandler,
     new_id: IdFactory = new_message_id,
+    optimistic: bool = False,
 ) -> MessageConsumer:
     """A service's consumer: one batch handler for the message types it folds together
     (what every service's ``entrypoints/messages.py`` builds)."""
@@ -416,9 +485,21 @@ def batch_consumer(
         settings=settings,
         clock=clock,
         new_id=new_id,
+        optimistic=optimistic,
     )
     consumer.handles(*handles)(handler)
     return consumer
+
+
+def _plain(items: Sequence[_Item]) -> bool:
+    """A batch the optimistic path may take: every record decoded, none a redrive, no
+    message id twice (anything else needs the claim's answers before deciding)."""
+    ids: set[uuid.UUID] = set()
+    for item in items:
+        if item.envelope is None or item.poison is not None or item.redriven:
+            return False
+        ids.add(item.envelope.message_id)
+    return len(ids) == len(items)
 
 
 def _count(consumer: str, items: Sequence[_Item], outcomes: Sequence[str]) -> None:

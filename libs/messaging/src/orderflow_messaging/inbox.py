@@ -16,6 +16,7 @@ from uuid import UUID
 
 from orderflow_messaging.db import Connection
 from orderflow_messaging.envelope import SourceCoordinates
+from orderflow_messaging.write_plan import WritePlan
 
 
 class InboxStatus(StrEnum):
@@ -42,13 +43,16 @@ _UNNEST = (
     "unnest($2::uuid[], $3::text[], $4::int[], $5::bigint[], $6::text[], $7::text[]) "
     'AS u(message_id, topic, partition, "offset", message_type, status)'
 )
-_CLAIM = f"""
+_INSERT_CLAIMS = f"""
     INSERT INTO inbox (consumer, message_id, topic, partition, "offset", message_type, status)
     SELECT $1, u.message_id, u.topic, u.partition, u."offset", u.message_type, u.status
     FROM {_UNNEST}
     ON CONFLICT (consumer, message_id) DO NOTHING
-    RETURNING message_id
 """  # noqa: S608 - constant text
+_CLAIM = _INSERT_CLAIMS + " RETURNING message_id"
+_NOT_PARKED = (
+    "NOT EXISTS (SELECT 1 FROM parked_keys WHERE consumer = $1 AND key = ANY($2::bytea[]))"
+)
 # The batch claim: the keys of the batch that are parked (parking.py), and a claim of
 # every message except those of a parked key that are not redrives, in one statement.
 _CLAIM_UNLESS_PARKED = """
@@ -128,6 +132,15 @@ class Inbox:
         the batch was seen before."""
         wanted = sorted({k for k in keys if k is not None})
         return await self._claim(conn, claims, parking=wanted)
+
+    def claim_in(
+        self, plan: WritePlan, claims: Sequence[Claim], keys: Iterable[bytes | None]
+    ) -> None:
+        """An optimistic batch's claim, as parts of its write plan: every claim is new
+        (distinct message ids, none seen before) and no key of the batch is parked, or
+        the plan is rolled back (and the batch runs the way ``claim_batch`` serves)."""
+        plan.add(_INSERT_CLAIMS, self.consumer, *_columns(claims), expect=len(claims))
+        plan.require(_NOT_PARKED, self.consumer, sorted({k for k in keys if k is not None}))
 
     async def _claim(
         self, conn: Connection, claims: Sequence[Claim], *, parking: list[bytes] | None = None

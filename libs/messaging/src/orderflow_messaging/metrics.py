@@ -31,3 +31,9 @@ OUTBOX_LAG = Histogram(
 RELAY_ERRORS = Counter(
     "orderflow_outbox_relay_errors_total", "Relay passes that failed.", ["schema"]
 )
+WRITE_CONFLICTS = Counter(
+    "orderflow_batch_write_conflicts_total",
+    "Optimistic batches whose write plan met a change since their load (run again "
+    "with their rows locked).",
+    ["consumer"],
+)

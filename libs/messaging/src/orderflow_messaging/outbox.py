@@ -19,6 +19,7 @@ from orderflow_messaging.db import Connection
 from orderflow_messaging.envelope import Envelope, Headers
 from orderflow_messaging.registry import Message
 from orderflow_messaging.tables import OUTBOX_SLOTS, outbox
+from orderflow_messaging.write_plan import WritePlan
 
 
 def slot_for(key: bytes | None) -> int:
@@ -207,17 +208,28 @@ class BatchOutbox:
         """Insert the queued rows (one statement) and empty the queue; how many."""
         rows, self._rows = self._rows, []
         if rows:
-            records = [record for _, record in rows]
-            await conn.execute(
-                _INSERT_MANY,
-                [message_id for message_id, _ in rows],
-                [r.topic for r in records],
-                [r.key for r in records],
-                [r.value for r in records],
-                # As JSON text: a list of lists would bind as a 2-D array.
-                [json.dumps(encode_headers(r.headers)) for r in records],
-                [slot_for(r.key) for r in records],
-                [r.message_type for r in records],
-                [r.correlation_id for r in records],
-            )
+            await conn.execute(_INSERT_MANY, *_columns(rows))
         return len(rows)
+
+    def add_to(self, plan: WritePlan) -> int:
+        """Queue the insert of every queued row as a part of ``plan`` (an optimistic
+        batch) and empty the queue; how many. The part is there even when no row is:
+        the plan's text, and so its prepared statement, stays the same."""
+        rows, self._rows = self._rows, []
+        plan.add(_INSERT_MANY, *_columns(rows))
+        return len(rows)
+
+
+def _columns(rows: Sequence[tuple[UUID, OutgoingRecord]]) -> list[list[Any]]:
+    records = [record for _, record in rows]
+    return [
+        [message_id for message_id, _ in rows],
+        [r.topic for r in records],
+        [r.key for r in records],
+        [r.value for r in records],
+        # As JSON text: a list of lists would bind as a 2-D array.
+        [json.dumps(encode_headers(r.headers)) for r in records],
+        [slot_for(r.key) for r in records],
+        [r.message_type for r in records],
+        [r.correlation_id for r in records],
+    ]

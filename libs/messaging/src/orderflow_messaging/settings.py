@@ -57,6 +57,11 @@ class ConsumerSettings(BaseSettings):
     # every batch). Longer means fewer offset commits (a broker request each) and more
     # records fetched again after a crash (the inbox skips them); see offsets.py.
     commit_interval_ms: int = Field(default=100, ge=0)
+    # A consumer whose handlers take a write plan tries each batch as two round trips
+    # (load, then every write as one statement; write_plan.py) before a transaction
+    # block. False: always the transaction block (e.g. when the conflict metric shows
+    # most plans rolled back).
+    optimistic: bool = True
     # The broker answers a fetch once it has ``fetch_min_bytes`` for it or after
     # ``fetch_max_wait_ms``. With 1 byte, a trickle of records meant a fetch round trip
     # per record or two, and the broker's CPU went to answering them.

@@ -45,6 +45,8 @@ class Harness:
     db: SchemaDatabase
     kafka: KafkaSettings
     topic: str
+    # Whether its consumer is optimistic (a batch's writes as one statement first).
+    optimistic: bool = False
     handled: list[uuid.UUID] = field(default_factory=list)
     fail_times: dict[int, int] = field(default_factory=dict)
 
@@ -67,6 +69,7 @@ class Harness:
             registry=make_registry(),
             engine=self.engine,
             settings=ConsumerSettings(max_attempts=3, backoff_initial_s=0.05, backoff_max_s=0.2),
+            optimistic=self.optimistic,
         )
 
         @consumer.handles(Pinged)
@@ -76,11 +79,22 @@ class Harness:
                 if remaining:
                     self.fail_times[item.message.n] = remaining - 1
                     raise RuntimeError(f"injected failure for n={item.message.n}")
-            await batch.conn.executemany(
-                "INSERT INTO effects (message_id, order_id, n) VALUES ($1, $2, $3)",
-                [(i.envelope.message_id, i.message.order_id, i.message.n) for i in items],
-            )
-            self.handled.extend(item.envelope.message_id for item in items)
+            if batch.plan is None:
+                await batch.conn.executemany(
+                    "INSERT INTO effects (message_id, order_id, n) VALUES ($1, $2, $3)",
+                    [(i.envelope.message_id, i.message.order_id, i.message.n) for i in items],
+                )
+                self.handled.extend(item.envelope.message_id for item in items)
+                return
+            # The effects as a part of the batch's one statement (``handled`` is not
+            # recorded: the plan may still be rolled back and the batch run again).
+            batch.plan.add(
+                "INSERT INTO effects (message_id, order_id, n) "
+                "SELECT * FROM unnest($1::uuid[], $2::text[], $3::int[]) ON CONFLICT DO NOTHING",
+                [i.envelope.message_id for i in items],
+                [i.message.order_id for i in items], [i.message.n for i in items],
+                expect=len(items),
+            )  # fmt: skip
 
         return consumer
 
@@ -94,9 +108,12 @@ class Harness:
             return await conn.scalar(text(sql))
 
 
-@pytest.fixture
+@pytest.fixture(params=[False, True], ids=["in-transaction", "optimistic"])
 async def harness(
-    messaging_db: SchemaDatabase, kafka_bootstrap: str, new_topic: Callable[..., Any]
+    request: pytest.FixtureRequest,
+    messaging_db: SchemaDatabase,
+    kafka_bootstrap: str,
+    new_topic: Callable[..., Any],
 ) -> Harness:
     async with messaging_db.engine.begin() as conn:
         await conn.execute(
@@ -106,7 +123,12 @@ async def harness(
             )
         )
     topic = await new_topic("pinged", partitions=3)
-    return Harness(messaging_db, KafkaSettings(bootstrap_servers=kafka_bootstrap), topic)
+    return Harness(
+        messaging_db,
+        KafkaSettings(bootstrap_servers=kafka_bootstrap),
+        topic,
+        optimistic=request.param,
+    )
 
 
 @contextlib.asynccontextmanager

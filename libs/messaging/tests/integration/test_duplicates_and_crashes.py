@@ -38,7 +38,8 @@ async def test_duplicate_delivery_is_counted_and_skipped(
         await eventually(three_duplicates)
 
     assert await harness.effects() == [("order-dup", 1)]
-    assert harness.handled == [message_id]
+    if not harness.optimistic:  # (an optimistic batch's handler may run again)
+        assert harness.handled == [message_id]
     assert len(await read_all(kafka_bootstrap, harness.topic, expect=4)) == 4
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from orderflow_messaging.envelope import Envelope, header_value
 
 from .conftest import Harness, eventually, read_all, running_consumer, running_relay
@@ -18,6 +20,9 @@ async def test_outbox_to_inbox_round_trip(harness: Harness, kafka_bootstrap: str
         await eventually(all_effects)
 
     assert sorted(n for _, n in await harness.effects()) == list(range(12))
+    # An optimistic consumer's handler records ``handled`` only in a transaction block:
+    # every batch here committed as one statement, none had to run again.
+    assert harness.handled == ([] if harness.optimistic else ids_in(harness.handled, ids))
     assert await harness.scalar("SELECT count(*) FROM outbox WHERE published_at IS NULL") == 0
     assert await harness.scalar("SELECT count(*) FROM inbox WHERE status = 'processed'") == 12
     records = await read_all(kafka_bootstrap, harness.topic, expect=12)
@@ -29,3 +34,9 @@ async def test_outbox_to_inbox_round_trip(harness: Harness, kafka_bootstrap: str
     assert header_value(first.headers, "type") == b"Pinged"
     assert header_value(first.headers, "version") == b"1"
     assert header_value(first.headers, "correlation_id") == envelope.correlation_id.encode()
+
+
+def ids_in(handled: list[uuid.UUID], ids: list[uuid.UUID]) -> list[uuid.UUID]:
+    """``handled`` when it holds each of ``ids`` once (in any order)."""
+    assert sorted(handled) == sorted(ids)
+    return handled

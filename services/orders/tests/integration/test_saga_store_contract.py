@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import text
 
 from orderflow_messaging.db import hot_pool
+from orderflow_messaging.write_plan import WriteConflict, WritePlan
 from orderflow_testing.plugin import MigratedSchema
 from orders.adapters.repository import ConcurrencyConflict
 from orders.adapters.saga_store import MemorySagaStore, PgSagaStore
@@ -33,7 +34,7 @@ def history(order_id: str, kind: str) -> HistoryRow:
     return HistoryRow(order_id, T0, kind, "X", uuid4(), None, "RUNNING", None, ["C"], "n")
 
 
-@pytest.fixture(params=["memory", "postgres"])
+@pytest.fixture(params=["memory", "postgres", "postgres-planned"])
 async def in_transaction(
     request: pytest.FixtureRequest, migrated_schema: MigratedSchema
 ) -> AsyncIterator[tuple[InTransaction, Callable[[], Awaitable[list[str]]]]]:
@@ -55,12 +56,24 @@ async def in_transaction(
         async with pool.acquire() as conn, conn.transaction():
             return await step(PgSagaStore(conn))
 
+    async def planned(step: Step_) -> object:
+        """An optimistic batch: load without locks, the writes as one statement; its
+        conflicts surface when the plan runs."""
+        plan = WritePlan()
+        async with pool.acquire() as conn:
+            result = await step(PgSagaStore(conn, plan))
+            try:
+                await plan.execute(conn)
+            except WriteConflict as exc:
+                raise ConcurrencyConflict(str(exc)) from exc
+            return result
+
     async def pg_history() -> list[str]:
         async with db.engine.connect() as conn:
             rows = await conn.execute(text("SELECT order_id, kind FROM saga_history ORDER BY id"))
             return [f"{r.order_id}:{r.kind}" for r in rows]
 
-    yield on_postgres, pg_history
+    yield (planned if request.param == "postgres-planned" else on_postgres), pg_history
 
 
 async def test_saved_sagas_load_back_equal_and_history_keeps_its_order(

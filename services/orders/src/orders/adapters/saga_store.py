@@ -8,15 +8,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from orderflow_messaging.db import Connection, rows_affected
+from orderflow_messaging.write_plan import WritePlan
 from orders.adapters.repository import ConcurrencyConflict, saga_data, saga_of
 from orders.application.ports import HistoryRow
 from orders.application.saga_batch import SagaBook
 from orders.saga.state import Saga
 
-_LOAD = """
+_READ = """
     SELECT order_id, status, step, attempt, deadline, reason, data, version FROM sagas
-    WHERE order_id = ANY($1::text[]) ORDER BY order_id FOR UPDATE
+    WHERE order_id = ANY($1::text[])
 """
+_LOAD = _READ + " ORDER BY order_id FOR UPDATE"
 _INSERT = """
     INSERT INTO sagas (order_id, status, step, attempt, deadline, reason, customer_id,
                        total_minor, currency, data, version)
@@ -62,62 +64,71 @@ def _common(sagas: list[Saga]) -> list[list[object]]:
 
 
 class PgSagaStore:
-    def __init__(self, conn: Connection) -> None:
+    """In a transaction block (``plan`` None): the load locks, each write is a
+    statement. For an optimistic batch: the load does not lock, and the writes are
+    parts of ``plan``, each expecting what it must find (no saga started meanwhile,
+    each changed saga still at the version loaded)."""
+
+    def __init__(self, conn: Connection, plan: WritePlan | None = None) -> None:
         self._conn = conn
+        self._plan = plan
 
     async def load_for_update(self, order_ids: Sequence[str]) -> SagaBook:
-        rows = await self._conn.fetch(_LOAD, list(order_ids))
+        rows = await self._conn.fetch(_LOAD if self._plan is None else _READ, list(order_ids))
         return SagaBook({row["order_id"]: saga_of(row) for row in rows})
 
     async def save(self, book: SagaBook) -> None:
-        await self._insert([book.sagas[o] for o in sorted(book.created)])
-        await self._update(book, [book.sagas[o] for o in sorted(book.changed)])
-        await self._history(book.history)
-
-    async def _insert(self, sagas: list[Saga]) -> None:
-        if not sagas:
+        created = [book.sagas[o] for o in sorted(book.created)]
+        changed = [book.sagas[o] for o in sorted(book.changed)]
+        inserts, updates = _insert_args(created), _update_args(book, changed)
+        history = _history_args(book.history)
+        if self._plan is not None:
+            # Every part even when empty: one statement text, prepared once.
+            self._plan.add(_INSERT, *inserts, expect=len(created))
+            self._plan.add(_UPDATE, *updates, expect=len(changed))
+            self._plan.add(_HISTORY, *history)
             return
-        status = await self._conn.execute(
-            _INSERT,
-            *_common(sagas),
-            [s.order.customer_id for s in sagas],
-            [s.order.total_minor for s in sagas],
-            [s.order.currency for s in sagas],
-            [json.dumps(saga_data(s)) for s in sagas],
-            [s.version for s in sagas],
-        )
-        if rows_affected(status) != len(sagas):
+        if created and rows_affected(await self._conn.execute(_INSERT, *inserts)) != len(created):
             raise ConcurrencyConflict("a saga of this batch was started concurrently")
-
-    async def _update(self, book: SagaBook, sagas: list[Saga]) -> None:
-        if not sagas:
-            return
-        status = await self._conn.execute(
-            _UPDATE,
-            *_common(sagas),
-            [json.dumps(saga_data(s)) for s in sagas],
-            [s.version for s in sagas],
-            [book.loaded_versions[s.order_id] for s in sagas],
-        )
-        if rows_affected(status) != len(sagas):
+        if changed and rows_affected(await self._conn.execute(_UPDATE, *updates)) != len(changed):
             raise ConcurrencyConflict("a saga of this batch changed since it was loaded")
+        if book.history:
+            await self._conn.execute(_HISTORY, *history)
 
-    async def _history(self, rows: list[HistoryRow]) -> None:
-        if not rows:
-            return
-        await self._conn.execute(
-            _HISTORY,
-            [r.order_id for r in rows],
-            [r.at for r in rows],
-            [r.kind for r in rows],
-            [r.message_type for r in rows],
-            [r.message_id for r in rows],
-            [r.from_status for r in rows],
-            [r.to_status for r in rows],
-            [r.step for r in rows],
-            [json.dumps(r.commands) for r in rows],
-            [r.note for r in rows],
-        )
+
+def _insert_args(sagas: list[Saga]) -> list[list[object]]:
+    return [
+        *_common(sagas),
+        [s.order.customer_id for s in sagas],
+        [s.order.total_minor for s in sagas],
+        [s.order.currency for s in sagas],
+        [json.dumps(saga_data(s)) for s in sagas],
+        [s.version for s in sagas],
+    ]
+
+
+def _update_args(book: SagaBook, sagas: list[Saga]) -> list[list[object]]:
+    return [
+        *_common(sagas),
+        [json.dumps(saga_data(s)) for s in sagas],
+        [s.version for s in sagas],
+        [book.loaded_versions[s.order_id] for s in sagas],
+    ]
+
+
+def _history_args(rows: list[HistoryRow]) -> list[list[object]]:
+    return [
+        [r.order_id for r in rows],
+        [r.at for r in rows],
+        [r.kind for r in rows],
+        [r.message_type for r in rows],
+        [r.message_id for r in rows],
+        [r.from_status for r in rows],
+        [r.to_status for r in rows],
+        [r.step for r in rows],
+        [json.dumps(r.commands) for r in rows],
+        [r.note for r in rows],
+    ]
 
 
 @dataclass

@@ -24,12 +24,12 @@ def build_consumer(
     engine: AsyncEngine, settings: ConsumerSettings, clock: Clock, policy: SagaPolicy
 ) -> MessageConsumer:
     async def on_saga_messages(batch: Batch, items: Sequence[Incoming[Message]]) -> None:
-        await handle_saga_messages(PgSagaStore(batch.conn), batch, items, policy)
+        await handle_saga_messages(PgSagaStore(batch.conn, batch.plan), batch, items, policy)
 
     # One handler for the start and every reply: a batch's messages of one order are
     # folded together, in order.
     return batch_consumer(
         "orders", producer=PRODUCER, registry=registry(), engine=engine,
         settings=settings, clock=clock,
-        handles=(OrderPlaced, *REPLIES), handler=on_saga_messages,
+        handles=(OrderPlaced, *REPLIES), handler=on_saga_messages, optimistic=True,
     )  # fmt: skip

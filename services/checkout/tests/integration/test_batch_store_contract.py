@@ -23,6 +23,7 @@ from checkout.application.ports import CatalogStore, SubmissionStore
 from checkout.bootstrap import MIGRATIONS
 from checkout.domain.model import CatalogItem, Order, OrderLine, OrderStatus
 from orderflow_messaging.db import hot_pool
+from orderflow_messaging.write_plan import WriteConflict, WritePlan
 from orderflow_testing.plugin import MigratedSchema
 
 T0 = datetime(2026, 3, 1, 12, tzinfo=UTC)
@@ -53,7 +54,7 @@ class Stores:
     submissions: Callable[[Callable[[SubmissionStore], Awaitable[Any]]], Awaitable[Any]]
 
 
-@pytest.fixture(params=["memory", "postgres"])
+@pytest.fixture(params=["memory", "postgres", "postgres-planned"])
 async def stores(
     request: pytest.FixtureRequest, migrated_schema: MigratedSchema
 ) -> AsyncIterator[Stores]:
@@ -83,7 +84,21 @@ async def stores(
         async with pool.acquire() as conn, conn.transaction():
             return await step(PgSubmissionStore(conn))
 
-    yield Stores(on_pg_catalog, on_pg_submissions)
+    async def planned(step: Callable[[SubmissionStore], Awaitable[Any]]) -> Any:
+        """An optimistic batch: the insert is a part of one statement at the end; an
+        order placed meanwhile rolls it back."""
+        plan = WritePlan()
+        async with pool.acquire() as conn:
+            result = await step(PgSubmissionStore(conn, plan))
+            try:
+                await plan.execute(conn)
+            except WriteConflict as exc:
+                raise ConcurrentSubmission(str(exc)) from exc
+            return result
+
+    yield Stores(
+        on_pg_catalog, planned if request.param == "postgres-planned" else on_pg_submissions
+    )
 
 
 async def _copy(store: CatalogStore) -> CatalogCopy:

@@ -15,6 +15,7 @@ from checkout.application.catalog_copy import CatalogCopy, CopiedItem
 from checkout.application.submissions import SubmissionBook
 from checkout.domain.model import CatalogItem, Order, OrderLine, OrderStatus
 from orderflow_messaging.db import Connection, rows_affected
+from orderflow_messaging.write_plan import WritePlan
 
 _CATALOG_FOR_UPDATE = """
     SELECT sku, name, price_minor, currency, active, updated_at FROM catalog_items
@@ -107,8 +108,14 @@ class PgCatalogStore:
 
 
 class PgSubmissionStore:
-    def __init__(self, conn: Connection) -> None:
+    """The load never locks (a key's submissions come in order on one partition; a
+    concurrent placing under the same key is caught by the insert). For an optimistic
+    batch (``plan``) the insert is a part of the batch's one statement, expecting every
+    order new."""
+
+    def __init__(self, conn: Connection, plan: WritePlan | None = None) -> None:
         self._conn = conn
+        self._plan = plan
 
     async def load(self, idempotency_keys: Sequence[str], skus: Sequence[str]) -> SubmissionBook:
         orders = await self._conn.fetch(_ORDERS, list(idempotency_keys)) if idempotency_keys else []
@@ -121,10 +128,7 @@ class PgSubmissionStore:
     async def save(self, book: SubmissionBook) -> None:
         # In key order, so that two batches inserting the same keys wait, never deadlock.
         placed = sorted(book.placed, key=lambda o: o.idempotency_key)
-        if not placed:
-            return
-        status = await self._conn.execute(
-            _INSERT_ORDERS,
+        args = [
             [uuid.UUID(o.order_id) for o in placed],
             [o.idempotency_key for o in placed],
             [o.request_fingerprint for o in placed],
@@ -134,7 +138,13 @@ class PgSubmissionStore:
             [_lines_json(o) for o in placed],  # JSON text: a list of lists binds as 2-D
             [o.status.value for o in placed],
             [o.created_at for o in placed],
-        )
+        ]
+        if self._plan is not None:
+            self._plan.add(_INSERT_ORDERS, *args, expect=len(placed))
+            return
+        if not placed:
+            return
+        status = await self._conn.execute(_INSERT_ORDERS, *args)
         if rows_affected(status) != len(placed):
             raise ConcurrentSubmission("an order of this batch was placed meanwhile")
 

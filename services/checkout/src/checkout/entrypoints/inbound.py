@@ -52,10 +52,12 @@ def build_inbound_consumer(
     # The use case reads each submission from its envelope (version and payload as sent).
     async def on_submit_order(batch: Batch, items: Sequence[Incoming[Message]]) -> None:
         await handle_submissions(
-            PgSubmissionStore(batch.conn), batch, items, new_id=new_id, event_version=event_version
-        )
+            PgSubmissionStore(batch.conn, batch.plan), batch, items,
+            new_id=new_id, event_version=event_version,
+        )  # fmt: skip
 
     return batch_consumer(
         CONSUMER, producer=PRODUCER, registry=door_registry(), engine=engine,
         settings=settings, clock=clock, handles=(_AnySubmissionV2,), handler=on_submit_order,
+        optimistic=True,
     )  # fmt: skip

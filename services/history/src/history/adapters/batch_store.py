@@ -25,13 +25,41 @@ from typing import Any
 from history.adapters.repository import history_of, lines_data
 from history.domain.projection import OrderHistory
 from orderflow_messaging.db import Connection
+from orderflow_messaging.write_plan import WritePlan
 
 # Columns in this order everywhere (``_arrays`` too).
-_LOAD = """
+_READ = """
     SELECT order_id, customer_id, placed_at, total_minor, currency, lines, status, reason,
            status_at, fulfilment, updated_at, events_applied
     FROM order_history
-    WHERE order_id = ANY($1::text[]) ORDER BY order_id FOR UPDATE
+    WHERE order_id = ANY($1::text[])
+"""
+_LOAD = _READ + " ORDER BY order_id FOR UPDATE"
+_COLUMNS = """
+    unnest($1::text[], $2::text[], $3::timestamptz[], $4::bigint[], $5::text[],
+           $6::text[], $7::text[], $8::text[], $9::timestamptz[], $10::text[],
+           $11::timestamptz[], $12::int[])
+"""
+# An optimistic batch's writes: new rows must still be new, loaded rows unchanged
+# (``events_applied`` counts every change, so it serves as the row's version).
+_INSERT_NEW = f"""
+    INSERT INTO order_history (order_id, customer_id, placed_at, total_minor, currency,
+                               lines, status, reason, status_at, fulfilment, updated_at,
+                               events_applied)
+    SELECT o, c, p, t, cu, l::jsonb, s, r, sa, f, ua, n
+    FROM {_COLUMNS} AS u(o, c, p, t, cu, l, s, r, sa, f, ua, n)
+    ON CONFLICT (order_id) DO NOTHING
+"""  # noqa: S608 - constant text
+_UPDATE_LOADED = """
+    UPDATE order_history AS h SET
+        customer_id = u.c, placed_at = u.p, total_minor = u.t, currency = u.cu,
+        lines = u.l::jsonb, status = u.s, reason = u.r, status_at = u.sa, fulfilment = u.f,
+        updated_at = u.ua, events_applied = u.n
+    FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::bigint[], $5::text[],
+                $6::text[], $7::text[], $8::text[], $9::timestamptz[], $10::text[],
+                $11::timestamptz[], $12::int[], $13::int[])
+         AS u(o, c, p, t, cu, l, s, r, sa, f, ua, n, loaded_n)
+    WHERE h.order_id = u.o AND h.events_applied = u.loaded_n
 """
 _SAVE = """
     INSERT INTO order_history AS h (order_id, customer_id, placed_at, total_minor, currency,
@@ -73,19 +101,43 @@ def _arrays(rows: Sequence[OrderHistory]) -> list[list[Any]]:
 
 
 class PgHistoryStore:
-    def __init__(self, conn: Connection) -> None:
+    """In a transaction block (``plan`` None): the load locks, the write is the upsert
+    above. For an optimistic batch: the load does not lock, and the writes are two
+    parts of ``plan`` (insert the new rows, update the loaded ones at the
+    ``events_applied`` they were loaded with); nothing is ever "taken" then: a row
+    created meanwhile rolls the plan back."""
+
+    def __init__(self, conn: Connection, plan: WritePlan | None = None) -> None:
         self._conn = conn
+        self._plan = plan
+        self._loaded: dict[str, int] = {}
 
     async def load_for_update(self, order_ids: Sequence[str]) -> dict[str, OrderHistory]:
-        rows = await self._conn.fetch(_LOAD, sorted(order_ids))
-        return {row["order_id"]: history_of(row) for row in rows}
+        sql = _LOAD if self._plan is None else _READ
+        rows = await self._conn.fetch(sql, sorted(order_ids))
+        loaded = {row["order_id"]: history_of(row) for row in rows}
+        self._loaded.update((o, h.events_applied) for o, h in loaded.items())
+        return loaded
 
     async def save(self, rows: Sequence[OrderHistory], loaded: Collection[str]) -> set[str]:
+        if self._plan is not None:
+            self._add_to(self._plan, rows)
+            return set()
         if not rows:
             return set()
         ordered = sorted(rows, key=lambda row: row.order_id)  # inserts in one order too
         written = await self._conn.fetch(_SAVE, *_arrays(ordered), sorted(loaded))
         return {row.order_id for row in ordered} - {row["order_id"] for row in written}
+
+    def _add_to(self, plan: WritePlan, rows: Sequence[OrderHistory]) -> None:
+        ordered = sorted(rows, key=lambda row: row.order_id)
+        new = [r for r in ordered if r.order_id not in self._loaded]
+        known = [r for r in ordered if r.order_id in self._loaded]
+        plan.add(_INSERT_NEW, *_arrays(new), expect=len(new))
+        plan.add(
+            _UPDATE_LOADED, *_arrays(known), [self._loaded[r.order_id] for r in known],
+            expect=len(known),
+        )  # fmt: skip
 
 
 @dataclass

@@ -20,7 +20,7 @@ PRODUCER = "history"
 
 async def on_order_facts(batch: Batch, items: Sequence[Incoming[Message]]) -> None:
     """Every handled type of the three topics: a batch's facts are folded together."""
-    await record_facts(PgHistoryStore(batch.conn), facts_of(items))
+    await record_facts(PgHistoryStore(batch.conn, batch.plan), facts_of(items))
 
 
 def build_consumer(
@@ -30,4 +30,5 @@ def build_consumer(
     return batch_consumer(
         "history", producer=PRODUCER, registry=registry(), engine=engine,
         settings=settings, clock=clock, handles=HANDLED, handler=on_order_facts,
+        optimistic=True,
     )  # fmt: skip

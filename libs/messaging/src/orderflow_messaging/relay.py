@@ -13,6 +13,10 @@ Order and safety:
   a pass was five round trips: BEGIN, lock, claim, mark, COMMIT.)
 - A row is marked published only after the broker acknowledged it (acks=all, idempotent
   producer). A crash between the two republishes the row: consumers' inboxes absorb it.
+  Under load the marks of several passes go together, at most every
+  ``KAFKA_RELAY_MARK_INTERVAL_MS`` (one UPDATE and one commit instead of one per pass);
+  until then the relay leaves the rows it sent out of its claims. ``published_at`` is
+  when the broker acknowledged the row, whenever the mark is written.
 - Rows are selected by ``published_at IS NULL``, never by a high-water mark, so a row
   whose transaction committed late is never skipped. The claim's snapshot is taken
   after the slot's lock is held, and a relay gives a lock up only when its session ends
@@ -30,6 +34,7 @@ import hashlib
 import random
 import time
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 import asyncpg
 import structlog
@@ -74,11 +79,17 @@ _LOCK_FREE_SLOTS = """
 """
 # While a relay does not hold every slot (another relay does), how often it tries them.
 LOCK_RETRY_S = 0.5
+# Rows this relay sent but has not marked yet ($3) are not claimed again.
 _CLAIM = """
     SELECT id, topic, key, value, headers, created_at FROM outbox
-    WHERE published_at IS NULL AND slot = ANY($1::int2[]) ORDER BY id LIMIT $2
+    WHERE published_at IS NULL AND slot = ANY($1::int2[]) AND id <> ALL($3::bigint[])
+    ORDER BY id LIMIT $2
 """
-_MARK = "UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])"
+_MARK = """
+    UPDATE outbox SET published_at = u.at
+    FROM unnest($1::bigint[], $2::timestamptz[]) AS u(id, at)
+    WHERE outbox.id = u.id
+"""
 
 
 class OutboxRelay:
@@ -107,6 +118,9 @@ class OutboxRelay:
         self._owned: set[int] = set()
         self._locks_tried_at = -LOCK_RETRY_S
         self._lock_keys = slot_lock_keys(schema)
+        # Sent (acknowledged) rows not marked yet: id -> when acknowledged.
+        self._unmarked: dict[int, datetime] = {}
+        self._marked_at = time.monotonic()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Publish until ``stop`` is set; errors are logged and retried with backoff."""
@@ -118,7 +132,9 @@ class OutboxRelay:
                 # rows the claim may not have seen, and must wake the next one.
                 self._wake.clear()
                 try:
-                    published = await self.publish_pending()
+                    published = await self._pass()
+                    if self._mark_due():
+                        await self.mark_sent()
                     failures = 0
                 except Exception as exc:
                     failures += 1
@@ -133,6 +149,8 @@ class OutboxRelay:
                 if published and self._settings.relay_linger_ms:
                     # Let more rows gather, so the next pass sends a larger batch.
                     await _sleep_or_stop(stop, self._settings.relay_linger_ms / 1000)
+                if not self._wake.is_set():
+                    await self._mark_quietly()  # going idle: nothing left unmarked
                 # Pass again only when rows were committed since this one began (or the
                 # poll interval passed): no empty pass after every small one.
                 await self._wait_for_work(stop)
@@ -140,6 +158,7 @@ class OutboxRelay:
             listener.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await listener
+            await self._mark_quietly()
             await self.release_slots()
 
     @property
@@ -162,26 +181,62 @@ class OutboxRelay:
 
     async def publish_pending(self) -> int:
         """One pass over the pending rows of the slots this relay holds (taking free
-        slots with pending rows first, when it may)."""
+        slots first, when it may), marked at once."""
+        published = await self._pass()
+        await self.mark_sent()
+        return published
+
+    async def _pass(self) -> int:
+        """Claim, send, wait for the acknowledgements; the rows wait for ``mark_sent``."""
         conn = await self._connection()
         try:
             await self._take_free_slots(conn)
             if not self._owned:
                 return 0
-            rows = await conn.fetch(_CLAIM, sorted(self._owned), self._batch_size)
+            rows = await conn.fetch(
+                _CLAIM, sorted(self._owned), self._batch_size, list(self._unmarked)
+            )
             if not rows:
                 return 0
             await self._send(rows)
             crashpoint("relay.after_publish")
-            await conn.execute(_MARK, [row["id"] for row in rows])
         except BaseException:
             # Whatever failed, the session goes, and its locks with it: holding slots on
             # a connection in an unknown state could block them for good.
             await self.release_slots()
             raise
-        crashpoint("relay.after_mark")
+        acknowledged = datetime.now(UTC)
+        self._unmarked.update((row["id"], acknowledged) for row in rows)
         self._observe(rows)
         return len(rows)
+
+    def _mark_due(self) -> bool:
+        interval = self._settings.relay_mark_interval_ms / 1000
+        return bool(self._unmarked) and time.monotonic() - self._marked_at >= interval
+
+    async def mark_sent(self) -> None:
+        """Mark every row sent since the last mark (one statement)."""
+        self._marked_at = time.monotonic()
+        if not self._unmarked:
+            return
+        sent = self._unmarked
+        conn = await self._connection()
+        try:
+            await conn.execute(_MARK, list(sent), list(sent.values()))
+        except BaseException:
+            await self.release_slots()
+            raise
+        crashpoint("relay.after_mark")
+        for row_id in sent.keys() & self._unmarked.keys():
+            del self._unmarked[row_id]
+
+    async def _mark_quietly(self) -> None:
+        """Mark now; a failure leaves the rows to the next mark (or, if this relay never
+        marks again, to a republish that the inboxes absorb)."""
+        try:
+            await self.mark_sent()
+        except Exception as exc:
+            log.warning("outbox_mark_failed", error=repr(exc), rows=len(self._unmarked))
 
     @property
     def owned_slots(self) -> frozenset[int]:

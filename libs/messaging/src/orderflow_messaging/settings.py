@@ -27,6 +27,11 @@ class KafkaSettings(BaseSettings):
     # under load a pass carries the rows of several commits (one transaction, one round
     # of acks) instead of one; an idle relay still wakes at once on a commit.
     relay_linger_ms: int = Field(default=5, ge=0)
+    # Under load the relay marks what it published at most this often (one UPDATE, one
+    # commit for several passes), excluding the sent rows from its claims meanwhile; an
+    # idle relay marks at once. A crash before the mark republishes up to this much (the
+    # consumers' inboxes skip it). 0: mark after every pass.
+    relay_mark_interval_ms: int = Field(default=100, ge=0)
     # Dead letters carry the original bytes plus the dlq.* headers: up to the largest
     # record a source topic takes (2 MiB on the local broker, deploy/kafka) plus
     # dead_letter.DLQ_HEADROOM_BYTES. A relay that cannot send one retries it forever and

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 
 from orderflow_messaging.envelope import Envelope
+from orderflow_messaging.kafka import start_producer, stop_producer
+from orderflow_messaging.relay import OutboxRelay
 
 from .conftest import Harness, eventually, read_all, running_consumer, running_relay
 
@@ -85,3 +87,32 @@ async def test_a_relay_keeps_its_slots_until_it_stops_then_another_takes_them(
     for envelope in envelopes:
         by_key.setdefault(envelope.correlation_id, []).append(int(envelope.payload["n"]))
     assert all(ns == [0, 1, 2] for ns in by_key.values()), by_key
+
+
+async def test_marks_of_several_passes_go_together_and_nothing_is_sent_twice(
+    harness: Harness, kafka_bootstrap: str
+) -> None:
+    producer = await start_producer(harness.kafka)
+    relay = OutboxRelay(harness.engine, producer, harness.kafka, schema=harness.db.schema)
+    pending = "SELECT count(*) FROM outbox WHERE published_at IS NULL"
+    try:
+        for n in range(3):
+            await harness.put("order-a", n)
+        assert await relay._pass() == 3
+        for n in range(3, 5):
+            await harness.put("order-a", n)
+        # The second pass claims only the new rows: the first three are sent, not marked.
+        assert await relay._pass() == 2
+        assert await relay._pass() == 0
+        assert await harness.scalar(pending) == 5
+        before_mark = await harness.scalar("SELECT now()")
+        await relay.mark_sent()
+        assert await harness.scalar(pending) == 0
+        # published_at is when the broker acknowledged a row, not when it was marked.
+        assert await harness.scalar("SELECT max(published_at) FROM outbox") < before_mark
+    finally:
+        await relay.release_slots()
+        await stop_producer(producer, harness.kafka)
+    records = await read_all(kafka_bootstrap, harness.topic, expect=5)
+    envelopes = [Envelope.model_validate_json(r.value or b"") for r in records]
+    assert [int(e.payload["n"]) for e in envelopes] == [0, 1, 2, 3, 4]

@@ -36,6 +36,7 @@ from orderflow_messaging.kafka import start_producer, stop_producer
 from orderflow_messaging.logs import configure_logging
 from orderflow_messaging.offsets import OffsetCommitter
 from orderflow_messaging.relay import OutboxRelay
+from orderflow_messaging.settings import ConsumerSettings
 from orderflow_messaging.subscriber import create_broker, subscribe
 from orderflow_service.http import create_app
 from orderflow_service.migrations import upgrade
@@ -51,6 +52,8 @@ class Subscription:
     consumer: MessageConsumer
     topics: tuple[str, ...]
     group_id: str
+    # This subscription's own consumer settings (default: the service's ``consumer``).
+    settings: ConsumerSettings | None = None
 
 
 @dataclass
@@ -103,7 +106,7 @@ class ServiceRunner:
         self._offsets = [
             subscribe(
                 self._broker, sub.consumer, *sub.topics,
-                group_id=sub.group_id, settings=settings.consumer,
+                group_id=sub.group_id, settings=sub.settings or settings.consumer,
             )
             for sub in svc.subscriptions
         ]  # fmt: skip

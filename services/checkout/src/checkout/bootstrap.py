@@ -22,7 +22,10 @@ def build(
     engine = service_engine(settings, "checkout")
     consumer = build_consumer(engine, settings.consumer, clock)
     version = settings.order_placed_version
-    door = inbound.build_inbound_consumer(engine, settings.consumer, clock, new_id, version)
+    door_settings = settings.consumer.model_copy(
+        update={"linger_ms": max(settings.consumer.linger_ms, settings.inbound_linger_ms)}
+    )
+    door = inbound.build_inbound_consumer(engine, door_settings, clock, new_id, version)
     return ServiceDefinition(
         name="checkout",
         settings=settings,
@@ -30,7 +33,9 @@ def build(
         migrations=MIGRATIONS,
         subscriptions=[
             Subscription(consumer, (topics.CATALOG_EVENTS,), group_id=CONSUMER),
-            Subscription(door, (topics.ORDERS_INBOUND,), group_id=inbound.CONSUMER),
+            Subscription(
+                door, (topics.ORDERS_INBOUND,), group_id=inbound.CONSUMER, settings=door_settings
+            ),
         ],
         produces=[topics.CHECKOUT_EVENTS, topics.ORDERS_INBOUND_REPLIES],
         routers=[build_router(engine, clock, new_id, version)],

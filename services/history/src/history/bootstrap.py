@@ -16,12 +16,17 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 def build(settings: HistorySettings, clock: Clock = utc_now) -> ServiceDefinition:
     engine = service_engine(settings, "history")
-    consumer = build_consumer(engine, settings.consumer, clock)
+    consumer_settings = settings.consumer.model_copy(
+        update={"linger_ms": max(settings.consumer.linger_ms, settings.linger_ms)}
+    )
+    consumer = build_consumer(engine, consumer_settings, clock)
     return ServiceDefinition(
         name="history",
         settings=settings,
         engine=engine,
         migrations=MIGRATIONS,
-        subscriptions=[Subscription(consumer, TOPICS, group_id="history")],
+        subscriptions=[
+            Subscription(consumer, TOPICS, group_id="history", settings=consumer_settings)
+        ],
         routers=[build_router(engine)],
     )

@@ -1,0 +1,29 @@
+"""The composition root: the upstream door's consumer lingers a little longer."""
+
+from __future__ import annotations
+
+from checkout.bootstrap import build
+from checkout.config import CheckoutSettings
+from checkout.entrypoints import inbound
+from orderflow_contracts import topics
+from orderflow_messaging.db import dispose
+from orderflow_messaging.settings import ConsumerSettings
+
+
+async def test_only_the_door_takes_its_own_linger() -> None:
+    settings = CheckoutSettings(
+        database_url="postgresql://checkout@127.0.0.1:1/orderflow",
+        inbound_linger_ms=25,
+        consumer=ConsumerSettings(linger_ms=5),
+    )
+    service = build(settings)
+    try:
+        catalog, door = service.subscriptions
+        assert catalog.topics == (topics.CATALOG_EVENTS,)
+        assert catalog.settings is None  # the service's consumer settings
+        assert door.topics == (topics.ORDERS_INBOUND,)
+        assert door.group_id == inbound.CONSUMER
+        assert door.settings is not None
+        assert door.settings.linger_ms == 25
+    finally:
+        await dispose(service.engine)

@@ -38,6 +38,7 @@ from orderflow_messaging.offsets import OffsetCommitter
 from orderflow_messaging.relay import OutboxRelay
 from orderflow_messaging.settings import ConsumerSettings
 from orderflow_messaging.subscriber import create_broker, subscribe
+from orderflow_service.gc_tuning import GcSettings, tune_gc
 from orderflow_service.http import create_app
 from orderflow_service.migrations import upgrade
 from orderflow_service.settings import ServiceSettings
@@ -115,6 +116,7 @@ class ServiceRunner:
             self._spawn(task.name, task.run(self.stop_event))
         await self._start_http()
         log.info("service_started", service=svc.name, http_port=self.http_port)
+        tune_gc(GcSettings())
 
     @property
     def http_port(self) -> int | None:

@@ -39,6 +39,8 @@ from datetime import UTC, datetime
 import asyncpg
 import structlog
 from aiokafka import AIOKafkaProducer
+from aiokafka.partitioner import murmur2
+from aiokafka.producer.message_accumulator import BatchBuilder
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from orderflow_messaging import metrics
@@ -121,6 +123,7 @@ class OutboxRelay:
         # Sent (acknowledged) rows not marked yet: id -> when acknowledged.
         self._unmarked: dict[int, datetime] = {}
         self._marked_at = time.monotonic()
+        self._partitions = Partitions()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Publish until ``stop`` is set; errors are logged and retried with backoff."""
@@ -280,17 +283,31 @@ class OutboxRelay:
         self._owned.update(int(row[0]) for row in taken)
 
     async def _send(self, rows: Sequence[asyncpg.Record]) -> None:
-        """Queue every row with the producer, then wait for all acknowledgements once
-        (``send`` only appends to the producer's batches; it waits only when they are
-        full)."""
-        send = self._producer.send
-        futures = [
-            await send(
-                row["topic"], value=row["value"], key=row["key"],
-                headers=decode_headers(row["headers"]),
-            )
-            for row in rows
-        ]  # fmt: skip
+        """Build one record batch per topic-partition, in claim order, hand each to the
+        producer, then wait for all acknowledgements once. (``send`` per row cost the
+        relay ~25 us of Python a row: the pure-Python murmur2 partitioner, partition
+        lists and a future per row.) A row larger than a batch gets one of its own; a
+        partition's batches are sent in order."""
+        producer = self._producer
+        futures: list[asyncio.Future[object]] = []
+        open_batches: dict[tuple[str, int], BatchBuilder] = {}
+        topics: dict[str, list[int]] = {}
+        for row in rows:
+            topic, key, value = row["topic"], row["key"], row["value"]
+            headers = decode_headers(row["headers"])
+            if topic not in topics:
+                topics[topic] = sorted(await producer.partitions_for(topic))
+            partition = self._partitions.of(topics[topic], key)
+            batch = open_batches.get((topic, partition))
+            if batch is not None and _append(batch, key, value, headers):
+                continue
+            if batch is not None:  # full: submit it, start another
+                futures.append(await _submit(producer, batch, topic, partition))
+            batch = open_batches[(topic, partition)] = producer.create_batch()
+            # The first record of a batch always fits, however large (as with ``send``).
+            _append(batch, key, value, headers)
+        for (topic, partition), batch in open_batches.items():
+            futures.append(await _submit(producer, batch, topic, partition))
         await asyncio.wait_for(asyncio.gather(*futures), self._settings.publish_timeout_s)
 
     def _observe(self, rows: Sequence[asyncpg.Record]) -> None:
@@ -331,6 +348,42 @@ class OutboxRelay:
     def _on_notify(self, _conn: object, _pid: int, _channel: str, payload: object) -> None:
         if payload == self._schema:
             self._wake.set()
+
+
+def _append(
+    batch: BatchBuilder, key: bytes | None, value: bytes, headers: list[tuple[str, bytes]]
+) -> bool:
+    return batch.append(timestamp=None, key=key, value=value, headers=headers) is not None
+
+
+async def _submit(
+    producer: AIOKafkaProducer, batch: BatchBuilder, topic: str, partition: int
+) -> asyncio.Future[object]:
+    batch.close()  # nothing else may join it (the producer's own send would)
+    future: asyncio.Future[object] = await producer.send_batch(batch, topic, partition=partition)
+    return future
+
+
+class Partitions:
+    """Kafka's default partitioning (murmur2 of the key, modulo the partition count),
+    remembered per key: the relay sends each order's key several times, and aiokafka's
+    murmur2 is pure Python. A key without a partition count change maps to the same
+    partition as with ``producer.send``."""
+
+    def __init__(self, max_keys: int = 100_000) -> None:
+        self._max_keys = max_keys
+        self._index: dict[bytes, int] = {}
+
+    def of(self, partitions: list[int], key: bytes | None) -> int:
+        """``partitions``: the topic's, sorted (as the producer's partitioner gets them)."""
+        if key is None:
+            return random.choice(partitions)
+        index = self._index.get(key)
+        if index is None:
+            if len(self._index) >= self._max_keys:
+                self._index.clear()
+            index = self._index[key] = int(murmur2(key)) & 0x7FFFFFFF
+        return partitions[index % len(partitions)]
 
 
 def _gone(conn: Connection) -> bool:

@@ -6,6 +6,7 @@ import asyncio
 
 from orderflow_messaging.envelope import Envelope
 from orderflow_messaging.kafka import start_producer, stop_producer
+from orderflow_messaging.outbox import Outbox, OutgoingRecord
 from orderflow_messaging.relay import OutboxRelay
 
 from .conftest import Harness, eventually, read_all, running_consumer, running_relay
@@ -116,3 +117,37 @@ async def test_marks_of_several_passes_go_together_and_nothing_is_sent_twice(
     records = await read_all(kafka_bootstrap, harness.topic, expect=5)
     envelopes = [Envelope.model_validate_json(r.value or b"") for r in records]
     assert [int(e.payload["n"]) for e in envelopes] == [0, 1, 2, 3, 4]
+
+
+async def test_a_pass_fills_batches_per_partition_in_order(
+    harness: Harness, kafka_bootstrap: str
+) -> None:
+    """The relay builds record batches itself: rows beyond one batch start another, a
+    row larger than a batch gets one of its own, and each key's rows arrive in outbox
+    order, on one partition."""
+    kafka = harness.kafka.model_copy(update={"max_batch_size": 16_384})
+    big = b"x" * 20_000  # larger than a whole batch of 16 KiB
+    sent: list[tuple[bytes, bytes]] = []
+    async with harness.engine.begin() as conn:
+        outbox = Outbox(conn, producer="test")
+        for n in range(120):
+            key = f"order-{n % 3}".encode()
+            value = big + str(n).encode() if n % 40 == 7 else f"small-{n}".encode() * 40
+            sent.append((key, value))
+            await outbox.put_record(OutgoingRecord(harness.topic, key, value, []))
+    producer = await start_producer(kafka)
+    relay = OutboxRelay(harness.engine, producer, kafka, schema=harness.db.schema)
+    try:
+        assert await relay.publish_pending() == 120
+    finally:
+        await relay.release_slots()
+        await stop_producer(producer, kafka)
+    records = await read_all(kafka_bootstrap, harness.topic, expect=120)
+    received = [(r.key or b"", r.value or b"") for r in records]
+    assert sorted(received) == sorted(sent)
+    for key in {k for k, _ in sent}:
+        assert [v for k, v in received if k == key] == [v for k, v in sent if k == key]
+    by_key = {r.key: {r.partition} for r in records}
+    for r in records:
+        by_key[r.key].add(r.partition)
+    assert all(len(parts) == 1 for parts in by_key.values())

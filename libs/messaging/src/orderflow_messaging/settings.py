@@ -76,3 +76,8 @@ class ConsumerSettings(BaseSettings):
     session_timeout_ms: int = Field(default=10_000, ge=6_000)
     heartbeat_interval_ms: int = Field(default=3_000, ge=1_000)
     max_poll_interval_ms: int = Field(default=120_000, ge=10_000)
+
+    def lingering(self, linger_ms: int) -> ConsumerSettings:
+        """These settings for one consumer that waits at least ``linger_ms`` after a poll
+        that was not full (``CONSUMER_LINGER_MS`` stays the floor)."""
+        return self.model_copy(update={"linger_ms": max(self.linger_ms, linger_ms)})

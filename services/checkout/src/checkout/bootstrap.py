@@ -22,9 +22,7 @@ def build(
     engine = service_engine(settings, "checkout")
     consumer = build_consumer(engine, settings.consumer, clock)
     version = settings.order_placed_version
-    door_settings = settings.consumer.model_copy(
-        update={"linger_ms": max(settings.consumer.linger_ms, settings.inbound_linger_ms)}
-    )
+    door_settings = settings.consumer.lingering(settings.inbound_linger_ms)
     door = inbound.build_inbound_consumer(engine, door_settings, clock, new_id, version)
     return ServiceDefinition(
         name="checkout",

@@ -16,9 +16,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 def build(settings: HistorySettings, clock: Clock = utc_now) -> ServiceDefinition:
     engine = service_engine(settings, "history")
-    consumer_settings = settings.consumer.model_copy(
-        update={"linger_ms": max(settings.consumer.linger_ms, settings.linger_ms)}
-    )
+    consumer_settings = settings.consumer.lingering(settings.linger_ms)
     consumer = build_consumer(engine, consumer_settings, clock)
     return ServiceDefinition(
         name="history",

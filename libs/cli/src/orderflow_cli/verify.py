@@ -21,11 +21,13 @@ import os
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import asyncpg
 
 from orderflow_contracts.catalogue import SERVICES as SCHEMAS
+from orderflow_messaging.housekeeping import RetentionSettings
 
 # RESOLVED (settled by hand), like COMPENSATION_FAILED, is terminal but left out of the
 # money and consistency checks, which list the statuses they judge.
@@ -197,17 +199,21 @@ def _service_pairs() -> list[tuple[str, str, str]]:
 
 async def _handled(conn: asyncpg.Connection) -> list[str]:
     """No loss: every message published to a topic is in each consuming service's inbox
-    (processed, ignored or dead-lettered), once it had a few seconds to arrive."""
+    (processed, ignored or dead-lettered), once it had a few seconds to arrive, and
+    while housekeeping may not have pruned its inbox row (``RETENTION_MESSAGES_S``)."""
     problems = []
+    window = timedelta(seconds=RetentionSettings().messages_s)
     for topic, producer, consumer in _service_pairs():
         if not await _exist(conn, f"{producer}.outbox", f"{consumer}.inbox"):
             continue
         rows = await conn.fetch(
             f"SELECT o.message_id, o.message_type FROM {producer}.outbox o "  # noqa: S608
             f"WHERE o.topic = $1 AND o.published_at < now() - interval '5 seconds' "
+            f"AND o.published_at > now() - $2::interval "
             f"AND NOT EXISTS (SELECT 1 FROM {consumer}.inbox i WHERE i.message_id = o.message_id) "
             f"LIMIT 20",
             topic,
+            window,
         )
         problems += [
             f"{r['message_type']} {r['message_id']} on {topic} not handled by {consumer}"

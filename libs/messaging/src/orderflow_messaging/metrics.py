@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 MESSAGES_CONSUMED = Counter(
     "orderflow_messages_consumed_total",
@@ -36,4 +36,19 @@ WRITE_CONFLICTS = Counter(
     "Optimistic batches whose write plan met a change since their load (run again "
     "with their rows locked).",
     ["consumer"],
+)
+ROWS_PRUNED = Counter(
+    "orderflow_rows_pruned_total",
+    "Rows deleted by housekeeping once older than their retention window.",
+    ["schema", "table"],
+)
+TABLE_BYTES = Gauge(
+    "orderflow_table_bytes",
+    "Size of a service's table with its indexes and TOAST (updated by housekeeping).",
+    ["schema", "table"],
+)
+TABLE_ROWS = Gauge(
+    "orderflow_table_rows_estimate",
+    "PostgreSQL's estimate of a table's rows (updated by housekeeping).",
+    ["schema", "table"],
 )

@@ -68,6 +68,9 @@ inbox = Table(
     Column("status", Text, nullable=False),
     Column("duplicates", Integer, nullable=False, server_default="0"),
     Column("handled_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # Housekeeping prunes the oldest rows first (housekeeping.py). Message ids cannot
+    # stand in for age: upstream systems choose theirs.
+    Index("inbox_handled_at", "handled_at"),
 )
 
 delivery_attempts = Table(
@@ -130,13 +133,23 @@ def install_shared_channel_notify(connection: Connection) -> None:
         connection.exec_driver_sql(statement)
 
 
+# Indexes added to tables after their first release (``create_all`` creates a missing
+# table with every index, but adds none to a table that exists).
+_LATER_INDEXES = ["CREATE INDEX IF NOT EXISTS inbox_handled_at ON inbox (handled_at)"]
+
+
 def create_messaging_tables(connection: Connection) -> None:
-    """Create the messaging tables that are missing and (re)create the relay wake-up
-    trigger (sync: Alembic's form). Idempotent, so a later migration can call it again
-    to add tables introduced since."""
+    """Create the messaging tables and indexes that are missing and (re)create the relay
+    wake-up trigger (sync: Alembic's form). Idempotent, so a later migration can call it
+    again to add what was introduced since."""
     metadata.create_all(connection)
-    for statement in _NOTIFY_DDL:
+    for statement in [*_LATER_INDEXES, *_NOTIFY_DDL]:
         connection.exec_driver_sql(statement)
+
+
+def drop_inbox_age_index(connection: Connection) -> None:
+    """Downgrade of the migration that added ``inbox_handled_at``."""
+    connection.exec_driver_sql("DROP INDEX IF EXISTS inbox_handled_at")
 
 
 def drop_messaging_tables(connection: Connection) -> None:

@@ -31,7 +31,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from orderflow_messaging.consumer import MessageConsumer
-from orderflow_messaging.db import create_engine, dispose
+from orderflow_messaging.db import create_engine, dispose, hot_pool
+from orderflow_messaging.housekeeping import AgedTable, Housekeeping, check_retention
 from orderflow_messaging.kafka import start_producer, stop_producer
 from orderflow_messaging.logs import configure_logging
 from orderflow_messaging.offsets import OffsetCommitter
@@ -43,7 +44,7 @@ from orderflow_service.http import create_app
 from orderflow_service.migrations import upgrade
 from orderflow_service.settings import ServiceSettings
 from orderflow_service.timers import PeriodicTask
-from orderflow_service.topics import ensure_topics
+from orderflow_service.topics import ensure_topics, retention_ms
 
 log = structlog.get_logger(__name__)
 
@@ -69,6 +70,8 @@ class ServiceDefinition:
     produces: Sequence[str] = ()
     tasks: Sequence[PeriodicTask] = ()
     routers: Sequence[APIRouter] = ()
+    # The service's own tables pruned by housekeeping besides its outbox and inbox.
+    aged_tables: Sequence[AgedTable] = ()
 
 
 def service_engine(settings: ServiceSettings, name: str) -> AsyncEngine:
@@ -96,10 +99,15 @@ class ServiceRunner:
         await asyncio.to_thread(
             upgrade, settings.database_url, svc.migrations, search_path=settings.db_schema
         )
-        topics = {t for s in svc.subscriptions for t in s.topics} | set(svc.produces)
-        await ensure_topics(settings.kafka, topics, partitions=settings.topic_partitions)
+        consumed = {t for s in svc.subscriptions for t in s.topics}
+        await ensure_topics(
+            settings.kafka, consumed | set(svc.produces), partitions=settings.topic_partitions
+        )
+        if consumed and settings.retention.enabled:
+            check_retention(settings.retention, await retention_ms(settings.kafka, consumed))
         async with svc.engine.connect() as conn:
             schema = str(await conn.scalar(text("SELECT current_schema()")))
+        self._spawn("housekeeping", self._housekeeping(schema).run(self.stop_event))
         self._producer = await start_producer(settings.kafka)
         self._relay = OutboxRelay(svc.engine, self._producer, settings.kafka, schema=schema)
         self._spawn("relay", self._relay.run(self.stop_event))
@@ -117,6 +125,19 @@ class ServiceRunner:
         await self._start_http()
         log.info("service_started", service=svc.name, http_port=self.http_port)
         tune_gc(GcSettings())
+
+    def _housekeeping(self, schema: str) -> PeriodicTask:
+        settings = self.service.settings.retention
+        keeper = Housekeeping(settings, schema=schema, extra=self.service.aged_tables)
+        pool = hot_pool(self.service.engine)
+
+        async def tick() -> bool:
+            async with (await pool.pool()).acquire() as conn:
+                pruned = await keeper.prune(conn)
+                await keeper.observe_sizes(conn)
+            return keeper.more_waiting(pruned)
+
+        return PeriodicTask("housekeeping", settings.interval_s, tick)
 
     @property
     def http_port(self) -> int | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from orderflow_messaging.housekeeping import RetentionSettings
 from orderflow_messaging.settings import ConsumerSettings, KafkaSettings
 
 
@@ -24,3 +25,4 @@ class ServiceSettings(BaseSettings):
     log_json: bool = True
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     consumer: ConsumerSettings = Field(default_factory=ConsumerSettings)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Iterable
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import TopicAlreadyExistsError
 
 from orderflow_messaging.dead_letter import DLQ_SUFFIX, dlq_topic
@@ -31,6 +32,29 @@ async def ensure_topics(
                 pass  # another replica created them first
     finally:
         await admin.close()
+
+
+async def retention_ms(settings: KafkaSettings, topics: Iterable[str]) -> dict[str, int]:
+    """Each topic's ``retention.ms`` as the broker reports it (its own, or the broker's
+    default); -1 means forever."""
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=settings.bootstrap_servers,
+        request_timeout_ms=settings.request_timeout_ms,
+    )
+    await asyncio.wait_for(admin.start(), settings.lifecycle_timeout_s)
+    try:
+        responses = await admin.describe_configs(
+            [ConfigResource(ConfigResourceType.TOPIC, name) for name in sorted(set(topics))]
+        )
+    finally:
+        await admin.close()
+    found: dict[str, int] = {}
+    for response in responses:
+        for _error, _message, _type, name, entries in response.resources:
+            for entry in entries:
+                if entry[0] == "retention.ms":
+                    found[name] = int(entry[1])
+    return found
 
 
 def _new_topic(name: str, partitions: int, settings: KafkaSettings) -> NewTopic:

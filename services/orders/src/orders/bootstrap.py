@@ -6,6 +6,7 @@ from pathlib import Path
 
 from orderflow_contracts import topics
 from orderflow_messaging.clock import Clock, utc_now
+from orderflow_messaging.housekeeping import AgedTable
 from orderflow_messaging.outbox import Outbox
 from orderflow_service.runtime import ServiceDefinition, Subscription, service_engine
 from orderflow_service.timers import PeriodicTask
@@ -54,6 +55,7 @@ def build(settings: OrdersSettings, clock: Clock = utc_now) -> ServiceDefinition
         subscriptions=[Subscription(consumer, CONSUMES, group_id="orders")],
         produces=PRODUCES,
         tasks=[PeriodicTask("saga-deadlines", settings.sweep_interval_s, sweep)],
+        aged_tables=[AgedTable("saga_history", "id", "at", settings.retention.history_s)],
         routers=[
             build_router(engine, clock, policy, PRODUCER),
             build_admin_router(engine, clock, policy, PRODUCER, settings.admin_token),

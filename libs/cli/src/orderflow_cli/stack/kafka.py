@@ -29,6 +29,10 @@ class KafkaConfig:
     controller_port: int = int(os.environ.get("ORDERFLOW_KAFKA_CONTROLLER_PORT", "9093"))
     partitions: int = int(os.environ.get("ORDERFLOW_KAFKA_PARTITIONS", "4"))
     heap: str = os.environ.get("ORDERFLOW_KAFKA_HEAP", "512m")
+    # Kafka's defaults: 7 days, segments rolled weekly, checked every 5 minutes.
+    retention_ms: int = int(os.environ.get("ORDERFLOW_KAFKA_RETENTION_MS", "604800000"))
+    segment_ms: int = int(os.environ.get("ORDERFLOW_KAFKA_SEGMENT_MS", "604800000"))
+    retention_check_ms: int = int(os.environ.get("ORDERFLOW_KAFKA_RETENTION_CHECK_MS", "300000"))
     ready_timeout_s: float = 90.0
 
     @property
@@ -78,6 +82,9 @@ def _render_config(config: KafkaConfig) -> Path:
         controller_port=config.controller_port,
         log_dirs=data_dir,
         partitions=config.partitions,
+        retention_ms=config.retention_ms,
+        segment_ms=config.segment_ms,
+        retention_check_ms=config.retention_check_ms,
     )
     path = _home() / "server.properties"
     path.write_text(rendered)

@@ -1,0 +1,25 @@
+"""Messaging: an index on the inbox's handled_at, for housekeeping.
+
+Housekeeping prunes inbox rows oldest first once past their retention window
+(orderflow_messaging.housekeeping); without the index each pass would scan the table.
+
+Revision ID: 0004
+Revises: 0003
+"""
+
+from alembic import op
+
+from orderflow_messaging.tables import create_messaging_tables, drop_inbox_age_index
+
+revision = "0004"
+down_revision = "0003"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    create_messaging_tables(op.get_bind())
+
+
+def downgrade() -> None:
+    drop_inbox_age_index(op.get_bind())

@@ -52,3 +52,14 @@ TABLE_ROWS = Gauge(
     "PostgreSQL's estimate of a table's rows (updated by housekeeping).",
     ["schema", "table"],
 )
+OFFSET_RESETS = Counter(
+    "orderflow_consumer_offset_resets_total",
+    "Times a consumer found records skipped (its committed offset fell below the log "
+    "start and it reset to the earliest record left).",
+    ["consumer", "topic"],
+)
+RECORDS_SKIPPED = Counter(
+    "orderflow_consumer_records_skipped_total",
+    "Records a consumer never handled because of an offset reset.",
+    ["consumer", "topic"],
+)

@@ -122,6 +122,7 @@ def subscribe(
         # the garbage collector frees, with every record of the poll (~8 objects each)
         # and faststream's header dicts. Broken here, the poll is freed at once.
         msg.clear_cache()
+        await offsets.gaps.check(msg.consumer, records)
         try:
             await consumer.process(records)
         except BaseException:

@@ -6,7 +6,11 @@ import asyncio
 from collections.abc import Sequence
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin.records_to_delete import RecordsToDelete
+from structlog.testing import capture_logs
 
+from orderflow_messaging import metrics
 from orderflow_messaging.consumer import Batch, Incoming, MessageConsumer
 from orderflow_messaging.envelope import header_value
 from orderflow_messaging.settings import ConsumerSettings
@@ -134,3 +138,54 @@ async def test_attempts_survive_a_restart(harness: Harness, kafka_bootstrap: str
     # The batch try (not counted) plus the attempts left after the restart, not 4 more.
     assert len(calls) - first_run_calls <= 1 + (4 - before_restart)
     assert await harness.effects() == []
+
+
+async def test_an_offset_reset_is_reported_with_the_range_it_skipped(
+    harness: Harness, kafka_bootstrap: str
+) -> None:
+    """Records deleted below a group's committed offset (retention, or an operator's
+    delete-records) are skipped when the consumer resets to the earliest offset left:
+    logged at ERROR with the range and counted as it happens."""
+    topic, group = harness.topic, "resets"
+    for n in range(3):
+        await harness.put("order-1", n)  # one key: one partition
+    async with running_relay(harness):
+        async with running_consumer(harness, harness.consumer(), group_id=group):
+
+            async def first_three() -> bool:
+                return len(await harness.effects()) == 3
+
+            await eventually(first_three)
+        for n in range(3, 10):
+            await harness.put("order-1", n)
+        records = await read_all(kafka_bootstrap, topic, expect=10)
+        [number] = {record.partition for record in records}
+        assert sorted(record.offset for record in records) == list(range(10))
+        partition = TopicPartition(topic, number)
+        assert (await _committed(kafka_bootstrap, group, topic))[number] == 3
+
+        admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+        await admin.start()
+        try:
+            await admin.delete_records({partition: RecordsToDelete(before_offset=7)})
+        finally:
+            await admin.close()
+
+        skipped_before = metrics.RECORDS_SKIPPED.labels("effects", topic)._value.get()
+        with capture_logs() as logs:
+            async with running_consumer(harness, harness.consumer(), group_id=group):
+
+                async def the_rest() -> bool:
+                    return len(await harness.effects()) == 6
+
+                await eventually(the_rest)
+
+    assert [n for _, n in await harness.effects()] == [0, 1, 2, 7, 8, 9]
+    assert metrics.RECORDS_SKIPPED.labels("effects", topic)._value.get() - skipped_before == 4
+    [event] = [e for e in logs if e["event"] == "offset_reset_records_skipped"]
+    assert event["log_level"] == "error"
+    assert (event["partition"], event["first_skipped"], event["last_skipped"]) == (
+        partition.partition,
+        3,
+        6,
+    )

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from orderflow_contracts import topics
 from orderflow_messaging.clock import Clock, utc_now
+from orderflow_messaging.db import hot_pool
 from orderflow_messaging.housekeeping import AgedTable
 from orderflow_messaging.outbox import Outbox
 from orderflow_service.runtime import ServiceDefinition, Subscription, service_engine
 from orderflow_service.timers import PeriodicTask
+from orders.adapters.backlog import BacklogSampler
 from orders.application import saga_service
+from orders.application.deadline_holds import DeadlineHolds, HoldClock, QueueSample
 from orders.application.unit_of_work import OrdersUnitOfWork
 from orders.config import OrdersSettings
 from orders.entrypoints.admin_http import build_admin_router
@@ -33,10 +38,35 @@ PRODUCES = (
 )
 
 
+def deadline_holds(
+    settings: OrdersSettings, engine: AsyncEngine, clock: Clock
+) -> DeadlineHolds | None:
+    """The hold clock of the step deadlines, fed from the broker and our outbox."""
+    if not settings.deadline_holds:
+        return None
+    sampler = BacklogSampler(settings.kafka)
+    pool = hot_pool(engine)
+
+    async def sample() -> dict[str, list[list[QueueSample]]]:
+        try:
+            async with (await pool.pool()).acquire() as conn:
+                return await sampler.sample(conn)
+        except Exception:
+            await sampler.close()  # start afresh next time
+            raise
+
+    return DeadlineHolds(
+        HoldClock(settings.policy().step_timeout), sample, clock,
+        max_lag=settings.hold_max_lag, stall_s=settings.hold_stall_s,
+    )  # fmt: skip
+
+
 def build(settings: OrdersSettings, clock: Clock = utc_now) -> ServiceDefinition:
     engine = service_engine(settings, "orders")
     policy = settings.policy()
     consumer = build_consumer(engine, settings.consumer, clock, policy)
+
+    holds = deadline_holds(settings, engine, clock)
 
     async def sweep() -> bool:
         """The deadline timer: state lives in the sagas table, so it survives restarts."""
@@ -44,8 +74,13 @@ def build(settings: OrdersSettings, clock: Clock = utc_now) -> ServiceDefinition
             uow = OrdersUnitOfWork(
                 conn, Outbox(conn, producer=PRODUCER, clock=clock), clock, policy
             )
-            fired = await saga_service.fire_due_timeouts(uow)
+            cuts = holds.clock.cuts(clock()) if holds else None
+            fired = await saga_service.fire_due_timeouts(uow, cuts=cuts)
         return fired > 0
+
+    tasks = [PeriodicTask("saga-deadlines", settings.sweep_interval_s, sweep)]
+    if holds:
+        tasks.append(PeriodicTask("deadline-holds", settings.hold_sample_interval_s, holds.tick))
 
     return ServiceDefinition(
         name="orders",
@@ -54,7 +89,7 @@ def build(settings: OrdersSettings, clock: Clock = utc_now) -> ServiceDefinition
         migrations=MIGRATIONS,
         subscriptions=[Subscription(consumer, CONSUMES, group_id="orders")],
         produces=PRODUCES,
-        tasks=[PeriodicTask("saga-deadlines", settings.sweep_interval_s, sweep)],
+        tasks=tasks,
         aged_tables=[AgedTable("saga_history", "id", "at", settings.retention.history_s)],
         routers=[
             build_router(engine, clock, policy, PRODUCER),

@@ -21,6 +21,15 @@ class OrdersSettings(ServiceSettings):
     step_retries: int = Field(default=1, ge=0)
     compensation_retries: int = Field(default=5, ge=0)
     sweep_interval_s: float = Field(default=0.25, gt=0)
+    # Deadlines count only time in which the participant could have answered
+    # (application/deadline_holds.py): a participant is held while more than
+    # ``hold_max_lag`` records wait for it or for us (its command topic, its reply
+    # topic, our outbox) and none of those queues stood still for ``hold_stall_s``.
+    # Sampled every ``hold_sample_interval_s``; ``deadline_holds=false``: wall clock.
+    deadline_holds: bool = True
+    hold_max_lag: int = Field(default=200, ge=0)
+    hold_stall_s: float = Field(default=5.0, gt=0)
+    hold_sample_interval_s: float = Field(default=1.0, gt=0)
     # Bearer token of the /admin saga console; empty turns its actions off (503). Kept
     # out of repr so it never lands in a log line.
     admin_token: str = Field(default="", repr=False)

@@ -23,6 +23,7 @@ from orderflow_testing.plugin import MigratedSchema
 from orders.adapters.repository import ConcurrencyConflict, SagaRepository
 from orders.adapters.saga_store import PgSagaStore
 from orders.application import saga_service
+from orders.application.deadline_holds import HoldClock
 from orders.application.saga_batch import handle_saga_messages
 from orders.application.unit_of_work import OrdersUnitOfWork
 from orders.bootstrap import MIGRATIONS
@@ -151,3 +152,39 @@ async def test_stale_version_is_a_conflict(migrated_schema: MigratedSchema) -> N
         await repo.update(saga.evolve(attempt=2), saga.version)
         with pytest.raises(ConcurrencyConflict):
             await repo.update(saga.evolve(attempt=3), saga.version)
+
+
+async def test_a_held_participants_steps_wait_the_others_fire(
+    migrated_schema: MigratedSchema,
+) -> None:
+    """Cuts from the hold clock (deadline_holds.py): payment was held for the last 30 s,
+    so its step, due by the wall clock, waits; inventory's fires."""
+    db = await migrated_schema(MIGRATIONS)
+    clock = FixedClock(T0)
+    await deliver(db.engine, clock, placed("o-pay"), placed("o-inv"))
+    reserved = StockReserved(order_id="o-pay", lines=[StockLine(sku="TEE-BLK-M", quantity=1)])
+    await deliver(db.engine, clock, reserved)  # o-pay: AUTHORIZE_PAYMENT; o-inv: RESERVE_STOCK
+
+    clock.now = T0 + timedelta(seconds=30)
+    holds = HoldClock(POLICY.step_timeout)
+    holds.observe("payment", True, T0)
+    cuts = holds.cuts(clock.now)
+    fired = await run(db.engine, clock, saga_service.fire_due_timeouts, 100, cuts)
+    assert fired == 1
+    async with db.engine.connect() as conn:
+        repo = SagaRepository(conn)
+        held_saga, fired_saga = await repo.get("o-pay"), await repo.get("o-inv")
+    assert held_saga is not None
+    assert fired_saga is not None
+    assert (held_saga.step, held_saga.attempt) == (Step.AUTHORIZE_PAYMENT, 1)
+    assert (fired_saga.step, fired_saga.attempt) == (Step.RESERVE_STOCK, 2)
+
+    # The hold ends; a step timeout of unheld time later, payment's step fires too.
+    holds.observe("payment", False, clock.now)
+    clock.now += POLICY.step_timeout
+    fired = await run(db.engine, clock, saga_service.fire_due_timeouts, 100, holds.cuts(clock.now))
+    assert fired == 2  # and o-inv's resend timed out in the meantime
+    async with db.engine.connect() as conn:
+        held_saga = await SagaRepository(conn).get("o-pay")
+    assert held_saga is not None
+    assert held_saga.attempt == 2

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import fields
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import and_, func, insert, not_, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from orderflow_messaging.sql import insert_or_ignore
@@ -114,11 +114,24 @@ class SagaRepository:
             )
         return saga.evolve(version=expected_version + 1)
 
-    async def due(self, now: datetime, limit: int) -> list[str]:
-        """Claim sagas whose deadline passed; SKIP LOCKED lets replicas share the work."""
+    async def due(
+        self, now: datetime, limit: int, cuts: Mapping[Step, datetime] | None = None
+    ) -> list[str]:
+        """Claim sagas whose deadline passed; SKIP LOCKED lets replicas share the work.
+        With ``cuts``, a step is due only when its deadline is at or before its cut
+        (application/deadline_holds.py: time its participant was held does not count)."""
+        held = [
+            and_(sagas.c.step.is_not_distinct_from(step.value), sagas.c.deadline > cut)
+            for step, cut in (cuts or {}).items()
+            if cut < now
+        ]
         query = (
             select(sagas.c.order_id)
-            .where(sagas.c.status.in_(["RUNNING", "COMPENSATING"]), sagas.c.deadline <= now)
+            .where(
+                sagas.c.status.in_(["RUNNING", "COMPENSATING"]),
+                sagas.c.deadline <= now,
+                not_(or_(*held)) if held else true(),
+            )
             .order_by(sagas.c.deadline)
             .limit(limit)
             .with_for_update(skip_locked=True)

@@ -5,8 +5,9 @@ events into the outbox, all in the caller's transaction. The consumer's are in
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
+from datetime import datetime
 from uuid import UUID
 
 import structlog
@@ -16,7 +17,7 @@ from orderflow_contracts.checkout import OrderPlaced
 from orderflow_messaging.crash import crashpoint
 from orders.application.unit_of_work import OrdersUnitOfWork
 from orders.saga import interventions, transitions
-from orders.saga.state import OrderData, OrderLine, Saga, SagaStatus
+from orders.saga.state import OrderData, OrderLine, Saga, SagaStatus, Step
 from orders.saga.transitions import Outcome
 
 log = structlog.get_logger(__name__)
@@ -34,10 +35,13 @@ def order_data(msg: OrderPlaced) -> OrderData:
     )
 
 
-async def fire_due_timeouts(uow: OrdersUnitOfWork, limit: int = 100) -> int:
-    """Fire every deadline that passed; each fires once (the claim and the transition
-    commit together, and the transition moves or clears the deadline)."""
-    due = await uow.sagas.due(uow.clock(), limit)
+async def fire_due_timeouts(
+    uow: OrdersUnitOfWork, limit: int = 100, cuts: Mapping[Step, datetime] | None = None
+) -> int:
+    """Fire every deadline that passed (by ``cuts``, where a participant was held: see
+    deadline_holds.py); each fires once (the claim and the transition commit together,
+    and the transition moves or clears the deadline)."""
+    due = await uow.sagas.due(uow.clock(), limit, cuts)
     for order_id in due:
         saga = await uow.sagas.get(order_id)
         if saga is None:

@@ -1,0 +1,84 @@
+"""Consumer lag read from the broker: a group's committed offsets against the topics'
+end offsets. For decisions a service takes about queues it does not own (the
+coordinator's deadline holds, checkout's admission control); Prometheus exporters are
+the place for dashboards."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+from orderflow_messaging.settings import KafkaSettings
+
+
+class ConsumerLag:
+    """One admin client and one group-less consumer (for end offsets), opened on first
+    use and kept; ``close`` them after a failure to start afresh."""
+
+    def __init__(self, kafka: KafkaSettings) -> None:
+        self._kafka = kafka
+        self._admin: AIOKafkaAdminClient | None = None
+        self._consumer: AIOKafkaConsumer | None = None
+        self._partitions: dict[str, list[TopicPartition]] = {}
+
+    async def committed(self, group: str) -> dict[TopicPartition, int]:
+        """The group's committed offset per partition (none: never committed)."""
+        admin = await self._admin_client()
+        offsets: dict[TopicPartition, Any] = await admin.list_consumer_group_offsets(group)
+        return {tp: meta.offset for tp, meta in offsets.items() if meta.offset >= 0}
+
+    async def end_offsets(self, topics: Iterable[str]) -> dict[TopicPartition, int]:
+        """The next offset to be written, per partition of ``topics``."""
+        partitions = [tp for topic in sorted(set(topics)) for tp in await self._of(topic)]
+        consumer = await self._group_less_consumer()
+        found: dict[TopicPartition, int] = await consumer.end_offsets(partitions)
+        return found
+
+    async def total(self, group: str, topics: Iterable[str]) -> int:
+        """Records of ``topics`` the group has not committed yet."""
+        ends = await self.end_offsets(topics)
+        committed = await self.committed(group)
+        return sum(max(0, end - committed.get(tp, 0)) for tp, end in ends.items())
+
+    async def close(self) -> None:
+        admin, consumer = self._admin, self._consumer
+        self._admin, self._consumer, self._partitions = None, None, {}
+        if admin is not None:
+            await admin.close()
+        if consumer is not None:
+            await consumer.stop()
+
+    async def _of(self, topic: str) -> list[TopicPartition]:
+        if topic not in self._partitions:
+            admin = await self._admin_client()
+            [described] = await admin.describe_topics([topic])
+            self._partitions[topic] = sorted(
+                TopicPartition(topic, p["partition"]) for p in described["partitions"]
+            )
+        return self._partitions[topic]
+
+    async def _admin_client(self) -> AIOKafkaAdminClient:
+        if self._admin is None:
+            admin = AIOKafkaAdminClient(
+                bootstrap_servers=self._kafka.bootstrap_servers,
+                request_timeout_ms=self._kafka.request_timeout_ms,
+            )
+            await asyncio.wait_for(admin.start(), self._kafka.lifecycle_timeout_s)
+            self._admin = admin
+        return self._admin
+
+    async def _group_less_consumer(self) -> AIOKafkaConsumer:
+        if self._consumer is None:
+            consumer = AIOKafkaConsumer(
+                bootstrap_servers=self._kafka.bootstrap_servers,
+                request_timeout_ms=self._kafka.request_timeout_ms,
+                enable_auto_commit=False,
+                group_id=None,
+            )
+            await asyncio.wait_for(consumer.start(), self._kafka.lifecycle_timeout_s)
+            self._consumer = consumer
+        return self._consumer

@@ -143,14 +143,16 @@ def _mode_section(result: dict[str, Any], mode: str) -> list[str]:
     lines = [
         f"## {TITLES[mode]}",
         "",
-        "| target/s | completed/s | placed | refused | p50 ms | p95 ms | p99 ms "
-        "| lag start -> end | outbox backlog | CPU ms/order | load (1 min) | sustained |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| target/s | completed/s | placed | refused | deferred (503) | p50 ms | p95 ms "
+        "| p99 ms | lag start -> end | outbox backlog | CPU ms/order | load (1 min) "
+        "| sustained |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(
             f"| {r['target_orders_per_s']:.0f} | {r['achieved_orders_per_s']} | {r['placed']} | "
-            f"{r['refused']} | {r['p50_ms']} | {r['p95_ms']} | {r['p99_ms']} | "
+            f"{r['refused']} | {r.get('deferred', 0)} | {r['p50_ms']} | {r['p95_ms']} | "
+            f"{r['p99_ms']} | "
             f"{r['lag_start']} -> {r['lag_end']} | {r['outbox_backlog_end']} | "
             f"{r.get('cpu_ms_per_order')} | {r.get('loadavg_1m')} | "
             f"{'yes' if r.get('sustained') else 'no'} |"

@@ -20,6 +20,7 @@ import asyncpg
 import httpx
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from orderflow_cli.placing import post_order
 from orderflow_cli.stack import services
 
 TERMINAL = ("COMPLETED", "REJECTED", "CANCELLED", "COMPENSATION_FAILED", "RESOLVED")
@@ -128,9 +129,7 @@ async def place(client: httpx.AsyncClient, order: DemoOrder) -> None:
     url = services.url("checkout") + "/orders"
     for attempt in range(5):
         try:
-            response = await client.post(
-                url, json=order.body, headers={"Idempotency-Key": order.key}
-            )
+            response = (await post_order(client, url, order.body, order.key)).response
         except httpx.HTTPError as exc:  # retry with the same key: idempotent
             order.http_error = repr(exc)
             await asyncio.sleep(0.2 * (attempt + 1))

@@ -137,7 +137,7 @@ def test_markdown_has_a_table_per_mode_the_burst_and_cpu_per_process() -> None:
     assert "## Kafka door" in text
     assert "## HTTP" in text
     assert "## Burst (Kafka door)" in text
-    assert "| 200 | 199.0 | 4000 | 0 | 100.0 | 200.0 | 450.0 |" in text
+    assert "| 200 | 199.0 | 4000 | 0 | 0 | 100.0 | 200.0 | 450.0 |" in text
     assert "| target/s | kafka | orders | postgres | total |" in text
     assert "| 1000 | 5.0 | 10.0 | 20.0 | 35.0 |" in text  # the burst, per process
     assert "**250.0 orders/s**" in text

@@ -5,15 +5,40 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from checkout.config import CheckoutSettings
 from checkout.entrypoints import inbound
+from checkout.entrypoints.admission import Admission, Backlog, BacklogReader, Bounds
 from checkout.entrypoints.http import build_router
 from checkout.entrypoints.messages import CONSUMER, build_consumer
 from orderflow_contracts import topics
 from orderflow_messaging.clock import Clock, IdFactory, utc_now
+from orderflow_messaging.db import hot_pool
+from orderflow_messaging.lag import ConsumerLag
 from orderflow_service.runtime import ServiceDefinition, Subscription, service_engine
+from orderflow_service.timers import PeriodicTask
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def build_admission(settings: CheckoutSettings, engine: AsyncEngine) -> Admission | None:
+    if not settings.admission_enabled:
+        return None
+    reader = BacklogReader(ConsumerLag(settings.kafka))
+    pool = hot_pool(engine)
+
+    async def sample() -> Backlog:
+        async with (await pool.pool()).acquire() as conn:
+            return await reader.read(conn)
+
+    bounds = Bounds(
+        max_outbox=settings.admission_max_outbox,
+        max_coordinator_lag=settings.admission_max_coordinator_lag,
+        max_in_flight=settings.admission_max_in_flight,
+        retry_after_s=settings.admission_retry_after_s,
+    )
+    return Admission(bounds, sample)
 
 
 def build(
@@ -24,6 +49,11 @@ def build(
     version = settings.order_placed_version
     door_settings = settings.consumer.lingering(settings.inbound_linger_ms)
     door = inbound.build_inbound_consumer(engine, door_settings, clock, new_id, version)
+    admission = build_admission(settings, engine)
+    tasks = []
+    if admission is not None:
+        interval = settings.admission_sample_interval_s
+        tasks.append(PeriodicTask("admission", interval, admission.tick))
     return ServiceDefinition(
         name="checkout",
         settings=settings,
@@ -36,5 +66,6 @@ def build(
             ),
         ],
         produces=[topics.CHECKOUT_EVENTS, topics.ORDERS_INBOUND_REPLIES],
-        routers=[build_router(engine, clock, new_id, version)],
+        tasks=tasks,
+        routers=[build_router(engine, clock, new_id, version, admission)],
     )

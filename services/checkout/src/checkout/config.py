@@ -21,3 +21,12 @@ class CheckoutSettings(ServiceSettings):
     # steady trickle: with 5 ms the door ran ~46 transactions a second of ~3 submissions
     # at 200 orders/s; a little more wait on this one hop makes fewer, larger batches.
     inbound_linger_ms: int = Field(default=20, ge=0)
+    # Admission control at the HTTP door (entrypoints/admission.py): POST /orders
+    # answers 503 with Retry-After while more than these wait (placed orders not
+    # published, published orders the coordinator has not started, requests in flight).
+    admission_enabled: bool = True
+    admission_max_outbox: int = Field(default=500, ge=0)
+    admission_max_coordinator_lag: int = Field(default=500, ge=0)
+    admission_max_in_flight: int = Field(default=256, ge=1)
+    admission_retry_after_s: int = Field(default=1, ge=1)
+    admission_sample_interval_s: float = Field(default=0.5, gt=0)

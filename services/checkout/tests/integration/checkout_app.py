@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from checkout.adapters.repository import CatalogRepository
 from checkout.bootstrap import MIGRATIONS
 from checkout.domain.model import CatalogItem
+from checkout.entrypoints.admission import Admission
 from checkout.entrypoints.http import build_router
 from orderflow_messaging.clock import FixedClock, SequentialIds
 from orderflow_service.http import create_app
@@ -63,14 +64,16 @@ class Checkout:
 
 
 @asynccontextmanager
-async def open_checkout(migrated_schema: MigratedSchema) -> AsyncIterator[Checkout]:
+async def open_checkout(
+    migrated_schema: MigratedSchema, admission: Callable[[AsyncEngine], Admission] | None = None
+) -> AsyncIterator[Checkout]:
     db = await migrated_schema(MIGRATIONS)
     async with db.engine.begin() as conn:
         for item in CATALOG:
             await CatalogRepository(conn).upsert(item, NOW)
-    app = create_app(
-        "checkout", routers=[build_router(db.engine, FixedClock(NOW), SequentialIds())]
-    )
+    door = admission(db.engine) if admission else None
+    router = build_router(db.engine, FixedClock(NOW), SequentialIds(), admission=door)
+    app = create_app("checkout", routers=[router])
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://checkout") as client:
         yield Checkout(db.engine, client)

@@ -2,11 +2,13 @@
 
 Errors answer ``{"detail": [{"field": ..., "reason": ...}, ...]}``: 400 for a missing or
 malformed Idempotency-Key, 422 for a body that is malformed or breaks a rule (every
-reason at once), 409 for a key reused with a different request.
+reason at once), 409 for a key reused with a different request, 503 with Retry-After
+when the system is past its capacity (admission.py) or the store is unavailable.
 """
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from datetime import datetime
 from typing import Annotated, Any
@@ -21,6 +23,7 @@ from checkout.domain.idempotency import HEADER, KEY_REUSED, check_idempotency_ke
 from checkout.domain.model import CatalogItem, Order, Problem
 from checkout.domain.placing import KeyReused, Rejected
 from checkout.domain.rules import nul_problems
+from checkout.entrypoints.admission import Admission
 from checkout.entrypoints.order_desk import OrderDesk
 from checkout.entrypoints.requests import OrderIn, parse_order
 from orderflow_messaging.clock import Clock, IdFactory
@@ -139,12 +142,25 @@ _PLACE_RESPONSES: dict[int | str, dict[str, object]] = {
     400: {"description": "Idempotency-Key missing or malformed"},
     409: {"description": KEY_REUSED},
     422: {"description": "the body is malformed or breaks a rule; every reason listed"},
-    503: {"description": "the order store is unavailable; retry (Retry-After) with the same key"},
+    503: {
+        "description": "overloaded (admission control) or the order store is unavailable: "
+        "nothing was stored; retry after Retry-After seconds with the same key"
+    },
 }
 
 
+def _overloaded(reason: str, retry_after_s: int) -> JSONResponse:
+    response = _refused(503, [Problem("", f"{reason}; retry after {retry_after_s} s")])
+    response.headers["Retry-After"] = str(retry_after_s)
+    return response
+
+
 def build_router(
-    engine: AsyncEngine, clock: Clock, new_id: IdFactory, order_placed_version: int = 2
+    engine: AsyncEngine,
+    clock: Clock,
+    new_id: IdFactory,
+    order_placed_version: int = 2,
+    admission: Admission | None = None,
 ) -> APIRouter:
     router = APIRouter(tags=["checkout"])
     desk = OrderDesk(engine, clock, new_id, event_version=order_placed_version)
@@ -173,8 +189,11 @@ def build_router(
             return _refused(422, draft)
         if problems := nul_problems(draft):
             return _refused(422, problems)
+        if admission is not None and (reason := admission.refusal()):
+            return _overloaded(reason, admission.bounds.retry_after_s)
         try:
-            outcome = await desk.place(key, draft)
+            with admission.placing() if admission else contextlib.nullcontext():
+                outcome = await desk.place(key, draft)
         except Exception as exc:
             if not is_infrastructure(exc):
                 raise

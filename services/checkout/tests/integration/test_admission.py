@@ -1,0 +1,102 @@
+"""Admission control at the HTTP door, on the real PostgreSQL and Kafka: past a bound,
+POST /orders answers 503 with Retry-After and the reason, and stores nothing."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from aiokafka import AIOKafkaProducer
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from checkout.entrypoints.admission import Admission, Backlog, BacklogReader, Bounds
+from orderflow_messaging.db import hot_pool
+from orderflow_messaging.lag import ConsumerLag
+from orderflow_messaging.settings import KafkaSettings
+from orderflow_testing.plugin import MigratedSchema, TopicFactory
+
+from .checkout_app import open_checkout
+
+pytestmark = pytest.mark.integration
+
+BOUNDS = Bounds(max_outbox=2, max_coordinator_lag=5, max_in_flight=50, retry_after_s=3)
+
+
+async def test_refused_past_the_outbox_bound_with_retry_after_and_nothing_stored(
+    migrated_schema: MigratedSchema, kafka_bootstrap: str, new_topic: TopicFactory
+) -> None:
+    topic = await new_topic("placed", partitions=1, with_dlq=False)
+    lag = ConsumerLag(KafkaSettings(bootstrap_servers=kafka_bootstrap))
+    door: list[Admission] = []
+
+    def admission(engine: AsyncEngine) -> Admission:
+        reader = BacklogReader(lag, group=f"coordinator-{uuid.uuid4().hex[:8]}", topic=topic)
+        pool = hot_pool(engine)
+
+        async def sample() -> Backlog:
+            async with (await pool.pool()).acquire() as conn:
+                return await reader.read(conn)
+
+        door.append(Admission(BOUNDS, sample))
+        return door[0]
+
+    try:
+        async with open_checkout(migrated_schema, admission) as checkout:
+            for n in range(3):  # three orders placed, none published yet: over the bound
+                assert (await checkout.place(key=f"k{n}")).status_code == 202
+            await door[0].tick()
+            refused = await checkout.place(key="k-late")
+            assert refused.status_code == 503
+            assert refused.headers["Retry-After"] == "3"
+            [problem] = refused.json()["detail"]
+            assert "3 placed orders wait to be published (bound 2)" in problem["reason"]
+            assert await checkout.count("orders") == 3
+            assert await checkout.count("outbox") == 3
+
+            async with checkout.engine.begin() as conn:  # the relay caught up
+                await conn.exec_driver_sql("UPDATE outbox SET published_at = now()")
+            await door[0].tick()
+            assert (await checkout.place(key="k-late")).status_code == 202
+            assert await checkout.count("orders") == 4
+    finally:
+        await lag.close()
+
+
+async def test_refused_while_the_coordinator_lags(
+    migrated_schema: MigratedSchema, kafka_bootstrap: str, new_topic: TopicFactory
+) -> None:
+    topic = await new_topic("placed", partitions=2, with_dlq=False)
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+    await producer.start()
+    try:
+        for n in range(8):  # published, never consumed by the (unborn) coordinator group
+            await producer.send(topic, b"x", partition=n % 2)
+        await producer.flush()
+    finally:
+        await producer.stop()
+    lag = ConsumerLag(KafkaSettings(bootstrap_servers=kafka_bootstrap))
+    door: list[Admission] = []
+
+    def admission(engine: AsyncEngine) -> Admission:
+        reader = BacklogReader(lag, group=f"coordinator-{uuid.uuid4().hex[:8]}", topic=topic)
+        pool = hot_pool(engine)
+
+        async def sample() -> Backlog:
+            async with (await pool.pool()).acquire() as conn:
+                return await reader.read(conn)
+
+        door.append(Admission(BOUNDS, sample))
+        return door[0]
+
+    try:
+        async with open_checkout(migrated_schema, admission) as checkout:
+            await door[0].tick()
+            refused = await checkout.place(key="k1")
+            assert refused.status_code == 503
+            [problem] = refused.json()["detail"]
+            assert "8 placed orders wait for the saga coordinator (bound 5)" in problem["reason"]
+            assert await checkout.count("orders") == 0
+            # Bad input is still told what is wrong with it, not to come back later.
+            assert (await checkout.place(key=None)).status_code == 400
+    finally:
+        await lag.close()

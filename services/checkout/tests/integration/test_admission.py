@@ -3,19 +3,22 @@ POST /orders answers 503 with Retry-After and the reason, and stores nothing."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from collections import Counter
 
 import pytest
 from aiokafka import AIOKafkaProducer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from checkout.entrypoints.admission import Admission, Backlog, BacklogReader, Bounds
+from orderflow_cli.placing import post_order
 from orderflow_messaging.db import hot_pool
 from orderflow_messaging.lag import ConsumerLag
 from orderflow_messaging.settings import KafkaSettings
 from orderflow_testing.plugin import MigratedSchema, TopicFactory
 
-from .checkout_app import open_checkout
+from .checkout_app import BODY, open_checkout
 
 pytestmark = pytest.mark.integration
 
@@ -100,3 +103,35 @@ async def test_refused_while_the_coordinator_lags(
             assert (await checkout.place(key=None)).status_code == 400
     finally:
         await lag.close()
+
+
+async def test_a_burst_past_the_in_flight_bound_gets_503s_and_loses_nothing(
+    migrated_schema: MigratedSchema,
+) -> None:
+    """200 requests at once against a door that takes 20 at a time: every answer is a
+    202 or a 503 with Retry-After (no other error, no timeout); the refused ones, sent
+    again after the advised wait with the same key, are all placed; every accepted order
+    is stored with its OrderPlaced row, once."""
+    bounds = Bounds(max_outbox=10**6, max_coordinator_lag=10**6, max_in_flight=20, retry_after_s=1)
+
+    async def quiet() -> Backlog:
+        return Backlog(0, 0)
+
+    async with open_checkout(migrated_schema, lambda _engine: Admission(bounds, quiet)) as checkout:
+        keys = [f"burst-{n}" for n in range(200)]
+        answers = await asyncio.gather(*(checkout.place(key=key) for key in keys))
+        statuses = Counter(answer.status_code for answer in answers)
+        assert set(statuses) == {202, 503}, statuses
+        refused = [
+            key for key, answer in zip(keys, answers, strict=True) if answer.status_code == 503
+        ]
+        assert all(
+            answer.headers["Retry-After"] == "1" for answer in answers if answer.status_code == 503
+        )
+
+        again = await asyncio.gather(
+            *(post_order(checkout.client, "/orders", BODY, key, budget_s=30) for key in refused)
+        )
+        assert {placement.response.status_code for placement in again} == {202}
+        assert await checkout.count("orders") == 200
+        assert await checkout.count("outbox") == 200

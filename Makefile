@@ -12,7 +12,7 @@ SRC_DIRS := $(wildcard libs/*/src services/*/src)
 EMPTY :=
 SPACE := $(EMPTY) $(EMPTY)
 
-.PHONY: help setup run test test-unit test-integration test-chaos test-chaos-fast lint fmt schemas docs infra-up infra-down bench bench-quick clean
+.PHONY: help setup run test test-unit test-integration test-chaos test-chaos-fast lint fmt schemas docs infra-up infra-down bench bench-quick soak clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -99,6 +99,23 @@ bench: setup ## full benchmark: outbox latency, ceilings, Kafka-door and HTTP lo
 
 bench-quick: setup ## a smaller benchmark (under 5 minutes)
 	$(call with_stack,$(BIN)/python bench/outbox_latency.py --rows 100 && $(BIN)/python -m bench.run --mode $(BENCH_MODE) --rates $(QUICK_RATES) --http-rates $(QUICK_HTTP_RATES) --seconds 10 --kafka-messages 20000 --burst $(QUICK_BURST) --burst-timeout 60)
+
+# The soak runs on a stack of its own (.orderflow-soak, the default ports: stop the dev
+# stack first) whose topics keep records 2 minutes and whose services prune outbox and
+# inbox rows after 150 s, so that the tables reach their bound within the run.
+SOAK_RATE ?= 80
+SOAK_HOME := $(CURDIR)/.orderflow-soak
+SOAK_ENV := ORDERFLOW_HOME=$(SOAK_HOME) ORDERFLOW_KAFKA_RETENTION_MS=120000 \
+	ORDERFLOW_KAFKA_SEGMENT_MS=20000 ORDERFLOW_KAFKA_RETENTION_CHECK_MS=10000 \
+	RETENTION_MESSAGES_S=150 RETENTION_INTERVAL_S=10
+soak: setup ## 10 min at SOAK_RATE (80/s) through the Kafka door, 60 s at twice that, drain (bench/results/soak.*)
+	@if $(ORDERFLOW) status --quiet --infra-only; then \
+		echo "the dev stack is up: stop it (orderflow down); the soak runs its own"; exit 1; fi
+	rm -rf $(SOAK_HOME)
+	@$(SOAK_ENV) $(ORDERFLOW) up > /dev/null || exit 1; \
+	$(SOAK_ENV) $(BIN)/python -m bench.soak --rate $(SOAK_RATE); rc=$$?; \
+	$(SOAK_ENV) $(ORDERFLOW) verify || rc=1; \
+	$(SOAK_ENV) $(ORDERFLOW) down; exit $$rc
 
 infra-up: setup ## start Kafka + PostgreSQL in the background
 	$(ORDERFLOW) up --infra-only

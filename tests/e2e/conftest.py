@@ -33,6 +33,8 @@ TEST_ENV = {
     "SHIPPING_DISPATCH_AFTER_S": "6",
     "SHIPPING_DELIVER_AFTER_S": "1",
     "CONSUMER_BACKOFF_INITIAL_S": "0.1",
+    # test_admission_burst: a burst of a few hundred requests passes this at once.
+    "CHECKOUT_ADMISSION_MAX_IN_FLIGHT": "64",
 }
 
 

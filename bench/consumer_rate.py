@@ -27,7 +27,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 
 from bench.load import cpu_now, process_usage
-from bench.run import _pids
+from bench.run import stack_pids
 from orderflow_cli.demo import NORMAL_SKUS
 from orderflow_cli.stack import read_env, services
 from orderflow_contracts import topics
@@ -101,7 +101,7 @@ async def main(service: str, count: int) -> list[dict[str, Any]]:
     await admin.start()
     await consumer.start()
     ctx = {"producer": producer, "admin": admin, "consumer": consumer, "service": service}
-    ctx["pids"] = _pids()
+    ctx["pids"] = stack_pids()
     orders = [f"bench-{uuid.uuid4()}" for _ in range(count)]
     results = []
     try:

@@ -52,7 +52,8 @@ WARM_UP_RATE = 100.0
 console = Console()
 
 
-def _pids() -> dict[str, int]:
+def stack_pids() -> dict[str, int]:
+    """The pid of every service, the broker and PostgreSQL (for CPU per process)."""
     pids = {}
     for name in ("catalog", "checkout", "orders", "inventory", "payment", "shipping", "history"):
         pid = read_pid(state_dir() / "services" / f"{name}.pid")
@@ -149,7 +150,7 @@ async def main(
         await wait_for_catalog(client)
         ctx = {
             "client": client, "admin": admin, "kafka": kc, "db": db, "door": door,
-            "pids": _pids(), "warm_up_s": warm_up_s,
+            "pids": stack_pids(), "warm_up_s": warm_up_s,
             # this benchmark's own database backend is not part of the system
             "exclude": {await db.fetchval("SELECT pg_backend_pid()")},
         }  # fmt: skip

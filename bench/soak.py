@@ -32,7 +32,7 @@ from rich.console import Console
 
 from bench.door import Door
 from bench.load import Step, outbox_backlog, run_step, total_lag
-from bench.run import _pids
+from bench.run import stack_pids
 from orderflow_cli.stack import read_env
 from orderflow_messaging.housekeeping import RetentionSettings
 
@@ -112,7 +112,7 @@ async def soak(rate: float, minutes: int, burst_s: float, warm_up_s: float) -> d
         db = await asyncpg.connect(env["DATABASE_URL"])
         resources.push_async_callback(db.close)
         ctx = {
-            "admin": admin, "kafka": kc, "db": db, "door": door, "pids": _pids(),
+            "admin": admin, "kafka": kc, "db": db, "door": door, "pids": stack_pids(),
             "exclude": {await db.fetchval("SELECT pg_backend_pid()")},
         }  # fmt: skip
         console.print(f"[bold]soak[/]: warm-up {warm_up_s:.0f} s at {rate:.0f}/s (unrecorded)")

@@ -6,7 +6,7 @@ import asyncio
 import json
 import signal
 import threading
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -29,6 +29,12 @@ err = Console(stderr=True)
 _STATE_STYLE = {"up": "green", "external": "cyan", "down": "dim", "crashed": "bold red"}
 
 
+SCALE_HELP = (
+    "SERVICE=N: run N replicas of a service as one consumer group (repeatable; replicas "
+    "beyond the partition count of its topics stand by)"
+)
+
+
 @app.command()
 def up(
     kafka_bootstrap: str | None = typer.Option(
@@ -41,19 +47,22 @@ def up(
         help="admin URL of a PostgreSQL server to use instead of the embedded one",
     ),
     infra_only: bool = typer.Option(False, "--infra-only", help="Kafka and PostgreSQL only"),
+    scale: Annotated[list[str] | None, typer.Option("--scale", help=SCALE_HELP)] = None,
 ) -> None:
     """Start Kafka, PostgreSQL and every service in the background (no-op for what runs)."""
     try:
+        replicas = parse_scale(scale or [])
         with console.status("starting the local stack..."):
             stack.up(
                 kafka_bootstrap=kafka_bootstrap,
                 database_url=database_url,
                 with_services=not infra_only,
+                scale=replicas,
             )
-    except stack.StackError as exc:
+    except (stack.StackError, ValueError) as exc:
         err.print(f"[bold red]orderflow up failed:[/] {exc}")
         raise typer.Exit(1) from exc
-    _print_status(stack.status())
+    _print_status(stack.status(partitions=bool(scale)))
     console.print(f"settings: {stack.stack_env_path()}")
 
 
@@ -69,9 +78,13 @@ def status(
     as_json: bool = typer.Option(False, "--json", help="machine-readable output"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no output; exit 0 only if all up"),
     infra_only: bool = typer.Option(False, "--infra-only", help="judge Kafka and PostgreSQL only"),
+    partitions: bool = typer.Option(
+        True, "--partitions/--no-partitions", help="each service replica's partitions"
+    ),
 ) -> None:
-    """Show each component's state and address; exit 1 unless everything started is up."""
-    rows = stack.status()
+    """Show each component's state and address (and each service replica's partitions);
+    exit 1 unless everything started is up."""
+    rows = stack.status(partitions=partitions and not quiet)
     if as_json:
         console.print_json(json.dumps({"components": stack.as_dicts(rows)}))
     elif not quiet:
@@ -81,11 +94,24 @@ def status(
 
 
 def _print_status(rows: list[stack.ComponentStatus]) -> None:
-    table = Table("component", "state", "address")
+    with_partitions = any(row.partitions for row in rows)
+    table = Table("component", "state", "address", *(["partitions"] if with_partitions else []))
     for row in rows:
         style = _STATE_STYLE.get(row.state, "yellow")
-        table.add_row(row.name, f"[{style}]{row.state}[/]", row.address)
+        cells = [row.name, f"[{style}]{row.state}[/]", row.address]
+        table.add_row(*cells, *([row.partitions] if with_partitions else []))
     console.print(table)
+
+
+def parse_scale(items: list[str]) -> dict[str, int]:
+    """["payment=3", "orders=2"] -> {"payment": 3, "orders": 2}."""
+    scale: dict[str, int] = {}
+    for item in items:
+        name, _, count = item.partition("=")
+        if not name or not count.isdigit() or int(count) < 1:
+            raise ValueError(f"--scale takes SERVICE=N with N >= 1, not {item!r}")
+        scale[name.strip()] = int(count)
+    return scale
 
 
 @app.command()

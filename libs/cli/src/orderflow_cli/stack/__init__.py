@@ -13,6 +13,7 @@ from pathlib import Path
 
 from orderflow_cli.paths import state_dir
 from orderflow_cli.stack import kafka, postgres, provision, services
+from orderflow_cli.stack.assignments import assignments, compact
 from orderflow_cli.stack.kafka import KafkaConfig, StackError
 from orderflow_cli.stack.postgres import PostgresConfig
 
@@ -24,6 +25,7 @@ class ComponentStatus:
     name: str
     state: str  # up | down | crashed | starting | external
     address: str
+    partitions: str = ""  # a service replica's partitions, when asked for
 
 
 def stack_env_path() -> Path:
@@ -39,6 +41,7 @@ def up(
     kafka_bootstrap: str | None = None,
     database_url: str | None = None,
     with_services: bool = True,
+    scale: dict[str, int] | None = None,
 ) -> dict[str, str]:
     """Start what is not running, provision roles, write stack.env, then (unless
     ``with_services`` is False) start every installed service; return the settings."""
@@ -56,7 +59,7 @@ def up(
     ensure_token()
     _write_env(settings)
     if with_services:
-        services.start_all(settings)
+        services.start_all(settings, scale=scale)
     return settings
 
 
@@ -97,7 +100,9 @@ def down() -> None:
     stack_env_path().unlink(missing_ok=True)
 
 
-def status() -> list[ComponentStatus]:
+def status(*, partitions: bool = False) -> list[ComponentStatus]:
+    """Every component; with ``partitions``, each service replica's partitions as its
+    consumer groups show them (empty: it holds none and stands by)."""
     external = _read_external()
     kconf, pconf = KafkaConfig(), PostgresConfig()
     rows = []
@@ -109,12 +114,35 @@ def status() -> list[ComponentStatus]:
         rows.append(ComponentStatus("postgres", "external", "(DATABASE_URL)"))
     else:
         rows.append(ComponentStatus("postgres", postgres.status(pconf), f"127.0.0.1:{pconf.port}"))
+    held = _assignments(rows[0]) if partitions else {}
     rows.extend(
-        ComponentStatus(svc.name, svc.state, svc.address)
+        ComponentStatus(
+            svc.name, svc.state, svc.address,
+            _partitions_of(svc, held) if partitions and svc.state == "up" else "",
+        )
         for svc in services.status_all()
         if svc.state != "not-installed"
-    )
+    )  # fmt: skip
     return rows
+
+
+def _partitions_of(svc: services.ServiceStatus, held: dict[str, list[str]]) -> str:
+    if not held:
+        return ""  # the broker did not answer
+    if svc.client_id not in held:
+        return "-"  # no consumer (catalog), or not in its group yet
+    return compact(held[svc.client_id]) or "none (stands by)"
+
+
+def _assignments(kafka_row: ComponentStatus) -> dict[str, list[str]]:
+    if kafka_row.state not in ("up", "external"):
+        return {}
+    from orderflow_cli.verify import consumer_groups
+
+    try:
+        return asyncio.run(assignments(kafka_row.address, consumer_groups()))
+    except Exception:  # status must answer while the broker is busy or away
+        return {}
 
 
 def healthy(rows: list[ComponentStatus], *, infra_only: bool = False) -> bool:

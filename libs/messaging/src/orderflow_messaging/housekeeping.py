@@ -119,6 +119,10 @@ _PRUNE_INBOX = """
     )
     SELECT count(*) FROM gone
 """
+_PENDING = """
+    SELECT count(*) AS pending, extract(epoch FROM now() - min(created_at)) AS oldest_s
+    FROM outbox WHERE published_at IS NULL
+"""
 _TABLE_SIZES = """
     SELECT c.relname, pg_total_relation_size(c.oid) AS bytes, c.reltuples::bigint AS rows
     FROM pg_class c
@@ -179,6 +183,15 @@ class Housekeeping:
     def more_waiting(self, pruned: dict[str, int]) -> bool:
         """A table gave a full batch: run again at once."""
         return any(rows >= self._settings.batch_rows for rows in pruned.values())
+
+    async def observe_outbox(self, conn: Connection) -> tuple[int, float]:
+        """Pending outbox rows and the age of the oldest (into the gauges)."""
+        row = await conn.fetchrow(_PENDING)
+        assert row is not None  # an aggregate always returns its row
+        pending, oldest = int(row["pending"]), float(row["oldest_s"] or 0.0)
+        metrics.OUTBOX_PENDING.labels(self._schema).set(pending)
+        metrics.OUTBOX_OLDEST_PENDING.labels(self._schema).set(oldest)
+        return pending, oldest
 
     async def observe_sizes(self, conn: Connection) -> dict[str, int]:
         """Table sizes (bytes, indexes and TOAST included) into the gauges."""

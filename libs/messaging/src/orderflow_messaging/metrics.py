@@ -63,3 +63,17 @@ RECORDS_SKIPPED = Counter(
     "Records a consumer never handled because of an offset reset.",
     ["consumer", "topic"],
 )
+OUTBOX_PENDING = Gauge(
+    "orderflow_outbox_pending_rows", "Outbox rows not yet published (sampled).", ["schema"]
+)
+OUTBOX_OLDEST_PENDING = Gauge(
+    "orderflow_outbox_oldest_pending_seconds",
+    "Age of the oldest outbox row not yet published (0 when none; sampled).",
+    ["schema"],
+)
+CONSUMER_LAG = Gauge(
+    "orderflow_consumer_lag",
+    "Records of a partition after the last one a consumer handled (the broker's high "
+    "watermark as of the consumer's last fetch).",
+    ["consumer", "topic", "partition"],
+)

@@ -47,6 +47,8 @@ from orderflow_service.timers import PeriodicTask
 from orderflow_service.topics import ensure_topics, retention_ms
 
 log = structlog.get_logger(__name__)
+# How often each service samples its outbox backlog for /metrics.
+OUTBOX_GAUGES_INTERVAL_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,7 @@ class ServiceRunner:
         async with svc.engine.connect() as conn:
             schema = str(await conn.scalar(text("SELECT current_schema()")))
         self._spawn("housekeeping", self._housekeeping(schema).run(self.stop_event))
+        self._spawn("outbox-gauges", self._outbox_gauges(schema).run(self.stop_event))
         self._producer = await start_producer(settings.kafka)
         self._relay = OutboxRelay(svc.engine, self._producer, settings.kafka, schema=schema)
         self._spawn("relay", self._relay.run(self.stop_event))
@@ -138,6 +141,17 @@ class ServiceRunner:
             return keeper.more_waiting(pruned)
 
         return PeriodicTask("housekeeping", settings.interval_s, tick)
+
+    def _outbox_gauges(self, schema: str) -> PeriodicTask:
+        keeper = Housekeeping(self.service.settings.retention, schema=schema)
+        pool = hot_pool(self.service.engine)
+
+        async def tick() -> bool:
+            async with (await pool.pool()).acquire() as conn:
+                await keeper.observe_outbox(conn)
+            return False
+
+        return PeriodicTask("outbox-gauges", OUTBOX_GAUGES_INTERVAL_S, tick)
 
     @property
     def http_port(self) -> int | None:

@@ -13,7 +13,9 @@ from orderflow_messaging.housekeeping import AgedTable
 from orderflow_messaging.outbox import Outbox
 from orderflow_service.runtime import ServiceDefinition, Subscription, service_engine
 from orderflow_service.timers import PeriodicTask
+from orders import metrics
 from orders.adapters.backlog import BacklogSampler
+from orders.adapters.repository import SagaRepository
 from orders.application import saga_service
 from orders.application.deadline_holds import DeadlineHolds, HoldClock, QueueSample
 from orders.application.unit_of_work import OrdersUnitOfWork
@@ -21,6 +23,7 @@ from orders.config import OrdersSettings
 from orders.entrypoints.admin_http import build_admin_router
 from orders.entrypoints.http import build_router
 from orders.entrypoints.messages import PRODUCER, build_consumer
+from orders.saga.state import SagaStatus
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -78,7 +81,18 @@ def build(settings: OrdersSettings, clock: Clock = utc_now) -> ServiceDefinition
             fired = await saga_service.fire_due_timeouts(uow, cuts=cuts)
         return fired > 0
 
-    tasks = [PeriodicTask("saga-deadlines", settings.sweep_interval_s, sweep)]
+    async def saga_gauges() -> bool:
+        async with engine.connect() as conn:
+            counts, past = await SagaRepository(conn).gauges(clock())
+        for status in SagaStatus:
+            metrics.SAGAS.labels(status.value).set(counts.get(status.value, 0))
+        metrics.PAST_DEADLINE.set(past)
+        return False
+
+    tasks = [
+        PeriodicTask("saga-deadlines", settings.sweep_interval_s, sweep),
+        PeriodicTask("saga-gauges", settings.gauges_interval_s, saga_gauges),
+    ]
     if holds:
         tasks.append(PeriodicTask("deadline-holds", settings.hold_sample_interval_s, holds.tick))
 

@@ -21,6 +21,8 @@ class OrdersSettings(ServiceSettings):
     step_retries: int = Field(default=1, ge=0)
     compensation_retries: int = Field(default=5, ge=0)
     sweep_interval_s: float = Field(default=0.25, gt=0)
+    # How often sagas per status and past their deadline are counted for /metrics.
+    gauges_interval_s: float = Field(default=15.0, gt=0)
     # Deadlines count only time in which the participant could have answered
     # (application/deadline_holds.py): a participant is held while more than
     # ``hold_max_lag`` records wait for it or for us (its command topic, its reply

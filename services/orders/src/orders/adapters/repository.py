@@ -138,6 +138,19 @@ class SagaRepository:
         )
         return [row.order_id for row in await self._conn.execute(query)]
 
+    async def gauges(self, now: datetime) -> tuple[dict[str, int], int]:
+        """Sagas per status (from the status index), and running or compensating ones
+        past their deadline (from the deadline index)."""
+        rows = await self._conn.execute(
+            select(sagas.c.status, func.count()).group_by(sagas.c.status)
+        )
+        past = await self._conn.scalar(
+            select(func.count()).where(
+                sagas.c.status.in_(["RUNNING", "COMPENSATING"]), sagas.c.deadline <= now
+            )
+        )
+        return {row[0]: int(row[1]) for row in rows}, int(past or 0)
+
     async def record(
         self,
         *,

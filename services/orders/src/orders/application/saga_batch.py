@@ -23,6 +23,7 @@ from orderflow_messaging.envelope import Envelope
 from orderflow_messaging.errors import PermanentFailure
 from orderflow_messaging.outbox import BatchOutbox
 from orderflow_messaging.registry import Message
+from orders import metrics
 from orders.application.ports import HistoryRow, SagaStore
 from orders.application.saga_service import order_data
 from orders.saga import transitions
@@ -62,6 +63,8 @@ class SagaBook:
         if saga is None:
             raise PermanentFailure(f"{message.TYPE} for unknown order {order_id}")
         outcome = transitions.on_reply(saga, message, now, policy)
+        if outcome.changed and outcome.saga.step is not saga.step:
+            metrics.observe_reply(saga, now, policy)  # the reply settled its step
         self._record(saga.status, outcome, "reply", message.TYPE, message_id, now)
         return outcome
 
@@ -88,6 +91,7 @@ class SagaBook:
         version: int | None = None,
     ) -> None:
         saga = outcome.saga
+        metrics.observe_transition(before, saga.status)
         if outcome.changed:
             current = self.sagas.get(saga.order_id)
             new_version = (

@@ -15,6 +15,7 @@ import structlog
 from orderflow_contracts import topics
 from orderflow_contracts.checkout import OrderPlaced
 from orderflow_messaging.crash import crashpoint
+from orders import metrics
 from orders.application.unit_of_work import OrdersUnitOfWork
 from orders.saga import interventions, transitions
 from orders.saga.state import OrderData, OrderLine, Saga, SagaStatus, Step
@@ -114,6 +115,7 @@ async def _apply(
     message_id: UUID | None,
 ) -> Saga:
     saga = outcome.saga
+    metrics.observe_transition(before.status, saga.status)
     if outcome.changed:
         saga = await uow.sagas.update(outcome.saga, before.version)
         if saga.status.terminal and not before.status.terminal:

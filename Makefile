@@ -11,8 +11,12 @@ STAMP := $(VENV)/.installed
 SRC_DIRS := $(wildcard libs/*/src services/*/src)
 EMPTY :=
 SPACE := $(EMPTY) $(EMPTY)
+# Checkers built from their Go modules (pinned), into .tools/bin.
+TOOLS := $(CURDIR)/.tools/bin
+PROMTOOL_VERSION := v0.316.0
+PROMTOOL := $(TOOLS)/promtool
 
-.PHONY: help setup run test test-unit test-integration test-chaos test-chaos-fast lint fmt schemas docs infra-up infra-down bench bench-quick soak clean
+.PHONY: help setup tools run test test-unit test-integration test-chaos test-chaos-fast lint fmt schemas docs infra-up infra-down bench bench-quick soak clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -27,10 +31,19 @@ $(STAMP): constraints.txt requirements-dev.txt $(addsuffix pyproject.toml,$(PACK
 
 setup: $(STAMP) ## create .venv and install every package, editable (idempotent)
 
+# promtool (Prometheus's rule checker): about 5 minutes the first time on 2 cores, then
+# kept in .tools/bin (and Go's module cache).
+$(PROMTOOL):
+	@command -v go > /dev/null || { echo "building promtool needs Go (go.dev/dl)"; exit 1; }
+	GOBIN=$(TOOLS) GOFLAGS=-mod=mod go install \
+		github.com/prometheus/prometheus/cmd/promtool@$(PROMTOOL_VERSION)
+
+tools: $(PROMTOOL) ## build the rule checkers (promtool) into .tools/bin
+
 run: setup ## start the stack and every service, run a demo, serve until Ctrl-C
 	$(ORDERFLOW) run
 
-lint: setup ## ruff, mypy --strict, contract compatibility, schema/example/doc drift
+lint: setup tools ## ruff, mypy --strict, contract compatibility, schema/example/doc drift, alert rules
 	$(BIN)/python -m orderflow_contracts.compat --history
 	$(BIN)/python -m orderflow_contracts.schema_export check
 	$(BIN)/python -m orderflow_contracts.examples check
@@ -38,6 +51,7 @@ lint: setup ## ruff, mypy --strict, contract compatibility, schema/example/doc d
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	MYPYPATH=$(subst $(SPACE),:,$(SRC_DIRS)) $(BIN)/mypy $(SRC_DIRS)
+	$(PROMTOOL) check rules deploy/prometheus/alerts.yml
 
 schemas: setup ## regenerate schemas/ (JSON Schema + golden examples) and the generated docs
 	$(BIN)/python -m orderflow_contracts.schema_export write
@@ -54,7 +68,7 @@ test-unit: setup ## unit tests only (no broker, no database)
 	$(BIN)/pytest -q -m "not integration and not chaos" libs services tests
 
 # Integration tests need the real stack: start it when none is up, stop only what we started.
-test-integration: setup ## integration + end-to-end tests on the real Kafka and PostgreSQL
+test-integration: setup tools ## integration + end-to-end tests on the real Kafka and PostgreSQL
 	@started=0; \
 	if [ -z "$$KAFKA_BOOTSTRAP_SERVERS" ] && ! $(ORDERFLOW) status --quiet --infra-only; then \
 			$(ORDERFLOW) up --infra-only || exit 1; started=1; \

@@ -68,13 +68,36 @@ def stack_pids() -> dict[str, int]:
     return pids
 
 
-async def _drain(ctx: dict[str, Any], timeout_s: float = 90.0) -> None:
-    """Start each step on an idle system: no consumer lag, no unpublished outbox row."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline and (  # noqa: ASYNC110
+async def drain(ctx: dict[str, Any], timeout_s: float = 90.0) -> float:
+    """Start each step on an idle system: no consumer lag, no unpublished outbox row.
+    Returns the seconds it waited."""
+    start = time.monotonic()
+    while time.monotonic() - start < timeout_s and (  # noqa: ASYNC110
         await total_lag(ctx["admin"], ctx["kafka"]) > 0 or await outbox_backlog(ctx["db"]) > 0
     ):
         await asyncio.sleep(1)
+    return round(time.monotonic() - start, 1)
+
+
+async def open_context(resources: AsyncExitStack, env: dict[str, str]) -> dict[str, Any]:
+    """What a load run needs, closed with ``resources``: an admin client and a consumer
+    (lag), the Kafka door, a database connection, the pids whose CPU is counted (this
+    benchmark's own database backend excluded: it is not part of the system)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=env["KAFKA_BOOTSTRAP_SERVERS"])
+    resources.push_async_callback(admin.close)
+    await admin.start()
+    kc = AIOKafkaConsumer(bootstrap_servers=env["KAFKA_BOOTSTRAP_SERVERS"])
+    resources.push_async_callback(kc.stop)
+    await kc.start()
+    door = Door(env["KAFKA_BOOTSTRAP_SERVERS"])
+    resources.push_async_callback(door.stop)
+    await door.start()
+    db = await asyncpg.connect(env["DATABASE_URL"])
+    resources.push_async_callback(db.close)
+    return {
+        "admin": admin, "kafka": kc, "door": door, "db": db, "pids": stack_pids(),
+        "exclude": {await db.fetchval("SELECT pg_backend_pid()")},
+    }  # fmt: skip
 
 
 def _offer(mode: str, step: Step, ctx: dict[str, Any]) -> Offer:
@@ -90,14 +113,14 @@ async def _steps(
     rows: list[dict[str, Any]] = []
     console.print(f"[bold]{mode}[/]: open-loop steps")
     if rates and ctx["warm_up_s"] > 0:  # unrecorded (see WARM_UP_S)
-        await _drain(ctx)
+        await drain(ctx)
         warm = Step(rate=min(WARM_UP_RATE, max(rates)), seconds=ctx["warm_up_s"], mode=mode)
         await run_step(warm, ctx, _offer(mode, warm, ctx))
     for rate in with_headline_rate(rates, mode):
         if trailing_overloaded(rows) >= stop_after:
             console.print(f"  {rate:>6.0f}/s skipped: {stop_after} overloaded steps in a row")
             continue
-        await _drain(ctx)
+        await drain(ctx)
         step = Step(rate=rate, seconds=seconds, mode=mode)
         row = (await run_step(step, ctx, _offer(mode, step, ctx))).row()
         row["sustained"] = sustained(row)
@@ -135,30 +158,16 @@ async def main(
     burst_row = None
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
     async with AsyncExitStack() as resources:
-        admin = AIOKafkaAdminClient(bootstrap_servers=env["KAFKA_BOOTSTRAP_SERVERS"])
-        resources.push_async_callback(admin.close)
-        await admin.start()
-        kc = AIOKafkaConsumer(bootstrap_servers=env["KAFKA_BOOTSTRAP_SERVERS"])
-        resources.push_async_callback(kc.stop)
-        await kc.start()
-        door = Door(env["KAFKA_BOOTSTRAP_SERVERS"])
-        resources.push_async_callback(door.stop)
-        await door.start()
-        db = await asyncpg.connect(env["DATABASE_URL"])
-        resources.push_async_callback(db.close)
+        ctx = await open_context(resources, env)
         client = await resources.enter_async_context(httpx.AsyncClient(timeout=30.0, limits=limits))
         await wait_for_catalog(client)
-        ctx = {
-            "client": client, "admin": admin, "kafka": kc, "db": db, "door": door,
-            "pids": stack_pids(), "warm_up_s": warm_up_s,
-            # this benchmark's own database backend is not part of the system
-            "exclude": {await db.fetchval("SELECT pg_backend_pid()")},
-        }  # fmt: skip
+        ctx |= {"client": client, "warm_up_s": warm_up_s}
+        door: Door = ctx["door"]
         for mode, mode_rates in rates.items():
             steps[mode] = await _steps(mode, mode_rates, seconds, stop_after, ctx)
         if burst > 0:
             console.print(f"[bold]burst[/]: {burst} orders at once through the Kafka door")
-            await _drain(ctx)
+            await drain(ctx)
             burst_row = await run_burst(door, ctx, burst, burst_timeout_s)
             console.print(
                 f"  {burst_row['seconds']} s, {burst_row['orders_per_s']} orders/s, "

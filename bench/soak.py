@@ -19,20 +19,17 @@ import argparse
 import asyncio
 import json
 import os
-import time
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer
-from aiokafka.admin import AIOKafkaAdminClient
 from rich.console import Console
 
 from bench.door import Door
-from bench.load import Step, outbox_backlog, run_step, total_lag
-from bench.run import stack_pids
+from bench.load import Step, run_step
+from bench.run import drain, open_context
 from orderflow_cli.stack import read_env
 from orderflow_messaging.housekeeping import RetentionSettings
 
@@ -86,35 +83,14 @@ async def _minute(step: Step, ctx: dict[str, Any], phase: str, index: int) -> di
     return minute
 
 
-async def _drain(ctx: dict[str, Any], timeout_s: float) -> float:
-    start = time.monotonic()
-    while time.monotonic() - start < timeout_s and (  # noqa: ASYNC110
-        await total_lag(ctx["admin"], ctx["kafka"]) > 0 or await outbox_backlog(ctx["db"]) > 0
-    ):
-        await asyncio.sleep(1)
-    return round(time.monotonic() - start, 1)
-
-
 async def soak(rate: float, minutes: int, burst_s: float, warm_up_s: float) -> dict[str, Any]:
     env = read_env()
     started = datetime.now(UTC)
     rows: list[dict[str, Any]] = []
     async with AsyncExitStack() as resources:
-        admin = AIOKafkaAdminClient(bootstrap_servers=env["KAFKA_BOOTSTRAP_SERVERS"])
-        resources.push_async_callback(admin.close)
-        await admin.start()
-        kc = AIOKafkaConsumer(bootstrap_servers=env["KAFKA_BOOTSTRAP_SERVERS"])
-        resources.push_async_callback(kc.stop)
-        await kc.start()
-        door = Door(env["KAFKA_BOOTSTRAP_SERVERS"])
-        resources.push_async_callback(door.stop)
-        await door.start()
-        db = await asyncpg.connect(env["DATABASE_URL"])
-        resources.push_async_callback(db.close)
-        ctx = {
-            "admin": admin, "kafka": kc, "db": db, "door": door, "pids": stack_pids(),
-            "exclude": {await db.fetchval("SELECT pg_backend_pid()")},
-        }  # fmt: skip
+        ctx = await open_context(resources, env)
+        door: Door = ctx["door"]
+        db: asyncpg.Connection = ctx["db"]
         console.print(f"[bold]soak[/]: warm-up {warm_up_s:.0f} s at {rate:.0f}/s (unrecorded)")
         await run_step(Step(rate, warm_up_s, mode="kafka"), ctx, door.prepare(
             int(rate * warm_up_s), rate))  # fmt: skip
@@ -123,7 +99,7 @@ async def soak(rate: float, minutes: int, burst_s: float, warm_up_s: float) -> d
             rows.append(await _minute(Step(rate, 60.0, mode="kafka"), ctx, "steady", m))
         console.print(f"[bold]burst[/]: {burst_s:.0f} s at {2 * rate:.0f}/s")
         rows.append(await _minute(Step(2 * rate, burst_s, mode="kafka"), ctx, "burst", 1))
-        drain_s = await _drain(ctx, timeout_s=900)
+        drain_s = await drain(ctx, timeout_s=900)
         after = await tables(db)
         outcomes = [dict(r) for r in await db.fetch(_OUTCOMES, started)]
         timeouts = int(await db.fetchval(_TIMEOUTS, started))

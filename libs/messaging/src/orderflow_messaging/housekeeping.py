@@ -38,6 +38,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from orderflow_messaging import metrics
 from orderflow_messaging.db import Connection
 from orderflow_messaging.inbox import InboxStatus
+from orderflow_messaging.outbox import OutboxBacklog, outbox_backlog
 
 log = structlog.get_logger(__name__)
 
@@ -119,10 +120,6 @@ _PRUNE_INBOX = """
     )
     SELECT count(*) FROM gone
 """
-_PENDING = """
-    SELECT count(*) AS pending, extract(epoch FROM now() - min(created_at)) AS oldest_s
-    FROM outbox WHERE published_at IS NULL
-"""
 _TABLE_SIZES = """
     SELECT c.relname, pg_total_relation_size(c.oid) AS bytes, c.reltuples::bigint AS rows
     FROM pg_class c
@@ -184,14 +181,12 @@ class Housekeeping:
         """A table gave a full batch: run again at once."""
         return any(rows >= self._settings.batch_rows for rows in pruned.values())
 
-    async def observe_outbox(self, conn: Connection) -> tuple[int, float]:
+    async def observe_outbox(self, conn: Connection) -> OutboxBacklog:
         """Pending outbox rows and the age of the oldest (into the gauges)."""
-        row = await conn.fetchrow(_PENDING)
-        assert row is not None  # an aggregate always returns its row
-        pending, oldest = int(row["pending"]), float(row["oldest_s"] or 0.0)
-        metrics.OUTBOX_PENDING.labels(self._schema).set(pending)
-        metrics.OUTBOX_OLDEST_PENDING.labels(self._schema).set(oldest)
-        return pending, oldest
+        backlog = await outbox_backlog(conn)
+        metrics.OUTBOX_PENDING.labels(self._schema).set(backlog.rows)
+        metrics.OUTBOX_OLDEST_PENDING.labels(self._schema).set(backlog.oldest_s)
+        return backlog
 
     async def observe_sizes(self, conn: Connection) -> dict[str, int]:
         """Table sizes (bytes, indexes and TOAST included) into the gauges."""

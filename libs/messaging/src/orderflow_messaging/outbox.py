@@ -233,3 +233,25 @@ def _columns(rows: Sequence[tuple[UUID, OutgoingRecord]]) -> list[list[Any]]:
         [r.message_type for r in records],
         [r.correlation_id for r in records],
     ]
+
+
+@dataclass(frozen=True)
+class OutboxBacklog:
+    """The rows of a schema's outbox not yet published, and the oldest one's age."""
+
+    rows: int
+    oldest_s: float
+
+
+# Served by the partial "pending" index: cheap while the backlog is small.
+_BACKLOG = """
+    SELECT count(*) AS pending, extract(epoch FROM now() - min(created_at)) AS oldest_s
+    FROM outbox WHERE published_at IS NULL
+"""
+
+
+async def outbox_backlog(conn: Connection) -> OutboxBacklog:
+    """The backlog of the outbox on ``conn``'s search path (0 s when none waits)."""
+    row = await conn.fetchrow(_BACKLOG)
+    assert row is not None  # an aggregate always returns its row
+    return OutboxBacklog(int(row["pending"]), float(row["oldest_s"] or 0.0))

@@ -109,8 +109,8 @@ class ServiceRunner:
             check_retention(settings.retention, await retention_ms(settings.kafka, consumed))
         async with svc.engine.connect() as conn:
             schema = str(await conn.scalar(text("SELECT current_schema()")))
-        self._spawn("housekeeping", self._housekeeping(schema).run(self.stop_event))
-        self._spawn("outbox-gauges", self._outbox_gauges(schema).run(self.stop_event))
+        for task in self._housekeeping(schema):
+            self._spawn(task.name, task.run(self.stop_event))
         self._producer = await start_producer(settings.kafka)
         self._relay = OutboxRelay(svc.engine, self._producer, settings.kafka, schema=schema)
         self._spawn("relay", self._relay.run(self.stop_event))
@@ -129,29 +129,28 @@ class ServiceRunner:
         log.info("service_started", service=svc.name, http_port=self.http_port)
         tune_gc(GcSettings())
 
-    def _housekeeping(self, schema: str) -> PeriodicTask:
+    def _housekeeping(self, schema: str) -> list[PeriodicTask]:
+        """Pruning (every ``RETENTION_INTERVAL_S``) and the outbox gauges (every few
+        seconds), over one ``Housekeeping`` of the service's schema."""
         settings = self.service.settings.retention
         keeper = Housekeeping(settings, schema=schema, extra=self.service.aged_tables)
         pool = hot_pool(self.service.engine)
 
-        async def tick() -> bool:
+        async def prune() -> bool:
             async with (await pool.pool()).acquire() as conn:
                 pruned = await keeper.prune(conn)
                 await keeper.observe_sizes(conn)
             return keeper.more_waiting(pruned)
 
-        return PeriodicTask("housekeeping", settings.interval_s, tick)
-
-    def _outbox_gauges(self, schema: str) -> PeriodicTask:
-        keeper = Housekeeping(self.service.settings.retention, schema=schema)
-        pool = hot_pool(self.service.engine)
-
-        async def tick() -> bool:
+        async def gauges() -> bool:
             async with (await pool.pool()).acquire() as conn:
                 await keeper.observe_outbox(conn)
             return False
 
-        return PeriodicTask("outbox-gauges", OUTBOX_GAUGES_INTERVAL_S, tick)
+        return [
+            PeriodicTask("housekeeping", settings.interval_s, prune),
+            PeriodicTask("outbox-gauges", OUTBOX_GAUGES_INTERVAL_S, gauges),
+        ]
 
     @property
     def http_port(self) -> int | None:

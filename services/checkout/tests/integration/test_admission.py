@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections import Counter
+from collections.abc import Callable
 
 import pytest
 from aiokafka import AIOKafkaProducer
@@ -25,12 +26,11 @@ pytestmark = pytest.mark.integration
 BOUNDS = Bounds(max_outbox=2, max_coordinator_lag=5, max_in_flight=50, retry_after_s=3)
 
 
-async def test_refused_past_the_outbox_bound_with_retry_after_and_nothing_stored(
-    migrated_schema: MigratedSchema, kafka_bootstrap: str, new_topic: TopicFactory
-) -> None:
-    topic = await new_topic("placed", partitions=1, with_dlq=False)
-    lag = ConsumerLag(KafkaSettings(bootstrap_servers=kafka_bootstrap))
-    door: list[Admission] = []
+def reading(
+    lag: ConsumerLag, topic: str, door: list[Admission]
+) -> Callable[[AsyncEngine], Admission]:
+    """An admission over the real backlog reader: checkout's outbox, and a fresh
+    coordinator group's lag on ``topic``; the one built is kept in ``door``."""
 
     def admission(engine: AsyncEngine) -> Admission:
         reader = BacklogReader(lag, group=f"coordinator-{uuid.uuid4().hex[:8]}", topic=topic)
@@ -42,6 +42,17 @@ async def test_refused_past_the_outbox_bound_with_retry_after_and_nothing_stored
 
         door.append(Admission(BOUNDS, sample))
         return door[0]
+
+    return admission
+
+
+async def test_refused_past_the_outbox_bound_with_retry_after_and_nothing_stored(
+    migrated_schema: MigratedSchema, kafka_bootstrap: str, new_topic: TopicFactory
+) -> None:
+    topic = await new_topic("placed", partitions=1, with_dlq=False)
+    lag = ConsumerLag(KafkaSettings(bootstrap_servers=kafka_bootstrap))
+    door: list[Admission] = []
+    admission = reading(lag, topic, door)
 
     try:
         async with open_checkout(migrated_schema, admission) as checkout:
@@ -79,17 +90,7 @@ async def test_refused_while_the_coordinator_lags(
         await producer.stop()
     lag = ConsumerLag(KafkaSettings(bootstrap_servers=kafka_bootstrap))
     door: list[Admission] = []
-
-    def admission(engine: AsyncEngine) -> Admission:
-        reader = BacklogReader(lag, group=f"coordinator-{uuid.uuid4().hex[:8]}", topic=topic)
-        pool = hot_pool(engine)
-
-        async def sample() -> Backlog:
-            async with (await pool.pool()).acquire() as conn:
-                return await reader.read(conn)
-
-        door.append(Admission(BOUNDS, sample))
-        return door[0]
+    admission = reading(lag, topic, door)
 
     try:
         async with open_checkout(migrated_schema, admission) as checkout:

@@ -25,11 +25,11 @@ import structlog
 from orderflow_contracts import topics
 from orderflow_messaging.db import Connection
 from orderflow_messaging.lag import ConsumerLag
+from orderflow_messaging.outbox import outbox_backlog
 
 log = structlog.get_logger(__name__)
 
 COORDINATOR_GROUP = "orders"
-_PENDING = "SELECT count(*) FROM outbox WHERE published_at IS NULL"
 
 
 @dataclass(frozen=True)
@@ -111,7 +111,7 @@ class BacklogReader:
         self._topic = topic
 
     async def read(self, conn: Connection) -> Backlog:
-        outbox = int(await conn.fetchval(_PENDING))
+        outbox = (await outbox_backlog(conn)).rows
         try:
             lag = await self._lag.total(self._group, [self._topic])
         except Exception:

@@ -13,6 +13,7 @@ from aiokafka import TopicPartition
 from orderflow_contracts import topics
 from orderflow_messaging.db import Connection
 from orderflow_messaging.lag import ConsumerLag
+from orderflow_messaging.outbox import outbox_backlog
 from orderflow_messaging.settings import KafkaSettings
 from orders.application.deadline_holds import QueueSample
 
@@ -37,7 +38,6 @@ QUEUES: Mapping[str, tuple[Queue, ...]] = {
         Queue("orders", topics.SHIPPING_EVENTS),
     ),
 }
-_PENDING = "SELECT count(*) FROM outbox WHERE published_at IS NULL"
 
 
 class BacklogSampler:
@@ -55,8 +55,7 @@ class BacklogSampler:
     async def sample(self, conn: Connection) -> dict[str, list[list[QueueSample]]]:
         """Per participant, its queues (each a list of partitions); our outbox's pending
         rows count as a queue of every participant (commands not sent yet)."""
-        pending = int(await conn.fetchval(_PENDING))
-        outbox = [QueueSample(lag=pending, idle_s=0.0)]
+        outbox = [QueueSample(lag=(await outbox_backlog(conn)).rows, idle_s=0.0)]
         queues = [queue for queues in self._queues.values() for queue in queues]
         committed = {g: await self._lag.committed(g) for g in sorted({q.group for q in queues})}
         ends = await self._lag.end_offsets(q.topic for q in queues)

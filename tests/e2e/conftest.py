@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import os
+import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -22,6 +24,8 @@ from orderflow_cli import stack
 from orderflow_cli.stack import services
 
 TERMINAL = {"COMPLETED", "REJECTED", "CANCELLED", "COMPENSATION_FAILED", "RESOLVED"}
+
+TRACE_DIR = Path(tempfile.gettempdir()) / f"orderflow-e2e-spans-{os.getpid()}"
 
 # Short deadlines so that timeouts and compensations finish within seconds.
 TEST_ENV = {
@@ -35,6 +39,10 @@ TEST_ENV = {
     "CONSUMER_BACKOFF_INITIAL_S": "0.1",
     # test_admission_burst: a burst of a few hundred requests passes this at once.
     "CHECKOUT_ADMISSION_MAX_IN_FLIGHT": "64",
+    # test_tracing: every service writes its spans as JSON lines here, within ~0.2 s.
+    "TRACING_EXPORTER": "file",
+    "TRACING_FILE_DIR": str(TRACE_DIR),
+    "OTEL_BSP_SCHEDULE_DELAY": "200",
 }
 
 

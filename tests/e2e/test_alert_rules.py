@@ -6,26 +6,22 @@ the service exposes (and not before the dead letter)."""
 from __future__ import annotations
 
 import asyncio
-import subprocess
 import time
 import uuid
 from pathlib import Path
 
 import httpx
 import pytest
-import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from orderflow_contracts import topics
+from orderflow_testing.promtool import rule_test, series_name
 
 from .conftest import System
 from .kafka_io import produce
 
 pytestmark = pytest.mark.integration
 
-ROOT = Path(__file__).resolve().parents[2]
-RULES = ROOT / "deploy" / "prometheus" / "alerts.yml"
-PROMTOOL = ROOT / ".tools" / "bin" / "promtool"  # built by `make tools`
 SERIES = "orderflow_dead_letters_total"
 LABELS = {"consumer": "payment", "topic": topics.PAYMENT_COMMANDS, "reason": "MALFORMED_JSON"}
 
@@ -40,8 +36,8 @@ async def dead_letters(http: httpx.AsyncClient, system: System) -> float:
 
 
 def series(value_before: float, value_after: float) -> dict[str, str]:
-    labels = ", ".join(f'{k}="{v}"' for k, v in sorted(LABELS.items()))
-    name = f'{SERIES}{{{labels}, job="orderflow-payment", instance="127.0.0.1:8005"}}'
+    labels = {**LABELS, "job": "orderflow-payment", "instance": "127.0.0.1:8005"}
+    name = series_name(SERIES, labels)
     # Scraped every minute: the value before the poison for 5 minutes, then after.
     return {"series": name, "values": f"{value_before:g}x4 {value_after:g}x20"}
 
@@ -66,32 +62,11 @@ async def test_a_real_dead_letter_fires_the_dead_letter_alert(
             "runbook": "docs/runbook.md#dead-letters",
         },
     }
-    test = {
-        "rule_files": [str(RULES)],
-        "evaluation_interval": "1m",
-        "tests": [
-            {
-                "interval": "1m",
-                "input_series": [series(before, after)],
-                "alert_rule_test": [
-                    {"eval_time": "3m", "alertname": "OrderflowDeadLetters", "exp_alerts": []},
-                    {
-                        "eval_time": "8m",
-                        "alertname": "OrderflowDeadLetters",
-                        "exp_alerts": [expected],
-                    },
-                ],
-            }
+    await rule_test(
+        tmp_path,
+        [series(before, after)],
+        [
+            {"eval_time": "3m", "alertname": "OrderflowDeadLetters", "exp_alerts": []},
+            {"eval_time": "8m", "alertname": "OrderflowDeadLetters", "exp_alerts": [expected]},
         ],
-    }
-    path = tmp_path / "dead_letters_test.yml"
-    path.write_text(yaml.safe_dump(test))
-    checked = await asyncio.to_thread(
-        subprocess.run,
-        [str(PROMTOOL), "test", "rules", str(path)],
-        capture_output=True,
-        text=True,
-        check=False,
     )
-    assert checked.returncode == 0, checked.stdout + checked.stderr
-    assert "SUCCESS" in checked.stdout

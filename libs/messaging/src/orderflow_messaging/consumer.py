@@ -34,7 +34,7 @@ from typing import Any, Generic, Protocol, TypeVar
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from orderflow_messaging import metrics
+from orderflow_messaging import metrics, tracing
 from orderflow_messaging.clock import Clock, IdFactory, new_message_id, utc_now
 from orderflow_messaging.crash import crashpoint, fault_delay_s
 from orderflow_messaging.db import Connection, hot_pool
@@ -115,6 +115,10 @@ class _Item:
     def redriven(self) -> bool:
         return header_value(self.record.headers or (), REDRIVEN_HEADER) is not None
 
+    @property
+    def headers(self) -> Sequence[tuple[str, bytes]]:
+        return self.record.headers or ()
+
 
 class MessageConsumer:
     """Routes decoded messages to batch handlers by type, with inbox, retries and dead
@@ -163,7 +167,12 @@ class MessageConsumer:
         """Handle a batch; returns only when every record is handled or dead-lettered.
         The caller commits the offsets after it returns."""
         items = [self._decode(record) for record in records]
-        if items:
+        if not items:
+            return
+        if not tracing.enabled():
+            await self._process_items(items)
+            return
+        with tracing.batch_spans(self.name, items):
             await self._process_items(items)
 
     async def _process_items(self, items: list[_Item]) -> None:

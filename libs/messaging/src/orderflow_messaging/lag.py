@@ -1,17 +1,21 @@
 """Consumer lag read from the broker: a group's committed offsets against the topics'
 end offsets. For decisions a service takes about queues it does not own (the
-coordinator's deadline holds, checkout's admission control); Prometheus exporters are
-the place for dashboards."""
+coordinator's deadline holds, checkout's admission control), and for each consumer's
+own ``orderflow_consumer_lag`` gauge (``observe_lag``): read from the broker, it keeps
+growing while a consumer is stuck, which a figure the consumer computes after each
+batch cannot."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+import contextlib
+from collections.abc import Collection, Iterable
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from orderflow_messaging import metrics
 from orderflow_messaging.settings import KafkaSettings
 
 
@@ -40,9 +44,13 @@ class ConsumerLag:
 
     async def total(self, group: str, topics: Iterable[str]) -> int:
         """Records of ``topics`` the group has not committed yet."""
+        return sum((await self.by_partition(group, topics)).values())
+
+    async def by_partition(self, group: str, topics: Iterable[str]) -> dict[TopicPartition, int]:
+        """Records of each partition of ``topics`` the group has not committed yet."""
         ends = await self.end_offsets(topics)
         committed = await self.committed(group)
-        return sum(max(0, end - committed.get(tp, 0)) for tp, end in ends.items())
+        return {tp: max(0, end - committed.get(tp, 0)) for tp, end in ends.items()}
 
     async def close(self) -> None:
         admin, consumer = self._admin, self._consumer
@@ -82,3 +90,23 @@ class ConsumerLag:
             await asyncio.wait_for(consumer.start(), self._kafka.lifecycle_timeout_s)
             self._consumer = consumer
         return self._consumer
+
+
+async def observe_lag(
+    lag: ConsumerLag, consumer: str, group: str, owned: Collection[TopicPartition]
+) -> None:
+    """Set ``orderflow_consumer_lag`` for the partitions this replica owns (each
+    partition is reported by its owner only, so a sum over replicas counts it once)."""
+    if not owned:
+        return
+    found = await lag.by_partition(group, {tp.topic for tp in owned})
+    for tp in owned:
+        if tp in found:
+            metrics.CONSUMER_LAG.labels(consumer, tp.topic, str(tp.partition)).set(found[tp])
+
+
+def forget_lag(consumer: str, partitions: Iterable[TopicPartition]) -> None:
+    """Partitions this replica no longer owns: their new owner reports them."""
+    for tp in partitions:
+        with contextlib.suppress(KeyError):
+            metrics.CONSUMER_LAG.remove(consumer, tp.topic, str(tp.partition))

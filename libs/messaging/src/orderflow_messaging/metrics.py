@@ -73,7 +73,7 @@ OUTBOX_OLDEST_PENDING = Gauge(
 )
 CONSUMER_LAG = Gauge(
     "orderflow_consumer_lag",
-    "Records of a partition after the last one a consumer handled (the broker's high "
-    "watermark as of the consumer's last fetch).",
+    "Records of a partition its consumer group has not committed yet (the broker's end "
+    "offset minus the group's committed offset), reported by the replica that owns it.",
     ["consumer", "topic", "partition"],
 )

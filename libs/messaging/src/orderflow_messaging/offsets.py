@@ -28,6 +28,7 @@ import structlog
 from aiokafka import ConsumerRebalanceListener, TopicPartition
 
 from orderflow_messaging import metrics
+from orderflow_messaging.lag import forget_lag
 
 log = structlog.get_logger(__name__)
 
@@ -113,6 +114,8 @@ class OffsetCommitter(ConsumerRebalanceListener):  # type: ignore[misc]
         self._last = time.monotonic()
         self._lock = asyncio.Lock()
         self._timer: asyncio.Task[None] | None = None
+        # The partitions this replica owns now (kept by the rebalance callbacks).
+        self.owned: set[TopicPartition] = set()
 
     @property
     def pending(self) -> dict[TopicPartition, int]:
@@ -178,9 +181,14 @@ class OffsetCommitter(ConsumerRebalanceListener):  # type: ignore[misc]
         # Not committed here (a commit in the middle of a rebalance can wait on the
         # rebalance itself): the next owner fetches these records again and its inbox
         # skips them.
+        revoked = list(revoked)
         for tp in revoked:
             self._pending.pop(tp, None)
+        self.owned.difference_update(revoked)
         self.gaps.forget(revoked)
+        forget_lag(self._name, revoked)
 
     def on_partitions_assigned(self, assigned: Iterable[TopicPartition]) -> None:
+        assigned = list(assigned)
+        self.owned.update(assigned)
         self.gaps.forget(assigned)

@@ -11,9 +11,11 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from opentelemetry.context import Context
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from orderflow_messaging import tracing
 from orderflow_messaging.clock import Clock, IdFactory, new_message_id, utc_now
 from orderflow_messaging.db import Connection
 from orderflow_messaging.envelope import Envelope, Headers
@@ -93,8 +95,9 @@ class Outbox:
 
     async def put_envelope(self, topic: str, envelope: Envelope, *, key: str | None = None) -> None:
         raw_key = (key if key is not None else envelope.correlation_id).encode()
-        row = _row(envelope.message_id, envelope_record(topic, envelope, raw_key))
-        await self._connection.execute(insert(outbox), [row])
+        record = envelope_record(topic, envelope, raw_key)
+        record = tracing.traced(record, causation=self._causation)
+        await self._connection.execute(insert(outbox), [_row(envelope.message_id, record)])
         self.envelopes.append(envelope)
 
     async def put_record(self, record: OutgoingRecord, *, message_id: UUID | None = None) -> None:
@@ -183,9 +186,12 @@ class BatchOutbox:
         correlation_id: str,
         causation: Envelope | None = None,
         key: str | None = None,
+        trace_context: Context | None = None,
     ) -> Envelope:
         """Queue ``message`` for ``topic``; the Kafka key defaults to the correlation id;
-        ``causation`` is the message that caused this one."""
+        ``causation`` is the message that caused this one. The record continues the trace
+        of ``trace_context``, else of ``causation``'s span, else the current one
+        (``tracing.traced``)."""
         envelope = new_envelope(
             message,
             message_id=self._new_id(),
@@ -195,7 +201,10 @@ class BatchOutbox:
             causation=causation,
         )
         raw_key = (key if key is not None else correlation_id).encode()
-        self._rows.append((envelope.message_id, envelope_record(topic, envelope, raw_key)))
+        record = envelope_record(topic, envelope, raw_key)
+        if tracing.enabled():
+            record = tracing.traced(record, causation=causation, context=trace_context)
+        self._rows.append((envelope.message_id, record))
         return envelope
 
     def put_record(self, record: OutgoingRecord, *, message_id: UUID | None = None) -> None:

@@ -25,7 +25,6 @@ from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.message import KafkaMessage
 
-from orderflow_messaging import metrics
 from orderflow_messaging.consumer import MessageConsumer
 from orderflow_messaging.kafka import consumer_options, producer_options
 from orderflow_messaging.offsets import OffsetCommitter
@@ -130,7 +129,6 @@ def subscribe(
             _rewind(msg.consumer, records)
             raise
         await offsets.handled(msg.consumer, records)
-        _observe_lag(consumer.name, msg.consumer, records)
         if linger_s and len(records) < settings.max_records:
             # The work is committed. Meanwhile the fetcher fills its buffer, so the next
             # poll is a larger batch.
@@ -139,22 +137,6 @@ def subscribe(
     on_records.__name__ = f"on_{consumer.name.replace('-', '_')}_records"
     subscriber(on_records)
     return offsets
-
-
-def _observe_lag(name: str, kafka_consumer: Any, records: tuple[Any, ...]) -> None:
-    """Per partition of the batch: the broker's high watermark (as of the last fetch)
-    minus the offset after the batch's last record of it."""
-    highwater = getattr(kafka_consumer, "highwater", None)
-    if highwater is None:
-        return  # faststream's in-memory test broker
-    last: dict[tuple[str, int], int] = {}
-    for record in records:
-        last[(record.topic, record.partition)] = record.offset
-    for (topic, partition), offset in last.items():
-        end = highwater(TopicPartition(topic, partition))
-        if end is not None:
-            lag = max(0, end - offset - 1)
-            metrics.CONSUMER_LAG.labels(name, topic, str(partition)).set(lag)
 
 
 def _rewind(kafka_consumer: Any, records: tuple[Any, ...]) -> None:

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from orderflow_messaging.consumer import Batch, Incoming, MessageConsumer
 from orderflow_messaging.kafka import start_producer, stop_producer
+from orderflow_messaging.offsets import OffsetCommitter
 from orderflow_messaging.outbox import Outbox
 from orderflow_messaging.registry import Message, MessageRegistry
 from orderflow_messaging.relay import OutboxRelay
@@ -147,19 +148,24 @@ async def running_relay(h: Harness, **kwargs: Any) -> AsyncIterator[OutboxRelay]
 
 @contextlib.asynccontextmanager
 async def running_consumer(
-    h: Harness, consumer: MessageConsumer, *, group_id: str, topic: str | None = None
-) -> AsyncIterator[None]:
+    h: Harness,
+    consumer: MessageConsumer,
+    *,
+    group_id: str,
+    topic: str | None = None,
+    settings: ConsumerSettings | None = None,
+) -> AsyncIterator[OffsetCommitter]:
     broker = create_broker(h.kafka)
     offsets = subscribe(
         broker,
         consumer,
         topic or h.topic,
         group_id=group_id,
-        settings=ConsumerSettings(max_records=50, batch_timeout_ms=20),
+        settings=settings or ConsumerSettings(max_records=50, batch_timeout_ms=20),
     )
     await broker.start()
     try:
-        yield
+        yield offsets
     finally:
         await offsets.close()
         await asyncio.wait_for(broker.stop(), 20)

@@ -27,6 +27,7 @@ import uvicorn
 from aiokafka import AIOKafkaProducer
 from fastapi import APIRouter
 from faststream.kafka import KafkaBroker
+from opentelemetry.sdk.trace import TracerProvider
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -34,6 +35,7 @@ from orderflow_messaging.consumer import MessageConsumer
 from orderflow_messaging.db import create_engine, dispose, hot_pool
 from orderflow_messaging.housekeeping import AgedTable, Housekeeping, check_retention
 from orderflow_messaging.kafka import start_producer, stop_producer
+from orderflow_messaging.lag import ConsumerLag, observe_lag
 from orderflow_messaging.logs import configure_logging
 from orderflow_messaging.offsets import OffsetCommitter
 from orderflow_messaging.relay import OutboxRelay
@@ -45,10 +47,12 @@ from orderflow_service.migrations import upgrade
 from orderflow_service.settings import ServiceSettings
 from orderflow_service.timers import PeriodicTask
 from orderflow_service.topics import ensure_topics, retention_ms
+from orderflow_service.tracing import instrument_app, setup_tracing, shutdown_tracing
 
 log = structlog.get_logger(__name__)
-# How often each service samples its outbox backlog for /metrics.
+# How often each service samples its outbox backlog and its consumers' lag for /metrics.
 OUTBOX_GAUGES_INTERVAL_S = 5.0
+CONSUMER_LAG_INTERVAL_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -95,9 +99,12 @@ class ServiceRunner:
     _server: uvicorn.Server | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _offsets: list[OffsetCommitter] = field(default_factory=list)
+    _tracer_provider: TracerProvider | None = None
+    _lag: ConsumerLag | None = None
 
     async def start(self) -> None:
         svc, settings = self.service, self.service.settings
+        self._tracer_provider = setup_tracing(svc.name, settings.tracing)
         await asyncio.to_thread(
             upgrade, settings.database_url, svc.migrations, search_path=settings.db_schema
         )
@@ -123,6 +130,8 @@ class ServiceRunner:
             for sub in svc.subscriptions
         ]  # fmt: skip
         await asyncio.wait_for(self._broker.start(), settings.kafka.lifecycle_timeout_s)
+        if svc.subscriptions:
+            self._spawn("consumer-lag", self._lag_gauges().run(self.stop_event))
         for task in svc.tasks:
             self._spawn(task.name, task.run(self.stop_event))
         await self._start_http()
@@ -152,6 +161,22 @@ class ServiceRunner:
             PeriodicTask("outbox-gauges", OUTBOX_GAUGES_INTERVAL_S, gauges),
         ]
 
+    def _lag_gauges(self) -> PeriodicTask:
+        """Each subscription's lag on the partitions this replica owns, from the broker."""
+        lag = self._lag = ConsumerLag(self.service.settings.kafka)
+        pairs = list(zip(self.service.subscriptions, self._offsets, strict=True))
+
+        async def observe() -> bool:
+            try:
+                for sub, offsets in pairs:
+                    await observe_lag(lag, sub.consumer.name, sub.group_id, set(offsets.owned))
+            except Exception:
+                await lag.close()  # open afresh next time
+                raise
+            return False
+
+        return PeriodicTask("consumer-lag", CONSUMER_LAG_INTERVAL_S, observe)
+
     @property
     def http_port(self) -> int | None:
         if self._server is None or not self._server.servers:
@@ -162,6 +187,7 @@ class ServiceRunner:
     async def _start_http(self) -> None:
         svc, settings = self.service, self.service.settings
         app = create_app(svc.name, routers=svc.routers, readiness=[self._db_ready])
+        instrument_app(app, self._tracer_provider)
         config = uvicorn.Config(
             app,
             host=settings.http_host,
@@ -204,10 +230,14 @@ class ServiceRunner:
             _, pending = await asyncio.wait(self._tasks, timeout=settings.kafka.lifecycle_timeout_s)
             for task in pending:
                 task.cancel()
+        if self._lag is not None:
+            with contextlib.suppress(Exception):
+                await self._lag.close()
         producer = self._relay.producer if self._relay is not None else self._producer
         if producer is not None:
             await stop_producer(producer, settings.kafka)
         await dispose(self.service.engine)
+        await asyncio.to_thread(shutdown_tracing, self._tracer_provider)
         log.info("service_stopped", service=self.service.name)
 
 

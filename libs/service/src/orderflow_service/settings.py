@@ -7,6 +7,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from orderflow_messaging.housekeeping import RetentionSettings
 from orderflow_messaging.settings import ConsumerSettings, KafkaSettings
+from orderflow_service.tracing import TracingSettings
 
 
 class ServiceSettings(BaseSettings):
@@ -26,3 +27,4 @@ class ServiceSettings(BaseSettings):
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     consumer: ConsumerSettings = Field(default_factory=ConsumerSettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
+    tracing: TracingSettings = Field(default_factory=TracingSettings)

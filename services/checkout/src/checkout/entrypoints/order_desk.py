@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import structlog
+from opentelemetry.context import Context
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from checkout.adapters.batch_store import ConcurrentSubmission, PgSubmissionStore
@@ -29,6 +30,7 @@ from checkout.application.unit_of_work import PRODUCER
 from checkout.domain.model import OrderDraft
 from checkout.domain.placing import KeyReused, Placed, PlaceOrderOutcome, Rejected
 from orderflow_contracts import topics
+from orderflow_messaging import tracing
 from orderflow_messaging.clock import Clock, IdFactory, new_message_id
 from orderflow_messaging.db import hot_pool
 from orderflow_messaging.grouping import GroupCommit
@@ -41,6 +43,8 @@ log = structlog.get_logger(__name__)
 class _Request:
     key: str
     draft: OrderDraft
+    # The request's trace context: the group commits in another task.
+    trace_context: Context | None = None
 
 
 class OrderDesk:
@@ -65,7 +69,7 @@ class OrderDesk:
 
     async def place(self, key: str, draft: OrderDraft) -> PlaceOrderOutcome:
         """Place (or answer again) the order of ``key``; returns after the commit."""
-        return await self._groups.submit(_Request(key, draft))
+        return await self._groups.submit(_Request(key, draft, tracing.capture()))
 
     async def _alone(self, request: _Request) -> PlaceOrderOutcome:
         try:
@@ -96,6 +100,7 @@ class OrderDesk:
                         topics.CHECKOUT_EVENTS,
                         order_placed(order, request.draft, self._event_version),
                         correlation_id=order.order_id,
+                        trace_context=request.trace_context,
                     )
                 outcomes.append(outcome)
             await store.save(book)

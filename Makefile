@@ -15,6 +15,11 @@ SPACE := $(EMPTY) $(EMPTY)
 TOOLS := $(CURDIR)/.tools/bin
 PROMTOOL_VERSION := v0.316.0
 PROMTOOL := $(TOOLS)/promtool
+HELM_VERSION := v4.3.2
+HELM := $(TOOLS)/helm
+# KEDA's ScaledObject CRD and the Compose spec's JSON Schema, from their Go modules
+# (versions in libs/cli/src/orderflow_cli/deploy_check.py).
+DEPLOY_SCHEMAS := $(CURDIR)/.tools/schemas/.fetched
 
 .PHONY: help setup tools run test test-unit test-integration test-chaos test-chaos-fast lint fmt schemas docs infra-up infra-down bench bench-quick soak clean
 
@@ -38,12 +43,21 @@ $(PROMTOOL):
 	GOBIN=$(TOOLS) GOFLAGS=-mod=mod go install \
 		github.com/prometheus/prometheus/cmd/promtool@$(PROMTOOL_VERSION)
 
-tools: $(PROMTOOL) ## build the rule checkers (promtool) into .tools/bin
+# helm (renders the chart for the deploy check): several minutes the first time too.
+$(HELM):
+	@command -v go > /dev/null || { echo "building helm needs Go (go.dev/dl)"; exit 1; }
+	GOBIN=$(TOOLS) GOFLAGS=-mod=mod go install helm.sh/helm/v4/cmd/helm@$(HELM_VERSION)
+
+$(DEPLOY_SCHEMAS): $(STAMP)
+	$(BIN)/python -m orderflow_cli.deploy_check fetch-schemas
+	@touch $@
+
+tools: $(PROMTOOL) $(HELM) $(DEPLOY_SCHEMAS) ## build the checkers (promtool, helm) into .tools/bin, fetch the deploy schemas
 
 run: setup ## start the stack and every service, run a demo, serve until Ctrl-C
 	$(ORDERFLOW) run
 
-lint: setup tools ## ruff, mypy --strict, contract compatibility, schema/example/doc drift, alert rules
+lint: setup tools ## ruff, mypy --strict, contract/doc drift, alert rules, compose and Kubernetes manifests
 	$(BIN)/python -m orderflow_contracts.compat --history
 	$(BIN)/python -m orderflow_contracts.schema_export check
 	$(BIN)/python -m orderflow_contracts.examples check
@@ -52,6 +66,7 @@ lint: setup tools ## ruff, mypy --strict, contract compatibility, schema/example
 	$(BIN)/ruff format --check .
 	MYPYPATH=$(subst $(SPACE),:,$(SRC_DIRS)) $(BIN)/mypy $(SRC_DIRS)
 	$(PROMTOOL) check rules deploy/prometheus/alerts.yml
+	$(BIN)/python -m orderflow_cli.deploy_check
 
 schemas: setup ## regenerate schemas/ (JSON Schema + golden examples) and the generated docs
 	$(BIN)/python -m orderflow_contracts.schema_export write

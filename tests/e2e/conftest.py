@@ -42,6 +42,7 @@ TEST_ENV = {
     # test_tracing: every service writes its spans as JSON lines here, within ~0.2 s.
     "TRACING_EXPORTER": "file",
     "TRACING_FILE_DIR": str(TRACE_DIR),
+    "TRACING_SAMPLE_RATIO": "1.0",
     "OTEL_BSP_SCHEDULE_DELAY": "200",
 }
 

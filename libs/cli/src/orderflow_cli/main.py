@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import signal
 import threading
 from typing import Annotated, Any
@@ -64,6 +65,35 @@ def up(
         raise typer.Exit(1) from exc
     _print_status(stack.status(partitions=bool(scale)))
     console.print(f"settings: {stack.stack_env_path()}")
+
+
+@app.command()
+def provision(
+    database_url: str = typer.Option(
+        ...,
+        "--database-url",
+        envvar="ORDERFLOW_ADMIN_DATABASE_URL",
+        help="admin URL of the PostgreSQL database to provision",
+    ),
+    migrate: bool = typer.Option(True, help="run every service's migrations as its role"),
+) -> None:
+    """A deployment's migration job: create the database, one role and schema per
+    service (passwords from ORDERFLOW_DB_PASSWORD_<SERVICE>), then run every service's
+    migrations. Idempotent; services still migrate at start (a no-op after this)."""
+    from orderflow_cli.stack import provision as roles
+
+    try:
+        passwords = roles.passwords_from_env(os.environ)
+    except ValueError as exc:
+        err.print(f"[bold red]orderflow provision failed:[/] {exc}")
+        raise typer.Exit(2) from exc
+    database = database_url.rsplit("/", 1)[1].split("?", 1)[0]
+    asyncio.run(roles.ensure_database(database_url, database))
+    asyncio.run(roles.provision(database_url, passwords))
+    console.print(f"roles and schemas: {', '.join(sorted(passwords))}")
+    if migrate:
+        roles.migrate_all(database_url, passwords)
+        console.print("migrations: every service at head")
 
 
 @app.command()

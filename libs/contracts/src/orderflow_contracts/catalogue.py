@@ -51,6 +51,28 @@ CATALOGUE: tuple[TopicContract, ...] = (
 SERVICES = ("catalog", "checkout", "orders", "inventory", "payment", "shipping", "history")
 
 
+@dataclass(frozen=True)
+class ConsumerGroup:
+    """A Kafka consumer group of a service and the topics it reads (the deployment's
+    autoscalers and the broker's ACLs are derived from these)."""
+
+    service: str
+    group: str
+    topics: tuple[str, ...]
+
+
+GROUPS: tuple[ConsumerGroup, ...] = (
+    ConsumerGroup("checkout", "checkout", (t.CATALOG_EVENTS,)),
+    ConsumerGroup("checkout", "checkout-inbound", (t.ORDERS_INBOUND,)),
+    ConsumerGroup("orders", "orders",
+                  (t.CHECKOUT_EVENTS, t.INVENTORY_EVENTS, t.PAYMENT_EVENTS, t.SHIPPING_EVENTS)),
+    ConsumerGroup("inventory", "inventory", (t.INVENTORY_COMMANDS,)),
+    ConsumerGroup("payment", "payment", (t.PAYMENT_COMMANDS,)),
+    ConsumerGroup("shipping", "shipping", (t.SHIPPING_COMMANDS,)),
+    ConsumerGroup("history", "history", (t.CHECKOUT_EVENTS, t.ORDERS_EVENTS, t.SHIPPING_EVENTS)),
+)  # fmt: skip
+
+
 def owner_of(message: type[Message]) -> str:
     """The module (owner) that defines a message: schemas/<owner>/<Type>.v<N>.json."""
     return message.__module__.rsplit(".", 1)[-1]

@@ -202,8 +202,8 @@ class BatchOutbox:
         )
         raw_key = (key if key is not None else correlation_id).encode()
         record = envelope_record(topic, envelope, raw_key)
-        if tracing.enabled():
-            record = tracing.traced(record, causation=causation, context=trace_context)
+        if tracing.enabled():  # the record's headers are its own: extended in place
+            record.headers.extend(tracing.trace_headers(causation=causation, context=trace_context))
         self._rows.append((envelope.message_id, record))
         return envelope
 

@@ -36,7 +36,7 @@ from opentelemetry.propagators.textmap import Getter
 from opentelemetry.trace import Link, Span, SpanKind, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-from orderflow_messaging.envelope import Envelope, Headers, SourceCoordinates
+from orderflow_messaging.envelope import Envelope, Headers, SourceCoordinates, header_value
 
 if TYPE_CHECKING:
     from orderflow_messaging.outbox import OutgoingRecord
@@ -95,19 +95,27 @@ def capture() -> Context | None:
 def traced(
     record: OutgoingRecord, *, causation: Envelope | None = None, context: Context | None = None
 ) -> OutgoingRecord:
-    """``record`` with the trace context it continues: ``context`` if given, else the
-    span of the batch message that caused it, else the current context."""
+    """``record`` with the trace context it continues (``trace_headers``), any it
+    carried before replaced."""
     if not _enabled:
         return record
-    if context is None and causation is not None:
-        spans = _batch.get()
-        if spans is not None:
-            context = spans.context_of(causation.message_id)
-    extra = headers_of(context)
+    extra = trace_headers(causation=causation, context=context)
     if not extra:
         return record
     kept = [(name, value) for name, value in record.headers if name not in TRACE_HEADERS]
     return dataclasses.replace(record, headers=[*kept, *extra])
+
+
+def trace_headers(*, causation: Envelope | None = None, context: Context | None = None) -> Headers:
+    """The trace headers of a new record: of ``context`` if given, else of the batch
+    message that caused it (``causation``), else of the current context."""
+    if context is None and causation is not None:
+        spans = _batch.get()
+        if spans is not None:
+            found = spans.headers_of(causation.message_id)
+            if found is not None:
+                return found
+    return headers_of(context)
 
 
 class TracedItem(Protocol):
@@ -124,41 +132,73 @@ class TracedItem(Protocol):
 
 
 class MessageSpans:
-    """The spans of one consumer batch: one per message, and the batch's own."""
+    """The spans of one consumer batch: one per message, and the batch's own.
+
+    A message its producer did not sample (``traceparent`` flags ``00``) gets no span:
+    what it causes carries its headers on as they came (the trace's decision holds
+    downstream, and the SDK would only have made a non-recording span of it). So an
+    unsampled message costs a header lookup, not a span."""
 
     def __init__(self, consumer: str, items: Sequence[TracedItem]) -> None:
-        self._consumer = consumer
-        self._by_id: dict[UUID, Span] = {}
-        self._spans: list[Span] = []
+        self._spans: dict[UUID, Span] = {}
+        self._unsampled: dict[UUID, Headers] = {}
+        self._headers: dict[UUID, Headers] = {}
+        self.anonymous: list[Span] = []  # spans of undecodable records
         for item in items:
+            envelope = item.envelope
+            passed_on = _unsampled_headers(item.headers)
+            if passed_on is not None and envelope is not None:
+                self._unsampled[envelope.message_id] = passed_on
+                continue
             span = _message_span(consumer, item)
-            self._spans.append(span)
-            if item.envelope is not None:
-                self._by_id[item.envelope.message_id] = span
+            if envelope is None:
+                self.anonymous.append(span)
+            else:
+                self._spans[envelope.message_id] = span
+
+    @property
+    def spans(self) -> list[Span]:
+        return [*self._spans.values(), *self.anonymous]
 
     def context_of(self, message_id: UUID) -> Context | None:
-        span = self._by_id.get(message_id)
+        span = self._spans.get(message_id)
         return trace.set_span_in_context(span) if span is not None else None
 
+    def headers_of(self, message_id: UUID) -> Headers | None:
+        """What a record caused by this message carries (None: not of this batch)."""
+        if message_id in self._unsampled:
+            return self._unsampled[message_id]
+        if message_id not in self._headers:
+            context = self.context_of(message_id)
+            if context is None:
+                return None
+            self._headers[message_id] = headers_of(context)
+        return self._headers[message_id]
+
     def end(self, error: BaseException | None) -> None:
-        for span in self._spans:
+        for span in self.spans:
             if error is not None:
                 span.set_status(Status(StatusCode.ERROR, type(error).__name__))
             span.end()
 
 
+def _unsampled_headers(headers: Sequence[tuple[str, bytes]]) -> Headers | None:
+    """The record's trace headers when its ``traceparent`` says "not sampled"."""
+    parent = header_value(headers, "traceparent")
+    if parent is None or not parent.endswith(b"-00"):
+        return None
+    return [(name, value) for name, value in headers if name in TRACE_HEADERS]
+
+
 def _message_span(consumer: str, item: TracedItem) -> Span:
     envelope, source = item.envelope, item.source
+    # Few attributes: the SDK checks each one, for every message (a few us apiece).
     attributes: dict[str, str | int] = {
-        "messaging.system": "kafka",
-        "messaging.operation.name": "process",
         "messaging.destination.name": source.topic,
-        "messaging.destination.partition.id": str(source.partition),
+        "messaging.destination.partition.id": source.partition,
         "messaging.kafka.offset": source.offset,
-        "messaging.consumer.group.name": consumer,
     }
     if envelope is not None:
-        attributes["messaging.message.id"] = str(envelope.message_id)
         attributes["messaging.message.conversation_id"] = envelope.correlation_id
         attributes["orderflow.message.type"] = envelope.type
     name = f"process {envelope.type}" if envelope is not None else "process undecodable"
@@ -171,13 +211,16 @@ def _message_span(consumer: str, item: TracedItem) -> Span:
 def batch_spans(consumer: str, items: Sequence[TracedItem]) -> Iterator[MessageSpans]:
     """Span every message of a batch and make the batch span current while it runs."""
     spans = MessageSpans(consumer, items)
-    links = [Link(span.get_span_context()) for span in spans._spans]
+    recording = [span for span in spans.spans if span.is_recording()]
     token = _batch.set(spans)
     error: BaseException | None = None
     try:
+        if not recording:  # no sampled message: nothing to hang the batch's work under
+            yield spans
+            return
         with _tracer.start_as_current_span(
             f"{consumer} batch",
-            links=links,
+            links=[Link(span.get_span_context()) for span in recording],
             attributes={"messaging.batch.message_count": len(items)},
         ):
             yield spans

@@ -128,3 +128,19 @@ def test_an_explicit_context_wins_and_a_stale_traceparent_is_replaced() -> None:
     traced = tracing.traced(record, context=captured)
     assert [name for name, _ in traced.headers].count("traceparent") == 1
     assert f"{span.get_span_context().trace_id:032x}" in traceparent(traced.headers)
+
+
+def test_an_unsampled_message_passes_its_headers_on_without_a_span(
+    tracing_on: InMemorySpanExporter,
+) -> None:
+    parent = f"00-{TRACE_ID}-{PARENT_ID}-00".encode()
+    incoming = Item(envelope(), headers=[("traceparent", parent), ("tracestate", b"k=v")])
+    outbox = BatchOutbox(producer="test")
+    with tracing.batch_spans("effects", [incoming]):
+        assert incoming.envelope is not None
+        outbox.put("out", Pinged(order_id="o-1"), correlation_id="o-1", causation=incoming.envelope)
+    headers = outbox.records()[0].headers
+    assert header_value(headers, "traceparent") == parent
+    assert header_value(headers, "tracestate") == b"k=v"
+    # No message span, and no batch span: nothing in the batch was sampled.
+    assert tracing_on.get_finished_spans() == ()

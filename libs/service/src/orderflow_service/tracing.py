@@ -11,7 +11,10 @@ exported in the background in batches (``OTEL_BSP_*`` tune it).
 Sampling: a span with a parent follows its parent's decision (``traceparent``'s flag),
 so an order's trace is kept or dropped whole. A new trace is kept with probability
 ``TRACING_SAMPLE_RATIO``, except a SQL statement that has no parent (the relay's and
-the timers' polling): those would be a trace each, many a second, about nothing.
+the timers' polling: a trace each, many a second, about nothing). A consumer batch's
+span (with its SQL statements) is a new trace too, begun only when one of its messages
+is sampled and then kept at the same ratio: its statements cost more to trace than its
+messages, and a batch serves many orders.
 """
 
 from __future__ import annotations
@@ -56,7 +59,9 @@ class TracingSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TRACING_", extra="ignore")
 
     exporter: Literal["none", "console", "file", "otlp"] = "none"
-    sample_ratio: float = Field(default=1.0, ge=0.0, le=1.0)
+    # A share of new traces: at 100% tracing costs about a third more CPU per order
+    # (docs/performance.md#tracing); 5% keeps it within a few per cent.
+    sample_ratio: float = Field(default=0.05, ge=0.0, le=1.0)
     file_dir: Path | None = None
 
     @property

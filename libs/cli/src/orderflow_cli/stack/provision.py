@@ -7,9 +7,12 @@ unqualified table names land there and another service's tables are out of reach
 
 from __future__ import annotations
 
+import importlib.resources
 import json
 import secrets
+from collections.abc import Mapping
 from pathlib import Path
+from urllib.parse import quote
 
 import asyncpg
 
@@ -77,3 +80,33 @@ async def _provision_service(conn: asyncpg.Connection, service: str, password: s
     await conn.execute(f"ALTER SCHEMA {service} OWNER TO {role}")
     await conn.execute(f"REVOKE ALL ON SCHEMA {service} FROM PUBLIC")
     await conn.execute(f"ALTER ROLE {role} SET search_path = {service}")
+
+
+# A deployment's migration job: the passwords come from its secrets, one per service.
+PASSWORD_ENV = "ORDERFLOW_DB_PASSWORD_{}"  # noqa: S105 - a variable name, not a password
+
+
+def passwords_from_env(environ: Mapping[str, str]) -> dict[str, str]:
+    """Every service's role password from ``ORDERFLOW_DB_PASSWORD_<SERVICE>``; raises
+    ``ValueError`` naming the missing variables."""
+    names = {service: PASSWORD_ENV.format(service.upper()) for service in SERVICES}
+    missing = [name for name in names.values() if not environ.get(name)]
+    if missing:
+        raise ValueError(f"no password for: {', '.join(missing)}")
+    return {service: environ[name] for service, name in names.items()}
+
+
+def service_url(admin_url: str, service: str, password: str) -> str:
+    """The URL a service connects with: its own role on the admin URL's server/database."""
+    credentials_and_host, database = admin_url.rsplit("/", 1)
+    host = credentials_and_host.split("@", 1)[1]
+    return f"postgresql://{role_name(service)}:{quote(password, safe='')}@{host}/{database}"
+
+
+def migrate_all(admin_url: str, passwords: Mapping[str, str]) -> None:
+    """Run every service's migrations as its own role (each owns its schema)."""
+    from orderflow_service.migrations import upgrade
+
+    for service in SERVICES:
+        migrations = Path(str(importlib.resources.files(service) / "migrations"))
+        upgrade(service_url(admin_url, service, passwords[service]), migrations)

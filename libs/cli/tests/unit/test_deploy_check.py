@@ -1,0 +1,39 @@
+"""The deploy check's own logic: Compose's interpolation and a CRD schema made strict."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jsonschema
+import pytest
+
+from orderflow_cli.deploy_check import crd_schema, interpolate
+
+
+def test_interpolation_takes_the_environment_then_the_default_and_casts_replicas() -> None:
+    document = {"services": {"payment": {
+        "deploy": {"replicas": "${PAYMENT_REPLICAS:-1}"},
+        "environment": {"URL": "postgresql://u:${PW:-dev}@db/x", "EMPTY": "${UNSET}"},
+    }}}  # fmt: skip
+    found = interpolate(document, {"PAYMENT_REPLICAS": "3"})["services"]["payment"]
+    assert found["deploy"]["replicas"] == 3
+    assert found["environment"] == {"URL": "postgresql://u:dev@db/x", "EMPTY": ""}
+
+
+CRD: dict[str, Any] = {
+    "spec": {"versions": [{"name": "v1alpha1", "schema": {"openAPIV3Schema": {
+        "type": "object",
+        "properties": {
+            "spec": {"type": "object", "properties": {"size": {"type": "integer"}}},
+            "free": {"type": "object", "x-kubernetes-preserve-unknown-fields": True,
+                     "properties": {"a": {"type": "string"}}},
+        },
+    }}}]},
+}  # fmt: skip
+
+
+def test_a_crd_schema_refuses_unknown_fields_unless_it_keeps_them() -> None:
+    schema = crd_schema(CRD, "v1alpha1")
+    jsonschema.validate({"spec": {"size": 2}, "free": {"a": "x", "b": 1}}, schema)
+    with pytest.raises(jsonschema.ValidationError, match="sise"):
+        jsonschema.validate({"spec": {"sise": 2}}, schema)

@@ -24,14 +24,14 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Iterator, Sequence
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Protocol
 from uuid import UUID
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
-from opentelemetry.context import Context
+from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY, Context
 from opentelemetry.propagators.textmap import Getter
 from opentelemetry.trace import Link, Span, SpanKind, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
@@ -216,17 +216,44 @@ def batch_spans(consumer: str, items: Sequence[TracedItem]) -> Iterator[MessageS
     error: BaseException | None = None
     try:
         if not recording:  # no sampled message: nothing to hang the batch's work under
-            yield spans
+            with quiet():
+                yield spans
             return
         with _tracer.start_as_current_span(
             f"{consumer} batch",
             links=[Link(span.get_span_context()) for span in recording],
             attributes={"messaging.batch.message_count": len(items)},
-        ):
-            yield spans
+        ) as batch:
+            if batch.is_recording():
+                yield spans
+            else:
+                with quiet():
+                    yield spans
     except BaseException as exc:
         error = exc
         raise
     finally:
         _batch.reset(token)
         spans.end(error)
+
+
+@contextlib.contextmanager
+def quiet() -> Iterator[None]:
+    """No instrumentation spans (SQL statements) while inside: for work no kept trace
+    will hold. The asyncpg instrumentation otherwise parses every statement and starts
+    a span for it, recorded or not (tens of us each)."""
+    token = otel_context.attach(otel_context.set_value(_SUPPRESS_INSTRUMENTATION_KEY, True))
+    try:
+        yield
+    finally:
+        otel_context.detach(token)
+
+
+async def quietly(work: Awaitable[None]) -> None:
+    """Run a background task (relay, timers, housekeeping) without instrumentation
+    spans: its statements have no parent and would only be dropped."""
+    if not _enabled:
+        await work
+        return
+    with quiet():
+        await work

@@ -31,6 +31,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from orderflow_messaging import tracing
 from orderflow_messaging.consumer import MessageConsumer
 from orderflow_messaging.db import create_engine, dispose, hot_pool
 from orderflow_messaging.housekeeping import AgedTable, Housekeeping, check_retention
@@ -210,7 +211,10 @@ class ServiceRunner:
         return None
 
     def _spawn(self, name: str, coro: Coroutine[Any, Any, None]) -> None:
-        task = asyncio.create_task(coro, name=name)
+        # Background work traces nothing of its own (the HTTP server, spawned too,
+        # is not quiet: requests are where traces begin).
+        work = coro if name == "http" else tracing.quietly(coro)
+        task = asyncio.create_task(work, name=name)
         self._tasks.append(task)
 
     async def stop(self) -> None:

@@ -54,7 +54,8 @@ def items(ratio: float) -> list[Item]:
             producer="bench", correlation_id=order_id, causation=None,
         )  # fmt: skip
         trace_id, span_id = uuid.uuid4().hex, uuid.uuid4().hex[:16]
-        flags = "01" if n < ratio * BATCH else "00"
+        # As our SDK writes them: the random-trace-id bit (02) set, sampled (01) or not.
+        flags = "03" if n < ratio * BATCH else "02"
         headers = [("traceparent", f"00-{trace_id}-{span_id}-{flags}".encode())]
         made.append(Item(envelope, SourceCoordinates("t", 0, n), headers))
     return made

@@ -182,10 +182,19 @@ class MessageSpans:
             span.end()
 
 
+def _sampled(flags: bytes) -> bool:
+    try:
+        return bool(int(flags, 16) & 1)
+    except ValueError:
+        return True  # unreadable: let the propagator decide
+
+
 def _unsampled_headers(headers: Sequence[tuple[str, bytes]]) -> Headers | None:
     """The record's trace headers when its ``traceparent`` says "not sampled"."""
     parent = header_value(headers, "traceparent")
-    if parent is None or not parent.endswith(b"-00"):
+    # The flags are the last two hex digits; bit 0 is "sampled" (others, such as the
+    # random-trace-id bit our SDK sets, do not matter here).
+    if parent is None or len(parent) < 2 or _sampled(parent[-2:]):
         return None
     return [(name, value) for name, value in headers if name in TRACE_HEADERS]
 

@@ -130,10 +130,11 @@ def test_an_explicit_context_wins_and_a_stale_traceparent_is_replaced() -> None:
     assert f"{span.get_span_context().trace_id:032x}" in traceparent(traced.headers)
 
 
+@pytest.mark.parametrize("flags", ["00", "02"])  # 02: not sampled, random trace id
 def test_an_unsampled_message_passes_its_headers_on_without_a_span(
-    tracing_on: InMemorySpanExporter,
+    tracing_on: InMemorySpanExporter, flags: str
 ) -> None:
-    parent = f"00-{TRACE_ID}-{PARENT_ID}-00".encode()
+    parent = f"00-{TRACE_ID}-{PARENT_ID}-{flags}".encode()
     incoming = Item(envelope(), headers=[("traceparent", parent), ("tracestate", b"k=v")])
     outbox = BatchOutbox(producer="test")
     with tracing.batch_spans("effects", [incoming]):

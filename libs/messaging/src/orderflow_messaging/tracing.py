@@ -143,7 +143,7 @@ class MessageSpans:
         self._spans: dict[UUID, Span] = {}
         self._unsampled: dict[UUID, Headers] = {}
         self._headers: dict[UUID, Headers] = {}
-        self.anonymous: list[Span] = []  # spans of undecodable records
+        self._anonymous: list[Span] = []  # spans of undecodable records
         for item in items:
             envelope = item.envelope
             passed_on = _unsampled_headers(item.headers)
@@ -152,13 +152,13 @@ class MessageSpans:
                 continue
             span = _message_span(consumer, item)
             if envelope is None:
-                self.anonymous.append(span)
+                self._anonymous.append(span)
             else:
                 self._spans[envelope.message_id] = span
 
     @property
     def spans(self) -> list[Span]:
-        return [*self._spans.values(), *self.anonymous]
+        return [*self._spans.values(), *self._anonymous]
 
     def context_of(self, message_id: UUID) -> Context | None:
         span = self._spans.get(message_id)

@@ -14,17 +14,18 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from orderflow_messaging.db import create_engine
+from orderflow_messaging.kafka import client_options
 
 PAYLOAD = b'{"payload": "' + b"x" * 680 + b'"}'
 
 
 async def kafka_ceiling(bootstrap: str, messages: int = 50_000) -> dict[str, float]:
     topic = f"bench.ceiling.{uuid.uuid4().hex[:8]}"
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(**client_options(bootstrap))
     await admin.start()
     await admin.create_topics([NewTopic(topic, num_partitions=4, replication_factor=1)])
     producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=5,
+        **client_options(bootstrap), acks="all", enable_idempotence=True, linger_ms=5,
         max_batch_size=262_144,
     )  # fmt: skip
     await producer.start()
@@ -35,7 +36,7 @@ async def kafka_ceiling(bootstrap: str, messages: int = 50_000) -> dict[str, flo
     produce_s = time.perf_counter() - started
     await producer.stop()
     consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", group_id=None,
+        topic, **client_options(bootstrap), auto_offset_reset="earliest", group_id=None,
         max_partition_fetch_bytes=4 * 1024 * 1024,
     )  # fmt: skip
     await consumer.start()

@@ -35,6 +35,7 @@ from orderflow_contracts.common import StockLine
 from orderflow_contracts.inventory import ReserveStock
 from orderflow_contracts.payment import AuthorizePayment, CapturePayment
 from orderflow_messaging.envelope import Envelope
+from orderflow_messaging.kafka import client_options
 from orderflow_messaging.registry import Message
 
 TOKEN = "tok_ok"  # noqa: S105 - the simulated gateway's approving test token
@@ -93,10 +94,10 @@ async def main(service: str, count: int) -> list[dict[str, Any]]:
     env = read_env()
     bootstrap = env["KAFKA_BOOTSTRAP_SERVERS"]
     producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=5
+        **client_options(bootstrap), acks="all", enable_idempotence=True, linger_ms=5
     )
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(**client_options(bootstrap))
+    consumer = AIOKafkaConsumer(**client_options(bootstrap))
     await producer.start()
     await admin.start()
     await consumer.start()

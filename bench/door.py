@@ -37,7 +37,7 @@ from orderflow_cli.demo import NORMAL_SKUS, TERMINAL
 from orderflow_contracts.common import Address
 from orderflow_contracts.inbound import SubmitOrder, SubmittedLine
 from orderflow_messaging.envelope import Envelope, Headers
-from orderflow_messaging.kafka import producer_options
+from orderflow_messaging.kafka import client_options, producer_options
 from orderflow_messaging.settings import KafkaSettings
 
 INBOUND, REPLIES = "orders.inbound", "orders.inbound.replies"
@@ -90,7 +90,7 @@ class Door:
         self._producer = AIOKafkaProducer(
             **producer_options(KafkaSettings(bootstrap_servers=bootstrap, client_id="bench"))
         )
-        self._consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
+        self._consumer = AIOKafkaConsumer(**client_options(bootstrap), group_id=None)
         self._prefix = f"bench-{uuid.uuid4().hex[:8]}-"
         self._count = 0
         self.answers: dict[str, Answer] = {}

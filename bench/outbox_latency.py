@@ -24,7 +24,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from orderflow_cli.stack import read_env
 from orderflow_messaging.db import create_engine
 from orderflow_messaging.envelope import Envelope
-from orderflow_messaging.kafka import start_producer, stop_producer
+from orderflow_messaging.kafka import connection_options, start_producer, stop_producer
 from orderflow_messaging.outbox import Outbox
 from orderflow_messaging.registry import Message
 from orderflow_messaging.relay import OutboxRelay
@@ -41,7 +41,7 @@ async def main(rows: int, gap_s: float) -> dict[str, object]:
     env = read_env()
     kafka = KafkaSettings(bootstrap_servers=env["KAFKA_BOOTSTRAP_SERVERS"])
     schema, topic = f"bench_{uuid.uuid4().hex[:8]}", f"bench.outbox.{uuid.uuid4().hex[:8]}"
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka.bootstrap_servers)
+    admin = AIOKafkaAdminClient(**connection_options(kafka))
     await admin.start()
     await admin.create_topics([NewTopic(topic, num_partitions=4, replication_factor=1)])
     setup = create_engine(env["DATABASE_URL"], pool_size=1)
@@ -56,7 +56,7 @@ async def main(rows: int, gap_s: float) -> dict[str, object]:
     relay_task = asyncio.create_task(relay.run(stop))
     consumer = AIOKafkaConsumer(
         topic,
-        bootstrap_servers=kafka.bootstrap_servers,
+        **connection_options(kafka),
         auto_offset_reset="earliest",
         group_id=None,
     )

@@ -38,6 +38,7 @@ from orderflow_cli.paths import state_dir
 from orderflow_cli.stack import read_env
 from orderflow_cli.stack.postgres import server_pid
 from orderflow_cli.stack.process import read_pid
+from orderflow_messaging.kafka import client_options
 
 RESULTS = Path(__file__).parent / "results"
 KAFKA_RATES = "50,100,200,300,400,600,800,1000,1200,1500"
@@ -83,10 +84,10 @@ async def open_context(resources: AsyncExitStack, env: dict[str, str]) -> dict[s
     """What a load run needs, closed with ``resources``: an admin client and a consumer
     (lag), the Kafka door, a database connection, the pids whose CPU is counted (this
     benchmark's own database backend excluded: it is not part of the system)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=env["KAFKA_BOOTSTRAP_SERVERS"])
+    admin = AIOKafkaAdminClient(**client_options(env["KAFKA_BOOTSTRAP_SERVERS"]))
     resources.push_async_callback(admin.close)
     await admin.start()
-    kc = AIOKafkaConsumer(bootstrap_servers=env["KAFKA_BOOTSTRAP_SERVERS"])
+    kc = AIOKafkaConsumer(**client_options(env["KAFKA_BOOTSTRAP_SERVERS"]))
     resources.push_async_callback(kc.stop)
     await kc.start()
     door = Door(env["KAFKA_BOOTSTRAP_SERVERS"])

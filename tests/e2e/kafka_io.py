@@ -11,6 +11,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 
 from orderflow_messaging.envelope import header_value
+from orderflow_messaging.kafka import client_options
 
 
 def envelope(type_: str, version: int, payload: Any, correlation_id: str) -> bytes:
@@ -28,7 +29,7 @@ def envelope(type_: str, version: int, payload: Any, correlation_id: str) -> byt
 
 
 async def produce(bootstrap: str, topic: str, records: list[tuple[str, bytes]]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+    producer = AIOKafkaProducer(**client_options(bootstrap), acks="all", enable_idempotence=True)
     await producer.start()
     try:
         for key, value in records:
@@ -42,7 +43,7 @@ async def find(
 ) -> list[ConsumerRecord[bytes, bytes]]:
     """The first ``count`` records with ``key`` on ``topic`` (read from the beginning)."""
     consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", group_id=None
+        topic, **client_options(bootstrap), auto_offset_reset="earliest", group_id=None
     )
     await consumer.start()
     found: list[ConsumerRecord[bytes, bytes]] = []

@@ -19,6 +19,8 @@ import asyncpg
 import httpx
 from aiokafka import AIOKafkaProducer, ConsumerRecord
 
+from orderflow_messaging.kafka import client_options
+
 from .conftest import System
 from .kafka_io import envelope, find
 
@@ -54,7 +56,7 @@ async def produce(
     headers: list[tuple[str, bytes]] | None = None,
 ) -> tuple[int, int]:
     producer = AIOKafkaProducer(
-        bootstrap_servers=system.settings["KAFKA_BOOTSTRAP_SERVERS"], acks="all"
+        **client_options(system.settings["KAFKA_BOOTSTRAP_SERVERS"]), acks="all"
     )
     await producer.start()
     try:

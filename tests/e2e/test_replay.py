@@ -20,6 +20,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import TopicPartition
 
 from orderflow_cli import admin
+from orderflow_messaging.kafka import client_options
 
 from .conftest import System, get_json, new_product, order_body, place, until
 
@@ -227,8 +228,8 @@ async def _redeliveries(conn: asyncpg.Connection, order_ids: list[str]) -> tuple
 
 async def _until_payment_caught_up(bootstrap: str) -> None:
     """Until the payment group has committed the end of payment.commands."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
-    client = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    consumer = AIOKafkaConsumer(**client_options(bootstrap), group_id=None)
+    client = AIOKafkaAdminClient(**client_options(bootstrap))
     await consumer.start()
     await client.start()
     try:

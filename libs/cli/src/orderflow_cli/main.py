@@ -30,6 +30,12 @@ err = Console(stderr=True)
 _STATE_STYLE = {"up": "green", "external": "cyan", "down": "dim", "crashed": "bold red"}
 
 
+@app.callback()
+def _login() -> None:
+    """Every command's Kafka clients log in as the stack's operator (stack.env)."""
+    stack.read_env()
+
+
 SCALE_HELP = (
     "SERVICE=N: run N replicas of a service as one consumer group (repeatable; replicas "
     "beyond the partition count of its topics stand by)"

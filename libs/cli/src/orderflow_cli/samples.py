@@ -16,6 +16,8 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from orderflow_messaging.kafka import client_options
+
 INBOUND, REPLIES, DLQ = "orders.inbound", "orders.inbound.replies", "orders.inbound.dlq"
 
 
@@ -88,7 +90,7 @@ def build_samples() -> list[Sample]:
 
 async def publish_samples(bootstrap: str, timeout_s: float = 30.0) -> list[Sample]:
     samples = build_samples()
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+    producer = AIOKafkaProducer(**client_options(bootstrap), acks="all", enable_idempotence=True)
     await producer.start()
     try:
         for sample in samples:
@@ -102,7 +104,7 @@ async def publish_samples(bootstrap: str, timeout_s: float = 30.0) -> list[Sampl
 async def _collect(bootstrap: str, samples: list[Sample], timeout_s: float) -> None:
     by_key = {s.reference.encode(): s for s in samples}
     consumer = AIOKafkaConsumer(
-        REPLIES, DLQ, bootstrap_servers=bootstrap, auto_offset_reset="earliest", group_id=None
+        REPLIES, DLQ, **client_options(bootstrap), auto_offset_reset="earliest", group_id=None
     )
     await consumer.start()
     pending = set(by_key)

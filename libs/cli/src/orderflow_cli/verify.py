@@ -28,6 +28,7 @@ import asyncpg
 
 from orderflow_contracts.catalogue import SERVICES as SCHEMAS
 from orderflow_messaging.housekeeping import RetentionSettings
+from orderflow_messaging.kafka import client_options
 
 # RESOLVED (settled by hand), like COMPENSATION_FAILED, is terminal but left out of the
 # money and consistency checks, which list the statuses they judge.
@@ -292,8 +293,8 @@ async def _consumer_lag(conn: asyncpg.Connection) -> list[str]:
     bootstrap = read_env().get("KAFKA_BOOTSTRAP_SERVERS")
     if not bootstrap:
         return ["no KAFKA_BOOTSTRAP_SERVERS in stack.env"]
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    kafka = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(**client_options(bootstrap))
+    kafka = AIOKafkaConsumer(**client_options(bootstrap))
     await admin.start()
     await kafka.start()
     problems = []

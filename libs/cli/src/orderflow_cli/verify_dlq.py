@@ -33,6 +33,7 @@ from orderflow_messaging import dead_letter as dl
 from orderflow_messaging.consumer import REDRIVEN_HEADER
 from orderflow_messaging.envelope import HEADER_MESSAGE_ID
 from orderflow_messaging.errors import ReasonCode
+from orderflow_messaging.kafka import client_options
 
 # An upper bound on one pass over the topics (they are small in tests and demos): a
 # broker that stops answering, or a cluster far too big to scan, is a violation, not a hang.
@@ -292,7 +293,7 @@ class KafkaView:
         from aiokafka.admin import AIOKafkaAdminClient
 
         admin = AIOKafkaAdminClient(
-            bootstrap_servers=self.bootstrap, request_timeout_ms=_KAFKA_TIMEOUT_MS
+            **client_options(self.bootstrap), request_timeout_ms=_KAFKA_TIMEOUT_MS
         )
         await asyncio.wait_for(admin.start(), _KAFKA_TIMEOUT_MS / 1000)
         committed: dict[tuple[str, Any], int] = {}
@@ -331,7 +332,7 @@ class KafkaView:
         # No group: reading must neither move nor share a live consumer's offsets.
         # "earliest" also for the reset on assign(), which could race a seek otherwise.
         return AIOKafkaConsumer(
-            bootstrap_servers=self.bootstrap, group_id=None, enable_auto_commit=False,
+            **client_options(self.bootstrap), group_id=None, enable_auto_commit=False,
             auto_offset_reset="earliest", isolation_level="read_committed",
             request_timeout_ms=_KAFKA_TIMEOUT_MS, max_partition_fetch_bytes=4 * 1024 * 1024,
         )  # fmt: skip
@@ -364,7 +365,7 @@ class KafkaView:
         from aiokafka.structs import TopicPartition
 
         admin = AIOKafkaAdminClient(
-            bootstrap_servers=self.bootstrap, request_timeout_ms=_KAFKA_TIMEOUT_MS
+            **client_options(self.bootstrap), request_timeout_ms=_KAFKA_TIMEOUT_MS
         )
         await asyncio.wait_for(admin.start(), _KAFKA_TIMEOUT_MS / 1000)
         try:

@@ -3,22 +3,13 @@ ACLs are derived from) are exactly the subscriptions each service builds."""
 
 from __future__ import annotations
 
-import importlib
-
 from orderflow_contracts.catalogue import CATALOGUE, GROUPS, SERVICES
-from orderflow_service.settings import ServiceSettings
+
+from .conftest import build_definition
 
 
 def subscriptions_of(service: str) -> set[tuple[str, str, tuple[str, ...]]]:
-    bootstrap = importlib.import_module(f"{service}.bootstrap")
-    config = importlib.import_module(f"{service}.config")
-    [settings_type] = [
-        value for name, value in vars(config).items()
-        if name.endswith("Settings") and isinstance(value, type)
-        and issubclass(value, ServiceSettings) and value is not ServiceSettings
-    ]  # fmt: skip
-    # Building a service connects to nothing (engines and pools open on first use).
-    definition = bootstrap.build(settings_type(database_url="postgresql://u:p@127.0.0.1:1/x"))
+    definition = build_definition(service)
     return {(service, s.group_id, tuple(s.topics)) for s in definition.subscriptions}
 
 

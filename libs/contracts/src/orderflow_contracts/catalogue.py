@@ -73,6 +73,15 @@ GROUPS: tuple[ConsumerGroup, ...] = (
 )  # fmt: skip
 
 
+# Consumer groups a service reads the committed offsets of, without joining them: the
+# coordinator's backlog sampler watches its participants' queues, checkout's admission
+# control watches the coordinator's (the broker grants them Describe on these groups).
+WATCHES: dict[str, tuple[str, ...]] = {
+    "orders": ("inventory", "payment", "shipping"),
+    "checkout": ("orders",),
+}
+
+
 def owner_of(message: type[Message]) -> str:
     """The module (owner) that defines a message: schemas/<owner>/<Type>.v<N>.json."""
     return message.__module__.rsplit(".", 1)[-1]

@@ -11,13 +11,55 @@ import asyncio
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.helpers import create_ssl_context
+from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
 
 from orderflow_messaging.settings import ConsumerSettings, KafkaSettings
 
 
+def connection_options(settings: KafkaSettings) -> dict[str, Any]:
+    """Where the broker is and who this client is: every aiokafka client is built on these."""
+    options: dict[str, Any] = {"bootstrap_servers": settings.bootstrap_servers}
+    if settings.security_protocol == "PLAINTEXT":
+        return options
+    assert settings.sasl_password is not None  # KafkaSettings refuses a login without one
+    options |= {
+        "security_protocol": settings.security_protocol,
+        "sasl_mechanism": settings.sasl_mechanism,
+        "sasl_plain_username": settings.sasl_username,
+        "sasl_plain_password": settings.sasl_password.get_secret_value(),
+    }
+    if settings.security_protocol == "SASL_SSL":
+        options["ssl_context"] = create_ssl_context()  # the system's CAs
+    return options
+
+
+def client_options(bootstrap: str) -> dict[str, Any]:
+    """``connection_options`` for a bootstrap address and this process's login
+    (``KAFKA_SECURITY_PROTOCOL``, ``KAFKA_SASL_*``): what tools and tests use."""
+    return connection_options(KafkaSettings(bootstrap_servers=bootstrap))
+
+
+def broker_security(settings: KafkaSettings) -> BaseSecurity | None:
+    """The same login for a faststream broker (which builds its own clients)."""
+    if settings.security_protocol == "PLAINTEXT":
+        return None
+    assert settings.sasl_username is not None
+    assert settings.sasl_password is not None
+    kind = {"SCRAM-SHA-256": SASLScram256, "SCRAM-SHA-512": SASLScram512}
+    cls = kind.get(settings.sasl_mechanism, SASLPlaintext)
+    ssl = settings.security_protocol == "SASL_SSL"
+    return cls(
+        settings.sasl_username,
+        settings.sasl_password.get_secret_value(),
+        ssl_context=create_ssl_context() if ssl else None,
+        use_ssl=ssl,
+    )
+
+
 def producer_options(settings: KafkaSettings) -> dict[str, Any]:
     return {
-        "bootstrap_servers": settings.bootstrap_servers,
+        **connection_options(settings),
         "client_id": settings.client_id,
         "acks": "all",
         "enable_idempotence": True,

@@ -16,6 +16,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from orderflow_messaging import metrics
+from orderflow_messaging.kafka import connection_options
 from orderflow_messaging.settings import KafkaSettings
 
 
@@ -72,7 +73,7 @@ class ConsumerLag:
     async def _admin_client(self) -> AIOKafkaAdminClient:
         if self._admin is None:
             admin = AIOKafkaAdminClient(
-                bootstrap_servers=self._kafka.bootstrap_servers,
+                **connection_options(self._kafka),
                 request_timeout_ms=self._kafka.request_timeout_ms,
             )
             await asyncio.wait_for(admin.start(), self._kafka.lifecycle_timeout_s)
@@ -82,7 +83,7 @@ class ConsumerLag:
     async def _group_less_consumer(self) -> AIOKafkaConsumer:
         if self._consumer is None:
             consumer = AIOKafkaConsumer(
-                bootstrap_servers=self._kafka.bootstrap_servers,
+                **connection_options(self._kafka),
                 request_timeout_ms=self._kafka.request_timeout_ms,
                 enable_auto_commit=False,
                 group_id=None,

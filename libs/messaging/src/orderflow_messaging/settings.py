@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+import os
+from collections.abc import Mapping
+from typing import Literal, Self
+
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -13,6 +17,12 @@ class KafkaSettings(BaseSettings):
 
     bootstrap_servers: str = "127.0.0.1:9092"
     client_id: str = "orderflow"
+    # Who this client is (docs/operations.md#who-may-talk-to-whom): the local broker
+    # (`orderflow up`) takes SASL/SCRAM logins only, one principal per service.
+    security_protocol: Literal["PLAINTEXT", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: Literal["SCRAM-SHA-256", "SCRAM-SHA-512", "PLAIN"] = "SCRAM-SHA-256"
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
     request_timeout_ms: int = Field(default=15_000, ge=1_000)
     # Upper bound on one relay publish round trip (send + broker ack of a batch).
     publish_timeout_s: float = Field(default=30.0, gt=0)
@@ -37,6 +47,17 @@ class KafkaSettings(BaseSettings):
     # dead_letter.DLQ_HEADROOM_BYTES. A relay that cannot send one retries it forever and
     # publishes nothing else; DLQ topics take as much (orderflow_service.topics).
     max_request_size: int = Field(default=2_097_152 + 65_536, ge=1_048_576)
+
+    @model_validator(mode="after")
+    def _login_complete(self) -> Self:
+        if self.security_protocol.startswith("SASL") and not (
+            self.sasl_username and self.sasl_password
+        ):
+            raise ValueError(
+                f"KAFKA_SECURITY_PROTOCOL={self.security_protocol} needs "
+                "KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD"
+            )
+        return self
 
 
 class ConsumerSettings(BaseSettings):
@@ -81,3 +102,34 @@ class ConsumerSettings(BaseSettings):
         """These settings for one consumer that waits at least ``linger_ms`` after a poll
         that was not full (``CONSUMER_LINGER_MS`` stays the floor)."""
         return self.model_copy(update={"linger_ms": max(self.linger_ms, linger_ms)})
+
+
+def login_env(principal: str, password: str, mechanism: str = "SCRAM-SHA-256") -> dict[str, str]:
+    """The ``KAFKA_*`` variables that make a process's clients log in as ``principal``."""
+    return {
+        "KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT",
+        "KAFKA_SASL_MECHANISM": mechanism,
+        "KAFKA_SASL_USERNAME": principal,
+        "KAFKA_SASL_PASSWORD": password,
+    }
+
+
+def own_login(env: Mapping[str, str], principal: str) -> dict[str, str]:
+    """``env`` for a process of ``principal`` (a service): it logs in to Kafka as itself
+    with ``<PRINCIPAL>_KAFKA_PASSWORD``, not as whoever started it, and sees no other
+    principal's password. Without that password (an external broker) the login, if
+    any, is the caller's."""
+    password = env.get(f"{principal.upper()}_KAFKA_PASSWORD")
+    own = {k: v for k, v in env.items() if not k.endswith("_KAFKA_PASSWORD")}
+    return own if password is None else own | login_env(principal, password)
+
+
+def adopt_login(settings: Mapping[str, str]) -> None:
+    """Export the login in ``settings`` (``KAFKA_SECURITY_PROTOCOL``, ``KAFKA_SASL_*``, as
+    a stack.env holds it) into this process's environment, where ``KafkaSettings`` reads
+    it; a login already in the environment wins."""
+    if "KAFKA_SASL_USERNAME" in os.environ:
+        return
+    for key, value in settings.items():
+        if key == "KAFKA_SECURITY_PROTOCOL" or key.startswith("KAFKA_SASL_"):
+            os.environ[key] = value

@@ -26,7 +26,7 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.message import KafkaMessage
 
 from orderflow_messaging.consumer import MessageConsumer
-from orderflow_messaging.kafka import consumer_options, producer_options
+from orderflow_messaging.kafka import broker_security, consumer_options, producer_options
 from orderflow_messaging.offsets import OffsetCommitter
 from orderflow_messaging.settings import ConsumerSettings, KafkaSettings
 
@@ -35,7 +35,8 @@ def create_broker(settings: KafkaSettings, **kwargs: Any) -> KafkaBroker:
     """A faststream broker whose own producer (unused by application code) is also safe."""
     options = producer_options(settings)
     return KafkaBroker(
-        options.pop("bootstrap_servers"),
+        settings.bootstrap_servers,
+        security=broker_security(settings),
         client_id=options.pop("client_id"),
         request_timeout_ms=options.pop("request_timeout_ms"),
         acks=options.pop("acks"),

@@ -16,7 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from orderflow_messaging.consumer import Batch, Incoming, MessageConsumer
-from orderflow_messaging.kafka import start_producer, stop_producer
+from orderflow_messaging.kafka import client_options, start_producer, stop_producer
 from orderflow_messaging.offsets import OffsetCommitter
 from orderflow_messaging.outbox import Outbox
 from orderflow_messaging.registry import Message, MessageRegistry
@@ -189,7 +189,7 @@ async def read_all(
     """Read ``topic`` from the beginning until ``expect`` records arrived (or time ran out)."""
     consumer = AIOKafkaConsumer(
         topic,
-        bootstrap_servers=bootstrap,
+        **client_options(bootstrap),
         auto_offset_reset="earliest",
         enable_auto_commit=False,
         group_id=None,
@@ -214,7 +214,7 @@ async def produce_raw(
 ) -> None:
     """Upstream-style raw records (poison included), sent in order on their keys."""
     producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap,
+        **client_options(bootstrap),
         acks="all",
         enable_idempotence=True,
         max_request_size=2_000_000,

@@ -21,6 +21,7 @@ from prometheus_client import REGISTRY, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from orderflow_messaging.consumer import Batch, Incoming, MessageConsumer
+from orderflow_messaging.kafka import client_options
 from orderflow_messaging.lag import ConsumerLag, observe_lag
 from orderflow_messaging.outbox import envelope_record, new_envelope
 from orderflow_messaging.settings import ConsumerSettings, KafkaSettings
@@ -65,7 +66,7 @@ def slow_consumer(db: SchemaDatabase, name: str) -> MessageConsumer:
 
 
 async def produce_steadily(bootstrap: str, topic: str, stop: asyncio.Event) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+    producer = AIOKafkaProducer(**client_options(bootstrap), acks="all", enable_idempotence=True)
     await producer.start()
     n = 0
     try:

@@ -13,6 +13,7 @@ from structlog.testing import capture_logs
 from orderflow_messaging import metrics
 from orderflow_messaging.consumer import Batch, Incoming, MessageConsumer
 from orderflow_messaging.envelope import header_value
+from orderflow_messaging.kafka import client_options
 from orderflow_messaging.settings import ConsumerSettings
 
 from .conftest import (
@@ -27,7 +28,7 @@ from .conftest import (
 
 
 async def _committed(bootstrap: str, group: str, topic: str) -> dict[int, int | None]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group)
+    consumer = AIOKafkaConsumer(**client_options(bootstrap), group_id=group)
     await consumer.start()
     try:
         partitions = consumer.partitions_for_topic(topic) or set()
@@ -164,7 +165,7 @@ async def test_an_offset_reset_is_reported_with_the_range_it_skipped(
         partition = TopicPartition(topic, number)
         assert (await _committed(kafka_bootstrap, group, topic))[number] == 3
 
-        admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+        admin = AIOKafkaAdminClient(**client_options(kafka_bootstrap))
         await admin.start()
         try:
             await admin.delete_records({partition: RecordsToDelete(before_offset=7)})

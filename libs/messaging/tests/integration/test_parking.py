@@ -6,13 +6,14 @@ from __future__ import annotations
 from aiokafka import AIOKafkaProducer
 
 from orderflow_messaging.envelope import header_value
+from orderflow_messaging.kafka import client_options
 
 from .conftest import Harness, eventually, read_all, running_consumer, running_relay
 
 
 async def _redrive(bootstrap: str, dead: list, topic: str) -> None:  # type: ignore[type-arg]
     """What `orderflow dlq redrive` does: original key/value/headers, back to the source."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+    producer = AIOKafkaProducer(**client_options(bootstrap), acks="all", enable_idempotence=True)
     await producer.start()
     try:
         for record in dead:

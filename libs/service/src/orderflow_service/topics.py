@@ -10,6 +10,7 @@ from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import TopicAlreadyExistsError
 
 from orderflow_messaging.dead_letter import DLQ_SUFFIX, dlq_topic
+from orderflow_messaging.kafka import connection_options
 from orderflow_messaging.settings import KafkaSettings
 
 
@@ -18,7 +19,7 @@ async def ensure_topics(
 ) -> None:
     names = sorted({n for t in topics for n in ((t, dlq_topic(t)) if with_dlq else (t,))})
     admin = AIOKafkaAdminClient(
-        bootstrap_servers=settings.bootstrap_servers,
+        **connection_options(settings),
         request_timeout_ms=settings.request_timeout_ms,
     )
     await asyncio.wait_for(admin.start(), settings.lifecycle_timeout_s)
@@ -38,7 +39,7 @@ async def retention_ms(settings: KafkaSettings, topics: Iterable[str]) -> dict[s
     """Each topic's ``retention.ms`` as the broker reports it (its own, or the broker's
     default); -1 means forever."""
     admin = AIOKafkaAdminClient(
-        bootstrap_servers=settings.bootstrap_servers,
+        **connection_options(settings),
         request_timeout_ms=settings.request_timeout_ms,
     )
     await asyncio.wait_for(admin.start(), settings.lifecycle_timeout_s)

@@ -6,6 +6,7 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from orderflow_messaging.housekeeping import RetentionSettings, RetentionTooShort, check_retention
+from orderflow_messaging.kafka import client_options
 from orderflow_messaging.settings import KafkaSettings
 from orderflow_service.topics import retention_ms
 from orderflow_testing.plugin import TopicFactory
@@ -18,7 +19,7 @@ async def test_a_topic_shorter_than_the_window_passes_a_longer_one_is_refused(
 ) -> None:
     default = await new_topic("retention-default", with_dlq=False)
     short = f"{default}.short"
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    admin = AIOKafkaAdminClient(**client_options(kafka_bootstrap))
     await admin.start()
     try:
         await admin.create_topics([NewTopic(short, 1, 1, topic_configs={"retention.ms": "60000"})])

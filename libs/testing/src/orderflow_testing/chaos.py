@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from orderflow_messaging.crash import CRASH_EXIT_CODE
+from orderflow_messaging.settings import login_env, own_login
 from orderflow_testing.chaos_env import (
     SERVICES,
     TEST_ENV,
@@ -61,6 +63,15 @@ __all__ = [
 _FOREIGN = ("KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL", "ORDERFLOW_EXTERNAL_")
 
 
+def _operator_password() -> str:
+    """The cluster's operator logs in with this process's password, so that the
+    harness's own Kafka clients (``client_options``, which read the login from the
+    environment) work on it: a login is made for this process if it has none."""
+    if os.environ.get("KAFKA_SASL_USERNAME") != "operator":
+        os.environ.update(login_env("operator", secrets.token_hex(24)))
+    return os.environ["KAFKA_SASL_PASSWORD"]
+
+
 @dataclass
 class Cluster:
     """A whole orderflow system of its own; use as a context manager."""
@@ -82,6 +93,7 @@ class Cluster:
         base.pop("ORDERFLOW_CRASH_POINTS", None)
         env = {**base, **TEST_ENV, **self.extra_env, **self.ports.env()}
         env |= {"ORDERFLOW_HOME": str(self.home), "ORDERFLOW_ROOT": str(repo_root())}
+        env["ORDERFLOW_KAFKA_PASSWORD_OPERATOR"] = _operator_password()
         return env | extra
 
     def cli(self, *args: str, timeout: float = 120.0, check: bool = True) -> str:
@@ -245,7 +257,9 @@ class Cluster:
         name = instance_name(service, instance)
         if self.alive(name):
             raise ClusterError(f"{name} is already running")
-        env = self.env(**{**self.settings(), "PYTHONUNBUFFERED": "1", **(env or {})})
+        env = own_login(
+            self.env(**{**self.settings(), "PYTHONUNBUFFERED": "1", **(env or {})}), service
+        )
         env[f"{service.upper()}_HTTP_PORT"] = str(self.ports.http(service, instance))
         if service == "orders":
             env["ORDERS_ADMIN_TOKEN"] = (self.home / "admin.token").read_text().strip()

@@ -13,6 +13,8 @@ import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from orderflow_messaging.kafka import client_options
+
 
 def read_topics(
     bootstrap: str,
@@ -24,7 +26,7 @@ def read_topics(
     each as ``keep`` makes it (a digest instead of megabytes of value, say)."""
 
     async def run() -> list[Any]:
-        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+        admin = AIOKafkaAdminClient(**client_options(bootstrap))
         await asyncio.wait_for(admin.start(), 30)
         try:
             described = await admin.describe_topics(sorted(set(topics)))
@@ -33,7 +35,7 @@ def read_topics(
         parts = [TopicPartition(d["topic"], p["partition"]) for d in described
                  for p in d["partitions"]]  # fmt: skip
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
+            **client_options(bootstrap), group_id=None, enable_auto_commit=False,
             auto_offset_reset="earliest", max_partition_fetch_bytes=4 * 1024 * 1024,
         )  # fmt: skip
         await asyncio.wait_for(consumer.start(), 30)
@@ -76,7 +78,7 @@ def duplicate_records(
 
 async def _partitions(bootstrap: str, topic: str) -> list[int]:
     """The topic's partitions (a producer waits for their metadata; a consumer does not)."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+    producer = AIOKafkaProducer(**client_options(bootstrap))
     await asyncio.wait_for(producer.start(), 30)
     try:
         found = await asyncio.wait_for(producer.partitions_for(topic), 30)
@@ -93,7 +95,7 @@ async def _duplicate(
 ) -> int:  # fmt: skip
     rng = random.Random(seed)
     sample = [r for r in records if rng.random() < fraction]
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", request_timeout_ms=15000)
+    producer = AIOKafkaProducer(**client_options(bootstrap), acks="all", request_timeout_ms=15000)
     await asyncio.wait_for(producer.start(), 30)
     sent = 0
     try:
@@ -122,7 +124,7 @@ def rewind_group(bootstrap: str, group: str, topic: str, by: int) -> dict[int, t
 
 async def _rewind(bootstrap: str, group: str, topic: str, by: int) -> dict[int, tuple[int, int]]:
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
+        **client_options(bootstrap), group_id=group, enable_auto_commit=False
     )
     await asyncio.wait_for(consumer.start(), 30)
     try:
@@ -204,7 +206,7 @@ def rewind_every_group_to_start(bootstrap: str) -> dict[str, int]:
 
 
 async def _rewind_all(bootstrap: str) -> dict[str, int]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(**client_options(bootstrap))
     await asyncio.wait_for(admin.start(), 30)
     try:
         groups = [g[0] for g in await admin.list_consumer_groups()]
@@ -222,7 +224,7 @@ async def _rewind_all(bootstrap: str) -> dict[str, int]:
 
 async def _commit(bootstrap: str, group: str, offsets: dict[TopicPartition, int]) -> None:
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
+        **client_options(bootstrap), group_id=group, enable_auto_commit=False
     )
     await asyncio.wait_for(consumer.start(), 30)
     try:
@@ -245,7 +247,7 @@ def group_members(bootstrap: str, group: str) -> int:
     """How many consumers the group has now (0 when it is empty or unknown)."""
 
     async def run() -> int:
-        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+        admin = AIOKafkaAdminClient(**client_options(bootstrap))
         await asyncio.wait_for(admin.start(), 30)
         try:
             (response,) = await admin.describe_consumer_groups([group])

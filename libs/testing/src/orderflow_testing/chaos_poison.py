@@ -34,6 +34,7 @@ from orderflow_contracts import topics as t
 from orderflow_contracts.catalogue import CATALOGUE, SERVICES
 from orderflow_contracts.example_payloads import payloads
 from orderflow_messaging.errors import ReasonCode
+from orderflow_messaging.kafka import client_options
 from orderflow_messaging.registry import Message
 from orderflow_messaging.settings import ConsumerSettings
 from orderflow_testing.chaos_faults import query
@@ -388,7 +389,7 @@ def poison_matrix(cases: Sequence[TopicCase], partitions: Mapping[str, int]) -> 
 # ---- Kafka -----------------------------------------------------------------------------------
 def partition_counts(bootstrap: str, topics: Iterable[str]) -> dict[str, int]:
     async def run() -> dict[str, int]:
-        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+        admin = AIOKafkaAdminClient(**client_options(bootstrap))
         await asyncio.wait_for(admin.start(), 30)
         try:
             described = await admin.describe_topics(sorted(set(topics)))
@@ -413,7 +414,7 @@ def produce(bootstrap: str, poisons: Sequence[Poison]) -> list[Sent]:
         if largest + _BATCH_OVERHEAD > BROKER_MAX_BYTES:
             raise ValueError(f"a {largest}-byte record exceeds what the broker takes")
         producer = AIOKafkaProducer(
-            bootstrap_servers=bootstrap, acks="all", enable_idempotence=True,
+            **client_options(bootstrap), acks="all", enable_idempotence=True,
             max_request_size=BROKER_MAX_BYTES, request_timeout_ms=_KAFKA_TIMEOUT_MS,
         )  # fmt: skip
         await asyncio.wait_for(producer.start(), 30)

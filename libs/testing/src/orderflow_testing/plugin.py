@@ -21,6 +21,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from orderflow_messaging.db import create_engine, dispose
+from orderflow_messaging.kafka import client_options
 from orderflow_messaging.tables import create_messaging_tables
 from orderflow_service.migrations import upgrade
 from orderflow_testing.stack import StackEndpoints, stack_endpoints
@@ -48,7 +49,7 @@ TopicFactory = Callable[..., Any]
 @pytest.fixture
 async def new_topic(kafka_bootstrap: str) -> AsyncIterator[TopicFactory]:
     """Create fresh, uniquely named topics (and their .dlq) for one test."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap, request_timeout_ms=15000)
+    admin = AIOKafkaAdminClient(**client_options(kafka_bootstrap), request_timeout_ms=15000)
     await admin.start()
     created: list[str] = []
 

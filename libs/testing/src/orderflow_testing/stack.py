@@ -15,6 +15,8 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from orderflow_messaging.settings import adopt_login
+
 
 class NoStackError(RuntimeError):
     pass
@@ -51,6 +53,7 @@ def stack_endpoints() -> Iterator[StackEndpoints]:
     env_file = _find_stack_env()
     if env_file is not None:
         values = _read_env_file(env_file)
+        adopt_login(values)  # the tests' clients log in as the stack's operator
         yield StackEndpoints(
             values["KAFKA_BOOTSTRAP_SERVERS"], values["DATABASE_URL"], str(env_file)
         )

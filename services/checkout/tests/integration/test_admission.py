@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from checkout.entrypoints.admission import Admission, Backlog, BacklogReader, Bounds
 from orderflow_cli.placing import post_order
 from orderflow_messaging.db import hot_pool
+from orderflow_messaging.kafka import client_options
 from orderflow_messaging.lag import ConsumerLag
 from orderflow_messaging.settings import KafkaSettings
 from orderflow_testing.plugin import MigratedSchema, TopicFactory
@@ -80,7 +81,7 @@ async def test_refused_while_the_coordinator_lags(
     migrated_schema: MigratedSchema, kafka_bootstrap: str, new_topic: TopicFactory
 ) -> None:
     topic = await new_topic("placed", partitions=2, with_dlq=False)
-    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+    producer = AIOKafkaProducer(**client_options(kafka_bootstrap))
     await producer.start()
     try:
         for n in range(8):  # published, never consumed by the (unborn) coordinator group

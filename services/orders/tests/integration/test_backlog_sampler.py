@@ -11,6 +11,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.structs import OffsetAndMetadata
 
 from orderflow_messaging.db import hot_pool
+from orderflow_messaging.kafka import client_options
 from orderflow_messaging.settings import KafkaSettings
 from orderflow_testing.plugin import MigratedSchema, TopicFactory
 from orders.adapters.backlog import BacklogSampler, Queue
@@ -21,7 +22,7 @@ pytestmark = pytest.mark.integration
 
 async def commit(bootstrap: str, group: str, tp: TopicPartition, offset: int) -> None:
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
+        **client_options(bootstrap), group_id=group, enable_auto_commit=False
     )
     await consumer.start()
     try:
@@ -38,7 +39,7 @@ async def test_lag_and_progress_per_partition(
     commands = await new_topic("commands", partitions=1, with_dlq=False)
     group = f"participant-{uuid.uuid4().hex[:8]}"
     tp = TopicPartition(commands, 0)
-    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+    producer = AIOKafkaProducer(**client_options(kafka_bootstrap))
     await producer.start()
     try:
         for _ in range(50):

@@ -17,6 +17,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from orderflow_messaging import dead_letter as dl
 from orderflow_messaging.consumer import REDRIVEN_HEADER as REDRIVEN_FROM
 from orderflow_messaging.envelope import header_value
+from orderflow_messaging.kafka import client_options
 
 # A broker that stops answering must not hang an operator's shell.
 _SCAN_TIMEOUT_S = 60.0
@@ -95,7 +96,7 @@ async def read(
     # "earliest" also for the reset aiokafka starts on assign(): with "latest" it can
     # race our seek and skip every record.
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
+        **client_options(bootstrap), group_id=None, enable_auto_commit=False,
         auto_offset_reset="earliest", isolation_level="read_committed",
         request_timeout_ms=_KAFKA_TIMEOUT_MS,
     )  # fmt: skip
@@ -120,7 +121,7 @@ async def read(
 async def _partitions(bootstrap: str, topic: str | None, only: int | None) -> list[Any]:
     # The consumer only knows partitions of topics it subscribed to; the admin client
     # describes any topic.
-    client = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=_KAFKA_TIMEOUT_MS)
+    client = AIOKafkaAdminClient(**client_options(bootstrap), request_timeout_ms=_KAFKA_TIMEOUT_MS)
     await client.start()
     try:
         names = [t for t in await client.list_topics() if t.endswith(dl.DLQ_SUFFIX)]
@@ -172,7 +173,7 @@ async def redrive(bootstrap: str, records: Sequence[DeadLetter], done: list[str]
     """Produce each record to its source topic, one after the other, in the given order;
     ``done`` says how far it got if it fails."""
     producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap, acks="all", enable_idempotence=True,
+        **client_options(bootstrap), acks="all", enable_idempotence=True,
         request_timeout_ms=_KAFKA_TIMEOUT_MS,
     )  # fmt: skip
     await producer.start()

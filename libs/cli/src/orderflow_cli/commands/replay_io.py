@@ -19,6 +19,8 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from orderflow_messaging.kafka import client_options
+
 Spans = dict[Any, tuple[int, int]]  # TopicPartition -> [first offset, stop offset)
 Handler = Callable[[Any], Awaitable[None]]
 REPLAYED_HEADER = "replayed"
@@ -50,7 +52,7 @@ async def open_consumer(bootstrap: str) -> Any:
 
     # No group: a replay must neither move nor share a live consumer's offsets.
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
+        **client_options(bootstrap),
         group_id=None,
         enable_auto_commit=False,
         isolation_level="read_committed",
@@ -64,7 +66,7 @@ async def partitions(bootstrap: str, topics: Iterable[str], only: int | None = N
     from aiokafka.admin import AIOKafkaAdminClient
     from aiokafka.structs import TopicPartition
 
-    client = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    client = AIOKafkaAdminClient(**client_options(bootstrap))
     await client.start()
     try:
         # Check names first: describing an unknown topic makes a broker with
@@ -192,7 +194,7 @@ async def group_reached(
     """Wait until ``group`` has committed at least ``targets``; False on timeout."""
     from aiokafka.admin import AIOKafkaAdminClient
 
-    client = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    client = AIOKafkaAdminClient(**client_options(bootstrap))
     await client.start()
     try:
         deadline = time.monotonic() + timeout_s

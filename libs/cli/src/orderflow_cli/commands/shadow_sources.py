@@ -19,6 +19,7 @@ from orderflow_cli.commands.shadow_replay import HistoryRow
 from orderflow_contracts import registry, topics
 from orderflow_messaging.envelope import HEADER_MESSAGE_ID, header_value
 from orderflow_messaging.errors import PoisonMessage
+from orderflow_messaging.kafka import client_options
 from orderflow_messaging.registry import Message, MessageRegistry
 from orders.adapters.repository import saga_of
 from orders.saga.state import Saga
@@ -105,7 +106,7 @@ async def fetch_messages(
     # Subscribed with no group: every partition is assigned, nothing is ever committed.
     consumer = AIOKafkaConsumer(
         *topic_names,
-        bootstrap_servers=bootstrap,
+        **client_options(bootstrap),
         group_id=None,
         enable_auto_commit=False,
         auto_offset_reset="earliest",

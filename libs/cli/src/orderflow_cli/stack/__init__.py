@@ -12,10 +12,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from orderflow_cli.paths import state_dir
-from orderflow_cli.stack import kafka, postgres, provision, services
+from orderflow_cli.stack import kafka, kafka_access, postgres, provision, services
 from orderflow_cli.stack.assignments import assignments, compact
 from orderflow_cli.stack.kafka import KafkaConfig, StackError
 from orderflow_cli.stack.postgres import PostgresConfig
+from orderflow_messaging.settings import adopt_login, login_env
 
 __all__ = ["ComponentStatus", "StackError", "down", "stack_env_path", "status", "up"]
 
@@ -54,6 +55,8 @@ def up(
         postgres.start(pconf)
         database_url = pconf.url(postgres.SUPERUSER, postgres.superuser_password())
     settings = _provision(database_url, kafka_bootstrap or kconf.bootstrap)
+    if kafka_bootstrap is None:  # an external broker's logins are its operator's business
+        settings |= _kafka_logins(kconf)
     from orderflow_cli.admin import ensure_token
 
     ensure_token()
@@ -78,6 +81,17 @@ def _provision(admin_url: str, bootstrap: str) -> dict[str, str]:
     return settings
 
 
+def _kafka_logins(config: KafkaConfig) -> dict[str, str]:
+    """Apply the ACLs; the settings of the tools' login (operator) and each
+    service's password (``<SERVICE>_KAFKA_PASSWORD``, see ``settings.own_login``)."""
+    passwords = kafka.credentials()
+    asyncio.run(kafka_access.apply_acls(config.bootstrap, passwords[kafka_access.ADMIN]))
+    logins = login_env(kafka_access.OPERATOR, passwords[kafka_access.OPERATOR])
+    for principal in (kafka_access.UPSTREAM, *provision.SERVICES):
+        logins[f"{principal.upper()}_KAFKA_PASSWORD"] = passwords[principal]
+    return logins
+
+
 def _write_env(settings: dict[str, str]) -> None:
     path = stack_env_path()
     path.write_text("".join(f"{key}={value}\n" for key, value in settings.items()))
@@ -85,11 +99,15 @@ def _write_env(settings: dict[str, str]) -> None:
 
 
 def read_env() -> dict[str, str]:
+    """The stack's settings. This process's Kafka clients log in as the operator from
+    now on (unless ``KAFKA_SASL_*`` is already set): every caller is a tool."""
     path = stack_env_path()
     if not path.exists():
         return {}
     pairs = (line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
-    return {key: value for key, value in pairs}
+    settings = {key: value for key, value in pairs}
+    adopt_login(settings)
+    return settings
 
 
 def down() -> None:

@@ -9,10 +9,12 @@ from collections.abc import Iterable
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.coordinator.protocol import ConsumerProtocolMemberAssignment
 
+from orderflow_messaging.kafka import client_options
+
 
 async def assignments(bootstrap: str, groups: Iterable[str]) -> dict[str, list[str]]:
     """client id -> its partitions in every group ("topic:partition", sorted)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5_000)
+    admin = AIOKafkaAdminClient(**client_options(bootstrap), request_timeout_ms=5_000)
     await asyncio.wait_for(admin.start(), 10)
     held: dict[str, list[str]] = {}
     try:

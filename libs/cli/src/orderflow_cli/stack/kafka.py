@@ -16,7 +16,8 @@ from pathlib import Path
 from aiokafka.admin import AIOKafkaAdminClient
 
 from orderflow_cli.paths import logs_dir, repo_root, state_dir
-from orderflow_cli.stack import process
+from orderflow_cli.stack import kafka_access, process
+from orderflow_messaging.kafka import connection_options
 
 
 class StackError(RuntimeError):
@@ -73,7 +74,12 @@ def ensure_jars() -> Path:
     return libs
 
 
-def _render_config(config: KafkaConfig) -> Path:
+def credentials() -> dict[str, str]:
+    """Each principal's password on this broker (made on first use)."""
+    return kafka_access.load_or_create_credentials(_home())
+
+
+def _render_config(config: KafkaConfig, admin_password: str) -> Path:
     data_dir = _home() / "data"
     data_dir.mkdir(parents=True, exist_ok=True)
     template = (repo_root() / "deploy" / "kafka" / "server.properties.template").read_text()
@@ -85,9 +91,11 @@ def _render_config(config: KafkaConfig) -> Path:
         retention_ms=config.retention_ms,
         segment_ms=config.segment_ms,
         retention_check_ms=config.retention_check_ms,
+        admin_password=admin_password,
     )
     path = _home() / "server.properties"
     path.write_text(rendered)
+    path.chmod(0o600)  # it holds the admin password
     return path
 
 
@@ -100,19 +108,31 @@ def _java(libs: Path, *args: str, heap: str = "256m") -> list[str]:
     ]  # fmt: skip
 
 
-def _format_storage(libs: Path, properties: Path) -> None:
+def _format_storage(libs: Path, properties: Path, passwords: dict[str, str]) -> None:
     if (_home() / "data" / "meta.properties").exists():
+        stamp = _home() / "data" / ".scram"
+        missing = set(kafka_access.PRINCIPALS) - set(
+            stamp.read_text().split() if stamp.exists() else ()
+        )
+        if missing:
+            raise StackError(
+                f"the broker data in {_home() / 'data'} was formatted without a login for "
+                f"{', '.join(sorted(missing))} (SASL/SCRAM credentials are written when the "
+                "storage is formatted). Remove that directory (its topics are lost) and run "
+                "`orderflow up` again."
+            )
         return
     cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
     # "--cluster-id=<id>", not "-t <id>": an id may start with "-", which argparse would
     # take for an option (1 start in 64).
     cmd = _java(
         libs, "kafka.tools.StorageTool", "format", f"--cluster-id={cluster_id}",
-        "-c", str(properties), "--standalone",
+        "-c", str(properties), "--standalone", *kafka_access.scram_arguments(passwords),
     )  # fmt: skip
     result = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise StackError(f"kafka storage format failed:\n{result.stdout}{result.stderr}")
+    (_home() / "data" / ".scram").write_text(" ".join(kafka_access.PRINCIPALS))
 
 
 def is_running() -> bool:
@@ -125,8 +145,9 @@ def start(config: KafkaConfig) -> None:
     if process.port_open("127.0.0.1", config.port):
         raise StackError(f"port {config.port} is taken by another process")
     libs = ensure_jars()
-    properties = _render_config(config)
-    _format_storage(libs, properties)
+    passwords = credentials()
+    properties = _render_config(config, passwords[kafka_access.ADMIN])
+    _format_storage(libs, properties, passwords)
     (logs_dir() / "kafka").mkdir(exist_ok=True)
     cmd = _java(libs, "kafka.Kafka", str(properties), heap=config.heap)
     process.spawn(cmd, log_file=logs_dir() / "kafka.out", pid_file=_pid_file())
@@ -147,7 +168,10 @@ def wait_ready(config: KafkaConfig) -> None:
 
 
 async def _metadata_ok(config: KafkaConfig) -> bool:
-    admin = AIOKafkaAdminClient(bootstrap_servers=config.bootstrap, request_timeout_ms=5000)
+    admin_login = kafka_access.login(
+        config.bootstrap, kafka_access.ADMIN, credentials()[kafka_access.ADMIN]
+    )
+    admin = AIOKafkaAdminClient(**connection_options(admin_login), request_timeout_ms=5000)
     try:
         await asyncio.wait_for(admin.start(), 10)
         await asyncio.wait_for(admin.describe_cluster(), 10)

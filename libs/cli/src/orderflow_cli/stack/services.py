@@ -24,6 +24,7 @@ from pathlib import Path
 from orderflow_cli.paths import logs_dir, state_dir
 from orderflow_cli.stack import process
 from orderflow_cli.stack.kafka import StackError
+from orderflow_messaging.settings import own_login
 
 # Start order: producers of reference data first, the coordinator before its clients.
 SERVICE_PORTS: dict[str, int] = {
@@ -125,8 +126,7 @@ def _start(name: str, settings: dict[str, str], replica: int = 1) -> None:
     if process.alive(process.read_pid(_pid_file(name, replica))):
         return
     env = {
-        **os.environ,
-        **settings,
+        **own_login({**os.environ, **settings}, name),
         f"{name.upper()}_DATABASE_URL": settings[f"{name.upper()}_DATABASE_URL"],
         f"{name.upper()}_HTTP_PORT": str(port(name, replica)),
         "KAFKA_CLIENT_ID": client_id(name, replica),

@@ -48,7 +48,7 @@ $(HELM):
 	@command -v go > /dev/null || { echo "building helm needs Go (go.dev/dl)"; exit 1; }
 	GOBIN=$(TOOLS) GOFLAGS=-mod=mod go install helm.sh/helm/v4/cmd/helm@$(HELM_VERSION)
 
-$(DEPLOY_SCHEMAS): $(STAMP)
+$(DEPLOY_SCHEMAS): $(STAMP) libs/cli/src/orderflow_cli/deploy_check.py
 	$(BIN)/python -m orderflow_cli.deploy_check fetch-schemas
 	@touch $@
 

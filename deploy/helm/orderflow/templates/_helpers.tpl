@@ -39,3 +39,12 @@ app.kubernetes.io/component: {{ .service }}
 {{- define "orderflow.autoscaled" -}}
 {{- if and .root.Values.autoscaling.enabled .svc.consumerGroups -}}true{{- end -}}
 {{- end -}}
+
+{{- define "orderflow.kafkaSecret" -}}
+{{- default (printf "%s-kafka" (include "orderflow.fullname" .)) .Values.kafka.existingSecret -}}
+{{- end -}}
+
+{{/* Whether the services log in to Kafka (any SASL protocol). */}}
+{{- define "orderflow.kafkaLogin" -}}
+{{- if hasPrefix "SASL_" .Values.kafka.securityProtocol -}}true{{- end -}}
+{{- end -}}

@@ -40,9 +40,13 @@ CHART = ROOT / "deploy" / "helm" / "orderflow"
 COMPOSE = ROOT / "docker-compose.yml"
 KUBERNETES_VERSION = "1.34"
 # Where the schemas come from (Go modules, fetched by `go mod download`).
-KEDA = ("github.com/kedacore/keda/v2", "v2.21.1", "config/crd/bases/keda.sh_scaledobjects.yaml")
+KEDA_MODULE = ("github.com/kedacore/keda/v2", "v2.21.1")
+KEDA_CRDS = {  # kind -> its CRD in the module
+    "ScaledObject": "config/crd/bases/keda.sh_scaledobjects.yaml",
+    "TriggerAuthentication": "config/crd/bases/keda.sh_triggerauthentications.yaml",
+}
 COMPOSE_SPEC = ("github.com/compose-spec/compose-go/v2", "v2.16.2", "schema/compose-spec.json")
-SCALED_OBJECT_SCHEMA = SCHEMAS / "scaledobject-keda-v1alpha1.json"
+KEDA_SCHEMAS = {kind: SCHEMAS / f"{kind.lower()}-keda-v1alpha1.json" for kind in KEDA_CRDS}
 COMPOSE_SCHEMA = SCHEMAS / "compose-spec.json"
 
 Problems = list[str]
@@ -51,8 +55,9 @@ Problems = list[str]
 def fetch_schemas() -> None:
     """Download the two modules into Go's module cache and keep the schemas we need."""
     SCHEMAS.mkdir(parents=True, exist_ok=True)
-    crd = yaml.safe_load(_module_file(*KEDA))
-    SCALED_OBJECT_SCHEMA.write_text(json.dumps(crd_schema(crd, "v1alpha1"), indent=1))
+    for kind, path in KEDA_CRDS.items():
+        crd = yaml.safe_load(_module_file(*KEDA_MODULE, path))
+        KEDA_SCHEMAS[kind].write_text(json.dumps(crd_schema(crd, "v1alpha1"), indent=1))
     COMPOSE_SCHEMA.write_bytes(_module_file(*COMPOSE_SPEC))
 
 
@@ -165,13 +170,16 @@ def check_schemas(docs: list[dict[str, Any]], label: str) -> Problems:
     import jsonschema
     import kubernetes_validate  # type: ignore[import-untyped]
 
-    scaled_object = json.loads(SCALED_OBJECT_SCHEMA.read_text())
+    keda = {kind: json.loads(path.read_text()) for kind, path in KEDA_SCHEMAS.items()}
     problems: Problems = []
     for doc in docs:
         where = f"{label}: {doc.get('kind')}/{doc.get('metadata', {}).get('name')}"
         try:
             if doc.get("apiVersion") == "keda.sh/v1alpha1":
-                jsonschema.validate(doc, scaled_object)
+                if doc.get("kind") not in keda:
+                    problems.append(f"{where}: no schema for this KEDA kind")
+                    continue
+                jsonschema.validate(doc, keda[doc["kind"]])
             else:
                 kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
         except (jsonschema.ValidationError, kubernetes_validate.ValidationError) as exc:
@@ -193,6 +201,8 @@ def check_policies(docs: list[dict[str, Any]], label: str, values: Mapping[str, 
     ]
     scaled = {d["spec"]["scaleTargetRef"]["name"]: d for d in _kind(docs, "ScaledObject").values()}
     autoscaling = values.get("autoscaling", {}).get("enabled", True)
+    login = str(values.get("kafka", {}).get("securityProtocol", "")).startswith("SASL_")
+    auths = _kind(docs, "TriggerAuthentication")
     groups: dict[str, set[str]] = {}
     for group in GROUPS:
         groups.setdefault(group.service, set()).add(group.group)
@@ -216,6 +226,8 @@ def check_policies(docs: list[dict[str, Any]], label: str, values: Mapping[str, 
                 problems.append(f"{label}: {name} sets replicas beside its autoscaler")
         elif name in scaled:
             problems.append(f"{label}: {name} has an autoscaler it should not have")
+        if login:
+            problems += login_problems(f"{label}: {name}", deployment, scaled.get(name), auths)
     jobs = _kind(docs, "Job")
     if not any(
         j["spec"]["template"]["spec"]["containers"][0]["command"] == ["orderflow", "provision"]
@@ -223,6 +235,26 @@ def check_policies(docs: list[dict[str, Any]], label: str, values: Mapping[str, 
         for j in jobs.values()
     ):
         problems.append(f"{label}: no migration Job run before installs and upgrades")
+    return problems
+
+
+def login_problems(
+    where: str,
+    deployment: dict[str, Any],
+    scaled: dict[str, Any] | None,
+    auths: Mapping[str, dict[str, Any]],
+) -> Problems:
+    """With Kafka logins on: the service's password comes from a Secret, and each of its
+    autoscaler's triggers logs in through a TriggerAuthentication that exists."""
+    problems: Problems = []
+    [container] = deployment["spec"]["template"]["spec"]["containers"]
+    env = {e["name"]: e for e in container.get("env", [])}
+    if "secretKeyRef" not in env.get("KAFKA_SASL_PASSWORD", {}).get("valueFrom", {}):
+        problems.append(f"{where}: KAFKA_SASL_PASSWORD is not read from a Secret")
+    for trigger in (scaled or {}).get("spec", {}).get("triggers", []):
+        auth = trigger.get("authenticationRef", {}).get("name")
+        if auth not in auths:
+            problems.append(f"{where}: trigger {trigger.get('name')} has no Kafka login")
     return problems
 
 
@@ -281,7 +313,7 @@ def main(argv: list[str]) -> int:
     if argv[1:] == ["fetch-schemas"]:
         fetch_schemas()
         return 0
-    missing = [p for p in (HELM, SCALED_OBJECT_SCHEMA, COMPOSE_SCHEMA) if not p.exists()]
+    missing = [p for p in (HELM, *KEDA_SCHEMAS.values(), COMPOSE_SCHEMA) if not p.exists()]
     if missing:
         print(f"missing {', '.join(map(str, missing))}: run `make tools`", file=sys.stderr)
         return 2

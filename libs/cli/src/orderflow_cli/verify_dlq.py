@@ -288,12 +288,17 @@ class KafkaView:
         # (group, topic, partition) -> committed offset, as `delivered` read it.
         self.committed: dict[tuple[str, str, int], int] = {}
 
+    @property
+    def _address(self) -> str:
+        assert self.bootstrap is not None  # the checks return early without one
+        return self.bootstrap
+
     async def delivered(self) -> dict[tuple[str, str], int]:
         """(group, topic) -> records the group has committed (from the first offset)."""
         from aiokafka.admin import AIOKafkaAdminClient
 
         admin = AIOKafkaAdminClient(
-            **client_options(self.bootstrap), request_timeout_ms=_KAFKA_TIMEOUT_MS
+            **client_options(self._address), request_timeout_ms=_KAFKA_TIMEOUT_MS
         )
         await asyncio.wait_for(admin.start(), _KAFKA_TIMEOUT_MS / 1000)
         committed: dict[tuple[str, Any], int] = {}
@@ -332,7 +337,7 @@ class KafkaView:
         # No group: reading must neither move nor share a live consumer's offsets.
         # "earliest" also for the reset on assign(), which could race a seek otherwise.
         return AIOKafkaConsumer(
-            **client_options(self.bootstrap), group_id=None, enable_auto_commit=False,
+            **client_options(self._address), group_id=None, enable_auto_commit=False,
             auto_offset_reset="earliest", isolation_level="read_committed",
             request_timeout_ms=_KAFKA_TIMEOUT_MS, max_partition_fetch_bytes=4 * 1024 * 1024,
         )  # fmt: skip
@@ -365,7 +370,7 @@ class KafkaView:
         from aiokafka.structs import TopicPartition
 
         admin = AIOKafkaAdminClient(
-            **client_options(self.bootstrap), request_timeout_ms=_KAFKA_TIMEOUT_MS
+            **client_options(self._address), request_timeout_ms=_KAFKA_TIMEOUT_MS
         )
         await asyncio.wait_for(admin.start(), _KAFKA_TIMEOUT_MS / 1000)
         try:

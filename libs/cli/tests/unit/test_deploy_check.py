@@ -7,7 +7,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from orderflow_cli.deploy_check import crd_schema, interpolate
+from orderflow_cli.deploy_check import login_problems, crd_schema, interpolate
 
 
 def test_interpolation_takes_the_environment_then_the_default_and_casts_replicas() -> None:
@@ -37,3 +37,35 @@ def test_a_crd_schema_refuses_unknown_fields_unless_it_keeps_them() -> None:
     jsonschema.validate({"spec": {"size": 2}, "free": {"a": "x", "b": 1}}, schema)
     with pytest.raises(jsonschema.ValidationError, match="sise"):
         jsonschema.validate({"spec": {"sise": 2}}, schema)
+
+
+def deployment(password: dict[str, Any]) -> dict[str, Any]:
+    env = [
+        {"name": "KAFKA_SASL_USERNAME", "value": "payment"},
+        {"name": "KAFKA_SASL_PASSWORD", **password},
+    ]
+    return {"spec": {"template": {"spec": {"containers": [{"env": env}]}}}}
+
+
+def scaled(auth: str | None) -> dict[str, Any]:
+    trigger: dict[str, Any] = {"name": "payment-lag", "metadata": {"consumerGroup": "payment"}}
+    if auth:
+        trigger["authenticationRef"] = {"name": auth}
+    return {"spec": {"triggers": [trigger]}}
+
+
+def test_with_kafka_logins_a_password_in_plain_sight_or_a_trigger_without_login_is_a_problem() -> (
+    None
+):
+    secret = {
+        "valueFrom": {"secretKeyRef": {"name": "orderflow-kafka", "key": "payment-kafka-password"}}
+    }
+    auths = {"orderflow-payment-kafka": {}}
+    assert login_problems("p", deployment(secret), scaled("orderflow-payment-kafka"), auths) == []
+    assert login_problems("p", deployment(secret), None, auths) == []  # fixed replicas
+    [plain] = login_problems("p", deployment({"value": "hunter2"}), None, auths)
+    assert "not read from a Secret" in plain
+    [anonymous] = login_problems("p", deployment(secret), scaled(None), auths)
+    assert "payment-lag has no Kafka login" in anonymous
+    [dangling] = login_problems("p", deployment(secret), scaled("gone"), auths)
+    assert "no Kafka login" in dangling

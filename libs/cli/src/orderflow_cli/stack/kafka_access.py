@@ -113,7 +113,7 @@ def login(bootstrap: str, principal: str, password: str) -> KafkaSettings:
         security_protocol="SASL_PLAINTEXT",
         sasl_mechanism=MECHANISM,
         sasl_username=principal,
-        sasl_password=password,  # type: ignore[arg-type]  # pydantic wraps it in SecretStr
+        sasl_password=password,  # pydantic wraps it in SecretStr
     )
 
 
@@ -168,7 +168,7 @@ def acls() -> list[Acl]:
     return sorted(found)
 
 
-class CreateAcls(Request[CreateAclsRequest_v1]):
+class CreateAcls(Request[CreateAclsRequest_v1]):  # type: ignore[misc]  # aiokafka: untyped
     """CreateAcls v1 carrying many creations (aiokafka's request builds one per call)."""
 
     API_KEY = 30

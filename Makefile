@@ -129,6 +129,11 @@ bench: setup ## full benchmark: outbox latency, ceilings, Kafka-door and HTTP lo
 bench-quick: setup ## a smaller benchmark (under 5 minutes)
 	$(call with_stack,$(BIN)/python bench/outbox_latency.py --rows 100 && $(BIN)/python -m bench.run --mode $(BENCH_MODE) --rates $(QUICK_RATES) --http-rates $(QUICK_HTTP_RATES) --seconds 10 --kafka-messages 20000 --burst $(QUICK_BURST) --burst-timeout 60)
 
+# Tracing's cost: the burst (and a 200/s step) alternately with tracing off and on (OTLP
+# to a stand-in collector, the default 5% sampling), ABBA order (bench/tracing_ab.py).
+bench-tracing: setup ## tracing off vs on, interleaved runs of the burst (bench/results/tracing_ab.json)
+	$(call with_stack,$(BIN)/python -m bench.tracing_ab --rounds 2 --burst 3000)
+
 # The soak runs on a stack of its own (.orderflow-soak, the default ports: stop the dev
 # stack first) whose topics keep records 2 minutes and whose services prune outbox and
 # inbox rows after 150 s, so that the tables reach their bound within the run.

@@ -3,7 +3,7 @@ a sustained step) run alternately with tracing off and on, on the same stack, th
 services restarted between runs with the tracing settings of the arm.
 
 "On" is what a deployment runs: OTLP/HTTP export (to `bench.otlp_sink`, started here,
-outside the stack, as a collector would be) at the default sample ratio (0.05, or
+outside the stack, as a collector would be) at the default sample ratio (0.01, or
 ``--ratio``). The arms run in ABBA order (off, on, on, off, ...), so a drift of the
 machine or of the growing database over the run falls on both arms alike; each run is
 `bench.run` with ``--no-ceilings`` (a burst of ``--burst`` orders through the Kafka door,
@@ -53,7 +53,7 @@ def one_run(rate: float, seconds: float, burst: int) -> dict[str, Any]:
         cmd = [
             sys.executable, "-m", "bench.run", "--mode", "kafka", "--no-ceilings",
             "--rates", f"{rate:g}", "--seconds", f"{seconds:g}", "--burst", str(burst),
-            "--burst-timeout", "300", "--out", out,
+            "--burst-timeout", "300", "--warm-up", "15", "--out", out,
         ]  # fmt: skip
         subprocess.run(cmd, check=True, cwd=Path(__file__).parent.parent)
         result: dict[str, Any] = json.loads((Path(out) / "latest.json").read_text())
@@ -62,6 +62,7 @@ def one_run(rate: float, seconds: float, burst: int) -> dict[str, Any]:
     return {
         "burst_orders_per_s": burst_row["orders_per_s"],
         "burst_cpu_ms_per_order": burst_row["cpu_ms_per_order"],
+        "burst_cpu_ms_by_process": burst_row["cpu_ms_per_order_by_process"],
         "step_achieved_per_s": step["achieved_orders_per_s"],
         "step_cpu_ms_per_order": step["cpu_ms_per_order"],
         "step_p99_ms": step["p99_ms"],
@@ -69,7 +70,7 @@ def one_run(rate: float, seconds: float, burst: int) -> dict[str, Any]:
 
 
 def summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    keys = [k for k in runs[0] if k not in ("arm", "round")]
+    keys = [k for k, v in runs[0].items() if isinstance(v, int | float) and k != "round"]
     return {k: round(statistics.median(r[k] for r in runs), 2) for k in keys}
 
 
@@ -79,7 +80,7 @@ def main() -> None:
     parser.add_argument("--burst", type=int, default=3000)
     parser.add_argument("--rate", type=float, default=200.0)
     parser.add_argument("--seconds", type=float, default=15.0)
-    parser.add_argument("--ratio", type=float, default=0.05, help="TRACING_SAMPLE_RATIO when on")
+    parser.add_argument("--ratio", type=float, default=0.01, help="TRACING_SAMPLE_RATIO when on")
     args = parser.parse_args()
     settings = read_env()
     if not settings:

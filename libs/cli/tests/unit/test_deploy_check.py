@@ -7,7 +7,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from orderflow_cli.deploy_check import login_problems, crd_schema, interpolate
+from orderflow_cli.deploy_check import crd_schema, interpolate, login_problems
 
 
 def test_interpolation_takes_the_environment_then_the_default_and_casts_replicas() -> None:

@@ -1,6 +1,8 @@
 """Placing an order over HTTP as a well-behaved client does: a 503 with Retry-After
 (checkout's admission control, or its store briefly away) is answered by sending the
-same request, with the same Idempotency-Key, after the advised wait."""
+same request, with the same Idempotency-Key, after the advised wait; so is a lost
+connection (a pooled keep-alive connection the server closed as it was reused), after a
+short backoff: the key makes sending it again safe."""
 
 from __future__ import annotations
 
@@ -10,6 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+
+CONNECTION_BACKOFF_S = 0.2
 
 
 @dataclass
@@ -32,11 +36,20 @@ async def post_order(
     client: httpx.AsyncClient, url: str, body: Any, key: str, *, budget_s: float = 120.0
 ) -> Placement:
     """POST ``body`` until an answer other than 503 + Retry-After, or until the waits
-    would pass ``budget_s`` (then the last 503 is returned)."""
+    would pass ``budget_s`` (then the last 503 is returned, or the connection error
+    raised)."""
     deadline = time.monotonic() + budget_s
-    deferred = 0
+    deferred = lost = 0
     while True:
-        response = await client.post(url, json=body, headers={"Idempotency-Key": key})
+        try:
+            response = await client.post(url, json=body, headers={"Idempotency-Key": key})
+        except httpx.TransportError:
+            backoff = min(CONNECTION_BACKOFF_S * 2**lost, 5.0)
+            if time.monotonic() + backoff > deadline:
+                raise
+            lost += 1
+            await asyncio.sleep(backoff)
+            continue
         wait = retry_after_s(response)
         if wait is None or time.monotonic() + wait > deadline:
             return Placement(response, deferred)

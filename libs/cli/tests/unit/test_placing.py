@@ -6,6 +6,7 @@ import itertools
 import time
 
 import httpx
+import pytest
 
 from orderflow_cli.placing import post_order, retry_after_s
 
@@ -44,3 +45,28 @@ def test_only_a_503_with_a_usable_retry_after_is_a_deferral() -> None:
     assert retry_after_s(httpx.Response(503)) is None
     assert retry_after_s(httpx.Response(503, headers={"Retry-After": "soon"})) is None
     assert retry_after_s(httpx.Response(429, headers={"Retry-After": "2"})) is None
+
+
+async def test_a_lost_connection_is_retried_with_the_same_key() -> None:
+    seen: list[str] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers["Idempotency-Key"])
+        if len(seen) <= 2:  # a pooled connection the server had closed, twice
+            raise httpx.ReadError("connection closed", request=request)
+        return httpx.Response(202, json={"order_id": "o-1"})
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handle)) as client:
+        placement = await post_order(client, "http://c/orders", {}, "key-9")
+    assert placement.response.status_code == 202
+    assert placement.deferred == 0
+    assert seen == ["key-9"] * 3
+
+
+async def test_a_connection_that_stays_lost_past_the_budget_raises() -> None:
+    def handle(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused", request=request)
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(handle)) as client:
+        with pytest.raises(httpx.ConnectError):
+            await post_order(client, "http://c/orders", {}, "k", budget_s=0.5)

@@ -87,13 +87,14 @@ def load_or_create_credentials(home: Path) -> dict[str, str]:
     string would need to escape)."""
     path = credentials_file(home)
     known: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
-    for principal in PRINCIPALS:
-        if principal not in known:
-            given = os.environ.get(f"ORDERFLOW_KAFKA_PASSWORD_{principal.upper()}")
-            known[principal] = given or secrets.token_hex(24)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(known, indent=2))
-    path.chmod(0o600)
+    missing = [principal for principal in PRINCIPALS if principal not in known]
+    for principal in missing:
+        given = os.environ.get(f"ORDERFLOW_KAFKA_PASSWORD_{principal.upper()}")
+        known[principal] = given or secrets.token_hex(24)
+    if missing:  # read on every readiness poll: written only when it gains a principal
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(known, indent=2))
+        path.chmod(0o600)
     return known
 
 

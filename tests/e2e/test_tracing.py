@@ -1,7 +1,8 @@
 """One order, one trace (issue #13): the test calls `POST /orders` with a W3C
 `traceparent` of its own; every service writes its spans to a file (the e2e stack runs
 with TRACING_EXPORTER=file); the spans of that trace id come from checkout, orders,
-inventory, payment and shipping, and each one's parent is a span of the same trace."""
+inventory, payment and shipping, and each one's parent is a span of the same trace (the
+events shipping's timers send later, dispatched and delivered, included)."""
 
 from __future__ import annotations
 
@@ -32,6 +33,9 @@ HOPS = {
     ("orders", "ShipmentCreated"),
     ("payment", "CapturePayment"),
     ("orders", "PaymentCaptured"),
+    # Sent later by shipping's timers: the shipment row keeps the order's trace.
+    ("orders", "ShipmentDispatched"),
+    ("orders", "ShipmentDelivered"),
 }
 
 

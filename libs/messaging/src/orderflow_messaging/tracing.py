@@ -118,6 +118,23 @@ def trace_headers(*, causation: Envelope | None = None, context: Context | None 
     return headers_of(context)
 
 
+def traceparent_of(causation: Envelope) -> str | None:
+    """The ``traceparent`` a record caused by ``causation`` would carry, for a row to
+    keep when what it causes is sent later, by a timer (None while tracing is off)."""
+    if not _enabled:
+        return None
+    value = header_value(trace_headers(causation=causation), "traceparent")
+    return value.decode("latin-1") if value is not None else None
+
+
+def kept_context(traceparent: str | None) -> Context | None:
+    """The context of a kept ``traceparent`` (``traceparent_of``), for
+    ``BatchOutbox.put(trace_context=...)``; None when none was kept or tracing is off."""
+    if not _enabled or traceparent is None:
+        return None
+    return context_from([("traceparent", traceparent.encode("latin-1"))])
+
+
 class TracedItem(Protocol):
     """What a consumer batch item exposes to tracing."""
 

@@ -145,3 +145,38 @@ def test_an_unsampled_message_passes_its_headers_on_without_a_span(
     assert header_value(headers, "tracestate") == b"k=v"
     # No message span, and no batch span: nothing in the batch was sampled.
     assert tracing_on.get_finished_spans() == ()
+
+
+def test_a_kept_traceparent_continues_the_trace_when_a_timer_sends_later(
+    tracing_on: InMemorySpanExporter,
+) -> None:
+    incoming = Item(envelope(), headers=[("traceparent", f"00-{TRACE_ID}-{PARENT_ID}-01".encode())])
+    assert incoming.envelope is not None
+    with tracing.batch_spans("effects", [incoming]):
+        kept = tracing.traceparent_of(incoming.envelope)
+    [message] = [s for s in tracing_on.get_finished_spans() if s.name == "process Pinged"]
+    assert kept is not None
+    assert kept.startswith(f"00-{TRACE_ID}-{message.context.span_id:016x}-")
+    # Later, outside any batch: what the timer sends continues the message's span.
+    outbox = BatchOutbox(producer="test")
+    outbox.put("out", Pinged(order_id="o-1"), correlation_id="o-1",
+               trace_context=tracing.kept_context(kept))  # fmt: skip
+    assert traceparent(outbox.records()[0].headers) == kept.rsplit("-", 1)[0]
+    # Nothing kept: nothing to continue.
+    assert tracing.kept_context(None) is None
+
+
+def test_an_unsampled_traceparent_is_kept_as_it_came() -> None:
+    unsampled = f"00-{TRACE_ID}-{PARENT_ID}-02"
+    incoming = Item(envelope(), headers=[("traceparent", unsampled.encode())])
+    assert incoming.envelope is not None
+    with tracing.batch_spans("effects", [incoming]):
+        assert tracing.traceparent_of(incoming.envelope) == unsampled
+
+
+def test_off_keeps_no_traceparent() -> None:
+    tracing.enable(False)
+    incoming = Item(envelope(), headers=[("traceparent", f"00-{TRACE_ID}-{PARENT_ID}-01".encode())])
+    assert incoming.envelope is not None
+    assert tracing.traceparent_of(incoming.envelope) is None
+    assert tracing.kept_context(f"00-{TRACE_ID}-{PARENT_ID}-01") is None

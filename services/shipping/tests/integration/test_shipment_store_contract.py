@@ -90,7 +90,8 @@ async def in_transaction(
 async def test_created_shipments_load_back_as_they_were(in_transaction: InTransaction) -> None:
     made = [
         opened("o1", "10115", 1),  # booked at once
-        opened("o2", "99501", 2),  # waiting for a slow carrier
+        # waiting for a slow carrier, with the trace its timer event will continue
+        replace(opened("o2", "99501", 2), traceparent=f"00-{'ab' * 16}-{'cd' * 8}-01"),
         opened("o3", "00100", 3),  # refused by the carrier
         tombstone("o4", "payment declined", NOW),  # no address, no lines
     ]

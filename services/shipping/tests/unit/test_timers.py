@@ -9,7 +9,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+from orderflow_messaging import tracing
 from orderflow_messaging.clock import FixedClock, SequentialIds
+from orderflow_messaging.envelope import header_value
 from orderflow_messaging.outbox import BatchOutbox
 from shipping.adapters.batch_store import MemoryShipmentStore
 from shipping.application import handlers
@@ -188,3 +190,24 @@ async def test_a_tick_takes_at_most_its_limit_and_the_next_one_the_rest() -> Non
     assert [o for _, o in kinds((await slow.ready(limit=3))[1])] == ["s0", "s1", "s2"]
     assert [o for _, o in kinds((await slow.ready(limit=3))[1])] == ["s3", "s4"]
     assert handlers.TICK_LIMIT >= 500
+
+
+async def test_the_timers_events_continue_the_trace_the_shipment_kept() -> None:
+    kept = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    timers = Timers(replace(opened("traced", 0, n=1), traceparent=kept), opened("plain", 0, n=2))
+    timers.at(4)
+    outbox = BatchOutbox(producer="shipping", clock=timers.clock)
+    tracing.enable()
+    try:
+        await handlers.advance_shipments(
+            Tick(timers.store, outbox, timers.clock(), timers.ids), TIMINGS
+        )
+    finally:
+        tracing.enable(False)
+    sent = {
+        json.loads(r.value or b"")["payload"]["order_id"]: header_value(r.headers, "traceparent")
+        for r in outbox.records()
+    }
+    assert sent == {"traced": kept.encode(), "plain": None}
+    # The row keeps it for the next step (delivered).
+    assert timers.shipment("traced").traceparent == kept

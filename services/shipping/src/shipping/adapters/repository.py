@@ -38,6 +38,7 @@ def shipment_from_row(row: Row) -> Shipment:
         ready_at=row["ready_at"],
         dispatched_at=row["dispatched_at"],
         delivered_at=row["delivered_at"],
+        traceparent=row["traceparent"],
     )
 
 
@@ -71,6 +72,7 @@ def shipment_values(shipment: Shipment) -> dict[str, Any]:
         "dispatched_at": shipment.dispatched_at,
         "delivered_at": shipment.delivered_at,
         "updated_at": shipment.updated_at,
+        "traceparent": shipment.traceparent,
     }
 
 

@@ -37,6 +37,8 @@ shipments = Table(
     Column("dispatched_at", DateTime(timezone=True), nullable=True),
     Column("delivered_at", DateTime(timezone=True), nullable=True),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # The order's trace, for the timers' events (Shipment.traceparent); null untraced.
+    Column("traceparent", Text, nullable=True),
     CheckConstraint(
         "status IN ('requested', 'created', 'dispatched', 'delivered', 'cancelled', 'failed')",
         name="shipments_status_known",

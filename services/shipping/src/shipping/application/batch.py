@@ -19,7 +19,7 @@ Replies on shipping.events, by the state the order's shipment is in:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 import structlog
@@ -31,6 +31,7 @@ from orderflow_contracts.shipping import (
     ShipmentCancellationFailed,
     ShipmentCancelled,
 )
+from orderflow_messaging import tracing
 from orderflow_messaging.clock import IdFactory
 from orderflow_messaging.consumer import Batch, Incoming
 from orderflow_messaging.registry import Message
@@ -62,15 +63,20 @@ class ShipmentBook:
     created: set[str] = field(default_factory=set)
     changed: set[str] = field(default_factory=set)
 
-    def apply(self, cmd: Command, now: datetime, shipper: Shipper) -> Message | None:
-        """Decide one command; returns its reply (None: a slow carrier's answer pending)."""
+    def apply(
+        self, cmd: Command, now: datetime, shipper: Shipper, traceparent: str | None = None
+    ) -> Message | None:
+        """Decide one command; returns its reply (None: a slow carrier's answer pending).
+        A shipment it opens keeps ``traceparent`` for the timers' events."""
         match cmd:
             case CreateShipment():
-                return self._create(cmd, now, shipper)
+                return self._create(cmd, now, shipper, traceparent)
             case CancelShipment():
                 return self._cancel(cmd, now)
 
-    def _create(self, cmd: CreateShipment, now: datetime, shipper: Shipper) -> Message | None:
+    def _create(
+        self, cmd: CreateShipment, now: datetime, shipper: Shipper, traceparent: str | None
+    ) -> Message | None:
         existing = self.shipments.get(cmd.order_id)
         if existing is not None:
             return answer_to_create(existing)
@@ -84,6 +90,8 @@ class ShipmentBook:
             now,
             shipper.timings,
         )
+        if traceparent is not None:
+            shipment = replace(shipment, traceparent=traceparent)
         self.put(shipment, new=True)
         return answer_to_create(shipment)
 
@@ -115,7 +123,7 @@ async def handle_commands(
     now = batch.clock()
     for item in items:
         order_id = item.message.order_id
-        reply = book.apply(item.message, now, shipper)
+        reply = book.apply(item.message, now, shipper, tracing.traceparent_of(item.envelope))
         if reply is not None:
             batch.outbox.put(
                 topics.SHIPPING_EVENTS, reply, correlation_id=order_id, causation=item.envelope

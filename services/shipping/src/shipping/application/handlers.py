@@ -17,6 +17,7 @@ import structlog
 
 from orderflow_contracts import topics
 from orderflow_contracts.shipping import ShipmentDelivered, ShipmentDispatched
+from orderflow_messaging import tracing
 from orderflow_messaging.clock import IdFactory
 from orderflow_messaging.outbox import BatchOutbox
 from orderflow_messaging.registry import Message
@@ -57,7 +58,12 @@ def tracking_event(shipment: Shipment) -> Message:
 
 def _emit(tick: Tick, book: ShipmentBook, shipment: Shipment, event: Message) -> None:
     book.put(shipment)
-    tick.outbox.put(topics.SHIPPING_EVENTS, event, correlation_id=shipment.order_id)
+    tick.outbox.put(
+        topics.SHIPPING_EVENTS,
+        event,
+        correlation_id=shipment.order_id,
+        trace_context=tracing.kept_context(shipment.traceparent),
+    )
 
 
 async def create_ready_shipments(

@@ -69,6 +69,10 @@ class Shipment:
     ready_at: datetime | None = None
     dispatched_at: datetime | None = None
     delivered_at: datetime | None = None
+    # The W3C ``traceparent`` of the CreateShipment that opened it (when tracing is on):
+    # the events the timers emit later (created late, dispatched, delivered) continue
+    # the order's trace instead of each starting one of their own.
+    traceparent: str | None = None
 
     def is_ready(self, now: datetime) -> bool:
         """A slow carrier has now accepted the parcel."""

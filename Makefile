@@ -131,8 +131,9 @@ bench-quick: setup ## a smaller benchmark (under 5 minutes)
 
 # Tracing's cost: the burst (and a 200/s step) alternately with tracing off and on (OTLP
 # to a stand-in collector, the default 5% sampling), ABBA order (bench/tracing_ab.py).
-bench-tracing: setup ## tracing off vs on, interleaved runs of the burst (bench/results/tracing_ab.json)
-	$(call with_stack,$(BIN)/python -m bench.tracing_ab --rounds 2 --burst 3000)
+# Twin stacks of its own (.orderflow-twin-a/-b, ports 22xxx/23xxx), stopped at the end.
+bench-tracing: setup ## tracing off vs on at the same time on twin stacks, arms swapped each round (bench/results/tracing_ab.json)
+	$(BIN)/python -m bench.tracing_ab --rounds 6 --burst 2000
 
 # The soak runs on a stack of its own (.orderflow-soak, the default ports: stop the dev
 # stack first) whose topics keep records 2 minutes and whose services prune outbox and

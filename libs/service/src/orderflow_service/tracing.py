@@ -60,7 +60,7 @@ class TracingSettings(BaseSettings):
 
     exporter: Literal["none", "console", "file", "otlp"] = "none"
     # A share of new traces: at 100% tracing costs about a third more CPU per order;
-    # on twin stacks 1% cost a burst 3.8% of its throughput, 5% 5.1%
+    # on twin stacks 1% cost a burst 3.1% of its throughput, 5% 5.1%
     # (docs/performance.md#tracing).
     sample_ratio: float = Field(default=0.01, ge=0.0, le=1.0)
     file_dir: Path | None = None

@@ -238,11 +238,20 @@ def _print_endpoints() -> None:
 
 
 @app.command()
-def verify(as_json: bool = typer.Option(False, "--json", help="machine-readable output")) -> None:
+def verify(
+    as_json: bool = typer.Option(False, "--json", help="machine-readable output"),
+    scan_seconds: float = typer.Option(
+        30.0,
+        "--scan-seconds",
+        min=1.0,
+        help="how long the broker's topics may be read (a long-lived stack holds more)",
+    ),
+) -> None:
     """Check every invariant across the services' data; exit 1 listing the violations."""
     from orderflow_cli.verify import verify as run_verify
 
-    results, numbers = asyncio.run(run_verify(settings_or_exit()["DATABASE_URL"]))
+    url = settings_or_exit()["DATABASE_URL"]
+    results, numbers = asyncio.run(run_verify(url, scan_seconds))
     ok = all(r.ok for r in results)
     if as_json:
         payload = {

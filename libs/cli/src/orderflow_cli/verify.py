@@ -366,12 +366,16 @@ async def _accounting(conn: asyncpg.Connection) -> list[dict[str, Any]]:
     return rows
 
 
-async def verify(admin_url: str) -> tuple[list[CheckResult], dict[str, Any]]:
+async def verify(
+    admin_url: str, scan_budget_s: float | None = None
+) -> tuple[list[CheckResult], dict[str, Any]]:
+    """Every check; ``scan_budget_s`` bounds the read of the topics (default 30 s)."""
     # Imported here: verify_dlq builds on this module.
     from orderflow_cli.stack import read_env
-    from orderflow_cli.verify_dlq import KafkaView, kafka_checks
+    from orderflow_cli.verify_dlq import SCAN_BUDGET_S, KafkaView, kafka_checks
 
-    kafka = KafkaView(read_env().get("KAFKA_BOOTSTRAP_SERVERS"), canaries())
+    budget = SCAN_BUDGET_S if scan_budget_s is None else scan_budget_s
+    kafka = KafkaView(read_env().get("KAFKA_BOOTSTRAP_SERVERS"), canaries(), budget)
     checks = {**CHECKS, **kafka_checks(kafka)}
     conn = await asyncpg.connect(admin_url, timeout=10)
     try:

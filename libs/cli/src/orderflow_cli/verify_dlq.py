@@ -36,7 +36,8 @@ from orderflow_messaging.errors import ReasonCode
 from orderflow_messaging.kafka import client_options
 
 # An upper bound on one pass over the topics (they are small in tests and demos): a
-# broker that stops answering, or a cluster far too big to scan, is a violation, not a hang.
+# broker that stops answering, or a cluster far too big to scan, is a violation, not a
+# hang. A long-lived stack holds more: `orderflow verify --scan-seconds` raises it.
 SCAN_BUDGET_S = 30.0
 _KAFKA_TIMEOUT_MS = 10_000
 # Each kind of violation is listed up to this many times, then counted.
@@ -281,9 +282,15 @@ class KafkaView:
     """One verify run's reads from the broker. The topic scan happens once, on first use,
     and the checks that need it share it."""
 
-    def __init__(self, bootstrap: str | None, canaries: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        bootstrap: str | None,
+        canaries: Sequence[str] = (),
+        scan_budget_s: float = SCAN_BUDGET_S,
+    ) -> None:
         self.bootstrap = bootstrap
         self.canaries = list(canaries)
+        self.scan_budget_s = scan_budget_s
         self._scan: TopicScan | None = None
         # (group, topic, partition) -> committed offset, as `delivered` read it.
         self.committed: dict[tuple[str, str, int], int] = {}
@@ -361,7 +368,7 @@ class KafkaView:
             pending = {tp: ends[tp] for tp in parts if ends[tp] > starts[tp]}
             for tp in pending:
                 consumer.seek(tp, starts[tp])
-            await _drain(consumer, pending, scan, time.monotonic() + SCAN_BUDGET_S)
+            await _drain(consumer, pending, scan, self.scan_budget_s)
         finally:
             await consumer.stop()
 
@@ -384,8 +391,10 @@ class KafkaView:
         )
 
 
-async def _drain(consumer: Any, pending: dict[Any, int], scan: TopicScan, deadline: float) -> None:
-    """Hand every record below each partition's end offset to ``scan`` until the deadline."""
+async def _drain(consumer: Any, pending: dict[Any, int], scan: TopicScan, budget_s: float) -> None:
+    """Hand every record below each partition's end offset to ``scan``, for at most
+    ``budget_s`` seconds."""
+    deadline = time.monotonic() + budget_s
     while pending and time.monotonic() < deadline:
         batches = await consumer.getmany(*pending, timeout_ms=500, max_records=5000)
         for tp, records in batches.items():
@@ -400,8 +409,9 @@ async def _drain(consumer: Any, pending: dict[Any, int], scan: TopicScan, deadli
     if pending:
         names = ", ".join(f"{tp.topic}/{tp.partition}" for tp in sorted(pending)[:10])
         scan.unfinished.append(
-            f"topics not read to the end within {SCAN_BUDGET_S:.0f} s ({len(pending)} "
-            f"partitions, e.g. {names}): dead letters and hygiene unchecked there"
+            f"topics not read to the end within {budget_s:g} s ({len(pending)} "
+            f"partitions, e.g. {names}): dead letters and hygiene unchecked there "
+            "(a larger --scan-seconds reads further)"
         )
 
 

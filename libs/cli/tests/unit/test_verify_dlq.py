@@ -5,6 +5,7 @@ records are fed to the scan the way the Kafka pass does."""
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from orderflow_cli.verify import consumer_groups
@@ -12,6 +13,7 @@ from orderflow_cli.verify_dlq import (
     Coordinates,
     DeadLetterRef,
     TopicScan,
+    _drain,
     blob_problems,
     capped,
     dead_letter_problems,
@@ -194,3 +196,31 @@ def test_every_record_below_a_committed_offset_has_an_inbox_row() -> None:
     ]
     # Not yet committed: not a loss (the consumer may still be at it).
     assert unhandled_records({("payment", "pay", 0): 2}, scan.message_ids, ids, {}) == []
+
+
+@dataclass(frozen=True, order=True)
+class _Part:
+    topic: str
+    partition: int
+
+
+class _StuckConsumer:
+    """A consumer whose partition never reaches its end offset (a topic too big to read
+    within the budget)."""
+
+    async def getmany(
+        self, *parts: object, timeout_ms: int, max_records: int
+    ) -> dict[str, list[object]]:
+        return {}
+
+    async def position(self, tp: object) -> int:
+        return 0
+
+
+async def test_a_scan_past_its_budget_says_so_and_how_to_read_further() -> None:
+    scan = TopicScan()
+    await _drain(_StuckConsumer(), {_Part("orders.events", 0): 10}, scan, budget_s=0.05)
+    [unfinished] = scan.unfinished
+    assert "within 0.05 s" in unfinished
+    assert "orders.events/0" in unfinished
+    assert "--scan-seconds" in unfinished

@@ -240,11 +240,12 @@ def _print_endpoints() -> None:
 @app.command()
 def verify(
     as_json: bool = typer.Option(False, "--json", help="machine-readable output"),
-    scan_seconds: float = typer.Option(
-        30.0,
+    scan_seconds: float | None = typer.Option(
+        None,
         "--scan-seconds",
         min=1.0,
-        help="how long the broker's topics may be read (a long-lived stack holds more)",
+        help="how long the broker's topics may be read [default: 30] (a long-lived stack "
+        "holds more)",
     ),
 ) -> None:
     """Check every invariant across the services' data; exit 1 listing the violations."""

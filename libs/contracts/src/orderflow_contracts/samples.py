@@ -1,12 +1,21 @@
-"""The sample catalog every local stack starts with (catalog prices, inventory stock).
+"""The sample catalog every local stack starts with (catalog prices, categories and
+attributes; inventory stock).
 
-Shared as data, not code: catalog seeds products and prices from it, inventory seeds
-stock. ``LAST-UNIT`` and ``SOLD-OUT`` exist so the demo shows stock failures.
+Shared as data, not code: catalog seeds categories, products and prices from it,
+inventory seeds stock. ``LAST-UNIT`` and ``SOLD-OUT`` exist so the demo shows stock
+failures.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class SampleCategory:
+    slug: str
+    name: str
+    parent: str | None = None
 
 
 @dataclass(frozen=True)
@@ -16,17 +25,73 @@ class SampleProduct:
     price_minor: int
     currency: str
     initial_stock: int
+    category: str | None = None
+    description: str = ""
+    family: str | None = None
+    attributes: tuple[tuple[str, str], ...] = ()
+
+
+# Parents before children.
+SAMPLE_CATEGORIES: tuple[SampleCategory, ...] = (
+    SampleCategory("apparel", "Apparel"),
+    SampleCategory("tops", "Tops", "apparel"),
+    SampleCategory("accessories", "Accessories", "apparel"),
+    SampleCategory("footwear", "Footwear", "apparel"),
+    SampleCategory("home", "Home and outdoors"),
+    SampleCategory("drinkware", "Drinkware", "home"),
+    SampleCategory("art", "Art"),
+)
 
 
 SAMPLE_CATALOG: tuple[SampleProduct, ...] = (
-    SampleProduct("TEE-BLK-M", "Organic cotton tee, black, M", 1990, "EUR", 100_000),
-    SampleProduct("TEE-WHT-L", "Organic cotton tee, white, L", 1990, "EUR", 100_000),
-    SampleProduct("HOODIE-GRY-M", "Heavyweight hoodie, grey, M", 5900, "EUR", 100_000),
-    SampleProduct("CAP-NVY", "Six-panel cap, navy", 2400, "EUR", 100_000),
-    SampleProduct("MUG-ENAMEL", "Enamel camping mug", 1250, "EUR", 100_000),
-    SampleProduct("BOTTLE-750", "Insulated bottle 750 ml", 2990, "EUR", 100_000),
-    SampleProduct("SOCKS-3PK", "Merino socks, 3 pack", 1800, "EUR", 100_000),
-    SampleProduct("TOTE-CANVAS", "Canvas tote bag", 1500, "EUR", 100_000),
-    SampleProduct("LAST-UNIT", "Signed print, last one", 25000, "EUR", 1),
-    SampleProduct("SOLD-OUT", "Limited sneaker drop", 18000, "EUR", 0),
-)
+    SampleProduct(
+        "TEE-BLK-M", "Organic cotton tee, black, M", 1990, "EUR", 100_000, "tops",
+        "A soft crew-neck tee in organic cotton.", "TEE-ORGANIC",
+        (("colour", "black"), ("size", "M"), ("material", "cotton")),
+    ),
+    SampleProduct(
+        "TEE-WHT-L", "Organic cotton tee, white, L", 1990, "EUR", 100_000, "tops",
+        "A soft crew-neck tee in organic cotton.", "TEE-ORGANIC",
+        (("colour", "white"), ("size", "L"), ("material", "cotton")),
+    ),
+    SampleProduct(
+        "HOODIE-GRY-M", "Heavyweight hoodie, grey, M", 5900, "EUR", 100_000, "tops",
+        "A brushed fleece hoodie with a kangaroo pocket.", None,
+        (("colour", "grey"), ("size", "M"), ("material", "cotton")),
+    ),
+    SampleProduct(
+        "CAP-NVY", "Six-panel cap, navy", 2400, "EUR", 100_000, "accessories",
+        "A washed cotton cap with a brass buckle.", None,
+        (("colour", "navy"), ("size", "one size"), ("material", "cotton")),
+    ),
+    SampleProduct(
+        "MUG-ENAMEL", "Enamel camping mug", 1250, "EUR", 100_000, "drinkware",
+        "A light steel mug with an enamel finish, for the campfire.", None,
+        (("colour", "white"), ("material", "enamel"), ("capacity", "350 ml")),
+    ),
+    SampleProduct(
+        "BOTTLE-750", "Insulated bottle 750 ml", 2990, "EUR", 100_000, "drinkware",
+        "A double-walled bottle that keeps drinks cold for a day.", None,
+        (("colour", "black"), ("material", "steel"), ("capacity", "750 ml")),
+    ),
+    SampleProduct(
+        "SOCKS-3PK", "Merino socks, 3 pack", 1800, "EUR", 100_000, "accessories",
+        "Three pairs of merino wool hiking socks.", None,
+        (("colour", "grey"), ("size", "M"), ("material", "merino")),
+    ),
+    SampleProduct(
+        "TOTE-CANVAS", "Canvas tote bag", 1500, "EUR", 100_000, "accessories",
+        "A heavy canvas tote with long handles.", None,
+        (("colour", "natural"), ("material", "cotton")),
+    ),
+    SampleProduct(
+        "LAST-UNIT", "Signed print, last one", 25000, "EUR", 1, "art",
+        "A signed screen print, the last of its edition.", None,
+        (("material", "paper"), ("signed", "yes")),
+    ),
+    SampleProduct(
+        "SOLD-OUT", "Limited sneaker drop", 18000, "EUR", 0, "footwear",
+        "A limited leather sneaker, sold out.", None,
+        (("colour", "white"), ("size", "42"), ("material", "leather")),
+    ),
+)  # fmt: skip

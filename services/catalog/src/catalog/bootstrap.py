@@ -11,7 +11,7 @@ from catalog.application.unit_of_work import unit_of_work
 from catalog.config import CatalogSettings
 from catalog.entrypoints.http import build_router
 from orderflow_contracts import topics
-from orderflow_contracts.samples import SAMPLE_CATALOG
+from orderflow_contracts.samples import SAMPLE_CATALOG, SAMPLE_CATEGORIES
 from orderflow_messaging.clock import Clock, utc_now
 from orderflow_service.runtime import ServiceDefinition, service_engine
 from orderflow_service.timers import PeriodicTask
@@ -37,7 +37,8 @@ def build(settings: CatalogSettings, clock: Clock = utc_now) -> ServiceDefinitio
 
 
 async def seed_sample_catalog(engine: AsyncEngine, clock: Clock = utc_now) -> bool:
-    """Publish the sample catalog once; products that exist keep their prices."""
+    """Publish the sample catalog (categories first) once; products that exist keep
+    their prices."""
     async with unit_of_work(engine, clock) as uow:
-        await handlers.seed_catalog(uow, SAMPLE_CATALOG)
+        await handlers.seed_catalog(uow, SAMPLE_CATALOG, SAMPLE_CATEGORIES)
     return False

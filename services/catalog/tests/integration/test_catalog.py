@@ -136,7 +136,10 @@ async def test_http_create_read_and_reprice(migrated_schema: MigratedSchema) -> 
     async with _client(db.engine) as client:
         created = await client.post("/products", json=NEW_PRODUCT)
         assert created.status_code == 201
-        assert created.json() == {**NEW_PRODUCT, "active": True}
+        assert created.json() == {
+            **NEW_PRODUCT, "active": True, "description": "", "category": None, "family": None,
+            "attributes": {},
+        }  # fmt: skip
         again = await client.post("/products", json={**NEW_PRODUCT, "price_minor": 1})
         assert again.status_code == 409
 

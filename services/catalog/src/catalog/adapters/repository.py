@@ -1,19 +1,34 @@
-"""Explicit row <-> domain mapping for products."""
+"""Explicit row <-> domain mapping for products and categories."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from catalog.adapters.tables import products
-from catalog.domain.model import Product
+from catalog.adapters.tables import categories, products
+from catalog.domain.model import Category, Product
 from orderflow_messaging.sql import insert_or_ignore
 
+# Every column but the search document (PostgreSQL's own, never read back).
+PRODUCT_COLUMNS = [c for c in products.c if c.name != "search"]
 
-def _product(row: Any) -> Product:
-    return Product(row.sku, row.name, row.price_minor, row.currency, row.active, row.updated_at)
+
+def product_of(row: Any) -> Product:
+    return Product(
+        row.sku,
+        row.name,
+        row.price_minor,
+        row.currency,
+        row.active,
+        row.updated_at,
+        description=row.description,
+        category=row.category,
+        family=row.family,
+        attributes=dict(row.attributes),
+    )
 
 
 class ProductRepository:
@@ -21,15 +36,21 @@ class ProductRepository:
         self._conn = conn
 
     async def get(self, sku: str, *, for_update: bool = False) -> Product | None:
-        query = select(products).where(products.c.sku == sku)
+        query = select(*PRODUCT_COLUMNS).where(products.c.sku == sku)
         if for_update:
             query = query.with_for_update()
         row = (await self._conn.execute(query)).first()
-        return _product(row) if row else None
+        return product_of(row) if row else None
+
+    async def many(self, skus: Sequence[str]) -> dict[str, Product]:
+        rows = await self._conn.execute(
+            select(*PRODUCT_COLUMNS).where(products.c.sku.in_(list(skus)))
+        )
+        return {row.sku: product_of(row) for row in rows}
 
     async def all(self) -> list[Product]:
-        rows = await self._conn.execute(select(products).order_by(products.c.sku))
-        return [_product(row) for row in rows]
+        rows = await self._conn.execute(select(*PRODUCT_COLUMNS).order_by(products.c.sku))
+        return [product_of(row) for row in rows]
 
     async def add_if_missing(self, product: Product) -> bool:
         """Insert; False when the SKU exists. A concurrent insert of the same SKU waits
@@ -41,8 +62,28 @@ class ProductRepository:
             currency=product.currency,
             active=product.active,
             updated_at=product.updated_at,
+            description=product.description,
+            category=product.category,
+            family=product.family,
+            attributes=dict(product.attributes),
         )
         result = await self._conn.execute(insert_or_ignore(products, row, ["sku"]), row)
+        return bool(result.rowcount)
+
+    async def place_if_unplaced(self, product: Product) -> bool:
+        """Give a product that has no category yet ``product``'s description, category,
+        family and attributes (what a catalog seeded before categories existed lacks);
+        False when it has a category."""
+        result = await self._conn.execute(
+            update(products)
+            .where(products.c.sku == product.sku, products.c.category.is_(None))
+            .values(
+                description=product.description,
+                category=product.category,
+                family=product.family,
+                attributes=dict(product.attributes),
+            )
+        )
         return bool(result.rowcount)
 
     async def save_price(self, product: Product) -> None:
@@ -55,3 +96,44 @@ class ProductRepository:
                 updated_at=product.updated_at,
             )
         )
+
+
+def category_of(row: Any) -> Category:
+    return Category(row.slug, row.name, row.parent)
+
+
+class CategoryRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def get(self, slug: str) -> Category | None:
+        row = (
+            await self._conn.execute(select(categories).where(categories.c.slug == slug))
+        ).first()
+        return category_of(row) if row else None
+
+    async def tree(self) -> list[Category]:
+        """Every category, parents before their children, siblings by name."""
+        rows = await self._conn.execute(select(categories))
+        return tree_order([category_of(row) for row in rows])
+
+    async def add_if_missing(self, category: Category) -> bool:
+        """Insert; False when the slug exists. The parent must exist (a foreign key)."""
+        row = dict(slug=category.slug, name=category.name, parent=category.parent)
+        result = await self._conn.execute(insert_or_ignore(categories, row, ["slug"]), row)
+        return bool(result.rowcount)
+
+
+def tree_order(found: Sequence[Category]) -> list[Category]:
+    """Depth first from the roots, siblings by name: a parent always comes before its
+    children."""
+    children: dict[str | None, list[Category]] = {}
+    for category in found:
+        children.setdefault(category.parent, []).append(category)
+    ordered: list[Category] = []
+    stack = sorted(children.get(None, []), key=lambda c: c.name, reverse=True)
+    while stack:
+        category = stack.pop()
+        ordered.append(category)
+        stack.extend(sorted(children.get(category.slug, []), key=lambda c: c.name, reverse=True))
+    return ordered

@@ -9,10 +9,10 @@ from dataclasses import replace
 import structlog
 
 from catalog.application.unit_of_work import CatalogUnitOfWork
-from catalog.domain.model import Product, UnknownProduct
+from catalog.domain.model import Category, Product, UnknownCategory, UnknownProduct
 from orderflow_contracts import topics
 from orderflow_contracts.catalog import PriceChanged, ProductPublished
-from orderflow_contracts.samples import SampleProduct
+from orderflow_contracts.samples import SampleCategory, SampleProduct
 from orderflow_messaging.registry import Message
 
 log = structlog.get_logger(__name__)
@@ -22,8 +22,22 @@ async def _announce(uow: CatalogUnitOfWork, message: Message, sku: str) -> None:
     await uow.outbox.put(topics.CATALOG_EVENTS, message, correlation_id=sku, key=sku)
 
 
+async def add_category(uow: CatalogUnitOfWork, category: Category) -> bool:
+    """Create the category; False when the slug exists. ``UnknownCategory`` when its
+    parent does not exist."""
+    if category.parent is not None and await uow.categories.get(category.parent) is None:
+        raise UnknownCategory(category.parent)
+    added = await uow.categories.add_if_missing(category)
+    if added:
+        log.info("category_added", slug=category.slug, parent=category.parent)
+    return added
+
+
 async def publish_product(uow: CatalogUnitOfWork, product: Product) -> bool:
-    """Create the product and announce it; False (and no event) when the SKU exists."""
+    """Create the product and announce it; False (and no event) when the SKU exists.
+    ``UnknownCategory`` when it names a category that does not exist."""
+    if product.category is not None and await uow.categories.get(product.category) is None:
+        raise UnknownCategory(product.category)
     stamped = replace(product, updated_at=uow.clock())
     if not await uow.products.add_if_missing(stamped):
         return False
@@ -66,12 +80,28 @@ async def change_price(
     return repriced
 
 
-async def seed_catalog(uow: CatalogUnitOfWork, samples: Iterable[SampleProduct]) -> int:
-    """Publish the samples that are missing; returns how many were new."""
+async def seed_catalog(
+    uow: CatalogUnitOfWork,
+    samples: Iterable[SampleProduct],
+    sample_categories: Iterable[SampleCategory] = (),
+) -> int:
+    """Add the categories and publish the products that are missing; a sample product
+    that exists without a category (seeded before there were categories) gets its
+    category, family and attributes. Returns how many products were new."""
+    for sample_category in sample_categories:
+        category = Category(sample_category.slug, sample_category.name, sample_category.parent)
+        await add_category(uow, category)
     added = 0
     for sample in samples:
-        product = Product(sample.sku, sample.name, sample.price_minor, sample.currency)
-        added += await publish_product(uow, product)
+        product = Product(
+            sample.sku, sample.name, sample.price_minor, sample.currency,
+            description=sample.description, category=sample.category, family=sample.family,
+            attributes=dict(sample.attributes),
+        )  # fmt: skip
+        if await publish_product(uow, product):
+            added += 1
+        elif product.category is not None:
+            await uow.products.place_if_unplaced(product)
     if added:
         log.info("catalog_seeded", products=added)
     return added

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from catalog.adapters.repository import ProductRepository
+from catalog.adapters.repository import CategoryRepository, ProductRepository
 from orderflow_messaging.clock import Clock
 from orderflow_messaging.outbox import Outbox
 
@@ -24,6 +24,10 @@ class CatalogUnitOfWork:
     @property
     def products(self) -> ProductRepository:
         return ProductRepository(self.conn)
+
+    @property
+    def categories(self) -> CategoryRepository:
+        return CategoryRepository(self.conn)
 
 
 @asynccontextmanager

@@ -1,12 +1,17 @@
-"""Products and their prices.
+"""Products, their prices and where they sit in the catalog.
 
 A product is identified by its SKU for life: it is created once (publishing it) and
 later only repriced. Money is integer minor units plus an ISO currency, as on the wire.
+A product may sit in a category (a tree, ``Category``), carry attributes (name -> value,
+what search facets and the comparison table show) and belong to a family: the variants
+of one article (a tee in several colours and sizes) share a family and differ in their
+attributes.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 
@@ -18,6 +23,23 @@ class UnknownProduct(Exception):
         self.sku = sku
 
 
+class UnknownCategory(Exception):
+    """No category has this slug."""
+
+    def __init__(self, slug: str) -> None:
+        super().__init__(f"unknown category {slug!r}")
+        self.slug = slug
+
+
+@dataclass(frozen=True)
+class Category:
+    """A node of the category tree (``parent`` None: a root)."""
+
+    slug: str
+    name: str
+    parent: str | None = None
+
+
 @dataclass(frozen=True)
 class Product:
     sku: str
@@ -26,6 +48,10 @@ class Product:
     currency: str
     active: bool = True
     updated_at: datetime | None = None
+    description: str = ""
+    category: str | None = None
+    family: str | None = None
+    attributes: Mapping[str, str] = field(default_factory=dict)
 
     def reprice(self, price_minor: int, currency: str, at: datetime) -> Product | None:
         """The repriced product, or None when the price is already this one.

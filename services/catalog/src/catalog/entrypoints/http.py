@@ -1,8 +1,9 @@
-"""Products over HTTP: read for everyone, create and reprice for merchandisers.
+"""The catalog over HTTP: products, categories, search and comparison for everyone;
+create and reprice for merchandisers.
 
-Bodies are validated against the wire contract's types (SKU, currency, minor units)
-before any use case runs, so an invalid body is a 422 listing every reason and writes
-nothing.
+Bodies and query parameters are validated against the wire contract's types (SKU,
+currency, minor units) before any use case runs, so invalid input is a 422 listing every
+reason (in FastAPI's shape, naming the field) and writes nothing.
 """
 
 from __future__ import annotations
@@ -10,26 +11,28 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from catalog.adapters.repository import ProductRepository
 from catalog.application import handlers
 from catalog.application.unit_of_work import unit_of_work
-from catalog.domain.model import Product, UnknownProduct
+from catalog.domain.model import Category, Product, UnknownCategory, UnknownProduct
+from catalog.entrypoints.discovery import build_discovery_router
+from catalog.entrypoints.views import (
+    AttributeName,
+    AttributeValue,
+    Family,
+    ProductView,
+    Slug,
+    invalid,
+    product_view,
+)
 from orderflow_contracts.common import Currency, MinorUnits, Sku
 from orderflow_messaging.clock import Clock
 from orderflow_service.http import NO_NUL, Text
 
 _STRICT = ConfigDict(extra="forbid", strict=True)
-
-
-class ProductView(BaseModel):
-    sku: str
-    name: str
-    price_minor: int
-    currency: str
-    active: bool
 
 
 class NewProduct(BaseModel):
@@ -40,6 +43,26 @@ class NewProduct(BaseModel):
     price_minor: MinorUnits
     currency: Currency
     active: bool = True
+    description: Annotated[str, StringConstraints(max_length=2000, pattern=NO_NUL)] = ""
+    category: Slug | None = None
+    family: Family | None = None
+    attributes: Annotated[dict[AttributeName, AttributeValue], Field(max_length=20)] = Field(
+        default_factory=dict
+    )
+
+
+class CategoryView(BaseModel):
+    slug: str
+    name: str
+    parent: str | None
+
+
+class NewCategory(BaseModel):
+    model_config = _STRICT
+
+    slug: Slug
+    name: Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=NO_NUL)]
+    parent: Slug | None = None
 
 
 class NewPrice(BaseModel):
@@ -49,23 +72,52 @@ class NewPrice(BaseModel):
     currency: Currency
 
 
-def _view(product: Product) -> ProductView:
-    return ProductView(
-        sku=product.sku,
-        name=product.name,
-        price_minor=product.price_minor,
-        currency=product.currency,
-        active=product.active,
-    )
-
-
 def build_router(engine: AsyncEngine, clock: Clock) -> APIRouter:
+    root = APIRouter()
+    root.include_router(_products_router(engine, clock))
+    root.include_router(_categories_router(engine, clock))
+    root.include_router(build_discovery_router(engine))
+    return root
+
+
+def _categories_router(engine: AsyncEngine, clock: Clock) -> APIRouter:
+    router = APIRouter(prefix="/categories", tags=["categories"])
+
+    @router.get("")
+    async def list_categories() -> list[CategoryView]:
+        """Every category, parents before their children (a tree by ``parent``)."""
+        async with unit_of_work(engine, clock) as uow:
+            tree = await uow.categories.tree()
+        return [CategoryView(slug=c.slug, name=c.name, parent=c.parent) for c in tree]
+
+    @router.post(
+        "",
+        status_code=201,
+        responses={409: {"description": "the slug exists"}},
+    )
+    async def create_category(body: NewCategory) -> CategoryView:
+        """Create a category under ``parent`` (a root without); an unknown parent is a
+        422."""
+        category = Category(body.slug, body.name, body.parent)
+        try:
+            async with unit_of_work(engine, clock) as uow:
+                created = await handlers.add_category(uow, category)
+        except UnknownCategory as exc:
+            raise invalid(("body", "parent"), str(exc)) from exc
+        if not created:
+            raise HTTPException(409, f"category {body.slug!r} already exists")
+        return CategoryView(slug=category.slug, name=category.name, parent=category.parent)
+
+    return router
+
+
+def _products_router(engine: AsyncEngine, clock: Clock) -> APIRouter:
     router = APIRouter(prefix="/products", tags=["products"])
 
     @router.get("")
     async def list_products() -> list[ProductView]:
         async with engine.connect() as conn:
-            return [_view(product) for product in await ProductRepository(conn).all()]
+            return [product_view(product) for product in await ProductRepository(conn).all()]
 
     @router.get("/{sku}", responses={404: {"description": "unknown SKU"}})
     async def get_product(sku: Text) -> ProductView:
@@ -73,17 +125,25 @@ def build_router(engine: AsyncEngine, clock: Clock) -> APIRouter:
             product = await ProductRepository(conn).get(sku)
         if product is None:
             raise HTTPException(404, f"unknown SKU {sku!r}")
-        return _view(product)
+        return product_view(product)
 
     @router.post("", status_code=201, responses={409: {"description": "the SKU exists"}})
     async def create_product(body: NewProduct) -> ProductView:
-        """Create a product and publish ProductPublished; an existing SKU is a 409."""
-        product = Product(body.sku, body.name, body.price_minor, body.currency, body.active)
-        async with unit_of_work(engine, clock) as uow:
-            created = await handlers.publish_product(uow, product)
+        """Create a product and publish ProductPublished; an existing SKU is a 409, an
+        unknown category a 422."""
+        product = Product(
+            body.sku, body.name, body.price_minor, body.currency, body.active,
+            description=body.description, category=body.category, family=body.family,
+            attributes=dict(body.attributes),
+        )  # fmt: skip
+        try:
+            async with unit_of_work(engine, clock) as uow:
+                created = await handlers.publish_product(uow, product)
+        except UnknownCategory as exc:
+            raise invalid(("body", "category"), str(exc)) from exc
         if not created:
             raise HTTPException(409, f"SKU {body.sku!r} already exists")
-        return _view(product)
+        return product_view(product)
 
     @router.put("/{sku}/price", responses={404: {"description": "unknown SKU"}})
     async def change_price(sku: Text, body: NewPrice) -> ProductView:
@@ -93,6 +153,6 @@ def build_router(engine: AsyncEngine, clock: Clock) -> APIRouter:
                 product = await handlers.change_price(uow, sku, body.price_minor, body.currency)
         except UnknownProduct as exc:
             raise HTTPException(404, str(exc)) from exc
-        return _view(product)
+        return product_view(product)
 
     return router

@@ -1,0 +1,54 @@
+"""What the catalog's routes share: the product as it is shown, the field types of
+catalog input, and a 422 for rules the schema cannot state."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, Field, StringConstraints
+
+from catalog.domain.model import Product
+from orderflow_service.http import NO_NUL
+
+Slug = Annotated[
+    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9-]*$")
+]
+AttributeName = Annotated[
+    str, StringConstraints(min_length=1, max_length=32, pattern=r"^[a-z][a-z0-9_]*$")
+]
+AttributeValue = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=NO_NUL)]
+Family = Annotated[
+    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Z0-9][A-Z0-9-]*$")
+]
+
+
+class ProductView(BaseModel):
+    sku: str
+    name: str
+    price_minor: int
+    currency: str
+    active: bool
+    description: str = ""
+    category: str | None = None
+    family: str | None = None
+    attributes: dict[str, str] = Field(default_factory=dict)
+
+
+def product_view(product: Product) -> ProductView:
+    return ProductView(
+        sku=product.sku,
+        name=product.name,
+        price_minor=product.price_minor,
+        currency=product.currency,
+        active=product.active,
+        description=product.description,
+        category=product.category,
+        family=product.family,
+        attributes=dict(product.attributes),
+    )
+
+
+def invalid(location: tuple[str, ...], reason: str) -> RequestValidationError:
+    """A 422 in FastAPI's own shape, for a rule the schema cannot state."""
+    return RequestValidationError([{"loc": location, "msg": reason, "type": "value_error"}])

@@ -205,6 +205,10 @@ async def test_categories_tree_and_creation(client: httpx.AsyncClient) -> None:
     )
     assert created.status_code == 201
     assert (await client.post("/categories", json={"slug": "mugs", "name": "M"})).status_code == 409
+    for slug in ("mugs", "new"):  # its own parent, whether it exists or not
+        own = await client.post("/categories", json={"slug": slug, "name": "M", "parent": slug})
+        assert own.status_code == 422
+        assert [e["loc"] for e in own.json()["detail"]] == [["body", "parent"]]
     orphan = await client.post("/categories", json={"slug": "x", "name": "X", "parent": "nope"})
     assert orphan.status_code == 422
     assert [e["loc"] for e in orphan.json()["detail"]] == [["body", "parent"]]

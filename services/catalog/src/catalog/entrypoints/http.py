@@ -98,6 +98,8 @@ def _categories_router(engine: AsyncEngine, clock: Clock) -> APIRouter:
     async def create_category(body: NewCategory) -> CategoryView:
         """Create a category under ``parent`` (a root without); an unknown parent is a
         422."""
+        if body.parent == body.slug:
+            raise invalid(("body", "parent"), "a category cannot be its own parent")
         category = Category(body.slug, body.name, body.parent)
         try:
             async with unit_of_work(engine, clock) as uow:

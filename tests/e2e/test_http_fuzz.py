@@ -83,6 +83,7 @@ CATALOG = (
     "SELECT row(p.*)::text FROM catalog.products p WHERE p.sku = $1",
     "SELECT count(*)::text FROM catalog.outbox WHERE correlation_id = $1",
 )
+CATEGORY = ("SELECT row(c.*)::text FROM catalog.categories c WHERE c.slug = $1",)
 INVENTORY = ("SELECT row(s.*)::text FROM inventory.stock_items s WHERE s.sku = $1",)
 SAGA = (
     "SELECT row(s.*)::text FROM orders.sagas s WHERE s.order_id = $1",
@@ -112,6 +113,8 @@ def _header(name: str) -> Callable[[Case], object]:
 WRITES: dict[tuple[str, str, str], tuple[Callable[[Case], object], tuple[str, ...]]] = {
     ("catalog", "POST", "/products"): (_body("sku"), CATALOG),
     ("catalog", "PUT", "/products/{sku}/price"): (_path("sku"), CATALOG),
+    ("catalog", "PUT", "/products/{sku}/details"): (_path("sku"), CATALOG),
+    ("catalog", "POST", "/categories"): (_body("slug"), CATEGORY),
     ("inventory", "PUT", "/stock/{sku}"): (_path("sku"), INVENTORY),
     ("orders", "POST", "/orders/{order_id}/cancel"): (_path("order_id"), SAGA),
     ("orders", "POST", "/admin/sagas/{order_id}/retry"): (_path("order_id"), SAGA),

@@ -244,3 +244,38 @@ async def test_seed_places_products_seeded_before_categories(
     assert announced == len(SAMPLE_CATALOG)
     async with _client(db.engine) as client:
         assert _skus(await _search(client, q="merino")) == ["SOCKS-3PK"]
+
+
+async def test_details_replace_what_search_finds(migrated_schema: MigratedSchema) -> None:
+    db = await migrated_schema(MIGRATIONS)
+    await seed_sample_catalog(db.engine, FixedClock(NOW))
+    details = {
+        "description": "A mug for the office.", "category": "tops",
+        "attributes": {"colour": "green"},
+    }  # fmt: skip
+    async with _client(db.engine) as client:
+        for _ in range(2):  # the same PUT again changes nothing more
+            moved = await client.put("/products/MUG-ENAMEL/details", json=details)
+            assert moved.status_code == 200, moved.text
+            body = moved.json()
+            assert (body["category"], body["attributes"], body["family"]) == (
+                "tops", {"colour": "green"}, None,
+            )  # fmt: skip
+            assert body["price_minor"] == 1250  # the price stays
+        assert "MUG-ENAMEL" in _skus(await _search(client, category="apparel", q="office"))
+        assert "MUG-ENAMEL" not in _skus(await _search(client, category="home"))
+        assert _skus(await _search(client, q="campfire")) == []  # the old description is gone
+
+        unknown = await client.put("/products/NOPE/details", json=details)
+        assert unknown.status_code == 404
+        unplaced = await client.put(
+            "/products/MUG-ENAMEL/details", json={**details, "category": "nowhere"}
+        )
+        assert unplaced.status_code == 422
+        assert [e["loc"] for e in unplaced.json()["detail"]] == [["body", "category"]]
+        bad = await client.put("/products/MUG-ENAMEL/details", json={"attributes": {"Colour": "x"}})
+        assert bad.status_code == 422
+        assert (await client.get("/products/MUG-ENAMEL")).json()["category"] == "tops"
+    async with db.engine.connect() as conn:
+        announced = await conn.scalar(text("SELECT count(*) FROM outbox"))
+    assert announced == len(SAMPLE_CATALOG)  # details are not announced

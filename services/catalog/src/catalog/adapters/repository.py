@@ -70,6 +70,18 @@ class ProductRepository:
         result = await self._conn.execute(insert_or_ignore(products, row, ["sku"]), row)
         return bool(result.rowcount)
 
+    async def save_details(self, product: Product) -> None:
+        await self._conn.execute(
+            update(products)
+            .where(products.c.sku == product.sku)
+            .values(
+                description=product.description,
+                category=product.category,
+                family=product.family,
+                attributes=dict(product.attributes),
+            )
+        )
+
     async def place_if_unplaced(self, product: Product) -> bool:
         """Give a product that has no category yet ``product``'s description, category,
         family and attributes (what a catalog seeded before categories existed lacks);

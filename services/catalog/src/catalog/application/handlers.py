@@ -80,6 +80,29 @@ async def change_price(
     return repriced
 
 
+async def describe_product(
+    uow: CatalogUnitOfWork,
+    sku: str,
+    description: str,
+    category: str | None,
+    family: str | None,
+    attributes: dict[str, str],
+) -> Product:
+    """Replace a product's details (description, category, family, attributes). Nothing
+    is announced: they are the catalog's own data, not part of any contract.
+    ``UnknownProduct``, ``UnknownCategory``."""
+    product = await uow.products.get(sku, for_update=True)
+    if product is None:
+        raise UnknownProduct(sku)
+    if category is not None and await uow.categories.get(category) is None:
+        raise UnknownCategory(category)
+    described = product.described(description, category, family, attributes)
+    if described != product:
+        await uow.products.save_details(described)
+        log.info("product_described", sku=sku, category=category, family=family)
+    return described
+
+
 async def seed_catalog(
     uow: CatalogUnitOfWork,
     samples: Iterable[SampleProduct],

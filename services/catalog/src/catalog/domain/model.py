@@ -62,3 +62,20 @@ class Product:
         if (price_minor, currency) == (self.price_minor, self.currency):
             return None
         return replace(self, price_minor=price_minor, currency=currency, updated_at=at)
+
+    def described(
+        self,
+        description: str,
+        category: str | None,
+        family: str | None,
+        attributes: Mapping[str, str],
+    ) -> Product:
+        """The product with these details (what search and comparison show); its price
+        and identity stay."""
+        return replace(
+            self,
+            description=description,
+            category=category,
+            family=family,
+            attributes=dict(attributes),
+        )

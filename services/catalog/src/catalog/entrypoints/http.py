@@ -35,7 +35,22 @@ from orderflow_service.http import NO_NUL, Text
 _STRICT = ConfigDict(extra="forbid", strict=True)
 
 
-class NewProduct(BaseModel):
+class ProductDetails(BaseModel):
+    """What a product is searched and compared by; a PUT replaces all of it."""
+
+    model_config = _STRICT
+
+    description: Annotated[str, StringConstraints(max_length=2000, pattern=NO_NUL)] = ""
+    category: Slug | None = None
+    family: Family | None = None
+    attributes: Annotated[dict[AttributeName, AttributeValue], Field(max_length=20)] = Field(
+        default_factory=dict
+    )
+
+
+class NewProduct(ProductDetails):
+    """A product to create: its identity, price and details."""
+
     model_config = _STRICT
 
     sku: Sku
@@ -43,12 +58,6 @@ class NewProduct(BaseModel):
     price_minor: MinorUnits
     currency: Currency
     active: bool = True
-    description: Annotated[str, StringConstraints(max_length=2000, pattern=NO_NUL)] = ""
-    category: Slug | None = None
-    family: Family | None = None
-    attributes: Annotated[dict[AttributeName, AttributeValue], Field(max_length=20)] = Field(
-        default_factory=dict
-    )
 
 
 class CategoryView(BaseModel):
@@ -145,6 +154,21 @@ def _products_router(engine: AsyncEngine, clock: Clock) -> APIRouter:
             raise invalid(("body", "category"), str(exc)) from exc
         if not created:
             raise HTTPException(409, f"SKU {body.sku!r} already exists")
+        return product_view(product)
+
+    @router.put("/{sku}/details", responses={404: {"description": "unknown SKU"}})
+    async def describe_product(sku: Text, body: ProductDetails) -> ProductView:
+        """Replace the product's description, category, family and attributes (what is
+        left out is cleared); an unknown category is a 422. Announces nothing."""
+        try:
+            async with unit_of_work(engine, clock) as uow:
+                product = await handlers.describe_product(
+                    uow, sku, body.description, body.category, body.family, dict(body.attributes)
+                )
+        except UnknownProduct as exc:
+            raise HTTPException(404, str(exc)) from exc
+        except UnknownCategory as exc:
+            raise invalid(("body", "category"), str(exc)) from exc
         return product_view(product)
 
     @router.put("/{sku}/price", responses={404: {"description": "unknown SKU"}})

@@ -62,40 +62,21 @@ class ProductRepository:
             currency=product.currency,
             active=product.active,
             updated_at=product.updated_at,
-            description=product.description,
-            category=product.category,
-            family=product.family,
-            attributes=dict(product.attributes),
+            **_details(product),
         )
         result = await self._conn.execute(insert_or_ignore(products, row, ["sku"]), row)
         return bool(result.rowcount)
 
     async def save_details(self, product: Product) -> None:
-        await self._conn.execute(
-            update(products)
-            .where(products.c.sku == product.sku)
-            .values(
-                description=product.description,
-                category=product.category,
-                family=product.family,
-                attributes=dict(product.attributes),
-            )
-        )
+        query = update(products).where(products.c.sku == product.sku)
+        await self._conn.execute(query.values(**_details(product)))
 
     async def place_if_unplaced(self, product: Product) -> bool:
         """Give a product that has no category yet ``product``'s description, category,
         family and attributes (what a catalog seeded before categories existed lacks);
         False when it has a category."""
-        result = await self._conn.execute(
-            update(products)
-            .where(products.c.sku == product.sku, products.c.category.is_(None))
-            .values(
-                description=product.description,
-                category=product.category,
-                family=product.family,
-                attributes=dict(product.attributes),
-            )
-        )
+        query = update(products).where(products.c.sku == product.sku, products.c.category.is_(None))
+        result = await self._conn.execute(query.values(**_details(product)))
         return bool(result.rowcount)
 
     async def save_price(self, product: Product) -> None:
@@ -108,6 +89,16 @@ class ProductRepository:
                 updated_at=product.updated_at,
             )
         )
+
+
+def _details(product: Product) -> dict[str, Any]:
+    """The columns of what a product is searched and compared by."""
+    return dict(
+        description=product.description,
+        category=product.category,
+        family=product.family,
+        attributes=dict(product.attributes),
+    )
 
 
 def category_of(row: Any) -> Category:

@@ -22,11 +22,16 @@ async def _announce(uow: CatalogUnitOfWork, message: Message, sku: str) -> None:
     await uow.outbox.put(topics.CATALOG_EVENTS, message, correlation_id=sku, key=sku)
 
 
+async def _require_category(uow: CatalogUnitOfWork, slug: str | None) -> None:
+    """``UnknownCategory`` unless ``slug`` is None or an existing category."""
+    if slug is not None and await uow.categories.get(slug) is None:
+        raise UnknownCategory(slug)
+
+
 async def add_category(uow: CatalogUnitOfWork, category: Category) -> bool:
     """Create the category; False when the slug exists. ``UnknownCategory`` when its
     parent does not exist."""
-    if category.parent is not None and await uow.categories.get(category.parent) is None:
-        raise UnknownCategory(category.parent)
+    await _require_category(uow, category.parent)
     added = await uow.categories.add_if_missing(category)
     if added:
         log.info("category_added", slug=category.slug, parent=category.parent)
@@ -36,8 +41,7 @@ async def add_category(uow: CatalogUnitOfWork, category: Category) -> bool:
 async def publish_product(uow: CatalogUnitOfWork, product: Product) -> bool:
     """Create the product and announce it; False (and no event) when the SKU exists.
     ``UnknownCategory`` when it names a category that does not exist."""
-    if product.category is not None and await uow.categories.get(product.category) is None:
-        raise UnknownCategory(product.category)
+    await _require_category(uow, product.category)
     stamped = replace(product, updated_at=uow.clock())
     if not await uow.products.add_if_missing(stamped):
         return False
@@ -94,8 +98,7 @@ async def describe_product(
     product = await uow.products.get(sku, for_update=True)
     if product is None:
         raise UnknownProduct(sku)
-    if category is not None and await uow.categories.get(category) is None:
-        raise UnknownCategory(category)
+    await _require_category(uow, category)
     described = product.described(description, category, family, attributes)
     if described != product:
         await uow.products.save_details(described)

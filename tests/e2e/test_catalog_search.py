@@ -3,12 +3,14 @@ with facets, and a comparison, through the catalog service's HTTP API."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
 from typing import Any
 
 import httpx
 
-from .conftest import System
+from .conftest import System, get_json, new_product, order_body, place, until
 
 
 async def _post(http: httpx.AsyncClient, url: str, body: dict[str, Any]) -> None:
@@ -76,3 +78,40 @@ async def test_search_with_facets_returns_the_expected_products(
     assert {item["category"] for item in seeded["items"] if item["sku"] == "SOCKS-3PK"} == {
         "accessories"
     }
+
+
+async def _shown(
+    http: httpx.AsyncClient, system: System, sku: str, available: int, timeout: float = 30.0
+) -> dict[str, Any]:
+    """The catalog's product once it shows ``available`` (its projection lags inventory
+    by a relay pass and a consumer linger)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        status, product = await get_json(http, system.url("catalog") + f"/products/{sku}")
+        assert status == 200, product
+        if product["available"] == available:
+            return dict(product)
+        if time.monotonic() > deadline:
+            raise AssertionError(f"catalog shows {product['available']} of {sku}, not {available}")
+        await asyncio.sleep(0.2)
+
+
+async def test_availability_follows_inventory_through_its_events(
+    http: httpx.AsyncClient, system: System
+) -> None:
+    sku = await new_product(http, system, stock=2)
+    assert (await _shown(http, system, sku, 2))["in_stock"] is True
+    order_id = await place(http, system, order_body((sku, 2)))
+    assert (await until(http, system, order_id))["status"] == "COMPLETED"
+    assert (await _shown(http, system, sku, 0))["in_stock"] is False
+    search = system.url("catalog") + "/search"
+    found = await http.get(search, params={"q": sku, "in_stock": "true"})
+    assert found.status_code == 200, found.text
+    assert found.json()["total"] == 0
+    assert found.json()["facets"]["stock"] == {"in_stock": 0, "out_of_stock": 1}
+    # A stock count brings it back.
+    counted = await http.put(system.url("inventory") + f"/stock/{sku}", json={"available": 5})
+    assert counted.status_code == 200, counted.text
+    await _shown(http, system, sku, 5)
+    found = await http.get(search, params={"q": sku, "in_stock": "true"})
+    assert [item["sku"] for item in found.json()["items"]] == [sku]

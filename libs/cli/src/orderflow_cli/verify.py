@@ -117,6 +117,32 @@ async def _stock(conn: asyncpg.Connection) -> list[str]:
     ]
 
 
+# The catalog's availability is a projection of inventory's levels: never ahead of
+# inventory, and showing inventory's quantity once the last change had time to arrive.
+_AVAILABILITY = """
+SELECT i.sku, i.available, i.revision, c.available AS shown, c.revision AS shown_revision
+FROM inventory.stock_items i
+LEFT JOIN catalog.stock_levels c ON c.sku = i.sku
+WHERE i.revision > 0 AND i.sku ~ $1 AND (
+    c.revision > i.revision
+    OR (i.updated_at < now() - interval '10 seconds' AND c.available IS DISTINCT FROM i.available)
+)
+LIMIT 20
+"""
+
+
+async def _availability(conn: asyncpg.Connection) -> list[str]:
+    from orderflow_contracts.common import SKU_PATTERN
+
+    if not await _exist(conn, "inventory.stock_items", "catalog.stock_levels"):
+        return []
+    return [
+        f"SKU {r['sku']}: catalog shows {r['shown']} (revision {r['shown_revision']}), "
+        f"inventory has {r['available']} (revision {r['revision']})"
+        for r in await conn.fetch(_AVAILABILITY, SKU_PATTERN)
+    ]
+
+
 _CONSISTENCY = """
 SELECT s.order_id, s.status, r.status AS reservation, p.status AS payment, sh.status AS shipment
 FROM orders.sagas s
@@ -316,6 +342,7 @@ CHECKS: dict[str, Check] = {
     "orders_terminal": _orders_terminal,
     "money": _money,
     "stock_conserved": _stock,
+    "catalog_availability": _availability,
     "saga_consistency": _consistency,
     "legal_transitions": _transitions,
     "outbox_published": _outboxes,

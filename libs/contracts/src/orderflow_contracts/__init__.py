@@ -12,6 +12,7 @@ def all_messages() -> tuple[type[Message], ...]:
         *checkout.MESSAGES,
         *inventory.COMMANDS,
         *inventory.EVENTS,
+        *inventory.LEVELS,
         *payment.COMMANDS,
         *payment.EVENTS,
         *shipping.COMMANDS,

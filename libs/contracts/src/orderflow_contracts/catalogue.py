@@ -36,6 +36,8 @@ CATALOGUE: tuple[TopicContract, ...] = (
                   inventory.COMMANDS, "Stock requests of the saga."),
     TopicContract(t.INVENTORY_EVENTS, "order id", ("inventory",), ("orders",), inventory.EVENTS,
                   "Replies of inventory."),
+    TopicContract(t.INVENTORY_STOCK, "SKU", ("inventory",), ("catalog",), inventory.LEVELS,
+                  "Stock levels as they change (compacted: the latest level of each SKU)."),
     TopicContract(t.PAYMENT_COMMANDS, "order id", ("orders",), ("payment",), payment.COMMANDS,
                   "Payment requests of the saga (each with an idempotency key)."),
     TopicContract(t.PAYMENT_EVENTS, "order id", ("payment",), ("orders",), payment.EVENTS,
@@ -62,6 +64,7 @@ class ConsumerGroup:
 
 
 GROUPS: tuple[ConsumerGroup, ...] = (
+    ConsumerGroup("catalog", "catalog", (t.INVENTORY_STOCK,)),
     ConsumerGroup("checkout", "checkout", (t.CATALOG_EVENTS,)),
     ConsumerGroup("checkout", "checkout-inbound", (t.ORDERS_INBOUND,)),
     ConsumerGroup("orders", "orders",

@@ -6,9 +6,9 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-Sku = Annotated[
-    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Z0-9][A-Z0-9-]*$")
-]
+# Also a PostgreSQL regular expression as it is (orderflow verify matches rows with it).
+SKU_PATTERN = r"^[A-Z0-9][A-Z0-9-]*$"
+Sku = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=SKU_PATTERN)]
 Currency = Annotated[str, StringConstraints(min_length=3, max_length=3, pattern=r"^[A-Z]{3}$")]
 OrderId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 Quantity = Annotated[int, Field(gt=0, le=10_000)]

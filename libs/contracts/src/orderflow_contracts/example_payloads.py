@@ -126,6 +126,7 @@ def payloads() -> tuple[Message, ...]:
         ),
         inventory.ReserveStock(order_id=ORDER_ID, lines=_STOCK),
         inventory.StockReserved(order_id=ORDER_ID, lines=_STOCK),
+        inventory.StockLevelChanged(sku=hoodie.sku, available=41, revision=7),
         inventory.StockReservationFailed(
             order_id=ORDER_ID, reason="insufficient stock", unavailable=["SOLD-OUT"]
         ),

@@ -1,4 +1,4 @@
-"""inventory.commands and inventory.events (key: order id)."""
+"""inventory.commands and inventory.events (key: order id); inventory.stock (key: SKU)."""
 
 from __future__ import annotations
 
@@ -60,9 +60,26 @@ class StockCommitted(Message):
 
 
 COMMANDS: tuple[type[Message], ...] = (ReserveStock, ReleaseStock, CommitStock)
+
+
+class StockLevelChanged(Message):
+    """A SKU's available quantity after a change, for read models (the catalog's
+    availability). ``revision`` counts the SKU's stock changes and only grows: a reader
+    keeps the level with the highest revision it has seen, so a redelivery or a replay
+    never moves a level back. At most one per SKU per inventory transaction."""
+
+    TYPE = "StockLevelChanged"
+    VERSION = 1
+    sku: Sku
+    available: Annotated[int, Field(ge=0)]
+    revision: Annotated[int, Field(ge=1)]
+
+
 EVENTS: tuple[type[Message], ...] = (
     StockReserved,
     StockReservationFailed,
     StockReleased,
     StockCommitted,
 )
+# On inventory.stock (compacted): the latest level of each SKU stays readable.
+LEVELS: tuple[type[Message], ...] = (StockLevelChanged,)

@@ -9,6 +9,8 @@ ORDERS_INBOUND = "orders.inbound"
 ORDERS_INBOUND_REPLIES = "orders.inbound.replies"
 INVENTORY_COMMANDS = "inventory.commands"
 INVENTORY_EVENTS = "inventory.events"
+# Stock levels by SKU, for read models; compacted (the latest level per SKU is kept).
+INVENTORY_STOCK = "inventory.stock"
 PAYMENT_COMMANDS = "payment.commands"
 PAYMENT_EVENTS = "payment.events"
 SHIPPING_COMMANDS = "shipping.commands"
@@ -22,11 +24,16 @@ ALL = (
     ORDERS_INBOUND_REPLIES,
     INVENTORY_COMMANDS,
     INVENTORY_EVENTS,
+    INVENTORY_STOCK,
     PAYMENT_COMMANDS,
     PAYMENT_EVENTS,
     SHIPPING_COMMANDS,
     SHIPPING_EVENTS,
 )
+
+# State topics: the broker keeps the latest record of each key (cleanup.policy=compact),
+# so a new reader or a rebuilt projection reads every key's current state from offset 0.
+COMPACTED = frozenset({INVENTORY_STOCK})
 
 
 def dlq(topic: str) -> str:

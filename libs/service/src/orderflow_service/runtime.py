@@ -31,6 +31,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from orderflow_contracts.topics import COMPACTED
 from orderflow_messaging import tracing
 from orderflow_messaging.consumer import MessageConsumer
 from orderflow_messaging.db import create_engine, dispose, hot_pool
@@ -113,8 +114,12 @@ class ServiceRunner:
         await ensure_topics(
             settings.kafka, consumed | set(svc.produces), partitions=settings.topic_partitions
         )
-        if consumed and settings.retention.enabled:
-            check_retention(settings.retention, await retention_ms(settings.kafka, consumed))
+        # A compacted topic keeps each key's latest record forever, past any inbox window:
+        # its readers apply records by revision (an old one never wins), so the inbox is
+        # not what keeps them exactly-once and the window check does not apply.
+        windowed = consumed - COMPACTED
+        if windowed and settings.retention.enabled:
+            check_retention(settings.retention, await retention_ms(settings.kafka, windowed))
         async with svc.engine.connect() as conn:
             schema = str(await conn.scalar(text("SELECT current_schema()")))
         for task in self._housekeeping(schema):

@@ -9,6 +9,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import TopicAlreadyExistsError
 
+from orderflow_contracts.topics import COMPACTED
 from orderflow_messaging.dead_letter import DLQ_SUFFIX, dlq_topic
 from orderflow_messaging.kafka import connection_options
 from orderflow_messaging.settings import KafkaSettings
@@ -58,9 +59,18 @@ async def retention_ms(settings: KafkaSettings, topics: Iterable[str]) -> dict[s
     return found
 
 
+def topic_configs(name: str, settings: KafkaSettings) -> dict[str, str]:
+    """What a topic is created with besides the broker's defaults."""
+    if name.endswith(DLQ_SUFFIX):
+        # A dead letter is larger than the record it copies (DLQ_HEADROOM_BYTES): its
+        # topic takes whatever the relay may send (found by tests/chaos/test_poison_matrix).
+        return {"max.message.bytes": str(settings.max_request_size)}
+    if name in COMPACTED:
+        # A state topic: the latest record of each key is kept whatever its age.
+        return {"cleanup.policy": "compact"}
+    return {}
+
+
 def _new_topic(name: str, partitions: int, settings: KafkaSettings) -> NewTopic:
-    # A dead letter is larger than the record it copies (dead_letter.DLQ_HEADROOM_BYTES):
-    # its topic takes whatever the relay may send (found by tests/chaos/test_poison_matrix).
-    configs = {"max.message.bytes": str(settings.max_request_size)}
-    dlq = name.endswith(DLQ_SUFFIX)
-    return NewTopic(name, partitions, replication_factor=1, topic_configs=configs if dlq else None)
+    configs = topic_configs(name, settings)
+    return NewTopic(name, partitions, replication_factor=1, topic_configs=configs or None)

@@ -1,4 +1,4 @@
-"""Composition root: builds the engine, seed task and routes of catalog."""
+"""Composition root: builds the engine, consumer, seed task and routes of catalog."""
 
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ from catalog.application import handlers
 from catalog.application.unit_of_work import unit_of_work
 from catalog.config import CatalogSettings
 from catalog.entrypoints.http import build_router
+from catalog.entrypoints.messages import build_consumer
 from orderflow_contracts import topics
 from orderflow_contracts.samples import SAMPLE_CATALOG, SAMPLE_CATEGORIES
 from orderflow_messaging.clock import Clock, utc_now
-from orderflow_service.runtime import ServiceDefinition, service_engine
+from orderflow_service.runtime import ServiceDefinition, Subscription, service_engine
 from orderflow_service.timers import PeriodicTask
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -21,6 +22,8 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 def build(settings: CatalogSettings, clock: Clock = utc_now) -> ServiceDefinition:
     engine = service_engine(settings, "catalog")
+    consumer_settings = settings.consumer.lingering(settings.linger_ms)
+    consumer = build_consumer(engine, consumer_settings, clock)
     tasks = []
     if settings.seed_sample_catalog:
         # Re-running hourly is harmless: the seed only inserts (and announces) what is missing.
@@ -30,6 +33,11 @@ def build(settings: CatalogSettings, clock: Clock = utc_now) -> ServiceDefinitio
         settings=settings,
         engine=engine,
         migrations=MIGRATIONS,
+        subscriptions=[
+            Subscription(
+                consumer, (topics.INVENTORY_STOCK,), group_id="catalog", settings=consumer_settings
+            )
+        ],
         produces=[topics.CATALOG_EVENTS],
         tasks=tasks,
         routers=[build_router(engine, clock)],

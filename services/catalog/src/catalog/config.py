@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from orderflow_service.settings import ServiceSettings
@@ -12,3 +13,7 @@ class CatalogSettings(ServiceSettings):
 
     http_port: int = 8001
     seed_sample_catalog: bool = True
+    # The availability consumer waits at least this long after a poll that was not full
+    # (CONSUMER_LINGER_MS is the floor): no order waits for a shown stock level, so a
+    # fraction of a second of staleness buys fewer, larger batches (as history's).
+    linger_ms: int = Field(default=200, ge=0)

@@ -35,8 +35,8 @@ async def in_transaction(
         return
     db = await migrated_schema(MIGRATIONS)
     async with db.engine.begin() as conn:
-        await StockRepository(conn).add_if_missing("A", 10)
-        await StockRepository(conn).add_if_missing("B", 5)
+        await StockRepository(conn).add_if_missing(StockItem("A", 10, 10))
+        await StockRepository(conn).add_if_missing(StockItem("B", 5, 5))
     pool = await hot_pool(db.engine).pool()
 
     async def on_postgres(step: Callable[[StockStore], Awaitable[object]]) -> object:
@@ -55,7 +55,7 @@ async def test_load_returns_the_asked_rows_and_those_of_the_reservations(
         assert set(book.stock) == {"A"}
         book.reservations["o1"] = Reservation("o1", ReservationStatus.RESERVED, {"B": 2}, NOW)
         book.created.add("o1")
-        book.stock["B"] = StockItem("B", 5, 3, 2)
+        book.stock["B"] = StockItem("B", 5, 3, 2, revision=1)
         book.moved.add("B")
         await store.save(book)
 
@@ -68,7 +68,8 @@ async def test_load_returns_the_asked_rows_and_those_of_the_reservations(
     assert book.reservations == {  # type: ignore[attr-defined]
         "o1": Reservation("o1", ReservationStatus.RESERVED, {"B": 2}, NOW)
     }
-    assert book.stock == {"B": StockItem("B", 5, 3, 2)}  # type: ignore[attr-defined]
+    # The revision is written and read back with the quantities.
+    assert book.stock == {"B": StockItem("B", 5, 3, 2, revision=1)}  # type: ignore[attr-defined]
 
 
 async def test_changed_reservations_are_updated_and_untouched_rows_kept(

@@ -11,6 +11,7 @@ import pytest
 from inventory.adapters.batch_store import MemoryStockStore
 from inventory.application.batch import handle_commands
 from inventory.domain.model import ReservationStatus, StockItem
+from orderflow_contracts import topics
 from orderflow_contracts.common import StockLine
 from orderflow_contracts.inventory import CommitStock, ReleaseStock, ReserveStock
 from orderflow_messaging.clock import FixedClock
@@ -59,9 +60,10 @@ async def test_a_batch_is_folded_in_message_order_and_saved_once() -> None:
     assert replies == [
         "StockReserved", "StockReservationFailed", "StockReserved",
         "StockCommitted", "StockReleased", "StockReservationFailed",
+        "StockLevelChanged",  # A's level once, after the batch's replies
     ]  # fmt: skip
     assert store.saves == 1
-    assert store.stock["A"] == StockItem("A", 3, 1, 0, 2)
+    assert store.stock["A"] == StockItem("A", 3, 1, 0, 2, revision=1)
     assert store.reservations["o1"].status is ReservationStatus.COMMITTED
     assert store.reservations["o2"].status is ReservationStatus.REJECTED
     assert store.reservations["o3"].status is ReservationStatus.RELEASED
@@ -71,7 +73,7 @@ async def test_releasing_a_committed_order_restocks_it() -> None:
     store = MemoryStockStore(stock={"A": StockItem("A", 3, 3)})
     await run(store, reserve("o1", A=2), CommitStock(order_id="o1"))
     await run(store, ReleaseStock(order_id="o1", reason="refund"))
-    assert store.stock["A"] == StockItem("A", 3, 3, 0, 0)
+    assert store.stock["A"] == StockItem("A", 3, 3, 0, 0, revision=2)
 
 
 async def test_committing_what_was_never_reserved_fails_the_batch() -> None:
@@ -79,3 +81,22 @@ async def test_committing_what_was_never_reserved_fails_the_batch() -> None:
     with pytest.raises(PermanentFailure, match="missing"):
         await run(store, reserve("o1", A=1), CommitStock(order_id="o2"))
     assert store.saves == 0  # nothing written: the consumer retries the records alone
+
+
+async def test_a_level_is_announced_only_when_the_available_quantity_changed() -> None:
+    store = MemoryStockStore(stock={"A": StockItem("A", 5, 5), "B": StockItem("B", 2, 2)})
+    clock = FixedClock(NOW)
+    outbox = BatchOutbox(producer="inventory", clock=clock)
+    batch = Batch(None, outbox, clock)  # type: ignore[arg-type]
+    commands = [reserve("o1", A=1, B=2), reserve("o2", A=3), reserve("o3", B=1)]
+    await handle_commands(store, batch, [incoming(c, n=n) for n, c in enumerate(commands)], TTL)
+    levels = [r for r in outbox.records() if r.topic == topics.INVENTORY_STOCK]
+    assert [(r.key, r.message_type) for r in levels] == [
+        (b"A", "StockLevelChanged"), (b"B", "StockLevelChanged")
+    ]  # fmt: skip
+    assert store.stock == {"A": StockItem("A", 5, 1, 4, revision=1),
+                           "B": StockItem("B", 2, 0, 2, revision=1)}  # fmt: skip
+    # Only commits: rows written (the revision grows), no available quantity changed.
+    replies = await run(store, CommitStock(order_id="o1"), CommitStock(order_id="o2"))
+    assert replies == ["StockCommitted", "StockCommitted"]
+    assert store.stock["A"] == StockItem("A", 5, 1, 0, 4, revision=2)

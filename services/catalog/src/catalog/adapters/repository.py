@@ -5,15 +5,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from catalog.adapters.tables import categories, products
+from catalog.adapters.tables import categories, products, stock_levels
 from catalog.domain.model import Category, Product
 from orderflow_messaging.sql import insert_or_ignore
 
-# Every column but the search document (PostgreSQL's own, never read back).
-PRODUCT_COLUMNS = [c for c in products.c if c.name != "search"]
+# A product as it is read: every column but the search document (PostgreSQL's own,
+# never read back), and its announced stock level (an outer join: None without one).
+PRODUCTS_WITH_LEVELS = products.outerjoin(stock_levels, stock_levels.c.sku == products.c.sku)
+PRODUCT_COLUMNS = [*(c for c in products.c if c.name != "search"), stock_levels.c.available]
+
+
+def read_products() -> Select[Any]:
+    return select(*PRODUCT_COLUMNS).select_from(PRODUCTS_WITH_LEVELS)
 
 
 def product_of(row: Any) -> Product:
@@ -28,6 +34,7 @@ def product_of(row: Any) -> Product:
         category=row.category,
         family=row.family,
         attributes=dict(row.attributes),
+        available=row.available,
     )
 
 
@@ -36,20 +43,18 @@ class ProductRepository:
         self._conn = conn
 
     async def get(self, sku: str, *, for_update: bool = False) -> Product | None:
-        query = select(*PRODUCT_COLUMNS).where(products.c.sku == sku)
+        query = read_products().where(products.c.sku == sku)
         if for_update:
-            query = query.with_for_update()
+            query = query.with_for_update(of=products)
         row = (await self._conn.execute(query)).first()
         return product_of(row) if row else None
 
     async def many(self, skus: Sequence[str]) -> dict[str, Product]:
-        rows = await self._conn.execute(
-            select(*PRODUCT_COLUMNS).where(products.c.sku.in_(list(skus)))
-        )
+        rows = await self._conn.execute(read_products().where(products.c.sku.in_(list(skus))))
         return {row.sku: product_of(row) for row in rows}
 
     async def all(self) -> list[Product]:
-        rows = await self._conn.execute(select(*PRODUCT_COLUMNS).order_by(products.c.sku))
+        rows = await self._conn.execute(read_products().order_by(products.c.sku))
         return [product_of(row) for row in rows]
 
     async def add_if_missing(self, product: Product) -> bool:

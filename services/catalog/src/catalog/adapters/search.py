@@ -4,7 +4,8 @@ The text goes through ``websearch_to_tsquery`` (quotes, ``or``, ``-word``; any i
 valid query, never a syntax error) against the products' stored ``search`` document (GIN
 index). Each facet is one grouped count over the products matching every filter but its
 own (``search.py`` in the domain says why); a read, in one snapshot (REPEATABLE READ),
-so the items, total and facets agree.
+so the items, total and facets agree. Availability is the catalog's projection of
+inventory's levels (``stock_levels``), joined, never asked for.
 """
 
 from __future__ import annotations
@@ -15,8 +16,13 @@ from sqlalchemy import BigInteger, ColumnElement, Select, and_, func, literal, s
 from sqlalchemy.dialects.postgresql import ARRAY, REGCONFIG
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from catalog.adapters.repository import PRODUCT_COLUMNS, CategoryRepository, product_of
-from catalog.adapters.tables import products
+from catalog.adapters.repository import (
+    PRODUCTS_WITH_LEVELS,
+    CategoryRepository,
+    product_of,
+    read_products,
+)
+from catalog.adapters.tables import products, stock_levels
 from catalog.domain.model import Category, UnknownCategory
 from catalog.domain.search import (
     PRICE_EDGES,
@@ -25,6 +31,7 @@ from catalog.domain.search import (
     SearchQuery,
     SearchResult,
     Sort,
+    StockCount,
     ValueCount,
     bucket_bounds,
     rolled_up,
@@ -32,6 +39,9 @@ from catalog.domain.search import (
 
 _CATEGORY = "category"
 _PRICE = "price"
+_STOCK = "in_stock"
+# A product has stock when inventory's last announced level for its SKU is above zero.
+_HAS_STOCK = products.c.sku.in_(select(stock_levels.c.sku).where(stock_levels.c.available > 0))
 
 
 class ProductSearch:
@@ -50,6 +60,7 @@ class ProductSearch:
             categories=await self._categories(where, tree),
             attributes=await self._attributes(query, where),
             prices=await self._prices(where),
+            stock=await self._stock(where),
         )
         return SearchResult(int(total or 0), [product_of(row) for row in rows], facets)
 
@@ -94,6 +105,17 @@ class ProductSearch:
         )
         return [PriceBucket(currency, *bucket_bounds(n), count) for currency, n, count in rows]
 
+    async def _stock(self, where: _Filters) -> StockCount:
+        in_stock = func.count().filter(stock_levels.c.available > 0)
+        row = (
+            await self._conn.execute(
+                select(in_stock, func.count())
+                .select_from(PRODUCTS_WITH_LEVELS)
+                .where(*where.all(but=_STOCK))
+            )
+        ).one()
+        return StockCount(in_stock=row[0], out_of_stock=row[1] - row[0])
+
 
 class _Filters:
     """The query's conditions by name, so a facet can leave its own out."""
@@ -121,6 +143,8 @@ class _Filters:
             if price.max_minor is not None:
                 bounds.append(products.c.price_minor <= price.max_minor)
             named[_PRICE] = and_(*bounds)
+        if query.in_stock is not None:
+            named[_STOCK] = _HAS_STOCK if query.in_stock else ~_HAS_STOCK
         self._named = named
 
     def all(self, *, but: str | None = None) -> list[ColumnElement[bool]]:
@@ -149,7 +173,7 @@ def _page(query: SearchQuery, where: _Filters) -> Select[Any]:
     else:  # NAME, and RELEVANCE without text
         order = [products.c.name.asc()]
     return (
-        select(*PRODUCT_COLUMNS)
+        read_products()
         .where(*where.all())
         .order_by(*order, products.c.sku)  # the SKU breaks ties: stable pages
         .limit(query.page_size)

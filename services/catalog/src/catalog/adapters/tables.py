@@ -61,3 +61,14 @@ products = Table(
     Index("products_category", "category"),
     Index("products_family", "family"),
 )
+
+# The availability projection: each SKU's latest level from inventory.stock (no foreign
+# key: a level may arrive before its product is published).
+stock_levels = Table(
+    "stock_levels",
+    metadata,
+    Column("sku", Text, primary_key=True),
+    Column("available", BigInteger, nullable=False),
+    Column("revision", BigInteger, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)

@@ -5,12 +5,13 @@ later only repriced. Money is integer minor units plus an ISO currency, as on th
 A product may sit in a category (a tree, ``Category``), carry attributes (name -> value,
 what search facets and the comparison table show) and belong to a family: the variants
 of one article (a tee in several colours and sizes) share a family and differ in their
-attributes.
+attributes. How many are available is inventory's to say: the catalog shows the level
+inventory last announced (``StockLevel``, a projection of inventory.stock), never asks.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -52,6 +53,12 @@ class Product:
     category: str | None = None
     family: str | None = None
     attributes: Mapping[str, str] = field(default_factory=dict)
+    # As inventory last announced it; None: no level announced for this SKU yet.
+    available: int | None = None
+
+    @property
+    def in_stock(self) -> bool:
+        return (self.available or 0) > 0
 
     def reprice(self, price_minor: int, currency: str, at: datetime) -> Product | None:
         """The repriced product, or None when the price is already this one.
@@ -79,3 +86,24 @@ class Product:
             family=family,
             attributes=dict(attributes),
         )
+
+
+@dataclass(frozen=True)
+class StockLevel:
+    """A SKU's available quantity as inventory announced it. ``revision`` only grows
+    (inventory counts its writes of the SKU), so the level with the highest revision is
+    the latest, whatever order redeliveries and replays bring them in."""
+
+    sku: str
+    available: int
+    revision: int
+
+
+def latest_levels(levels: Iterable[StockLevel]) -> list[StockLevel]:
+    """Each SKU's level with the highest revision, in SKU order."""
+    latest: dict[str, StockLevel] = {}
+    for level in levels:
+        known = latest.get(level.sku)
+        if known is None or level.revision > known.revision:
+            latest[level.sku] = level
+    return [latest[sku] for sku in sorted(latest)]

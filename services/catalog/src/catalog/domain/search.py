@@ -56,6 +56,9 @@ class SearchQuery:
     family: str | None = None
     attributes: Mapping[str, frozenset[str]] = field(default_factory=dict)
     price: PriceRange | None = None
+    # True: only products with stock available; False: only those without (a SKU with no
+    # level announced counts as without); None: both.
+    in_stock: bool | None = None
     sort: Sort = Sort.RELEVANCE
     page: int = 1
     page_size: int = 20
@@ -116,10 +119,17 @@ class PriceBucket:
 
 
 @dataclass(frozen=True)
+class StockCount:
+    in_stock: int
+    out_of_stock: int
+
+
+@dataclass(frozen=True)
 class Facets:
     categories: list[CategoryCount]
     attributes: dict[str, list[ValueCount]]
     prices: list[PriceBucket]
+    stock: StockCount
 
 
 @dataclass(frozen=True)

@@ -50,10 +50,16 @@ class PriceFacet(BaseModel):
     count: int
 
 
+class StockFacet(BaseModel):
+    in_stock: int
+    out_of_stock: int
+
+
 class FacetsView(BaseModel):
     categories: list[CategoryFacet]
     attributes: dict[str, list[ValueFacet]]
     prices: list[PriceFacet]
+    stock: StockFacet
 
 
 class SearchPage(BaseModel):
@@ -92,19 +98,23 @@ def build_discovery_router(engine: AsyncEngine) -> APIRouter:
         currency: Currency | None = None,
         price_min: MinorUnits | None = None,
         price_max: MinorUnits | None = None,
+        in_stock: Annotated[
+            bool | None,
+            Query(description="true: only products in stock; false: only those without"),
+        ] = None,
         sort: Sort = Sort.RELEVANCE,
         page: Annotated[int, Query(ge=1, le=10_000)] = 1,
         page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 20,
     ) -> SearchPage:
         """Active products matching the text (English stemming; quotes, ``or`` and
         ``-word`` as in a web search) and every filter, one page of them, and the
-        facets: categories (with their subtrees), attribute values and price buckets,
-        each counted without its own filter."""
+        facets: categories (with their subtrees), attribute values, price buckets and
+        stock (as inventory last announced it), each counted without its own filter."""
         try:
             query = SearchQuery(
                 text=q, category=category, family=family,
                 attributes=attribute_filters(attr or []),
-                price=price_range(currency, price_min, price_max),
+                price=price_range(currency, price_min, price_max), in_stock=in_stock,
                 sort=sort, page=page, page_size=page_size,
             )  # fmt: skip
         except InvalidQuery as exc:
@@ -129,6 +139,7 @@ def build_discovery_router(engine: AsyncEngine) -> APIRouter:
                     for name, values in facets.attributes.items()
                 },
                 prices=[PriceFacet(**vars(b)) for b in facets.prices],
+                stock=StockFacet(**vars(facets.stock)),
             ),
         )
 

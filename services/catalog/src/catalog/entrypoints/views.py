@@ -33,6 +33,9 @@ class ProductView(BaseModel):
     category: str | None = None
     family: str | None = None
     attributes: dict[str, str] = Field(default_factory=dict)
+    # Inventory's last announced level (null: none announced yet); in_stock: above zero.
+    available: int | None = None
+    in_stock: bool = False
 
 
 def product_view(product: Product) -> ProductView:
@@ -46,6 +49,8 @@ def product_view(product: Product) -> ProductView:
         category=product.category,
         family=product.family,
         attributes=dict(product.attributes),
+        available=product.available,
+        in_stock=product.in_stock,
     )
 
 

@@ -18,7 +18,7 @@ _RESERVATIONS = """
     WHERE order_id = ANY($1::text[]) ORDER BY order_id FOR UPDATE
 """
 _STOCK = """
-    SELECT sku, initial, available, reserved, committed FROM stock_items
+    SELECT sku, initial, available, reserved, committed, revision FROM stock_items
     WHERE sku = ANY($1::text[]) ORDER BY sku FOR UPDATE
 """
 _INSERT_RESERVATIONS = """
@@ -35,9 +35,11 @@ _UPDATE_RESERVATIONS = """
 """
 _UPDATE_STOCK = """
     UPDATE stock_items s SET initial = u.initial, available = u.available,
-                             reserved = u.reserved, committed = u.committed, updated_at = now()
-    FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[])
-         AS u(sku, initial, available, reserved, committed)
+                             reserved = u.reserved, committed = u.committed,
+                             revision = u.revision, updated_at = now()
+    FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[],
+                $6::bigint[])
+         AS u(sku, initial, available, reserved, committed, revision)
     WHERE s.sku = u.sku
 """
 
@@ -68,7 +70,12 @@ class PgStockStore:
         stock_rows = await self._conn.fetch(_STOCK, sorted(wanted))
         stock = {
             row["sku"]: StockItem(
-                row["sku"], row["initial"], row["available"], row["reserved"], row["committed"]
+                row["sku"],
+                row["initial"],
+                row["available"],
+                row["reserved"],
+                row["committed"],
+                row["revision"],
             )
             for row in stock_rows
         }
@@ -104,6 +111,7 @@ class PgStockStore:
                 [i.available for i in moved],
                 [i.reserved for i in moved],
                 [i.committed for i in moved],
+                [i.revision for i in moved],
             )
 
 

@@ -15,7 +15,7 @@ from orderflow_messaging.sql import insert_or_ignore
 
 
 def _item(row: Any) -> StockItem:
-    return StockItem(row.sku, row.initial, row.available, row.reserved, row.committed)
+    return StockItem(row.sku, row.initial, row.available, row.reserved, row.committed, row.revision)
 
 
 class StockRepository:
@@ -52,14 +52,31 @@ class StockRepository:
                     available=item.available,
                     reserved=item.reserved,
                     committed=item.committed,
+                    revision=item.revision,
                     updated_at=func.now(),
                 )
             )
 
-    async def add_if_missing(self, sku: str, quantity: int) -> bool:
-        row = dict(sku=sku, initial=quantity, available=quantity)
+    async def add_if_missing(self, item: StockItem) -> bool:
+        """Insert; False when the SKU exists (its row is left as it is)."""
+        row = dict(
+            sku=item.sku, initial=item.initial, available=item.available,
+            reserved=item.reserved, committed=item.committed, revision=item.revision,
+        )  # fmt: skip
         result = await self._conn.execute(insert_or_ignore(stock_items, row, ["sku"]), row)
         return bool(result.rowcount)
+
+    async def unannounced(self, limit: int) -> list[StockItem]:
+        """Rows never announced (revision 0), locked; rows another transaction holds
+        are skipped (it will announce them)."""
+        query = (
+            select(stock_items)
+            .where(stock_items.c.revision == 0)
+            .order_by(stock_items.c.sku)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return [_item(row) for row in await self._conn.execute(query)]
 
 
 class ReservationRepository:

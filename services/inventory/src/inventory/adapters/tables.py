@@ -25,6 +25,8 @@ stock_items = Table(
     Column("reserved", BigInteger, nullable=False, server_default="0"),
     Column("committed", BigInteger, nullable=False, server_default="0"),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # Counts the row's writes; its announced levels carry it (0: never announced).
+    Column("revision", BigInteger, nullable=False, server_default="0"),
     # The last line of defence against overselling, whatever the code does.
     CheckConstraint(
         "available >= 0 AND reserved >= 0 AND committed >= 0", name="stock_non_negative"

@@ -3,8 +3,10 @@
 The batch's reservations and SKU rows are loaded and locked once (reservations by order
 id, then stock by SKU: one fixed order, so batches never deadlock), every command is
 decided in memory in message order by ``StockBook`` (pure, no I/O), and each changed row
-is written once. Every command is answered, also when it is a resend: the saga retries
-commands after a timeout and needs the reply, never a second effect.
+is written once, with its next revision; each SKU whose available quantity changed is
+announced once (``StockLevelChanged`` on inventory.stock). Every command is answered,
+also when it is a resend: the saga retries commands after a timeout and needs the
+reply, never a second effect.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from datetime import datetime, timedelta
 
 import structlog
 
+from inventory.application.levels import level_of
 from inventory.application.ports import StockStore
 from inventory.domain.model import (
     Reservation,
@@ -53,6 +56,10 @@ class StockBook:
     created: set[str] = field(default_factory=set)
     changed: set[str] = field(default_factory=set)
     moved: set[str] = field(default_factory=set)
+    _loaded: dict[str, StockItem] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._loaded = dict(self.stock)
 
     def apply(self, cmd: Command, now: datetime, ttl: timedelta) -> Message:
         """Decide one command; returns its reply."""
@@ -105,6 +112,18 @@ class StockBook:
             self._put(_with(reservation, ReservationStatus.COMMITTED, None))
         return StockCommitted(order_id=cmd.order_id)
 
+    def settle(self) -> list[StockItem]:
+        """Once, after the fold: give each moved SKU its next revision (its row is
+        locked, so the loaded revision + 1 is the one written); returns, in SKU order,
+        those whose available quantity changed: the levels to announce."""
+        changed = []
+        for sku in sorted(self.moved):
+            loaded = self._loaded[sku]
+            item = self.stock[sku] = self.stock[sku].revised()
+            if item.available != loaded.available:
+                changed.append(item)
+        return changed
+
     def _put(self, reservation: Reservation, *, new: bool = False) -> None:
         self.reservations[reservation.order_id] = reservation
         (self.created if new else self.changed).add(reservation.order_id)
@@ -156,5 +175,7 @@ async def handle_commands(
             topics.INVENTORY_EVENTS, reply,
             correlation_id=item.message.order_id, causation=item.envelope,
         )  # fmt: skip
+    for level in book.settle():
+        batch.outbox.put(topics.INVENTORY_STOCK, level_of(level), correlation_id=level.sku)
     await store.save(book)
     log.debug("inventory_batch", commands=len(items), skus=len(book.moved))

@@ -1,7 +1,8 @@
 """Stock and reservations.
 
 Per SKU, stock is conserved: ``initial = available + reserved + committed``, where
-``initial`` only changes by an explicit restock. A reservation holds every line of one
+``initial`` only changes by an explicit restock. A SKU's ``revision`` counts its
+writes (readers of its announced levels keep the highest). A reservation holds every line of one
 order or none (all-or-nothing); it ends released, committed or expired.
 """
 
@@ -27,6 +28,8 @@ class StockItem:
     available: int
     reserved: int = 0
     committed: int = 0
+    # 0: stocked but never announced (rows from before levels were announced).
+    revision: int = 0
 
     def reserve(self, quantity: int) -> StockItem:
         if quantity > self.available:
@@ -50,6 +53,10 @@ class StockItem:
             raise ValueError("available stock cannot be negative")
         delta = new_available - self.available
         return replace(self, available=new_available, initial=self.initial + delta)
+
+    def revised(self) -> StockItem:
+        """This state as the next write of its (locked) row."""
+        return replace(self, revision=self.revision + 1)
 
     @property
     def conserved(self) -> bool:

@@ -7,7 +7,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from inventory.adapters.repository import StockRepository
+from inventory.application import handlers
+from inventory.application.unit_of_work import unit_of_work
 from inventory.domain.model import StockItem
+from orderflow_contracts.common import Sku
+from orderflow_messaging.clock import Clock
 from orderflow_service.http import Text
 
 
@@ -36,7 +40,7 @@ def _view(item: StockItem) -> StockView:
     )
 
 
-def build_router(engine: AsyncEngine) -> APIRouter:
+def build_router(engine: AsyncEngine, clock: Clock) -> APIRouter:
     router = APIRouter(prefix="/stock", tags=["stock"])
 
     @router.get("")
@@ -53,15 +57,11 @@ def build_router(engine: AsyncEngine) -> APIRouter:
         return _view(item)
 
     @router.put("/{sku}")
-    async def set_available(sku: Text, body: StockAdjustment) -> StockView:
-        """Set the available quantity (a stock count); reserved and committed stay."""
-        async with engine.begin() as conn:
-            repo = StockRepository(conn)
-            if not await repo.add_if_missing(sku, body.available):
-                items = await repo.lock([sku])
-                await repo.save([items[sku].adjust(body.available)])
-            item = await repo.get(sku)
-        assert item is not None
-        return _view(item)
+    async def set_available(sku: Sku, body: StockAdjustment) -> StockView:
+        """Set the available quantity (a stock count); reserved and committed stay.
+        The new level is announced on inventory.stock. Only a SKU as the contracts
+        spell it can be stocked (422 otherwise): no order could name another."""
+        async with unit_of_work(engine, clock) as uow:
+            return _view(await handlers.set_available(uow, sku, body.available))
 
     return router

@@ -9,13 +9,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from inventory.adapters.batch_store import PgStockStore
 from inventory.application.batch import Command, handle_commands
+from inventory.application.unit_of_work import PRODUCER
 from orderflow_contracts import registry
 from orderflow_contracts.inventory import CommitStock, ReleaseStock, ReserveStock
 from orderflow_messaging.clock import Clock
 from orderflow_messaging.consumer import Batch, Incoming, MessageConsumer, batch_consumer
 from orderflow_messaging.settings import ConsumerSettings
-
-PRODUCER = "inventory"
 
 
 def build_consumer(

@@ -84,6 +84,13 @@ CATALOG = (
     "SELECT count(*)::text FROM catalog.outbox WHERE correlation_id = $1",
 )
 CATEGORY = ("SELECT row(c.*)::text FROM catalog.categories c WHERE c.slug = $1",)
+ANNOUNCED = "SELECT count(*)::text FROM catalog.outbox WHERE correlation_id = $1"
+PRICE_LIST = ("SELECT row(l.*)::text FROM catalog.price_lists l WHERE l.list_id = $1", ANNOUNCED)
+PRICE_RULE = ("SELECT row(r.*)::text FROM catalog.price_rules r WHERE r.rule_id = $1", ANNOUNCED)
+PRICE_GROUPS = (
+    "SELECT row(g.*)::text FROM catalog.customer_price_groups g WHERE g.customer_id = $1",
+    ANNOUNCED,
+)
 INVENTORY = ("SELECT row(s.*)::text FROM inventory.stock_items s WHERE s.sku = $1",)
 SAGA = (
     "SELECT row(s.*)::text FROM orders.sagas s WHERE s.order_id = $1",
@@ -115,6 +122,12 @@ WRITES: dict[tuple[str, str, str], tuple[Callable[[Case], object], tuple[str, ..
     ("catalog", "PUT", "/products/{sku}/price"): (_path("sku"), CATALOG),
     ("catalog", "PUT", "/products/{sku}/details"): (_path("sku"), CATALOG),
     ("catalog", "POST", "/categories"): (_body("slug"), CATEGORY),
+    ("catalog", "PUT", "/price-lists/{list_id}"): (_path("list_id"), PRICE_LIST),
+    ("catalog", "PUT", "/price-rules/{rule_id}"): (_path("rule_id"), PRICE_RULE),
+    ("catalog", "PUT", "/customers/{customer_id}/price-groups"): (
+        _path("customer_id"),
+        PRICE_GROUPS,
+    ),
     ("inventory", "PUT", "/stock/{sku}"): (_path("sku"), INVENTORY),
     ("orders", "POST", "/orders/{order_id}/cancel"): (_path("order_id"), SAGA),
     ("orders", "POST", "/admin/sagas/{order_id}/retry"): (_path("order_id"), SAGA),

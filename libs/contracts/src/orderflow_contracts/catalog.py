@@ -1,13 +1,23 @@
-"""catalog.events (key: SKU)."""
+"""catalog.events (key: SKU for products; the list, rule or customer id for prices).
+
+Price lists, rules and customers' price groups travel as their whole current state with
+a ``revision`` that only grows: a reader keeps the highest revision it has seen, so a
+redelivery or replay never brings an older state back."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import datetime
+from typing import Annotated, Literal
 
-from pydantic import StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from orderflow_contracts.common import Currency, MinorUnits, Sku
+from orderflow_contracts.common import Currency, CustomerId, MinorUnits, Sku
 from orderflow_messaging.registry import Message
+
+PriceId = Annotated[
+    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9-]*$")
+]
+Revision = Annotated[int, Field(ge=1)]
 
 
 class ProductPublished(Message):
@@ -28,4 +38,78 @@ class PriceChanged(Message):
     currency: Currency
 
 
-MESSAGES: tuple[type[Message], ...] = (ProductPublished, PriceChanged)
+class PriceTier(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    min_quantity: Annotated[int, Field(ge=1, le=1_000_000)]
+    unit_price_minor: MinorUnits
+
+
+class ListedPrice(BaseModel):
+    """A SKU's tiers in a list: from ``min_quantity`` units on, ``unit_price_minor`` each."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    sku: Sku
+    tiers: Annotated[list[PriceTier], Field(min_length=1, max_length=20)]
+
+
+class PriceListChanged(Message):
+    """A price list as it now is (key: list id). ``kind`` says whom it prices: everyone
+    (``default``), a customer group (``group``) or one customer (``contract``); valid
+    from ``valid_from`` (inclusive) until ``valid_until`` (exclusive); ``active`` False:
+    withdrawn."""
+
+    TYPE = "PriceListChanged"
+    VERSION = 1
+    list_id: PriceId
+    kind: Literal["default", "group", "contract"]
+    currency: Currency
+    customer_id: CustomerId | None = None
+    group: PriceId | None = None
+    valid_from: datetime | None = None
+    valid_until: datetime | None = None
+    prices: Annotated[list[ListedPrice], Field(max_length=10_000)]
+    active: bool = True
+    revision: Revision
+
+
+class PriceRuleChanged(Message):
+    """A dynamic pricing rule as it now is (key: rule id): the price changed by
+    ``basis_points`` hundredths of a per cent (-1500: 15 % cheaper) for ``skus`` (null:
+    all), in a window, optionally only while the stock is within bounds, kept between
+    ``floor_minor`` and ``cap_minor``."""
+
+    TYPE = "PriceRuleChanged"
+    VERSION = 1
+    rule_id: PriceId
+    basis_points: Annotated[int, Field(ge=-10_000, le=100_000)]
+    priority: Annotated[int, Field(ge=0, le=1_000_000)] = 0
+    skus: Annotated[list[Sku], Field(max_length=1000)] | None = None
+    valid_from: datetime | None = None
+    valid_until: datetime | None = None
+    stock_at_most: Annotated[int, Field(ge=0)] | None = None
+    stock_at_least: Annotated[int, Field(ge=0)] | None = None
+    floor_minor: MinorUnits = 0
+    cap_minor: MinorUnits | None = None
+    active: bool = True
+    revision: Revision
+
+
+class CustomerPriceGroupsChanged(Message):
+    """The price groups a customer belongs to (key: customer id)."""
+
+    TYPE = "CustomerPriceGroupsChanged"
+    VERSION = 1
+    customer_id: CustomerId
+    groups: Annotated[list[PriceId], Field(max_length=20)]
+    revision: Revision
+
+
+MESSAGES: tuple[type[Message], ...] = (
+    ProductPublished,
+    PriceChanged,
+    PriceListChanged,
+    PriceRuleChanged,
+    CustomerPriceGroupsChanged,
+)

@@ -14,6 +14,7 @@ from pydantic import AwareDatetime, Field, StringConstraints
 from orderflow_contracts.common import (
     Address,
     Currency,
+    CustomerId,
     MinorUnits,
     Money,
     OrderId,
@@ -22,7 +23,6 @@ from orderflow_contracts.common import (
 )
 from orderflow_messaging.registry import Message
 
-CustomerId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 # A gateway token (tok_...), never card data.
 Token = Annotated[str, StringConstraints(pattern=r"^tok_[a-z0-9_]{1,60}$")]
 SalesChannel = Annotated[str, StringConstraints(min_length=1, max_length=64)]

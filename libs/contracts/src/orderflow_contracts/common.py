@@ -11,6 +11,7 @@ SKU_PATTERN = r"^[A-Z0-9][A-Z0-9-]*$"
 Sku = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=SKU_PATTERN)]
 Currency = Annotated[str, StringConstraints(min_length=3, max_length=3, pattern=r"^[A-Z]{3}$")]
 OrderId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+CustomerId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 Quantity = Annotated[int, Field(gt=0, le=10_000)]
 MinorUnits = Annotated[int, Field(ge=0, le=10_000_000_000)]
 

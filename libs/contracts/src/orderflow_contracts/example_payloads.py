@@ -65,6 +65,34 @@ def payloads() -> tuple[Message, ...]:
             sku=hoodie.sku, name=hoodie.name, price_minor=hoodie.price_minor, currency=EUR
         ),
         catalog.PriceChanged(sku=hoodie.sku, price_minor=5400, currency=EUR),
+        catalog.PriceListChanged(
+            list_id="contract-acme-2025",
+            kind="contract",
+            currency=EUR,
+            customer_id="cus_2f81c0",
+            valid_from=datetime(2025, 1, 1, tzinfo=UTC),
+            valid_until=datetime(2026, 1, 1, tzinfo=UTC),
+            prices=[
+                catalog.ListedPrice(
+                    sku=hoodie.sku,
+                    tiers=[
+                        catalog.PriceTier(min_quantity=1, unit_price_minor=4800),
+                        catalog.PriceTier(min_quantity=10, unit_price_minor=4500),
+                    ],
+                )
+            ],
+            revision=3,
+        ),
+        catalog.PriceRuleChanged(
+            rule_id="clearance-hoodies",
+            basis_points=-1500,
+            priority=10,
+            skus=[hoodie.sku],
+            stock_at_most=5,
+            floor_minor=3000,
+            revision=1,
+        ),
+        catalog.CustomerPriceGroupsChanged(customer_id="cus_2f81c0", groups=["trade"], revision=2),
         inbound.SubmitOrderV1(
             reference=REFERENCE,
             customer_id="cus_2f81c0",

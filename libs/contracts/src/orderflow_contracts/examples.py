@@ -86,9 +86,10 @@ def _producer(message: Message) -> str:
 
 
 def _correlation(message: Message) -> str:
-    # Upstream exchanges correlate by the upstream's reference, catalog events by SKU,
-    # everything else by order id (as each service's outbox call does).
-    for name in ("reference", "order_id", "sku"):
+    # Upstream exchanges correlate by the upstream's reference, catalog events by SKU (or
+    # the price list, rule or customer they are about), everything else by order id (as
+    # each service's outbox call does).
+    for name in ("reference", "order_id", "sku", "list_id", "rule_id", "customer_id"):
         value = getattr(message, name, None)
         if isinstance(value, str):
             return value

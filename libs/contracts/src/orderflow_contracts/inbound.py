@@ -14,8 +14,17 @@ from typing import Annotated, Any
 
 from pydantic import Field, StringConstraints
 
-from orderflow_contracts.checkout import CustomerId, SalesChannel, Token
-from orderflow_contracts.common import Address, Contract, Currency, MinorUnits, Money, Quantity, Sku
+from orderflow_contracts.checkout import SalesChannel, Token
+from orderflow_contracts.common import (
+    Address,
+    Contract,
+    Currency,
+    CustomerId,
+    MinorUnits,
+    Money,
+    Quantity,
+    Sku,
+)
 from orderflow_messaging.registry import Message
 
 Reference = Annotated[str, StringConstraints(min_length=1, max_length=64)]

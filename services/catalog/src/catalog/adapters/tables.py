@@ -11,13 +11,14 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Index,
+    Integer,
     MetaData,
     Table,
     Text,
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR
 
 metadata = MetaData()
 
@@ -69,6 +70,60 @@ stock_levels = Table(
     metadata,
     Column("sku", Text, primary_key=True),
     Column("available", BigInteger, nullable=False),
+    Column("revision", BigInteger, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+# Prices beyond the base price (docs/catalog.md#prices): lists, rules and customers' price
+# groups, each row the whole current state with a revision that grows with every change
+# (announced on catalog.events for checkout's copy).
+price_lists = Table(
+    "price_lists",
+    metadata,
+    Column("list_id", Text, primary_key=True),
+    Column("kind", Text, nullable=False),
+    Column("currency", Text, nullable=False),
+    Column("customer_id", Text, nullable=True),
+    Column("grp", Text, nullable=True),
+    Column("valid_from", DateTime(timezone=True), nullable=True),
+    Column("valid_until", DateTime(timezone=True), nullable=True),
+    # {"SKU": [[min_quantity, unit_price_minor], ...]}
+    Column("prices", JSONB, nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("revision", BigInteger, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint(
+        "(kind = 'default' AND customer_id IS NULL AND grp IS NULL)"
+        " OR (kind = 'group' AND grp IS NOT NULL AND customer_id IS NULL)"
+        " OR (kind = 'contract' AND customer_id IS NOT NULL AND grp IS NULL)",
+        name="price_list_kind",
+    ),
+    Index("price_lists_customer", "customer_id"),
+)
+
+price_rules = Table(
+    "price_rules",
+    metadata,
+    Column("rule_id", Text, primary_key=True),
+    Column("basis_points", Integer, nullable=False),
+    Column("priority", Integer, nullable=False),
+    Column("skus", ARRAY(Text), nullable=True),
+    Column("valid_from", DateTime(timezone=True), nullable=True),
+    Column("valid_until", DateTime(timezone=True), nullable=True),
+    Column("stock_at_most", BigInteger, nullable=True),
+    Column("stock_at_least", BigInteger, nullable=True),
+    Column("floor_minor", BigInteger, nullable=False),
+    Column("cap_minor", BigInteger, nullable=True),
+    Column("active", Boolean, nullable=False),
+    Column("revision", BigInteger, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+customer_price_groups = Table(
+    "customer_price_groups",
+    metadata,
+    Column("customer_id", Text, primary_key=True),
+    Column("groups", ARRAY(Text), nullable=False),
     Column("revision", BigInteger, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from catalog.adapters.prices import PriceBook
 from catalog.adapters.repository import CategoryRepository, ProductRepository
 from orderflow_messaging.clock import Clock
 from orderflow_messaging.outbox import Outbox
@@ -28,6 +29,10 @@ class CatalogUnitOfWork:
     @property
     def categories(self) -> CategoryRepository:
         return CategoryRepository(self.conn)
+
+    @property
+    def prices(self) -> PriceBook:
+        return PriceBook(self.conn)
 
 
 @asynccontextmanager

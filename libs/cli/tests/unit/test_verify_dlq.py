@@ -172,7 +172,7 @@ def test_long_lists_of_violations_are_capped() -> None:
 def test_consumer_groups_cover_every_topic_a_service_consumes() -> None:
     groups = consumer_groups()
     assert groups["checkout-inbound"] == {t.ORDERS_INBOUND}
-    assert groups["checkout"] == {t.CATALOG_EVENTS}
+    assert groups["checkout"] == {t.CATALOG_EVENTS, t.INVENTORY_STOCK}
     consumed = {e.topic for e in CATALOGUE if set(e.consumers) & set(SERVICES)}
     assert set().union(*groups.values()) == consumed
 

@@ -21,8 +21,9 @@ class TopicContract:
 
 
 CATALOGUE: tuple[TopicContract, ...] = (
-    TopicContract(t.CATALOG_EVENTS, "SKU", ("catalog",), ("checkout",), catalog.MESSAGES,
-                  "Products and prices as the catalog publishes them."),
+    TopicContract(t.CATALOG_EVENTS, "SKU (price data: list, rule or customer id)",
+                  ("catalog",), ("checkout",), catalog.MESSAGES,
+                  "Products, prices and price data as the catalog publishes them."),
     TopicContract(t.ORDERS_INBOUND, "upstream order reference", ("upstream systems",),
                   ("checkout",), (inbound.SubmitOrderV1, inbound.SubmitOrder),
                   "Orders submitted by upstream systems (the published door)."),
@@ -36,7 +37,8 @@ CATALOGUE: tuple[TopicContract, ...] = (
                   inventory.COMMANDS, "Stock requests of the saga."),
     TopicContract(t.INVENTORY_EVENTS, "order id", ("inventory",), ("orders",), inventory.EVENTS,
                   "Replies of inventory."),
-    TopicContract(t.INVENTORY_STOCK, "SKU", ("inventory",), ("catalog",), inventory.LEVELS,
+    TopicContract(t.INVENTORY_STOCK, "SKU", ("inventory",), ("catalog", "checkout"),
+                  inventory.LEVELS,
                   "Stock levels as they change (compacted: the latest level of each SKU)."),
     TopicContract(t.PAYMENT_COMMANDS, "order id", ("orders",), ("payment",), payment.COMMANDS,
                   "Payment requests of the saga (each with an idempotency key)."),
@@ -65,7 +67,7 @@ class ConsumerGroup:
 
 GROUPS: tuple[ConsumerGroup, ...] = (
     ConsumerGroup("catalog", "catalog", (t.INVENTORY_STOCK,)),
-    ConsumerGroup("checkout", "checkout", (t.CATALOG_EVENTS,)),
+    ConsumerGroup("checkout", "checkout", (t.CATALOG_EVENTS, t.INVENTORY_STOCK)),
     ConsumerGroup("checkout", "checkout-inbound", (t.ORDERS_INBOUND,)),
     ConsumerGroup("orders", "orders",
                   (t.CHECKOUT_EVENTS, t.INVENTORY_EVENTS, t.PAYMENT_EVENTS, t.SHIPPING_EVENTS)),

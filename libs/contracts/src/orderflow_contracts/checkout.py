@@ -20,6 +20,7 @@ from orderflow_contracts.common import (
     OrderId,
     PricedLine,
     PricedLineV2,
+    PricedLineV3,
 )
 from orderflow_messaging.registry import Message
 
@@ -41,7 +42,7 @@ class OrderPlacedV1(Message):
     placed_at: AwareDatetime
 
 
-class OrderPlaced(Message):
+class OrderPlacedV2(Message):
     TYPE = "OrderPlaced"
     VERSION = 2
     order_id: OrderId
@@ -52,6 +53,27 @@ class OrderPlaced(Message):
     payment_token: Token
     placed_at: AwareDatetime
     sales_channel: SalesChannel | None = None
+
+
+class OrderPlaced(Message):
+    """v3: each line says which price list or rule priced it (v2 lines: the base price)."""
+
+    TYPE = "OrderPlaced"
+    VERSION = 3
+    order_id: OrderId
+    customer_id: CustomerId
+    lines: Annotated[list[PricedLineV3], Field(min_length=1, max_length=100)]
+    total: Money
+    shipping_address: Address
+    payment_token: Token
+    placed_at: AwareDatetime
+    sales_channel: SalesChannel | None = None
+
+
+def upcast_order_placed_v2(payload: dict[str, Any]) -> dict[str, Any]:
+    """Orders placed before price lists were priced at the catalog's base price."""
+    lines = [line | {"price_source": "base", "price_rule": None} for line in payload["lines"]]
+    return payload | {"lines": lines}
 
 
 def upcast_order_placed_v1(payload: dict[str, Any]) -> dict[str, Any]:
@@ -75,5 +97,8 @@ def upcast_order_placed_v1(payload: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-MESSAGES: tuple[type[Message], ...] = (OrderPlacedV1, OrderPlaced)
-UPCASTERS = {("OrderPlaced", 1): upcast_order_placed_v1}
+MESSAGES: tuple[type[Message], ...] = (OrderPlacedV1, OrderPlacedV2, OrderPlaced)
+UPCASTERS = {
+    ("OrderPlaced", 1): upcast_order_placed_v1,
+    ("OrderPlaced", 2): upcast_order_placed_v2,
+}

@@ -49,3 +49,22 @@ class PricedLineV2(Contract):
     sku: Sku
     quantity: Quantity
     unit_price: Money
+
+
+PriceSource = Annotated[
+    str,
+    StringConstraints(
+        min_length=1,
+        max_length=80,
+        pattern=r"^(base|(contract|group|default):[a-z0-9][a-z0-9-]*)$",
+    ),
+]
+
+
+class PricedLineV3(PricedLineV2):
+    """A line with what priced it: ``price_source`` is ``base`` (the catalog's price),
+    or ``contract:<list>``, ``group:<list>``, ``default:<list>``; ``price_rule`` the
+    dynamic pricing rule that changed it, if one did."""
+
+    price_source: PriceSource
+    price_rule: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None

@@ -12,7 +12,14 @@ from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from orderflow_contracts import catalog, checkout, inbound, inventory, orders, payment, shipping
-from orderflow_contracts.common import Address, Money, PricedLine, PricedLineV2, StockLine
+from orderflow_contracts.common import (
+    Address,
+    Money,
+    PricedLine,
+    PricedLineV2,
+    PricedLineV3,
+    StockLine,
+)
 from orderflow_contracts.samples import SAMPLE_CATALOG, SampleProduct
 from orderflow_messaging.registry import Message
 
@@ -46,6 +53,11 @@ _LINES_V2 = [
         unit_price=Money(amount_minor=line.unit_price_minor, currency=EUR),
     )
     for line in _LINES
+]
+# The tee from the default list of the season, the mug at the catalog's own price.
+_LINES_V3 = [
+    PricedLineV3(**line.model_dump(), price_source=source)
+    for line, source in zip(_LINES_V2, ("default:spring-2025", "base"), strict=True)
 ]
 _ADDRESS = Address(
     name="Ana Souza", line1="Rua Augusta 1200", city="Lisboa", postcode="1100-053", country="PT"
@@ -142,10 +154,20 @@ def payloads() -> tuple[Message, ...]:
             payment_token=TEST_TOKEN,
             placed_at=T0 - timedelta(milliseconds=40),
         ),
-        checkout.OrderPlaced(
+        checkout.OrderPlacedV2(
             order_id=ORDER_ID,
             customer_id="cus_2f81c0",
             lines=_LINES_V2,
+            total=Money(amount_minor=_TOTAL, currency=EUR),
+            shipping_address=_ADDRESS,
+            payment_token=TEST_TOKEN,
+            placed_at=T0 - timedelta(milliseconds=40),
+            sales_channel=UPSTREAM,
+        ),
+        checkout.OrderPlaced(
+            order_id=ORDER_ID,
+            customer_id="cus_2f81c0",
+            lines=_LINES_V3,
             total=Money(amount_minor=_TOTAL, currency=EUR),
             shipping_address=_ADDRESS,
             payment_token=TEST_TOKEN,

@@ -80,7 +80,7 @@ UNKNOWN_SUBJECT: dict[str, tuple[type[Message], dict[str, Outcome]] | None] = {
     t.SHIPPING_EVENTS: (shipping.ShipmentDelivered, {"orders": REFUSED, "history": HANDLED}),
     t.ORDERS_EVENTS: (orders.OrderCompleted, {"history": HANDLED}),
     # A level may come before its product: the availability projection keeps it.
-    t.INVENTORY_STOCK: (inventory.StockLevelChanged, {"catalog": HANDLED}),
+    t.INVENTORY_STOCK: (inventory.StockLevelChanged, {"catalog": HANDLED, "checkout": HANDLED}),
 }
 
 

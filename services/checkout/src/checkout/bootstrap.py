@@ -60,7 +60,9 @@ def build(
         engine=engine,
         migrations=MIGRATIONS,
         subscriptions=[
-            Subscription(consumer, (topics.CATALOG_EVENTS,), group_id=CONSUMER),
+            Subscription(
+                consumer, (topics.CATALOG_EVENTS, topics.INVENTORY_STOCK), group_id=CONSUMER
+            ),
             Subscription(
                 door, (topics.ORDERS_INBOUND,), group_id=inbound.CONSUMER, settings=door_settings
             ),

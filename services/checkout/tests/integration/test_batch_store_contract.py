@@ -153,14 +153,14 @@ async def test_catalog_save_keeps_a_newer_row_stored_meanwhile(stores: Stores) -
 
 async def test_submissions_load_the_asked_orders_and_items(stores: Stores) -> None:
     async def place(store: SubmissionStore) -> None:
-        book = await store.load(["upstream:a", "upstream:b"], ["TEE"])
+        book = await store.load(["upstream:a", "upstream:b"], ["TEE"], [])
         assert book.orders == {}
         assert book.catalog == {"TEE": TEE}
         book.placed += [order(1, "upstream:a"), order(2, "upstream:b")]
         await store.save(book)
 
     async def load(store: SubmissionStore) -> Any:
-        return await store.load(["upstream:b", "upstream:c"], ["MUG", "GHOST"])
+        return await store.load(["upstream:b", "upstream:c"], ["MUG", "GHOST"], [])
 
     await stores.submissions(place)
     book = await stores.submissions(load)
@@ -171,7 +171,7 @@ async def test_submissions_load_the_asked_orders_and_items(stores: Stores) -> No
 
 async def test_submissions_load_nothing_when_nothing_is_asked(stores: Stores) -> None:
     async def load(store: SubmissionStore) -> Any:
-        return await store.load([], [])
+        return await store.load([], [], [])
 
     book = await stores.submissions(load)
     assert (book.orders, book.catalog) == ({}, {})
@@ -179,17 +179,17 @@ async def test_submissions_load_nothing_when_nothing_is_asked(stores: Stores) ->
 
 async def test_an_order_placed_meanwhile_under_a_key_fails_the_save(stores: Stores) -> None:
     async def place(store: SubmissionStore) -> None:
-        book = await store.load([], [])  # as a batch that looked before the other committed
+        book = await store.load([], [], [])  # as a batch that looked before the other committed
         book.placed += [order(3, "upstream:x"), order(1, "upstream:a")]
         await store.save(book)
 
     async def place_a(store: SubmissionStore) -> None:
-        book = await store.load(["upstream:a"], [])
+        book = await store.load(["upstream:a"], [], [])
         book.placed.append(order(2, "upstream:a"))
         await store.save(book)
 
     async def load(store: SubmissionStore) -> Any:
-        return await store.load(["upstream:a", "upstream:x"], [])
+        return await store.load(["upstream:a", "upstream:x"], [], [])
 
     await stores.submissions(place_a)
     with pytest.raises(ConcurrentSubmission):

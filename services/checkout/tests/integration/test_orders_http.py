@@ -33,7 +33,7 @@ async def test_valid_order_is_placed_with_its_order_placed(checkout: Checkout) -
     assert row.key == FIRST_ID.encode()
     envelope = Envelope.model_validate_json(row.value)
     assert envelope.producer == "checkout"
-    assert envelope.version == 2
+    assert envelope.version == 3
     assert OrderPlaced.model_validate(envelope.payload) == OrderPlaced.model_validate(
         {
             "order_id": FIRST_ID,
@@ -43,11 +43,13 @@ async def test_valid_order_is_placed_with_its_order_placed(checkout: Checkout) -
                     "sku": "TEE-BLK-M",
                     "quantity": 2,
                     "unit_price": {"amount_minor": 1990, "currency": "EUR"},
+                    "price_source": "base",
                 },
                 {
                     "sku": "MUG-ENAMEL",
                     "quantity": 1,
                     "unit_price": {"amount_minor": 1250, "currency": "EUR"},
+                    "price_source": "base",
                 },
             ],
             "total": {"amount_minor": TOTAL, "currency": "EUR"},
@@ -70,8 +72,20 @@ async def test_order_can_be_read_back(checkout: Checkout) -> None:
         "currency": "EUR",
         "customer_id": "c-42",
         "lines": [
-            {"sku": "TEE-BLK-M", "quantity": 2, "unit_price_minor": 1990},
-            {"sku": "MUG-ENAMEL", "quantity": 1, "unit_price_minor": 1250},
+            {
+                "sku": "TEE-BLK-M",
+                "quantity": 2,
+                "unit_price_minor": 1990,
+                "price_source": "base",
+                "price_rule": None,
+            },
+            {
+                "sku": "MUG-ENAMEL",
+                "quantity": 1,
+                "unit_price_minor": 1250,
+                "price_source": "base",
+                "price_rule": None,
+            },
         ],
         "created_at": "2026-03-01T12:00:00Z",
     }

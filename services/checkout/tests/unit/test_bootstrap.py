@@ -19,7 +19,7 @@ async def test_only_the_door_takes_its_own_linger() -> None:
     service = build(settings)
     try:
         catalog, door = service.subscriptions
-        assert catalog.topics == (topics.CATALOG_EVENTS,)
+        assert catalog.topics == (topics.CATALOG_EVENTS, topics.INVENTORY_STOCK)
         assert catalog.settings is None  # the service's consumer settings
         assert door.topics == (topics.ORDERS_INBOUND,)
         assert door.group_id == inbound.CONSUMER

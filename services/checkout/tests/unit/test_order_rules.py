@@ -2,19 +2,40 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
+from datetime import UTC, datetime
+from decimal import Decimal
 
 import pytest
 
+from checkout.domain import rules
 from checkout.domain.model import (
     AddressDraft,
     CatalogItem,
     LineDraft,
     OrderDraft,
     OrderLine,
+    PricedOrder,
     Problem,
 )
-from checkout.domain.rules import price_order, validate_order
+from checkout.domain.pricing import NO_PRICE_DATA, PriceBook
+from orderflow_pricing import ListKind, PriceList, PriceRule, Tier
+
+NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
+
+
+def validate_order(
+    draft: OrderDraft, catalog: Mapping[str, CatalogItem], prices: PriceBook = NO_PRICE_DATA
+) -> list[Problem]:
+    return rules.validate_order(draft, catalog, prices, NOW)
+
+
+def price_order(
+    draft: OrderDraft, catalog: Mapping[str, CatalogItem], prices: PriceBook = NO_PRICE_DATA
+) -> PricedOrder:
+    return rules.price_order(draft, catalog, prices, NOW)
+
 
 CATALOG = {
     "TEE": CatalogItem("TEE", "Tee", 1990, "EUR"),
@@ -142,3 +163,45 @@ def test_pricing_follows_the_copy_not_the_request() -> None:
 def test_an_invalid_order_cannot_be_priced() -> None:
     with pytest.raises(ValueError, match="unknown SKU"):
         price_order(order(("X", 1)), CATALOG)
+
+
+def _list(list_id: str, kind: ListKind, price: int, currency: str = "EUR", **who: str) -> PriceList:
+    return PriceList(
+        list_id, kind, currency, {"TEE": (Tier(1, price), Tier(10, price - 100))}, **who
+    )  # type: ignore[arg-type]
+
+
+PRICES = PriceBook(
+    lists=(
+        _list("spring", ListKind.DEFAULT, 1800),
+        _list("acme", ListKind.CONTRACT, 1500, customer_id="acme"),
+        _list("trade", ListKind.GROUP, 1700, group="trade"),
+        _list("us", ListKind.DEFAULT, 2100, "USD"),
+    ),
+    rules=(PriceRule("mugs", Decimal(-10), skus=frozenset({"MUG"})),),
+    groups={"c-trade": frozenset({"trade"})},
+)
+
+
+def test_each_line_is_priced_by_the_resolution_and_says_what_priced_it() -> None:
+    priced = {
+        who: price_order(order(("TEE", 1), ("MUG", 1), ("TEE", 10), customer_id=who), CATALOG,
+                         PRICES).lines
+        for who in ("anon-1", "acme", "c-trade")
+    }  # fmt: skip
+    assert priced["anon-1"] == (
+        OrderLine("TEE", 1, 1800, "default:spring"),
+        OrderLine("MUG", 1, 1125, "base", "mugs"),  # 1250 less 10 %
+        OrderLine("TEE", 10, 1700, "default:spring"),  # the volume tier
+    )
+    assert [ln.unit_price_minor for ln in priced["acme"]] == [1500, 1125, 1400]
+    assert [ln.price_source for ln in priced["c-trade"]] == ["group:trade", "base", "group:trade"]
+
+
+def test_a_list_prices_a_sku_in_a_currency_its_base_price_is_not_in() -> None:
+    usd = order(("TEE", 1), ("MUG", 1), currency="USD")
+    assert validate_order(usd, CATALOG, PRICES) == [
+        Problem("lines[1].sku", "SKU 'MUG' is priced in EUR, not USD")
+    ]
+    priced = price_order(order(("TEE", 1), currency="USD"), CATALOG, PRICES)
+    assert priced.lines == (OrderLine("TEE", 1, 2100, "default:us"),)

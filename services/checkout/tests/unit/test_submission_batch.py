@@ -58,10 +58,10 @@ class CountingStore(MemorySubmissionStore):
     saves: int = 0
     asked: tuple[list[str], list[str]] = ([], [])
 
-    async def load(self, idempotency_keys: Any, skus: Any) -> Any:
+    async def load(self, idempotency_keys: Any, skus: Any, customers: Any) -> Any:
         self.loads += 1
         self.asked = (list(idempotency_keys), list(skus))
-        return await super().load(idempotency_keys, skus)
+        return await super().load(idempotency_keys, skus, customers)
 
     async def save(self, book: Any) -> None:
         self.saves += 1
@@ -257,8 +257,8 @@ async def test_an_order_placed_meanwhile_fails_the_batch() -> None:
     book = store()
 
     class Racing(CountingStore):
-        async def load(self, idempotency_keys: Any, skus: Any) -> Any:
-            loaded = await super().load(idempotency_keys, skus)
+        async def load(self, idempotency_keys: Any, skus: Any, customers: Any) -> Any:
+            loaded = await super().load(idempotency_keys, skus, customers)
             # Another instance places r1 after this batch looked.
             other = Order(order_id(99), idempotency_key("r1"), "x", "c-9", (), "EUR", 0,
                           OrderStatus.PLACED, NOW)  # fmt: skip

@@ -24,7 +24,7 @@ from history.domain.projection import Fulfilment, OrderHistory, Status
 from history.entrypoints.http import build_router
 from history.entrypoints.messages import build_consumer, on_order_facts
 from orderflow_contracts.checkout import OrderPlaced
-from orderflow_contracts.common import Address, Money, PricedLineV2
+from orderflow_contracts.common import Address, Money, PricedLineV3
 from orderflow_contracts.orders import OrderCancelled, OrderCompleted, OrderConfirmed
 from orderflow_contracts.shipping import ShipmentCreated, ShipmentDelivered, ShipmentDispatched
 from orderflow_messaging.clock import FixedClock
@@ -60,7 +60,7 @@ def record(
 def placed(order_id: str, customer_id: str = "c1", minutes: int = 0) -> OrderPlaced:
     return OrderPlaced(
         order_id=order_id, customer_id=customer_id,
-        lines=[PricedLineV2(sku="TEE", quantity=2, unit_price=Money(amount_minor=1250, currency="EUR"))],
+        lines=[PricedLineV3(sku="TEE", quantity=2, unit_price=Money(amount_minor=1250, currency="EUR"), price_source="default:spring")],
         total=Money(amount_minor=2500, currency="EUR"),
         shipping_address=Address(name="Ada", line1="1 Main St", city="Berlin", postcode="10115", country="DE"),
         payment_token="tok_ok", placed_at=T0 + timedelta(minutes=minutes),
@@ -315,7 +315,14 @@ async def test_http_reads_one_order_and_a_customers_orders(
         "none",
     )
     assert body["lines"] == [
-        {"sku": "TEE", "quantity": 2, "unit_price_minor": 1250, "currency": "EUR"}
+        {
+            "sku": "TEE",
+            "quantity": 2,
+            "unit_price_minor": 1250,
+            "currency": "EUR",
+            "price_source": "default:spring",
+            "price_rule": None,
+        }
     ]
     assert body["events_applied"] == 2
     assert (await http.get("/history/orders/nope")).status_code == 404

@@ -7,13 +7,15 @@ import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 import asyncpg
 
+from checkout.adapters.price_copy import MemoryPriceCopy, PgPriceCopy
+from checkout.adapters.repository import line_json, line_of
 from checkout.application.catalog_copy import CatalogCopy, CopiedItem
 from checkout.application.submissions import SubmissionBook
-from checkout.domain.model import CatalogItem, Order, OrderLine, OrderStatus
+from checkout.domain.model import CatalogItem, Order, OrderStatus
+from checkout.domain.pricing import NO_PRICE_DATA
 from orderflow_messaging.db import Connection, rows_affected
 from orderflow_messaging.write_plan import WritePlan
 
@@ -66,10 +68,7 @@ def _order(row: asyncpg.Record) -> Order:
         idempotency_key=row["idempotency_key"],
         request_fingerprint=row["request_fingerprint"],
         customer_id=row["customer_id"],
-        lines=tuple(
-            OrderLine(line["sku"], int(line["quantity"]), int(line["unit_price_minor"]))
-            for line in row["lines"]
-        ),
+        lines=tuple(line_of(line) for line in row["lines"]),
         currency=row["currency"],
         total_minor=row["total_minor"],
         status=OrderStatus(row["status"]),
@@ -78,11 +77,7 @@ def _order(row: asyncpg.Record) -> Order:
 
 
 def _lines_json(order: Order) -> str:
-    lines: list[dict[str, Any]] = [
-        {"sku": ln.sku, "quantity": ln.quantity, "unit_price_minor": ln.unit_price_minor}
-        for ln in order.lines
-    ]
-    return json.dumps(lines)
+    return json.dumps([line_json(line) for line in order.lines])
 
 
 class PgCatalogStore:
@@ -117,12 +112,16 @@ class PgSubmissionStore:
         self._conn = conn
         self._plan = plan
 
-    async def load(self, idempotency_keys: Sequence[str], skus: Sequence[str]) -> SubmissionBook:
+    async def load(
+        self, idempotency_keys: Sequence[str], skus: Sequence[str], customers: Sequence[str]
+    ) -> SubmissionBook:
         orders = await self._conn.fetch(_ORDERS, list(idempotency_keys)) if idempotency_keys else []
         items = await self._conn.fetch(_CATALOG, list(skus)) if skus else []
+        prices = await PgPriceCopy(self._conn).load(customers, skus) if skus else NO_PRICE_DATA
         return SubmissionBook(
             catalog={row["sku"]: _item(row) for row in items},
             orders={row["idempotency_key"]: _order(row) for row in orders},
+            prices=prices,
         )
 
     async def save(self, book: SubmissionBook) -> None:
@@ -171,11 +170,15 @@ class MemorySubmissionStore:
 
     catalog: dict[str, CatalogItem] = field(default_factory=dict)
     orders: dict[str, Order] = field(default_factory=dict)  # by idempotency key
+    prices: MemoryPriceCopy = field(default_factory=MemoryPriceCopy)
 
-    async def load(self, idempotency_keys: Sequence[str], skus: Sequence[str]) -> SubmissionBook:
+    async def load(
+        self, idempotency_keys: Sequence[str], skus: Sequence[str], customers: Sequence[str]
+    ) -> SubmissionBook:
         return SubmissionBook(
             catalog={sku: self.catalog[sku] for sku in skus if sku in self.catalog},
             orders={key: self.orders[key] for key in idempotency_keys if key in self.orders},
+            prices=await self.prices.load(customers, skus),
         )
 
     async def save(self, book: SubmissionBook) -> None:

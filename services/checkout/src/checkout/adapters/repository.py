@@ -7,11 +7,17 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import literal, select, true, union_all
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from checkout.adapters.tables import catalog_items, orders
+from checkout.adapters.tables import (
+    catalog_items,
+    customer_price_groups,
+    orders,
+    price_lists,
+    price_rules,
+)
 from checkout.domain.model import CatalogItem, Order, OrderLine, OrderStatus
 from orderflow_messaging.sql import insert_or_ignore
 
@@ -31,6 +37,18 @@ class CatalogRepository:
     async def all(self) -> list[CatalogItem]:
         rows = await self._conn.execute(select(catalog_items).order_by(catalog_items.c.sku))
         return [_item(row) for row in rows]
+
+    async def price_data(self) -> list[tuple[str, str, int, bool]]:
+        """(kind, id, revision, active) of every price list, rule and customer's groups
+        in the copy."""
+        lists, rules, groups = price_lists.c, price_rules.c, customer_price_groups.c
+        query = union_all(
+            select(literal("list").label("kind"), lists.list_id.label("id"),
+                   lists.revision, lists.active),
+            select(literal("rule"), rules.rule_id, rules.revision, rules.active),
+            select(literal("customer"), groups.customer_id, groups.revision, true()),
+        ).order_by("kind", "id")  # fmt: skip
+        return [(k, i, r, a) for k, i, r, a in await self._conn.execute(query)]
 
     async def upsert(self, item: CatalogItem, changed_at: datetime) -> bool:
         """Insert or overwrite; False when the stored row is newer than ``changed_at``."""
@@ -52,8 +70,20 @@ class CatalogRepository:
         return bool(result.rowcount)
 
 
-def _line_json(line: OrderLine) -> dict[str, Any]:
-    return {"sku": line.sku, "quantity": line.quantity, "unit_price_minor": line.unit_price_minor}
+def line_json(line: OrderLine) -> dict[str, Any]:
+    """An order line as stored (``lines`` JSONB of ``orders``)."""
+    return {
+        "sku": line.sku, "quantity": line.quantity, "unit_price_minor": line.unit_price_minor,
+        "price_source": line.price_source, "price_rule": line.price_rule,
+    }  # fmt: skip
+
+
+def line_of(data: dict[str, Any]) -> OrderLine:
+    """A stored order line (those stored before prices had sources: the base price)."""
+    return OrderLine(
+        data["sku"], int(data["quantity"]), int(data["unit_price_minor"]),
+        data.get("price_source", "base"), data.get("price_rule"),
+    )  # fmt: skip
 
 
 def _order(row: Any) -> Order:
@@ -62,10 +92,7 @@ def _order(row: Any) -> Order:
         idempotency_key=row.idempotency_key,
         request_fingerprint=row.request_fingerprint,
         customer_id=row.customer_id,
-        lines=tuple(
-            OrderLine(line["sku"], int(line["quantity"]), int(line["unit_price_minor"]))
-            for line in row.lines
-        ),
+        lines=tuple(line_of(line) for line in row.lines),
         currency=row.currency,
         total_minor=row.total_minor,
         status=OrderStatus(row.status),
@@ -98,7 +125,7 @@ class OrderRepository:
             customer_id=order.customer_id,
             total_minor=order.total_minor,
             currency=order.currency,
-            lines=[_line_json(line) for line in order.lines],
+            lines=[line_json(line) for line in order.lines],
             status=order.status.value,
             created_at=order.created_at,
         )

@@ -7,12 +7,13 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Integer,
     MetaData,
     Table,
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 
 metadata = MetaData()
 
@@ -45,4 +46,56 @@ orders = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     # What makes concurrent retries of one request place a single order.
     UniqueConstraint("idempotency_key", name="orders_idempotency_key"),
+)
+
+# Checkout's copy of the catalog's price data (catalog.events) and of inventory's stock
+# levels (inventory.stock, what stock-bound price rules read): an order is priced by
+# orderflow_pricing.resolve from these, as the catalog's GET /prices quotes from its own.
+# Each row is the latest state the owner announced; ``revision`` only grows.
+price_lists = Table(
+    "price_lists",
+    metadata,
+    Column("list_id", Text, primary_key=True),
+    Column("kind", Text, nullable=False),
+    Column("currency", Text, nullable=False),
+    Column("customer_id", Text, nullable=True),
+    Column("grp", Text, nullable=True),
+    Column("valid_from", DateTime(timezone=True), nullable=True),
+    Column("valid_until", DateTime(timezone=True), nullable=True),
+    Column("prices", JSONB, nullable=False),  # {"SKU": [[min_quantity, unit_price_minor]]}
+    Column("active", Boolean, nullable=False),
+    Column("revision", BigInteger, nullable=False),
+)
+
+price_rules = Table(
+    "price_rules",
+    metadata,
+    Column("rule_id", Text, primary_key=True),
+    Column("basis_points", Integer, nullable=False),
+    Column("priority", Integer, nullable=False),
+    Column("skus", ARRAY(Text), nullable=True),
+    Column("valid_from", DateTime(timezone=True), nullable=True),
+    Column("valid_until", DateTime(timezone=True), nullable=True),
+    Column("stock_at_most", BigInteger, nullable=True),
+    Column("stock_at_least", BigInteger, nullable=True),
+    Column("floor_minor", BigInteger, nullable=False),
+    Column("cap_minor", BigInteger, nullable=True),
+    Column("active", Boolean, nullable=False),
+    Column("revision", BigInteger, nullable=False),
+)
+
+customer_price_groups = Table(
+    "customer_price_groups",
+    metadata,
+    Column("customer_id", Text, primary_key=True),
+    Column("groups", ARRAY(Text), nullable=False),
+    Column("revision", BigInteger, nullable=False),
+)
+
+stock_levels = Table(
+    "stock_levels",
+    metadata,
+    Column("sku", Text, primary_key=True),
+    Column("available", BigInteger, nullable=False),
+    Column("revision", BigInteger, nullable=False),
 )

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from checkout.domain.model import Order, OrderDraft
-from orderflow_contracts.checkout import OrderPlaced, OrderPlacedV1
-from orderflow_contracts.common import Address, Money, PricedLine, PricedLineV2
+from checkout.domain.model import Order, OrderDraft, OrderLine
+from orderflow_contracts.checkout import OrderPlaced, OrderPlacedV1, OrderPlacedV2
+from orderflow_contracts.common import Address, Money, PricedLine, PricedLineV2, PricedLineV3
 from orderflow_messaging.registry import Message
 
 
 def order_placed(
     order: Order, draft: OrderDraft, version: int, sales_channel: str | None = None
 ) -> Message:
-    """OrderPlaced of ``version`` (2, or 1 while its consumers migrate)."""
+    """OrderPlaced of ``version`` (3, or 2 or 1 while its consumers migrate)."""
     address = Address(**asdict(draft.shipping_address))
     if version == 1:
         return OrderPlacedV1(
@@ -29,20 +29,30 @@ def order_placed(
             payment_token=draft.payment_token,
             placed_at=order.created_at,
         )
+    total = Money(amount_minor=order.total_minor, currency=order.currency)
+    if version == 2:
+        return OrderPlacedV2(
+            order_id=order.order_id, customer_id=order.customer_id,
+            lines=[
+                PricedLineV2(sku=ln.sku, quantity=ln.quantity, unit_price=_unit(order, ln))
+                for ln in order.lines
+            ],
+            total=total, shipping_address=address, payment_token=draft.payment_token,
+            placed_at=order.created_at, sales_channel=sales_channel,
+        )  # fmt: skip
     return OrderPlaced(
-        order_id=order.order_id,
-        customer_id=order.customer_id,
+        order_id=order.order_id, customer_id=order.customer_id,
         lines=[
-            PricedLineV2(
-                sku=ln.sku,
-                quantity=ln.quantity,
-                unit_price=Money(amount_minor=ln.unit_price_minor, currency=order.currency),
+            PricedLineV3(
+                sku=ln.sku, quantity=ln.quantity, unit_price=_unit(order, ln),
+                price_source=ln.price_source, price_rule=ln.price_rule,
             )
             for ln in order.lines
         ],
-        total=Money(amount_minor=order.total_minor, currency=order.currency),
-        shipping_address=address,
-        payment_token=draft.payment_token,
-        placed_at=order.created_at,
-        sales_channel=sales_channel,
-    )
+        total=total, shipping_address=address, payment_token=draft.payment_token,
+        placed_at=order.created_at, sales_channel=sales_channel,
+    )  # fmt: skip
+
+
+def _unit(order: Order, line: OrderLine) -> Money:
+    return Money(amount_minor=line.unit_price_minor, currency=order.currency)

@@ -20,9 +20,11 @@ class CatalogStore(Protocol):
 
 
 class SubmissionStore(Protocol):
-    async def load(self, idempotency_keys: Sequence[str], skus: Sequence[str]) -> SubmissionBook:
-        """The orders placed under ``idempotency_keys`` and the catalog copy of ``skus``
-        (those that exist)."""
+    async def load(
+        self, idempotency_keys: Sequence[str], skus: Sequence[str], customers: Sequence[str]
+    ) -> SubmissionBook:
+        """The orders placed under ``idempotency_keys``, the catalog copy of ``skus``
+        (those that exist) and the price data of ``customers``."""
 
     async def save(self, book: SubmissionBook) -> None:
         """Insert the book's new orders; an order placed meanwhile under one of their

@@ -28,6 +28,7 @@ from checkout.application.ports import SubmissionStore
 from checkout.domain.idempotency import fingerprint
 from checkout.domain.model import AddressDraft, CatalogItem, LineDraft, Order, OrderDraft, Problem
 from checkout.domain.placing import KeyReused, Placed, Rejected, answer_again, place_new
+from checkout.domain.pricing import NO_PRICE_DATA, PriceBook
 from checkout.domain.rules import NUL_REASON, nul_problems
 from checkout.entrypoints.requests import field_path
 from orderflow_contracts import topics
@@ -42,6 +43,7 @@ from orderflow_contracts.inbound import (
 from orderflow_messaging.clock import IdFactory
 from orderflow_messaging.consumer import Batch, Incoming
 from orderflow_messaging.registry import Message
+from orderflow_pricing import NoPrice
 
 log = structlog.get_logger(__name__)
 
@@ -65,20 +67,26 @@ def parse_submission(version: int, payload: Mapping[str, Any]) -> SubmitOrder | 
         return [Problem(field_path(e["loc"]), e["msg"]) for e in exc.errors()]
 
 
-def price_problems(submission: SubmitOrder, catalog: Mapping[str, CatalogItem]) -> list[Problem]:
-    """Price policy: a price the upstream showed its customer must be our price."""
+def price_problems(
+    submission: SubmitOrder, catalog: Mapping[str, CatalogItem], prices: PriceBook, at: datetime
+) -> list[Problem]:
+    """Price policy: a price the upstream showed its customer must be our price for that
+    customer (its contract, its groups' lists, the default list or the base price)."""
     problems = []
     for index, line in enumerate(submission.lines):
         item, expected = catalog.get(line.sku), line.expected_unit_price
         if item is None or expected is None:
             continue
-        if (expected.amount_minor, expected.currency) != (item.price_minor, item.currency):
-            problems.append(
-                Problem(
-                    f"lines[{index}].expected_unit_price",
-                    f"price of {line.sku} is {item.price_minor} {item.currency}",
-                )
-            )
+        try:
+            ours = prices.price(item, line.quantity, expected.currency, submission.customer_id, at)
+        except NoPrice:
+            ours = None
+        field = f"lines[{index}].expected_unit_price"
+        if ours is None:
+            problems.append(Problem(field, f"{line.sku} has no price in {expected.currency}"))
+        elif expected.amount_minor != ours.unit_price_minor:
+            price = f"{ours.unit_price_minor} {expected.currency}"
+            problems.append(Problem(field, f"price of {line.sku} is {price}"))
     return problems
 
 
@@ -139,6 +147,7 @@ class SubmissionBook:
 
     catalog: dict[str, CatalogItem]
     orders: dict[str, Order]  # by idempotency key
+    prices: PriceBook = NO_PRICE_DATA  # the batch's customers' price data
     placed: list[Order] = field(default_factory=list)
 
     def place(
@@ -157,8 +166,9 @@ class SubmissionBook:
         if existing is not None:
             return answer_again(existing, fingerprint(draft))
         outcome = place_new(
-            key, draft, self.catalog, new_id=new_id, now=now, more_problems=more_problems
-        )
+            key, draft, self.catalog,
+            new_id=new_id, now=now, prices=self.prices, more_problems=more_problems,
+        )  # fmt: skip
         if isinstance(outcome, Placed):
             self.orders[key] = outcome.order
             self.placed.append(outcome.order)
@@ -178,7 +188,7 @@ class SubmissionBook:
         request, draft = submission.request, submission.draft
         if request is None or draft is None:
             return [_reply(_rejected(reference, submission.problems))]
-        policy = price_problems(request, self.catalog)
+        policy = price_problems(request, self.catalog, self.prices, now)
         outcome = self.place(
             idempotency_key(reference), draft, new_id=new_id, now=now, more_problems=policy
         )
@@ -226,6 +236,7 @@ async def handle_submissions(
     book = await store.load(
         sorted({idempotency_key(r.reference) for r in requests}),
         sorted({line.sku for r in requests for line in r.lines}),
+        sorted({r.customer_id for r in requests}),
     )
     now = batch.clock()
 

@@ -58,6 +58,10 @@ class OrderLine:
     sku: str
     quantity: int
     unit_price_minor: int
+    # What priced it (orderflow_pricing's Resolution.source: "contract:<list>",
+    # "group:<list>", "default:<list>" or "base") and the rule that changed it, if any.
+    price_source: str = "base"
+    price_rule: str | None = None
 
     @property
     def total_minor(self) -> int:

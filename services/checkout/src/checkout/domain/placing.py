@@ -1,9 +1,10 @@
 """Deciding one order request, shared by ``POST /orders`` and the upstream door.
 
 Pure: the caller looks up the order already placed under the request's key and, when
-there is none, the catalog items the request names. A known key answers its order
-again (the same request) or is refused (a different one: ``KeyReused``); an unused key
-gets every rule's problems at once, or a new order priced from the catalog copy.
+there is none, the catalog items the request names and the price data of its customer. A known key
+answers its order again (the same request) or is refused (a different one:
+``KeyReused``); an unused key gets every rule's problems at once, or a new order priced
+from the catalog copy and the price data.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from datetime import datetime
 
 from checkout.domain.idempotency import fingerprint
 from checkout.domain.model import CatalogItem, Order, OrderDraft, OrderStatus, Problem
+from checkout.domain.pricing import NO_PRICE_DATA, PriceBook
 from checkout.domain.rules import price_order, validate_order
 
 
@@ -52,15 +54,16 @@ def place_new(
     *,
     new_id: Callable[[], str],
     now: datetime,
+    prices: PriceBook = NO_PRICE_DATA,
     more_problems: Sequence[Problem] = (),
 ) -> Placed | Rejected:
     """A request under an unused key: every rule's problems (and ``more_problems``, a
-    caller's own policy) or a new order priced from ``catalog``. ``new_id`` is called
-    only for an order placed."""
-    problems = validate_order(draft, catalog) + list(more_problems)
+    caller's own policy) or a new order priced from ``catalog`` and ``prices`` at
+    ``now``. ``new_id`` is called only for an order placed."""
+    problems = validate_order(draft, catalog, prices, now) + list(more_problems)
     if problems:
         return Rejected(problems)
-    priced = price_order(draft, catalog)
+    priced = price_order(draft, catalog, prices, now)
     order = Order(
         order_id=new_id(),
         idempotency_key=idempotency_key,

@@ -1,4 +1,5 @@
-"""The rules an order request must pass, and its pricing from the local catalog copy.
+"""The rules an order request must pass, and its pricing from the local catalog copy and
+price data (``PriceBook``: the catalog's lists and rules, resolved as the catalog does).
 
 ``validate_order`` returns every problem at once (not the first), so a client can fix a
 request in one round trip. The limits mirror the OrderPlaced contract: a request that
@@ -10,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Mapping
+from datetime import datetime
 
 from checkout.domain.model import (
     AddressDraft,
@@ -20,6 +22,8 @@ from checkout.domain.model import (
     PricedOrder,
     Problem,
 )
+from checkout.domain.pricing import PriceBook
+from orderflow_pricing import NoPrice, Resolution
 
 MAX_LINES = 100
 MAX_QUANTITY = 10_000
@@ -33,8 +37,13 @@ ADDRESS_LIMITS = {"name": 200, "line1": 200, "city": 100, "postcode": 20}
 NUL_REASON = "must not contain the NUL character"
 
 
-def validate_order(draft: OrderDraft, catalog: Mapping[str, CatalogItem]) -> list[Problem]:
-    """Every reason ``draft`` cannot be placed; empty when it can."""
+def validate_order(
+    draft: OrderDraft,
+    catalog: Mapping[str, CatalogItem],
+    prices: PriceBook,
+    at: datetime,
+) -> list[Problem]:
+    """Every reason ``draft`` cannot be placed at ``at``; empty when it can."""
     problems: list[Problem] = []
     if not 1 <= len(draft.customer_id) <= MAX_CUSTOMER_ID:
         problems.append(Problem("customer_id", f"must be 1 to {MAX_CUSTOMER_ID} characters"))
@@ -45,19 +54,21 @@ def validate_order(draft: OrderDraft, catalog: Mapping[str, CatalogItem]) -> lis
     currency_ok = CURRENCY.fullmatch(draft.currency) is not None
     if not currency_ok:
         problems.append(Problem("currency", "must be a three-letter ISO 4217 code such as EUR"))
+    priced_in = draft.currency if currency_ok else None
     for index, line in enumerate(draft.lines):
-        problems += _line_problems(index, line, catalog, draft.currency if currency_ok else None)
+        problems += _line_problems(index, line, catalog)
+        problems += _price_problem(index, line, draft, catalog, prices, at, priced_in)
     if TOKEN.fullmatch(draft.payment_token) is None:
         # The token itself is never echoed: it stands for a card.
         problems.append(Problem("payment_token", f"must match {TOKEN.pattern}"))
     problems += _address_problems(draft.shipping_address)
-    if not problems and _total(draft, catalog) > MAX_TOTAL_MINOR:
+    if not problems and _total(draft, catalog, prices, at) > MAX_TOTAL_MINOR:
         problems.append(Problem("lines", f"the order total exceeds {MAX_TOTAL_MINOR} minor units"))
     return problems
 
 
 def _line_problems(
-    index: int, line: LineDraft, catalog: Mapping[str, CatalogItem], currency: str | None
+    index: int, line: LineDraft, catalog: Mapping[str, CatalogItem]
 ) -> list[Problem]:
     problems: list[Problem] = []
     if not 0 < line.quantity <= MAX_QUANTITY:
@@ -70,11 +81,29 @@ def _line_problems(
         problems.append(Problem(field, f"unknown SKU {line.sku!r}"))
     elif not item.active:
         problems.append(Problem(field, f"SKU {line.sku!r} is not for sale"))
-    elif currency is not None and item.currency != currency:
-        problems.append(
-            Problem(field, f"SKU {line.sku!r} is priced in {item.currency}, not {currency}")
-        )
     return problems
+
+
+def _price_problem(
+    index: int,
+    line: LineDraft,
+    draft: OrderDraft,
+    catalog: Mapping[str, CatalogItem],
+    prices: PriceBook,
+    at: datetime,
+    currency: str | None,
+) -> list[Problem]:
+    """A sellable line nothing prices in the order's currency (no list does, and its
+    base price is in another currency)."""
+    item = catalog.get(line.sku)
+    if currency is None or item is None or not item.active or line.quantity < 1:
+        return []
+    try:
+        prices.price(item, line.quantity, currency, draft.customer_id, at)
+    except NoPrice:
+        reason = f"SKU {line.sku!r} is priced in {item.currency}, not {currency}"
+        return [Problem(f"lines[{index}].sku", reason)]
+    return []
 
 
 def _address_problems(address: AddressDraft) -> list[Problem]:
@@ -90,17 +119,32 @@ def _address_problems(address: AddressDraft) -> list[Problem]:
     return problems
 
 
-def _total(draft: OrderDraft, catalog: Mapping[str, CatalogItem]) -> int:
-    return sum(line.quantity * catalog[line.sku].price_minor for line in draft.lines)
+def _resolved(
+    draft: OrderDraft, catalog: Mapping[str, CatalogItem], prices: PriceBook, at: datetime
+) -> list[Resolution]:
+    return [
+        prices.price(catalog[line.sku], line.quantity, draft.currency, draft.customer_id, at)
+        for line in draft.lines
+    ]
 
 
-def price_order(draft: OrderDraft, catalog: Mapping[str, CatalogItem]) -> PricedOrder:
-    """Price a draft that passed ``validate_order`` at the catalog's current prices."""
-    problems = validate_order(draft, catalog)
+def _total(
+    draft: OrderDraft, catalog: Mapping[str, CatalogItem], prices: PriceBook, at: datetime
+) -> int:
+    return sum(r.total_minor for r in _resolved(draft, catalog, prices, at))
+
+
+def price_order(
+    draft: OrderDraft, catalog: Mapping[str, CatalogItem], prices: PriceBook, at: datetime
+) -> PricedOrder:
+    """Price a draft that passed ``validate_order``: each line as ``prices`` resolves
+    it now, with what priced it."""
+    problems = validate_order(draft, catalog, prices, at)
     if problems:
         raise ValueError(f"cannot price an invalid order: {problems}")
     lines = tuple(
-        OrderLine(line.sku, line.quantity, catalog[line.sku].price_minor) for line in draft.lines
+        OrderLine(r.sku, r.quantity, r.unit_price_minor, r.source, r.rule)
+        for r in _resolved(draft, catalog, prices, at)
     )
     return PricedOrder(lines, draft.currency, sum(line.total_minor for line in lines))
 

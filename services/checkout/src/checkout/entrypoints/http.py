@@ -42,12 +42,23 @@ class OrderLineView(BaseModel):
     sku: str
     quantity: int
     unit_price_minor: int
+    price_source: str  # contract:<list> | group:<list> | default:<list> | base
+    price_rule: str | None = None
 
 
 class OrderView(OrderAccepted):
     customer_id: str
     lines: list[OrderLineView]
     created_at: datetime
+
+
+class PriceDataView(BaseModel):
+    """One piece of checkout's copy of the price data and the revision it holds."""
+
+    kind: str  # list | rule | customer
+    id: str
+    revision: int
+    active: bool
 
 
 class CatalogItemView(BaseModel):
@@ -87,7 +98,11 @@ def _order_view(order: Order) -> OrderView:
         customer_id=order.customer_id,
         lines=[
             OrderLineView(
-                sku=line.sku, quantity=line.quantity, unit_price_minor=line.unit_price_minor
+                sku=line.sku,
+                quantity=line.quantity,
+                unit_price_minor=line.unit_price_minor,
+                price_source=line.price_source,
+                price_rule=line.price_rule,
             )
             for line in order.lines
         ],
@@ -159,7 +174,7 @@ def build_router(
     engine: AsyncEngine,
     clock: Clock,
     new_id: IdFactory,
-    order_placed_version: int = 2,
+    order_placed_version: int = 3,
     admission: Admission | None = None,
 ) -> APIRouter:
     router = APIRouter(tags=["checkout"])
@@ -220,5 +235,13 @@ def build_router(
         """Checkout's copy of the catalog, as fed by catalog.events."""
         async with engine.connect() as conn:
             return [_item_view(item) for item in await CatalogRepository(conn).all()]
+
+    @router.get("/catalog/price-data")
+    async def list_price_data() -> list[PriceDataView]:
+        """Checkout's copy of the catalog's price lists, rules and customers' price
+        groups (what orders are priced by), with the revision of each."""
+        async with engine.connect() as conn:
+            rows = await CatalogRepository(conn).price_data()
+        return [PriceDataView(kind=k, id=i, revision=r, active=a) for k, i, r, a in rows]
 
     return router

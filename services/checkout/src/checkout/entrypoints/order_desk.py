@@ -86,6 +86,7 @@ class OrderDesk:
             book = await store.load(
                 sorted({r.key for r in group}),
                 sorted({line.sku for r in group for line in r.draft.lines}),
+                sorted({r.draft.customer_id for r in group}),
             )
             now = self._clock()
             outbox = BatchOutbox(producer=PRODUCER, clock=self._clock, new_id=new_message_id)

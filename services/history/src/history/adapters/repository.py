@@ -24,6 +24,8 @@ def lines_data(lines: tuple[Line, ...] | None) -> list[dict[str, Any]] | None:
             "quantity": line.quantity,
             "unit_price_minor": line.unit_price_minor,
             "currency": line.currency,
+            "price_source": line.price_source,
+            "price_rule": line.price_rule,
         }
         for line in lines
     ]

@@ -44,7 +44,7 @@ HANDLED: tuple[type[Message], ...] = (
 def fact_of(message: Message, at: datetime) -> Fact | None:
     """The fact a message states, or None for a type the projection ignores.
 
-    ``message`` is the newest version (the registry upcasts OrderPlaced v1 to v2);
+    ``message`` is the newest version (the registry upcasts OrderPlaced v1 and v2 to v3);
     ``at`` is the envelope's ``occurred_at``."""
     match message:
         case OrderPlaced():
@@ -68,7 +68,14 @@ def fact_of(message: Message, at: datetime) -> Fact | None:
 
 def _placed(message: OrderPlaced, at: datetime) -> Placed:
     lines = tuple(
-        Line(line.sku, line.quantity, line.unit_price.amount_minor, line.unit_price.currency)
+        Line(
+            line.sku,
+            line.quantity,
+            line.unit_price.amount_minor,
+            line.unit_price.currency,
+            line.price_source,
+            line.price_rule,
+        )
         for line in message.lines
     )
     return Placed(

@@ -60,6 +60,9 @@ class Line:
     quantity: int
     unit_price_minor: int
     currency: str
+    # Which price list or rule priced it (OrderPlaced v3; "base": the catalog's price).
+    price_source: str = "base"
+    price_rule: str | None = None
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,8 @@ class LineView(BaseModel):
     quantity: int
     unit_price_minor: int
     currency: str
+    price_source: str  # contract:<list> | group:<list> | default:<list> | base
+    price_rule: str | None
 
 
 class OrderHistoryView(BaseModel):
@@ -44,6 +46,8 @@ def _view(history: OrderHistory) -> OrderHistoryView:
                 quantity=line.quantity,
                 unit_price_minor=line.unit_price_minor,
                 currency=line.currency,
+                price_source=line.price_source,
+                price_rule=line.price_rule,
             )
             for line in history.lines
         ]

@@ -20,6 +20,7 @@ import asyncpg
 import httpx
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from orderflow_cli.demo_prices import set_up_price_data
 from orderflow_cli.placing import post_order
 from orderflow_cli.stack import services
 
@@ -156,6 +157,7 @@ async def run_demo(
     limits = httpx.Limits(max_connections=concurrency)
     async with httpx.AsyncClient(timeout=15.0, limits=limits) as client:
         await wait_for_catalog(client)
+        await set_up_price_data(client)
         with _progress(show_progress) as progress:
             placed = progress.add_task("placing", total=count)
             finished = progress.add_task("finished", total=count)

@@ -143,6 +143,47 @@ async def _availability(conn: asyncpg.Connection) -> list[str]:
     ]
 
 
+# Every order's total is the sum of its lines, the saga works with that total, and every
+# line priced by a list names a list of the catalog that could price that customer.
+_ORDER_TOTALS = """
+SELECT o.order_id, o.total_minor, s.total_minor AS saga_total,
+       (SELECT coalesce(sum((l->>'quantity')::bigint * (l->>'unit_price_minor')::bigint), 0)
+        FROM jsonb_array_elements(o.lines) l) AS lines_total
+FROM checkout.orders o
+LEFT JOIN orders.sagas s ON s.order_id = o.order_id::text
+WHERE o.total_minor <> (SELECT coalesce(sum((l->>'quantity')::bigint
+                                           * (l->>'unit_price_minor')::bigint), 0)
+                        FROM jsonb_array_elements(o.lines) l)
+   OR s.total_minor <> o.total_minor
+LIMIT 20
+"""
+_PRICE_SOURCES = """
+SELECT o.order_id, l->>'sku' AS sku, l->>'price_source' AS source
+FROM checkout.orders o, jsonb_array_elements(o.lines) l
+WHERE coalesce(l->>'price_source', 'base') <> 'base'
+  AND NOT EXISTS (
+      SELECT 1 FROM catalog.price_lists p
+      WHERE p.kind || ':' || p.list_id = l->>'price_source'
+        AND (p.kind <> 'contract' OR p.customer_id = o.customer_id))
+LIMIT 20
+"""
+
+
+async def _order_totals(conn: asyncpg.Connection) -> list[str]:
+    if not await _exist(conn, "checkout.orders", "orders.sagas", "catalog.price_lists"):
+        return []
+    problems = [
+        f"order {r['order_id']}: total {r['total_minor']}, lines {r['lines_total']}, "
+        f"saga {r['saga_total']}"
+        for r in await conn.fetch(_ORDER_TOTALS)
+    ]
+    problems += [
+        f"order {r['order_id']}: {r['sku']} priced by {r['source']}, which could not price it"
+        for r in await conn.fetch(_PRICE_SOURCES)
+    ]
+    return problems
+
+
 _CONSISTENCY = """
 SELECT s.order_id, s.status, r.status AS reservation, p.status AS payment, sh.status AS shipment
 FROM orders.sagas s
@@ -343,6 +384,7 @@ CHECKS: dict[str, Check] = {
     "money": _money,
     "stock_conserved": _stock,
     "catalog_availability": _availability,
+    "order_totals": _order_totals,
     "saga_consistency": _consistency,
     "legal_transitions": _transitions,
     "outbox_published": _outboxes,

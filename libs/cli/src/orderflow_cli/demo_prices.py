@@ -1,0 +1,62 @@
+"""The demo's price data: a trade group (the first demo customers) with its own list and
+one customer with a contract, so a demo mixes base, group and contract prices. Only demo
+customers (``cust-N``) are in them: other clients of the stack keep the catalog's prices.
+PUTs are idempotent, so a second demo changes nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import httpx
+
+from orderflow_cli.stack import services
+
+TRADE_CUSTOMERS = tuple(f"cust-{n}" for n in range(1, 101))
+CONTRACT_CUSTOMER = "cust-7"
+
+
+def _prices(*entries: tuple[str, tuple[tuple[int, int], ...]]) -> list[dict[str, Any]]:
+    return [
+        {"sku": sku, "tiers": [{"min_quantity": q, "unit_price_minor": p} for q, p in tiers]}
+        for sku, tiers in entries
+    ]
+
+
+PRICE_LISTS: dict[str, dict[str, Any]] = {
+    "demo-trade": {
+        "kind": "group", "group": "trade", "currency": "EUR",
+        "prices": _prices(("TEE-BLK-M", ((1, 1690), (3, 1590))), ("MUG-ENAMEL", ((1, 1050),))),
+    },
+    "demo-contract-cust-7": {
+        "kind": "contract", "customer_id": CONTRACT_CUSTOMER, "currency": "EUR",
+        "prices": _prices(("TEE-BLK-M", ((1, 1490),)), ("HOODIE-GRY-M", ((1, 4900),))),
+    },
+}  # fmt: skip
+
+
+async def set_up_price_data(client: httpx.AsyncClient, timeout_s: float = 60.0) -> None:
+    """Save the demo's lists and groups in the catalog, then wait until checkout's copy
+    holds them (else the first orders would be charged the base price)."""
+    catalog = services.url("catalog")
+    wanted: dict[tuple[str, str], int] = {}
+    for list_id, body in PRICE_LISTS.items():
+        response = await client.put(f"{catalog}/price-lists/{list_id}", json=body)
+        response.raise_for_status()
+        wanted[("list", list_id)] = response.json()["revision"]
+    for customer in TRADE_CUSTOMERS:
+        response = await client.put(
+            f"{catalog}/customers/{customer}/price-groups", json={"groups": ["trade"]}
+        )
+        response.raise_for_status()
+        wanted[("customer", customer)] = response.json()["revision"]
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        response = await client.get(services.url("checkout") + "/catalog/price-data")
+        if response.status_code == 200:
+            held = {(d["kind"], d["id"]): d["revision"] for d in response.json()}
+            if all(held.get(key, 0) >= revision for key, revision in wanted.items()):
+                return
+        await asyncio.sleep(0.5)
+    raise RuntimeError("checkout has not received the demo's price data")

@@ -1,0 +1,37 @@
+"""`orderflow demo` on the running stack: every order terminal, and the mix priced by the
+demo's price data (a trade group's list for the first demo customers, a contract)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import asyncpg
+
+from .conftest import System
+
+ORDERFLOW = str(Path(sys.executable).with_name("orderflow"))
+SOURCES = """
+    SELECT DISTINCT l->>'price_source' FROM checkout.orders o, jsonb_array_elements(o.lines) l
+    WHERE o.customer_id LIKE 'cust-%'
+"""
+
+
+async def test_the_demo_finishes_every_order_with_list_prices_in_the_mix(system: System) -> None:
+    demo = await asyncio.to_thread(
+        subprocess.run,
+        [ORDERFLOW, "demo", "--orders", "60", "--seed", "14", "--rate", "30", "--json"],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert demo.returncode == 0, demo.stderr[-2000:]
+    summary = json.loads(demo.stdout.strip().splitlines()[-1])
+    assert (summary["orders"], summary["pending"]) == (60, 0)
+    conn = await asyncpg.connect(system.settings["DATABASE_URL"])
+    try:
+        sources = {row[0] for row in await conn.fetch(SOURCES)}
+    finally:
+        await conn.close()
+    assert {"base", "group:demo-trade"} <= sources, sources

@@ -45,7 +45,8 @@ def build(
     settings: CheckoutSettings, clock: Clock = utc_now, new_id: IdFactory = uuid.uuid4
 ) -> ServiceDefinition:
     engine = service_engine(settings, "checkout")
-    consumer = build_consumer(engine, settings.consumer, clock)
+    copy_settings = settings.consumer.lingering(settings.copy_linger_ms)
+    consumer = build_consumer(engine, copy_settings, clock)
     version = settings.order_placed_version
     door_settings = settings.consumer.lingering(settings.inbound_linger_ms)
     door = inbound.build_inbound_consumer(engine, door_settings, clock, new_id, version)
@@ -61,7 +62,10 @@ def build(
         migrations=MIGRATIONS,
         subscriptions=[
             Subscription(
-                consumer, (topics.CATALOG_EVENTS, topics.INVENTORY_STOCK), group_id=CONSUMER
+                consumer,
+                (topics.CATALOG_EVENTS, topics.INVENTORY_STOCK),
+                group_id=CONSUMER,
+                settings=copy_settings,
             ),
             Subscription(
                 door, (topics.ORDERS_INBOUND,), group_id=inbound.CONSUMER, settings=door_settings

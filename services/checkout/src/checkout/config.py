@@ -21,6 +21,11 @@ class CheckoutSettings(ServiceSettings):
     # steady trickle: with 5 ms the door ran ~46 transactions a second of ~3 submissions
     # at 200 orders/s; a little more wait on this one hop makes fewer, larger batches.
     inbound_linger_ms: int = Field(default=20, ge=0)
+    # The copies' consumer (catalog.events, inventory.stock) waits at least this long
+    # after a poll that was not full: no order waits for it, and a stock level arrives
+    # after nearly every inventory batch, so lingering makes few, larger transactions
+    # (without it the copies cost checkout ~3 ms of CPU per order at 25 orders/s).
+    copy_linger_ms: int = Field(default=200, ge=0)
     # Admission control at the HTTP door (entrypoints/admission.py): POST /orders
     # answers 503 with Retry-After while more than these wait (placed orders not
     # published, published orders the coordinator has not started, requests in flight).

@@ -10,17 +10,19 @@ from orderflow_messaging.db import dispose
 from orderflow_messaging.settings import ConsumerSettings
 
 
-async def test_only_the_door_takes_its_own_linger() -> None:
+async def test_the_door_and_the_copies_take_their_own_linger() -> None:
     settings = CheckoutSettings(
         database_url="postgresql://checkout@127.0.0.1:1/orderflow",
         inbound_linger_ms=25,
+        copy_linger_ms=150,
         consumer=ConsumerSettings(linger_ms=5),
     )
     service = build(settings)
     try:
         catalog, door = service.subscriptions
         assert catalog.topics == (topics.CATALOG_EVENTS, topics.INVENTORY_STOCK)
-        assert catalog.settings is None  # the service's consumer settings
+        assert catalog.settings is not None
+        assert catalog.settings.linger_ms == 150
         assert door.topics == (topics.ORDERS_INBOUND,)
         assert door.group_id == inbound.CONSUMER
         assert door.settings is not None

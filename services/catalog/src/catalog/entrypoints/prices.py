@@ -137,32 +137,12 @@ class Quote(BaseModel):
 
 
 def _list_view(stored: StoredList) -> PriceListView:
-    p = stored.price_list
-    return PriceListView(
-        list_id=p.list_id, kind=p.kind.value, currency=p.currency,
-        customer_id=p.customer_id, group=p.group,
-        valid_from=p.valid_from, valid_until=p.valid_until,
-        prices=[
-            ListedPriceBody(sku=sku, tiers=[
-                TierBody(min_quantity=t.min_quantity, unit_price_minor=t.unit_price_minor)
-                for t in tiers
-            ])
-            for sku, tiers in sorted(p.prices.items())
-        ],
-        active=stored.active, revision=stored.revision,
-    )  # fmt: skip
+    # The view is what the announcement says (the same fields, the same state).
+    return PriceListView.model_validate(prices.list_changed(stored).model_dump())
 
 
 def _rule_view(stored: StoredRule) -> PriceRuleView:
-    r = stored.rule
-    return PriceRuleView(
-        rule_id=r.rule_id, basis_points=stored.basis_points, priority=r.priority,
-        skus=sorted(r.skus) if r.skus is not None else None,
-        valid_from=r.valid_from, valid_until=r.valid_until,
-        stock_at_most=r.stock_at_most, stock_at_least=r.stock_at_least,
-        floor_minor=r.floor_minor, cap_minor=r.cap_minor,
-        active=stored.active, revision=stored.revision,
-    )  # fmt: skip
+    return PriceRuleView.model_validate(prices.rule_changed(stored).model_dump())
 
 
 def _price_view(r: Resolution) -> PriceView:

@@ -44,6 +44,7 @@ from orderflow_testing.chaos_poison import (
     partition_for,
     poison_matrix,
     produce,
+    stocked_on_every_partition,
     submission,
     topic_cases,
     wait_statuses,
@@ -212,6 +213,7 @@ def test_every_poison_lands_in_its_dlq_and_every_partition_keeps_moving(cluster:
     placed = _orders_on_every_partition(cluster, counts[t.CHECKOUT_EVENTS])
     skus = new_products(cluster.url("catalog"), counts[t.CATALOG_EVENTS])
     refs = _submissions_on_every_partition(cluster, counts[t.ORDERS_INBOUND])
+    stocked_on_every_partition(cluster.url("inventory"), counts[t.INVENTORY_STOCK])
     statuses = wait_statuses(
         cluster.url("orders"), placed, lambda s: s == "COMPLETED", COMPLETION_S
     )

@@ -476,6 +476,20 @@ def new_products(catalog_url: str, partitions: int, timeout: float = 20.0) -> li
     return sorted(by_partition.values())
 
 
+def stocked_on_every_partition(inventory_url: str, partitions: int, timeout: float = 20.0) -> None:
+    """A stock count of a new SKU per partition of inventory.stock (key: SKU): each
+    announces a level, valid traffic for the level readers on every partition."""
+    by_partition: dict[int, str] = {}
+    while len(by_partition) < partitions:
+        sku = f"POISON-STOCK-{uuid.uuid4().hex[:10].upper()}"
+        by_partition.setdefault(partition_for(sku, partitions), sku)
+    with httpx.Client(timeout=timeout) as client:
+        for sku in by_partition.values():
+            response = client.put(f"{inventory_url}/stock/{sku}", json={"available": 5})
+            if response.status_code != 200:
+                raise AssertionError(f"{sku} not stocked: {response.text}")
+
+
 def known_to_checkout(checkout_url: str, skus: Iterable[str], timeout: float) -> bool:
     wanted = set(skus)
     deadline = time.monotonic() + timeout

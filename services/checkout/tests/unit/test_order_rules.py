@@ -20,7 +20,7 @@ from checkout.domain.model import (
     Problem,
 )
 from checkout.domain.pricing import NO_PRICE_DATA, PriceBook
-from orderflow_pricing import ListKind, PriceList, PriceRule, Tier
+from orderflow_pricing import ListKind, PriceList, PriceRule, Resolution, Tier
 
 NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
 
@@ -205,3 +205,33 @@ def test_a_list_prices_a_sku_in_a_currency_its_base_price_is_not_in() -> None:
     ]
     priced = price_order(order(("TEE", 1), currency="USD"), CATALOG, PRICES)
     assert priced.lines == (OrderLine("TEE", 1, 2100, "default:us"),)
+
+
+class CountingBook(PriceBook):
+    """A price book that counts its resolutions (a frozen dataclass: the count lives in
+    a list)."""
+
+    def __init__(self, calls: list[str]) -> None:
+        super().__init__()
+        object.__setattr__(self, "calls", calls)
+
+    def price(
+        self, item: CatalogItem, quantity: int, currency: str, customer_id: str, at: datetime
+    ) -> Resolution:
+        self.calls.append(item.sku)  # type: ignore[attr-defined]
+        return super().price(item, quantity, currency, customer_id, at)
+
+
+def test_assessing_an_order_resolves_each_line_once() -> None:
+    calls: list[str] = []
+    assessed = rules.assess_order(
+        order(("TEE", 2), ("MUG", 1), ("TEE", 1)), CATALOG, CountingBook(calls), NOW
+    )
+    assert calls == ["TEE", "MUG", "TEE"]
+    assert assessed == price_order(order(("TEE", 2), ("MUG", 1), ("TEE", 1)), CATALOG)
+
+
+def test_assessing_an_invalid_order_lists_what_validation_lists() -> None:
+    draft = order(("TEE", 1), ("X", 1), ("USD-ONLY", 1), payment_token="card")
+    assert rules.assess_order(draft, CATALOG, NO_PRICE_DATA, NOW) == validate_order(draft, CATALOG)
+    assert validate_order(draft, CATALOG) != []

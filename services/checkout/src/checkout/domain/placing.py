@@ -16,7 +16,7 @@ from datetime import datetime
 from checkout.domain.idempotency import fingerprint
 from checkout.domain.model import CatalogItem, Order, OrderDraft, OrderStatus, Problem
 from checkout.domain.pricing import NO_PRICE_DATA, PriceBook
-from checkout.domain.rules import price_order, validate_order
+from checkout.domain.rules import assess_order
 
 
 @dataclass(frozen=True)
@@ -60,10 +60,9 @@ def place_new(
     """A request under an unused key: every rule's problems (and ``more_problems``, a
     caller's own policy) or a new order priced from ``catalog`` and ``prices`` at
     ``now``. ``new_id`` is called only for an order placed."""
-    problems = validate_order(draft, catalog, prices, now) + list(more_problems)
-    if problems:
-        return Rejected(problems)
-    priced = price_order(draft, catalog, prices, now)
+    priced = assess_order(draft, catalog, prices, now)
+    if isinstance(priced, list) or more_problems:
+        return Rejected((priced if isinstance(priced, list) else []) + list(more_problems))
     order = Order(
         order_id=new_id(),
         idempotency_key=idempotency_key,

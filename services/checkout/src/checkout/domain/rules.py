@@ -44,6 +44,29 @@ def validate_order(
     at: datetime,
 ) -> list[Problem]:
     """Every reason ``draft`` cannot be placed at ``at``; empty when it can."""
+    assessed = assess_order(draft, catalog, prices, at)
+    return assessed if isinstance(assessed, list) else []
+
+
+def price_order(
+    draft: OrderDraft, catalog: Mapping[str, CatalogItem], prices: PriceBook, at: datetime
+) -> PricedOrder:
+    """Price a draft that passes ``validate_order``: each line as ``prices`` resolves
+    it now, with what priced it."""
+    assessed = assess_order(draft, catalog, prices, at)
+    if isinstance(assessed, list):
+        raise ValueError(f"cannot price an invalid order: {assessed}")
+    return assessed
+
+
+def assess_order(
+    draft: OrderDraft,
+    catalog: Mapping[str, CatalogItem],
+    prices: PriceBook,
+    at: datetime,
+) -> PricedOrder | list[Problem]:
+    """``draft`` priced at ``at``, or every reason it cannot be placed. Each line is
+    resolved once: the resolution that proves a line priceable is the one charged."""
     problems: list[Problem] = []
     if not 1 <= len(draft.customer_id) <= MAX_CUSTOMER_ID:
         problems.append(Problem("customer_id", f"must be 1 to {MAX_CUSTOMER_ID} characters"))
@@ -54,17 +77,30 @@ def validate_order(
     currency_ok = CURRENCY.fullmatch(draft.currency) is not None
     if not currency_ok:
         problems.append(Problem("currency", "must be a three-letter ISO 4217 code such as EUR"))
-    priced_in = draft.currency if currency_ok else None
+    resolved: list[Resolution] = []
     for index, line in enumerate(draft.lines):
         problems += _line_problems(index, line, catalog)
-        problems += _price_problem(index, line, draft, catalog, prices, at, priced_in)
+        item = catalog.get(line.sku)
+        if not currency_ok or item is None or not item.active or line.quantity < 1:
+            continue
+        resolution = _resolve(index, line, item, draft, prices, at)
+        if isinstance(resolution, Problem):
+            problems.append(resolution)
+        else:
+            resolved.append(resolution)
     if TOKEN.fullmatch(draft.payment_token) is None:
         # The token itself is never echoed: it stands for a card.
         problems.append(Problem("payment_token", f"must match {TOKEN.pattern}"))
     problems += _address_problems(draft.shipping_address)
-    if not problems and _total(draft, catalog, prices, at) > MAX_TOTAL_MINOR:
-        problems.append(Problem("lines", f"the order total exceeds {MAX_TOTAL_MINOR} minor units"))
-    return problems
+    if problems:
+        return problems
+    lines = tuple(
+        OrderLine(r.sku, r.quantity, r.unit_price_minor, r.source, r.rule) for r in resolved
+    )
+    total = sum(line.total_minor for line in lines)
+    if total > MAX_TOTAL_MINOR:
+        return [Problem("lines", f"the order total exceeds {MAX_TOTAL_MINOR} minor units")]
+    return PricedOrder(lines, draft.currency, total)
 
 
 def _line_problems(
@@ -84,26 +120,21 @@ def _line_problems(
     return problems
 
 
-def _price_problem(
+def _resolve(
     index: int,
     line: LineDraft,
+    item: CatalogItem,
     draft: OrderDraft,
-    catalog: Mapping[str, CatalogItem],
     prices: PriceBook,
     at: datetime,
-    currency: str | None,
-) -> list[Problem]:
-    """A sellable line nothing prices in the order's currency (no list does, and its
-    base price is in another currency)."""
-    item = catalog.get(line.sku)
-    if currency is None or item is None or not item.active or line.quantity < 1:
-        return []
+) -> Resolution | Problem:
+    """A sellable line's price, or why nothing prices it in the order's currency (no
+    list does, and its base price is in another currency)."""
     try:
-        prices.price(item, line.quantity, currency, draft.customer_id, at)
+        return prices.price(item, line.quantity, draft.currency, draft.customer_id, at)
     except NoPrice:
-        reason = f"SKU {line.sku!r} is priced in {item.currency}, not {currency}"
-        return [Problem(f"lines[{index}].sku", reason)]
-    return []
+        reason = f"SKU {line.sku!r} is priced in {item.currency}, not {draft.currency}"
+        return Problem(f"lines[{index}].sku", reason)
 
 
 def _address_problems(address: AddressDraft) -> list[Problem]:
@@ -117,36 +148,6 @@ def _address_problems(address: AddressDraft) -> list[Problem]:
             Problem("shipping_address.country", "must be a two-letter ISO 3166 code such as DE")
         )
     return problems
-
-
-def _resolved(
-    draft: OrderDraft, catalog: Mapping[str, CatalogItem], prices: PriceBook, at: datetime
-) -> list[Resolution]:
-    return [
-        prices.price(catalog[line.sku], line.quantity, draft.currency, draft.customer_id, at)
-        for line in draft.lines
-    ]
-
-
-def _total(
-    draft: OrderDraft, catalog: Mapping[str, CatalogItem], prices: PriceBook, at: datetime
-) -> int:
-    return sum(r.total_minor for r in _resolved(draft, catalog, prices, at))
-
-
-def price_order(
-    draft: OrderDraft, catalog: Mapping[str, CatalogItem], prices: PriceBook, at: datetime
-) -> PricedOrder:
-    """Price a draft that passed ``validate_order``: each line as ``prices`` resolves
-    it now, with what priced it."""
-    problems = validate_order(draft, catalog, prices, at)
-    if problems:
-        raise ValueError(f"cannot price an invalid order: {problems}")
-    lines = tuple(
-        OrderLine(r.sku, r.quantity, r.unit_price_minor, r.source, r.rule)
-        for r in _resolved(draft, catalog, prices, at)
-    )
-    return PricedOrder(lines, draft.currency, sum(line.total_minor for line in lines))
 
 
 def nul_problems(draft: OrderDraft) -> list[Problem]:

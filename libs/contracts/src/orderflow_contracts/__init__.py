@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from orderflow_contracts import catalog, checkout, inbound, inventory, orders, payment, shipping
+from orderflow_contracts import (
+    catalog,
+    checkout,
+    inbound,
+    inventory,
+    orders,
+    payment,
+    promotions,
+    shipping,
+)
 from orderflow_messaging.registry import Message, MessageRegistry
 
 
@@ -13,6 +22,8 @@ def all_messages() -> tuple[type[Message], ...]:
         *inventory.COMMANDS,
         *inventory.EVENTS,
         *inventory.LEVELS,
+        *promotions.COMMANDS,
+        *promotions.EVENTS,
         *payment.COMMANDS,
         *payment.EVENTS,
         *shipping.COMMANDS,

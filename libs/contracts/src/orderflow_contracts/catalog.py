@@ -11,7 +11,14 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from orderflow_contracts.common import Currency, CustomerId, MinorUnits, Sku
+from orderflow_contracts.common import (
+    CouponCode,
+    Currency,
+    CustomerId,
+    MinorUnits,
+    PromotionId,
+    Sku,
+)
 from orderflow_messaging.registry import Message
 
 PriceId = Annotated[
@@ -106,10 +113,40 @@ class CustomerPriceGroupsChanged(Message):
     revision: Revision
 
 
+class PromotionChanged(Message):
+    """A promotion as it now is (key: promotion id): a cart rule (``code`` null) or a
+    coupon, taking ``value`` basis points (``percent``) or minor units in ``currency``
+    (``fixed``) off the lines of ``skus`` (null: every line; a category scope is
+    announced as the SKUs it covers, again whenever they change), for baskets of at
+    least ``min_basket_minor``, in a window; ``global_limit`` and ``per_customer_limit``
+    count redemptions; ``stacking`` is ``exclusive`` for one that combines with no
+    other (docs/catalog.md: the policy)."""
+
+    TYPE = "PromotionChanged"
+    VERSION = 1
+    promotion_id: PromotionId
+    code: CouponCode | None = None
+    kind: Literal["percent", "fixed"]
+    value: Annotated[int, Field(ge=1, le=10_000_000_000)]
+    currency: Currency | None = None
+    min_basket_minor: MinorUnits = 0
+    skus: Annotated[list[Sku], Field(max_length=10_000)] | None = None
+    categories: Annotated[list[PriceId], Field(max_length=100)] | None = None
+    valid_from: datetime | None = None
+    valid_until: datetime | None = None
+    stacking: Literal["stackable", "exclusive"] = "stackable"
+    priority: Annotated[int, Field(ge=0, le=1_000_000)] = 0
+    global_limit: Annotated[int, Field(ge=1)] | None = None
+    per_customer_limit: Annotated[int, Field(ge=1)] | None = None
+    active: bool = True
+    revision: Revision
+
+
 MESSAGES: tuple[type[Message], ...] = (
     ProductPublished,
     PriceChanged,
     PriceListChanged,
     PriceRuleChanged,
     CustomerPriceGroupsChanged,
+    PromotionChanged,
 )

@@ -5,7 +5,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from orderflow_contracts import catalog, checkout, inbound, inventory, orders, payment, shipping
+from orderflow_contracts import (
+    catalog,
+    checkout,
+    inbound,
+    inventory,
+    orders,
+    payment,
+    promotions,
+    shipping,
+)
 from orderflow_contracts import topics as t
 from orderflow_messaging.registry import Message
 
@@ -40,6 +49,11 @@ CATALOGUE: tuple[TopicContract, ...] = (
     TopicContract(t.INVENTORY_STOCK, "SKU", ("inventory",), ("catalog", "checkout"),
                   inventory.LEVELS,
                   "Stock levels as they change (compacted: the latest level of each SKU)."),
+    TopicContract(t.PROMOTIONS_COMMANDS, "order id", ("orders",), ("catalog",),
+                  promotions.COMMANDS,
+                  "Redemptions of limited promotions (a saga's first step when an order has any)."),
+    TopicContract(t.PROMOTIONS_EVENTS, "order id", ("catalog",), ("orders",), promotions.EVENTS,
+                  "Replies of the catalog's promotions."),
     TopicContract(t.PAYMENT_COMMANDS, "order id", ("orders",), ("payment",), payment.COMMANDS,
                   "Payment requests of the saga (each with an idempotency key)."),
     TopicContract(t.PAYMENT_EVENTS, "order id", ("payment",), ("orders",), payment.EVENTS,
@@ -67,10 +81,12 @@ class ConsumerGroup:
 
 GROUPS: tuple[ConsumerGroup, ...] = (
     ConsumerGroup("catalog", "catalog", (t.INVENTORY_STOCK,)),
+    ConsumerGroup("catalog", "promotions", (t.PROMOTIONS_COMMANDS,)),
     ConsumerGroup("checkout", "checkout", (t.CATALOG_EVENTS, t.INVENTORY_STOCK)),
     ConsumerGroup("checkout", "checkout-inbound", (t.ORDERS_INBOUND,)),
     ConsumerGroup("orders", "orders",
-                  (t.CHECKOUT_EVENTS, t.INVENTORY_EVENTS, t.PAYMENT_EVENTS, t.SHIPPING_EVENTS)),
+                  (t.CHECKOUT_EVENTS, t.PROMOTIONS_EVENTS, t.INVENTORY_EVENTS, t.PAYMENT_EVENTS,
+                   t.SHIPPING_EVENTS)),
     ConsumerGroup("inventory", "inventory", (t.INVENTORY_COMMANDS,)),
     ConsumerGroup("payment", "payment", (t.PAYMENT_COMMANDS,)),
     ConsumerGroup("shipping", "shipping", (t.SHIPPING_COMMANDS,)),
@@ -82,7 +98,7 @@ GROUPS: tuple[ConsumerGroup, ...] = (
 # coordinator's backlog sampler watches its participants' queues, checkout's admission
 # control watches the coordinator's (the broker grants them Describe on these groups).
 WATCHES: dict[str, tuple[str, ...]] = {
-    "orders": ("inventory", "payment", "shipping"),
+    "orders": ("promotions", "inventory", "payment", "shipping"),
     "checkout": ("orders",),
 }
 

@@ -17,10 +17,12 @@ from orderflow_contracts.common import (
     CustomerId,
     MinorUnits,
     Money,
+    OrderDiscount,
     OrderId,
     PricedLine,
     PricedLineV2,
     PricedLineV3,
+    PricedLineV4,
 )
 from orderflow_messaging.registry import Message
 
@@ -55,7 +57,7 @@ class OrderPlacedV2(Message):
     sales_channel: SalesChannel | None = None
 
 
-class OrderPlaced(Message):
+class OrderPlacedV3(Message):
     """v3: each line says which price list or rule priced it (v2 lines: the base price)."""
 
     TYPE = "OrderPlaced"
@@ -68,6 +70,30 @@ class OrderPlaced(Message):
     payment_token: Token
     placed_at: AwareDatetime
     sales_channel: SalesChannel | None = None
+
+
+class OrderPlaced(Message):
+    """v4: the promotions applied: each line's discount and the promotions that gave it,
+    and the order's ``discounts``; ``total`` is the lines' prices less the discounts
+    (v3 orders had none)."""
+
+    TYPE = "OrderPlaced"
+    VERSION = 4
+    order_id: OrderId
+    customer_id: CustomerId
+    lines: Annotated[list[PricedLineV4], Field(min_length=1, max_length=100)]
+    discounts: Annotated[list[OrderDiscount], Field(max_length=10)] = []
+    total: Money
+    shipping_address: Address
+    payment_token: Token
+    placed_at: AwareDatetime
+    sales_channel: SalesChannel | None = None
+
+
+def upcast_order_placed_v3(payload: dict[str, Any]) -> dict[str, Any]:
+    """Orders placed before promotions had no discounts."""
+    lines = [line | {"discount_minor": 0, "promotions": []} for line in payload["lines"]]
+    return payload | {"lines": lines, "discounts": []}
 
 
 def upcast_order_placed_v2(payload: dict[str, Any]) -> dict[str, Any]:
@@ -97,8 +123,9 @@ def upcast_order_placed_v1(payload: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-MESSAGES: tuple[type[Message], ...] = (OrderPlacedV1, OrderPlacedV2, OrderPlaced)
+MESSAGES: tuple[type[Message], ...] = (OrderPlacedV1, OrderPlacedV2, OrderPlacedV3, OrderPlaced)
 UPCASTERS = {
     ("OrderPlaced", 1): upcast_order_placed_v1,
     ("OrderPlaced", 2): upcast_order_placed_v2,
+    ("OrderPlaced", 3): upcast_order_placed_v3,
 }

@@ -14,6 +14,13 @@ OrderId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 CustomerId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 Quantity = Annotated[int, Field(gt=0, le=10_000)]
 MinorUnits = Annotated[int, Field(ge=0, le=10_000_000_000)]
+PromotionId = Annotated[
+    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9-]*$")
+]
+# Coupon codes are kept upper-case; customers may type them in any case.
+CouponCode = Annotated[
+    str, StringConstraints(min_length=1, max_length=32, pattern=r"^[A-Z0-9][A-Z0-9_-]*$")
+]
 
 
 class Contract(BaseModel):
@@ -68,3 +75,22 @@ class PricedLineV3(PricedLineV2):
 
     price_source: PriceSource
     price_rule: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+
+
+class PricedLineV4(PricedLineV3):
+    """A line with its discount: ``discount_minor`` taken off its price (quantity x
+    unit price) by the ``promotions`` named."""
+
+    discount_minor: MinorUnits = 0
+    promotions: Annotated[list[PromotionId], Field(max_length=10)] = []
+
+
+class OrderDiscount(Contract):
+    """A promotion applied to an order: what it took off in all (the sum of the lines'
+    shares), the coupon code it was given by (null: a cart rule), and whether its uses
+    are counted (``limited``: the saga reserves a redemption before anything else)."""
+
+    promotion_id: PromotionId
+    code: CouponCode | None = None
+    amount_minor: MinorUnits
+    limited: bool = False

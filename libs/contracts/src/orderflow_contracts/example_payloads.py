@@ -11,13 +11,24 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
-from orderflow_contracts import catalog, checkout, inbound, inventory, orders, payment, shipping
+from orderflow_contracts import (
+    catalog,
+    checkout,
+    inbound,
+    inventory,
+    orders,
+    payment,
+    promotions,
+    shipping,
+)
 from orderflow_contracts.common import (
     Address,
     Money,
+    OrderDiscount,
     PricedLine,
     PricedLineV2,
     PricedLineV3,
+    PricedLineV4,
     StockLine,
 )
 from orderflow_contracts.samples import SAMPLE_CATALOG, SampleProduct
@@ -58,6 +69,12 @@ _LINES_V2 = [
 _LINES_V3 = [
     PricedLineV3(**line.model_dump(), price_source=source)
     for line, source in zip(_LINES_V2, ("default:spring-2025", "base"), strict=True)
+]
+# A coupon takes 5 EUR off the tees.
+_COUPON = OrderDiscount(promotion_id="spring-tees", code="TEES5", amount_minor=500, limited=True)
+_LINES_V4 = [
+    PricedLineV4(**line.model_dump(), discount_minor=discount, promotions=applied)
+    for line, discount, applied in zip(_LINES_V3, (500, 0), (["spring-tees"], []), strict=True)
 ]
 _ADDRESS = Address(
     name="Ana Souza", line1="Rua Augusta 1200", city="Lisboa", postcode="1100-053", country="PT"
@@ -105,6 +122,20 @@ def payloads() -> tuple[Message, ...]:
             revision=1,
         ),
         catalog.CustomerPriceGroupsChanged(customer_id="cus_2f81c0", groups=["trade"], revision=2),
+        catalog.PromotionChanged(
+            promotion_id="spring-tees",
+            code="TEES5",
+            kind="fixed",
+            value=500,
+            currency=EUR,
+            min_basket_minor=3000,
+            skus=[_TEE.sku],
+            valid_from=T0 - timedelta(days=10),
+            valid_until=T0 + timedelta(days=20),
+            global_limit=1000,
+            per_customer_limit=1,
+            revision=2,
+        ),
         inbound.SubmitOrderV1(
             reference=REFERENCE,
             customer_id="cus_2f81c0",
@@ -164,7 +195,7 @@ def payloads() -> tuple[Message, ...]:
             placed_at=T0 - timedelta(milliseconds=40),
             sales_channel=UPSTREAM,
         ),
-        checkout.OrderPlaced(
+        checkout.OrderPlacedV3(
             order_id=ORDER_ID,
             customer_id="cus_2f81c0",
             lines=_LINES_V3,
@@ -174,6 +205,30 @@ def payloads() -> tuple[Message, ...]:
             placed_at=T0 - timedelta(milliseconds=40),
             sales_channel=UPSTREAM,
         ),
+        checkout.OrderPlaced(
+            order_id=ORDER_ID,
+            customer_id="cus_2f81c0",
+            lines=_LINES_V4,
+            discounts=[_COUPON],
+            total=Money(amount_minor=_TOTAL - _COUPON.amount_minor, currency=EUR),
+            shipping_address=_ADDRESS,
+            payment_token=TEST_TOKEN,
+            placed_at=T0 - timedelta(milliseconds=40),
+            sales_channel=UPSTREAM,
+        ),
+        promotions.RedeemPromotions(
+            order_id=ORDER_ID, customer_id="cus_2f81c0", promotion_ids=[_COUPON.promotion_id]
+        ),
+        promotions.PromotionsRedeemed(order_id=ORDER_ID, promotion_ids=[_COUPON.promotion_id]),
+        promotions.PromotionRedemptionRefused(
+            order_id=ORDER_ID,
+            promotion_id=_COUPON.promotion_id,
+            reason="spring-tees has no use left for this customer",
+        ),
+        promotions.ReleasePromotions(
+            order_id=ORDER_ID, promotion_ids=[_COUPON.promotion_id], reason="payment declined"
+        ),
+        promotions.PromotionsReleased(order_id=ORDER_ID, promotion_ids=[_COUPON.promotion_id]),
         inventory.ReserveStock(order_id=ORDER_ID, lines=_STOCK),
         inventory.StockReserved(order_id=ORDER_ID, lines=_STOCK),
         inventory.StockLevelChanged(sku=hoodie.sku, available=41, revision=7),

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid5
 
-from orderflow_contracts import inventory, payment, shipping
+from orderflow_contracts import inventory, payment, promotions, shipping
 from orderflow_contracts.example_payloads import T0, UPSTREAM, payloads
 from orderflow_contracts.generated import Files, json_files, main, render
 from orderflow_contracts.schema_export import EXAMPLES_DIR, owner, relative_name
@@ -35,7 +35,10 @@ _CAUSED_BY = {
     "OrderSubmissionAccepted": "SubmitOrder",
     "OrderSubmissionRejected": "SubmitOrder",
     "OrderPlaced": "SubmitOrder",
-    "ReserveStock": "OrderPlaced",
+    "RedeemPromotions": "OrderPlaced",
+    "PromotionsRedeemed": "RedeemPromotions",
+    "PromotionRedemptionRefused": "RedeemPromotions",
+    "ReserveStock": "PromotionsRedeemed",
     "StockReserved": "ReserveStock",
     "StockReservationFailed": "ReserveStock",
     "AuthorizePayment": "StockReserved",
@@ -62,13 +65,18 @@ _CAUSED_BY = {
     "PaymentRefunded": "RefundPayment",
     "ReleaseStock": "PaymentDeclined",
     "StockReleased": "ReleaseStock",
-    "OrderCancelled": "StockReleased",
+    "ReleasePromotions": "StockReleased",
+    "PromotionsReleased": "ReleasePromotions",
+    "OrderCancelled": "PromotionsReleased",
     "OrderCompensationFailed": "ShipmentCancellationFailed",
 }
 # The saga in orders sends every command; an upstream shop sends submissions, checkout
 # answers them; every other event comes from the service named like its module.
-_COMMANDS = {*inventory.COMMANDS, *payment.COMMANDS, *shipping.COMMANDS}
+_COMMANDS = {*promotions.COMMANDS, *inventory.COMMANDS, *payment.COMMANDS, *shipping.COMMANDS}
 _PRODUCERS = {
+    "PromotionsRedeemed": "catalog",
+    "PromotionRedemptionRefused": "catalog",
+    "PromotionsReleased": "catalog",
     "SubmitOrder": UPSTREAM,
     "OrderSubmissionAccepted": "checkout",
     "OrderSubmissionRejected": "checkout",
@@ -89,7 +97,15 @@ def _correlation(message: Message) -> str:
     # Upstream exchanges correlate by the upstream's reference, catalog events by SKU (or
     # the price list, rule or customer they are about), everything else by order id (as
     # each service's outbox call does).
-    for name in ("reference", "order_id", "sku", "list_id", "rule_id", "customer_id"):
+    for name in (
+        "reference",
+        "order_id",
+        "sku",
+        "list_id",
+        "rule_id",
+        "promotion_id",
+        "customer_id",
+    ):
         value = getattr(message, name, None)
         if isinstance(value, str):
             return value

@@ -11,6 +11,9 @@ INVENTORY_COMMANDS = "inventory.commands"
 INVENTORY_EVENTS = "inventory.events"
 # Stock levels by SKU, for read models; compacted (the latest level per SKU is kept).
 INVENTORY_STOCK = "inventory.stock"
+# Coupon redemptions, a saga step the catalog service answers (key: order id).
+PROMOTIONS_COMMANDS = "promotions.commands"
+PROMOTIONS_EVENTS = "promotions.events"
 PAYMENT_COMMANDS = "payment.commands"
 PAYMENT_EVENTS = "payment.events"
 SHIPPING_COMMANDS = "shipping.commands"
@@ -25,6 +28,8 @@ ALL = (
     INVENTORY_COMMANDS,
     INVENTORY_EVENTS,
     INVENTORY_STOCK,
+    PROMOTIONS_COMMANDS,
+    PROMOTIONS_EVENTS,
     PAYMENT_COMMANDS,
     PAYMENT_EVENTS,
     SHIPPING_COMMANDS,

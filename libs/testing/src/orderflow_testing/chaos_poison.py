@@ -29,7 +29,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.partitioner import DefaultPartitioner
 
-from orderflow_contracts import catalog, inventory, orders, payment, shipping
+from orderflow_contracts import catalog, inventory, orders, payment, promotions, shipping
 from orderflow_contracts import topics as t
 from orderflow_contracts.catalogue import CATALOGUE, SERVICES
 from orderflow_contracts.example_payloads import payloads
@@ -74,6 +74,8 @@ UNKNOWN_SUBJECT: dict[str, tuple[type[Message], dict[str, Outcome]] | None] = {
     t.CHECKOUT_EVENTS: None,
     t.INVENTORY_COMMANDS: (inventory.CommitStock, {"inventory": REFUSED}),
     t.INVENTORY_EVENTS: (inventory.StockCommitted, {"orders": REFUSED}),
+    t.PROMOTIONS_COMMANDS: (promotions.ReleasePromotions, {"promotions": HANDLED}),
+    t.PROMOTIONS_EVENTS: (promotions.PromotionsReleased, {"orders": REFUSED}),
     t.PAYMENT_COMMANDS: (payment.CapturePayment, {"payment": HANDLED}),
     t.PAYMENT_EVENTS: (payment.PaymentCaptured, {"orders": REFUSED}),
     t.SHIPPING_COMMANDS: (shipping.CancelShipment, {"shipping": HANDLED}),

@@ -117,7 +117,7 @@ class PromotionChanged(Message):
     """A promotion as it now is (key: promotion id): a cart rule (``code`` null) or a
     coupon, taking ``value`` basis points (``percent``) or minor units in ``currency``
     (``fixed``) off the lines of ``skus`` (null: every line; a category scope is
-    announced as the SKUs it covers, again whenever they change), for baskets of at
+    announced as the SKUs it covered when the promotion was saved), for baskets of at
     least ``min_basket_minor``, in a window; ``global_limit`` and ``per_customer_limit``
     count redemptions; ``stacking`` is ``exclusive`` for one that combines with no
     other (docs/catalog.md: the policy)."""

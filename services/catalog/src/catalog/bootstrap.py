@@ -10,7 +10,7 @@ from catalog.application import handlers
 from catalog.application.unit_of_work import unit_of_work
 from catalog.config import CatalogSettings
 from catalog.entrypoints.http import build_router
-from catalog.entrypoints.messages import build_consumer
+from catalog.entrypoints.messages import build_consumer, build_promotions_consumer
 from orderflow_contracts import topics
 from orderflow_contracts.samples import SAMPLE_CATALOG, SAMPLE_CATEGORIES
 from orderflow_messaging.clock import Clock, utc_now
@@ -24,6 +24,7 @@ def build(settings: CatalogSettings, clock: Clock = utc_now) -> ServiceDefinitio
     engine = service_engine(settings, "catalog")
     consumer_settings = settings.consumer.lingering(settings.linger_ms)
     consumer = build_consumer(engine, consumer_settings, clock)
+    promotions = build_promotions_consumer(engine, settings.consumer, clock)
     tasks = []
     if settings.seed_sample_catalog:
         # Re-running hourly is harmless: the seed only inserts (and announces) what is missing.
@@ -36,9 +37,10 @@ def build(settings: CatalogSettings, clock: Clock = utc_now) -> ServiceDefinitio
         subscriptions=[
             Subscription(
                 consumer, (topics.INVENTORY_STOCK,), group_id="catalog", settings=consumer_settings
-            )
+            ),
+            Subscription(promotions, (topics.PROMOTIONS_COMMANDS,), group_id="promotions"),
         ],
-        produces=[topics.CATALOG_EVENTS],
+        produces=[topics.CATALOG_EVENTS, topics.PROMOTIONS_EVENTS],
         tasks=tasks,
         routers=[build_router(engine, clock)],
     )

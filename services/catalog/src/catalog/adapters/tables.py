@@ -127,3 +127,34 @@ customer_price_groups = Table(
     Column("revision", BigInteger, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
+
+promotions = Table(
+    "promotions",
+    metadata,
+    Column("promotion_id", Text, primary_key=True),
+    Column("code", Text, nullable=True, unique=True),
+    # What the manager declared: PromotionChanged's fields but the scope (``skus`` here
+    # are the declared ones), the revision and ``active``.
+    Column("definition", JSONB, nullable=False),
+    # The SKUs the declaration covers now (null: every product), as announced.
+    Column("scope", ARRAY(Text), nullable=True),
+    Column("active", Boolean, nullable=False),
+    Column("revision", BigInteger, nullable=False),
+    # Reserved redemptions (= rows of ``redemptions`` with status 'reserved'; verify).
+    Column("redeemed", BigInteger, nullable=False, server_default="0"),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint("redeemed >= 0", name="promotion_redeemed_not_negative"),
+)
+
+redemptions = Table(
+    "redemptions",
+    metadata,
+    Column("order_id", Text, primary_key=True),
+    Column("promotion_id", Text, primary_key=True),
+    # Null: a tombstone (released before a redemption was reserved).
+    Column("customer_id", Text, nullable=True),
+    Column("status", Text, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    CheckConstraint("status IN ('reserved', 'released')", name="redemption_status"),
+    Index("redemptions_customer", "promotion_id", "customer_id", "status"),
+)

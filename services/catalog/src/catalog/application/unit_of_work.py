@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from catalog.adapters.prices import PriceBook
+from catalog.adapters.promotions import PromotionStore
 from catalog.adapters.repository import CategoryRepository, ProductRepository
 from orderflow_messaging.clock import Clock
 from orderflow_messaging.outbox import Outbox
@@ -33,6 +34,10 @@ class CatalogUnitOfWork:
     @property
     def prices(self) -> PriceBook:
         return PriceBook(self.conn)
+
+    @property
+    def promotions(self) -> PromotionStore:
+        return PromotionStore(self.conn)
 
 
 @asynccontextmanager

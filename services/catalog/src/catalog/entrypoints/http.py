@@ -20,6 +20,7 @@ from catalog.application.unit_of_work import unit_of_work
 from catalog.domain.model import Category, Product, UnknownCategory, UnknownProduct
 from catalog.entrypoints.discovery import build_discovery_router
 from catalog.entrypoints.prices import build_prices_router
+from catalog.entrypoints.promotions import build_promotions_router
 from catalog.entrypoints.views import (
     AttributeName,
     AttributeValue,
@@ -88,6 +89,7 @@ def build_router(engine: AsyncEngine, clock: Clock) -> APIRouter:
     root.include_router(_categories_router(engine, clock))
     root.include_router(build_discovery_router(engine))
     root.include_router(build_prices_router(engine, clock))
+    root.include_router(build_promotions_router(engine, clock))
     return root
 
 

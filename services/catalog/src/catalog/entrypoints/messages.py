@@ -1,4 +1,5 @@
-"""inventory.stock -> the availability projection, a batch at a time."""
+"""inventory.stock -> the availability projection; promotions.commands -> redemptions;
+a batch at a time."""
 
 from __future__ import annotations
 
@@ -7,11 +8,14 @@ from collections.abc import Sequence
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from catalog.adapters.levels import PgStockLevels
+from catalog.adapters.promotions import PgRedemptions
 from catalog.application.availability import record_levels
+from catalog.application.promotions import RedemptionCommand, handle_redemptions
 from catalog.application.unit_of_work import PRODUCER
 from catalog.domain.model import StockLevel
 from orderflow_contracts import registry
 from orderflow_contracts.inventory import StockLevelChanged
+from orderflow_contracts.promotions import RedeemPromotions, ReleasePromotions
 from orderflow_messaging.clock import Clock
 from orderflow_messaging.consumer import Batch, Incoming, MessageConsumer, batch_consumer
 from orderflow_messaging.settings import ConsumerSettings
@@ -28,4 +32,20 @@ def build_consumer(
     return batch_consumer(
         "catalog", producer=PRODUCER, registry=registry(), engine=engine,
         settings=settings, clock=clock, handles=(StockLevelChanged,), handler=on_stock_levels,
+    )  # fmt: skip
+
+
+async def on_redemptions(batch: Batch, items: Sequence[Incoming[RedemptionCommand]]) -> None:
+    await handle_redemptions(PgRedemptions(batch.conn), batch, items)
+
+
+def build_promotions_consumer(
+    engine: AsyncEngine, settings: ConsumerSettings, clock: Clock
+) -> MessageConsumer:
+    """The saga's redemption step: its own group, without the availability consumer's
+    linger (an order waits for the answer)."""
+    return batch_consumer(
+        "promotions", producer=PRODUCER, registry=registry(), engine=engine,
+        settings=settings, clock=clock, handles=(RedeemPromotions, ReleasePromotions),
+        handler=on_redemptions,
     )  # fmt: skip

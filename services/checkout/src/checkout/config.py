@@ -15,7 +15,7 @@ class CheckoutSettings(ServiceSettings):
 
     http_port: int = 8002
     # Which OrderPlaced version to emit: 3 (current), or 2 or 1 while consumers migrate.
-    order_placed_version: Literal[1, 2, 3] = 3
+    order_placed_version: Literal[1, 2, 3, 4] = 4
     # The upstream door's consumer (orders.inbound) waits at least this long after a
     # poll that was not full (CONSUMER_LINGER_MS is the floor). Upstream traffic is a
     # steady trickle: with 5 ms the door ran ~46 transactions a second of ~3 submissions

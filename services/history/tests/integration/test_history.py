@@ -24,7 +24,7 @@ from history.domain.projection import Fulfilment, OrderHistory, Status
 from history.entrypoints.http import build_router
 from history.entrypoints.messages import build_consumer, on_order_facts
 from orderflow_contracts.checkout import OrderPlaced
-from orderflow_contracts.common import Address, Money, PricedLineV3
+from orderflow_contracts.common import Address, Money, PricedLineV4
 from orderflow_contracts.orders import OrderCancelled, OrderCompleted, OrderConfirmed
 from orderflow_contracts.shipping import ShipmentCreated, ShipmentDelivered, ShipmentDispatched
 from orderflow_messaging.clock import FixedClock
@@ -60,7 +60,7 @@ def record(
 def placed(order_id: str, customer_id: str = "c1", minutes: int = 0) -> OrderPlaced:
     return OrderPlaced(
         order_id=order_id, customer_id=customer_id,
-        lines=[PricedLineV3(sku="TEE", quantity=2, unit_price=Money(amount_minor=1250, currency="EUR"), price_source="default:spring")],
+        lines=[PricedLineV4(sku="TEE", quantity=2, unit_price=Money(amount_minor=1250, currency="EUR"), price_source="default:spring")],
         total=Money(amount_minor=2500, currency="EUR"),
         shipping_address=Address(name="Ada", line1="1 Main St", city="Berlin", postcode="10115", country="DE"),
         payment_token="tok_ok", placed_at=T0 + timedelta(minutes=minutes),

@@ -29,11 +29,13 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 CONSUMES = (
     topics.CHECKOUT_EVENTS,
+    topics.PROMOTIONS_EVENTS,
     topics.INVENTORY_EVENTS,
     topics.PAYMENT_EVENTS,
     topics.SHIPPING_EVENTS,
 )
 PRODUCES = (
+    topics.PROMOTIONS_COMMANDS,
     topics.INVENTORY_COMMANDS,
     topics.PAYMENT_COMMANDS,
     topics.SHIPPING_COMMANDS,

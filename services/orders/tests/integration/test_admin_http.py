@@ -15,7 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from orderflow_contracts.checkout import OrderPlaced
-from orderflow_contracts.common import Address, Money, PricedLineV3
+from orderflow_contracts.common import Address, Money, PricedLineV4
 from orderflow_messaging.clock import FixedClock
 from orderflow_messaging.consumer import Batch, Incoming
 from orderflow_messaging.registry import Message
@@ -88,7 +88,7 @@ def placed(order_id: str) -> OrderPlaced:
         order_id=order_id,
         customer_id="c-1",
         lines=[
-            PricedLineV3(
+            PricedLineV4(
                 sku="TEE-BLK-M",
                 quantity=1,
                 unit_price=Money(amount_minor=1990, currency="EUR"),

@@ -11,7 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from orderflow_contracts.checkout import OrderPlaced
-from orderflow_contracts.common import Address, Money, PricedLineV3, StockLine
+from orderflow_contracts.common import Address, Money, PricedLineV4, StockLine
 from orderflow_contracts.inventory import StockReserved
 from orderflow_messaging.clock import FixedClock
 from orderflow_messaging.consumer import Batch, Incoming
@@ -39,7 +39,7 @@ def placed(order_id: str = "o-1") -> OrderPlaced:
         order_id=order_id,
         customer_id="c-1",
         lines=[
-            PricedLineV3(
+            PricedLineV4(
                 sku="TEE-BLK-M",
                 quantity=1,
                 unit_price=Money(amount_minor=1990, currency="EUR"),

@@ -20,6 +20,11 @@ from orderflow_contracts.payment import (
     PaymentRefunded,
     PaymentVoided,
 )
+from orderflow_contracts.promotions import (
+    PromotionRedemptionRefused,
+    PromotionsRedeemed,
+    PromotionsReleased,
+)
 from orderflow_contracts.shipping import (
     ShipmentCancellationFailed,
     ShipmentCancelled,
@@ -52,6 +57,11 @@ ORDER = OrderData(
 )
 
 REPLIES: dict[str, Message] = {
+    "PromotionsRedeemed": PromotionsRedeemed(order_id=OID, promotion_ids=["ten"]),
+    "PromotionRedemptionRefused": PromotionRedemptionRefused(
+        order_id=OID, promotion_id="ten", reason="ten has no use left"
+    ),
+    "PromotionsReleased": PromotionsReleased(order_id=OID, promotion_ids=["ten"]),
     "StockReserved": StockReserved(order_id=OID, lines=[StockLine(sku="TEE-BLK-M", quantity=2)]),
     "StockReservationFailed": StockReservationFailed(
         order_id=OID, reason="insufficient stock", unavailable=["TEE-BLK-M"]
@@ -80,6 +90,7 @@ REPLIES: dict[str, Message] = {
 
 # Facts that hold once the saga is waiting at each forward step.
 _FACTS_AT = {
+    Step.REDEEM_PROMOTIONS: Facts(),
     Step.RESERVE_STOCK: Facts(),
     Step.AUTHORIZE_PAYMENT: Facts(stock_reserved=True),
     Step.CREATE_SHIPMENT: Facts(stock_reserved=True, payment_authorized=True),
@@ -92,9 +103,14 @@ _FACTS_AT = {
 }
 
 
+# The same order with a coupon whose uses are counted (the saga redeems it first).
+WITH_COUPON = replace(ORDER, promotions=("ten",))
+
+
 def running(step: Step, attempt: int = 1) -> Saga:
+    order = WITH_COUPON if step is Step.REDEEM_PROMOTIONS else ORDER
     return Saga(
-        OID, ORDER, SagaStatus.RUNNING, step, attempt, T0 + POLICY.step_timeout, _FACTS_AT[step]
+        OID, order, SagaStatus.RUNNING, step, attempt, T0 + POLICY.step_timeout, _FACTS_AT[step]
     )
 
 

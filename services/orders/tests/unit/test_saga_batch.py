@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from orderflow_contracts.checkout import OrderPlaced
-from orderflow_contracts.common import Address, Money, PricedLineV3
+from orderflow_contracts.common import Address, Money, PricedLineV4
 from orderflow_messaging.clock import FixedClock
 from orderflow_messaging.consumer import Batch
 from orderflow_messaging.errors import PermanentFailure
@@ -27,7 +27,7 @@ def placed(order_id: str = OID) -> OrderPlaced:
         order_id=order_id,
         customer_id="c1",
         lines=[
-            PricedLineV3(
+            PricedLineV4(
                 sku="TEE-BLK-M",
                 quantity=2,
                 unit_price=Money(amount_minor=1990, currency="EUR"),

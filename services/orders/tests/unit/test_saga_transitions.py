@@ -43,6 +43,8 @@ def test_start_reserves_stock_with_a_deadline() -> None:
 
 # given (status at step) + reply -> expect (status, step, commands, events)
 FORWARD_CASES = [
+    (Step.REDEEM_PROMOTIONS, "PromotionsRedeemed", S.RUNNING, Step.RESERVE_STOCK, ["ReserveStock"], []),
+    (Step.REDEEM_PROMOTIONS, "PromotionRedemptionRefused", S.REJECTED, None, [], ["OrderRejected"]),
     (Step.RESERVE_STOCK, "StockReserved", S.RUNNING, Step.AUTHORIZE_PAYMENT, ["AuthorizePayment"], []),
     (Step.RESERVE_STOCK, "StockReservationFailed", S.REJECTED, None, [], ["OrderRejected"]),
     (Step.AUTHORIZE_PAYMENT, "PaymentAuthorized", S.RUNNING, Step.CREATE_SHIPMENT, ["CreateShipment"], ["OrderConfirmed"]),

@@ -5,15 +5,22 @@ from __future__ import annotations
 from dataclasses import asdict
 
 from checkout.domain.model import Order, OrderDraft, OrderLine
-from orderflow_contracts.checkout import OrderPlaced, OrderPlacedV1, OrderPlacedV2
-from orderflow_contracts.common import Address, Money, PricedLine, PricedLineV2, PricedLineV3
+from orderflow_contracts.checkout import OrderPlaced, OrderPlacedV1, OrderPlacedV2, OrderPlacedV3
+from orderflow_contracts.common import (
+    Address,
+    Money,
+    PricedLine,
+    PricedLineV2,
+    PricedLineV3,
+    PricedLineV4,
+)
 from orderflow_messaging.registry import Message
 
 
 def order_placed(
     order: Order, draft: OrderDraft, version: int, sales_channel: str | None = None
 ) -> Message:
-    """OrderPlaced of ``version`` (3, or 2 or 1 while its consumers migrate)."""
+    """OrderPlaced of ``version`` (4, or 3, 2 or 1 while its consumers migrate)."""
     address = Address(**asdict(draft.shipping_address))
     if version == 1:
         return OrderPlacedV1(
@@ -40,10 +47,23 @@ def order_placed(
             total=total, shipping_address=address, payment_token=draft.payment_token,
             placed_at=order.created_at, sales_channel=sales_channel,
         )  # fmt: skip
+    if version == 3:
+        return OrderPlacedV3(
+            order_id=order.order_id, customer_id=order.customer_id,
+            lines=[
+                PricedLineV3(
+                    sku=ln.sku, quantity=ln.quantity, unit_price=_unit(order, ln),
+                    price_source=ln.price_source, price_rule=ln.price_rule,
+                )
+                for ln in order.lines
+            ],
+            total=total, shipping_address=address, payment_token=draft.payment_token,
+            placed_at=order.created_at, sales_channel=sales_channel,
+        )  # fmt: skip
     return OrderPlaced(
         order_id=order.order_id, customer_id=order.customer_id,
         lines=[
-            PricedLineV3(
+            PricedLineV4(
                 sku=ln.sku, quantity=ln.quantity, unit_price=_unit(order, ln),
                 price_source=ln.price_source, price_rule=ln.price_rule,
             )

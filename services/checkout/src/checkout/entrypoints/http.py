@@ -174,7 +174,7 @@ def build_router(
     engine: AsyncEngine,
     clock: Clock,
     new_id: IdFactory,
-    order_placed_version: int = 3,
+    order_placed_version: int = 4,
     admission: Admission | None = None,
 ) -> APIRouter:
     router = APIRouter(tags=["checkout"])

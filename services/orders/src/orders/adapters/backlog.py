@@ -28,6 +28,10 @@ class Queue:
 
 # Per participant: its commands waiting for it, its replies waiting for the coordinator.
 QUEUES: Mapping[str, tuple[Queue, ...]] = {
+    "promotions": (
+        Queue("promotions", topics.PROMOTIONS_COMMANDS),
+        Queue("orders", topics.PROMOTIONS_EVENTS),
+    ),
     "inventory": (
         Queue("inventory", topics.INVENTORY_COMMANDS),
         Queue("orders", topics.INVENTORY_EVENTS),

@@ -37,9 +37,11 @@ def saga_data(saga: Saga) -> dict[str, Any]:
             "total_minor": order.total_minor,
             "address": dict(order.address),
             "payment_token": order.payment_token,
+            "promotions": list(order.promotions),
         },
         "facts": {f: getattr(facts, f) for f in _FACTS},
         "compensations": [step.value for step in saga.compensations],
+        "rejecting": saga.rejecting,
     }
 
 
@@ -56,6 +58,7 @@ def saga_of(row: Any) -> Saga:
             total_minor=order["total_minor"],
             address=order["address"],
             payment_token=order["payment_token"],
+            promotions=tuple(order.get("promotions", ())),
         ),
         status=SagaStatus(row["status"]),
         step=Step(row["step"]) if row["step"] else None,
@@ -63,6 +66,7 @@ def saga_of(row: Any) -> Saga:
         deadline=row["deadline"],
         facts=Facts(**data["facts"]),
         compensations=tuple(Step(s) for s in data["compensations"]),
+        rejecting=data.get("rejecting", False),
         reason=row["reason"],
         version=row["version"],
     )

@@ -34,6 +34,8 @@ log = structlog.get_logger(__name__)
 
 # Who answers each step: the participant whose queues decide whether it is held.
 PARTICIPANT_OF: Mapping[Step, str] = {
+    Step.REDEEM_PROMOTIONS: "promotions",
+    Step.RELEASE_PROMOTIONS: "promotions",
     Step.RESERVE_STOCK: "inventory",
     Step.COMMIT_STOCK: "inventory",
     Step.RELEASE_STOCK: "inventory",

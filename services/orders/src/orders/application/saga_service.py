@@ -25,7 +25,8 @@ log = structlog.get_logger(__name__)
 
 
 def order_data(msg: OrderPlaced) -> OrderData:
-    """From OrderPlaced v2 (v1 arrives upcast). The saga settles in the order's currency."""
+    """From OrderPlaced v4 (older versions arrive upcast). The saga settles in the order's
+    currency: the total after discounts."""
     return OrderData(
         customer_id=msg.customer_id,
         lines=tuple(OrderLine(ln.sku, ln.quantity, ln.unit_price.amount_minor) for ln in msg.lines),
@@ -33,6 +34,7 @@ def order_data(msg: OrderPlaced) -> OrderData:
         total_minor=msg.total.amount_minor,
         address=msg.shipping_address.model_dump(),
         payment_token=msg.payment_token,
+        promotions=tuple(d.promotion_id for d in msg.discounts if d.limited),
     )
 
 

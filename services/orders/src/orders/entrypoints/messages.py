@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from orderflow_contracts import inventory, payment, registry, shipping
+from orderflow_contracts import inventory, payment, promotions, registry, shipping
 from orderflow_contracts.checkout import OrderPlaced
 from orderflow_messaging.clock import Clock
 from orderflow_messaging.consumer import Batch, Incoming, MessageConsumer, batch_consumer
@@ -17,7 +17,7 @@ from orders.application.saga_batch import handle_saga_messages
 from orders.saga.policy import SagaPolicy
 
 PRODUCER = "orders"
-REPLIES = (*inventory.EVENTS, *payment.EVENTS, *shipping.EVENTS)
+REPLIES = (*promotions.EVENTS, *inventory.EVENTS, *payment.EVENTS, *shipping.EVENTS)
 
 
 def build_consumer(

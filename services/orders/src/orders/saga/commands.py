@@ -12,6 +12,7 @@ from orderflow_contracts.payment import (
     RefundPayment,
     VoidPayment,
 )
+from orderflow_contracts.promotions import RedeemPromotions, ReleasePromotions
 from orderflow_contracts.shipping import CancelShipment, CreateShipment
 from orderflow_messaging.registry import Message
 from orders.saga.state import Saga, Step
@@ -31,6 +32,15 @@ def command_for(saga: Saga, step: Step) -> Command:
     order_id, order = saga.order_id, saga.order
     reason = saga.reason or "compensation"
     match step:
+        case Step.REDEEM_PROMOTIONS:
+            return topics.PROMOTIONS_COMMANDS, RedeemPromotions(
+                order_id=order_id, customer_id=order.customer_id,
+                promotion_ids=list(order.promotions),
+            )  # fmt: skip
+        case Step.RELEASE_PROMOTIONS:
+            return topics.PROMOTIONS_COMMANDS, ReleasePromotions(
+                order_id=order_id, promotion_ids=list(order.promotions), reason=reason
+            )
         case Step.RESERVE_STOCK:
             return topics.INVENTORY_COMMANDS, ReserveStock(
                 order_id=order_id, lines=_stock_lines(saga)

@@ -35,7 +35,8 @@ TERMINAL = frozenset(
 
 
 class Step(StrEnum):
-    # forward, in order
+    # forward, in order (REDEEM_PROMOTIONS only for an order with limited promotions)
+    REDEEM_PROMOTIONS = "REDEEM_PROMOTIONS"
     RESERVE_STOCK = "RESERVE_STOCK"
     AUTHORIZE_PAYMENT = "AUTHORIZE_PAYMENT"
     CREATE_SHIPMENT = "CREATE_SHIPMENT"
@@ -46,9 +47,11 @@ class Step(StrEnum):
     VOID_PAYMENT = "VOID_PAYMENT"
     REFUND_PAYMENT = "REFUND_PAYMENT"
     RELEASE_STOCK = "RELEASE_STOCK"
+    RELEASE_PROMOTIONS = "RELEASE_PROMOTIONS"
 
 
 FORWARD: tuple[Step, ...] = (
+    Step.REDEEM_PROMOTIONS,
     Step.RESERVE_STOCK,
     Step.AUTHORIZE_PAYMENT,
     Step.CREATE_SHIPMENT,
@@ -74,12 +77,16 @@ class OrderData:
     total_minor: int
     address: dict[str, str]
     payment_token: str
+    # The limited promotions applied (their uses are counted): redeemed first, released
+    # by any compensation.
+    promotions: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class Facts:
     """What the participants confirmed so far."""
 
+    promotions_redeemed: bool = False
     stock_reserved: bool = False
     payment_authorized: bool = False
     payment_captured: bool = False
@@ -100,6 +107,9 @@ class Saga:
     facts: Facts = field(default_factory=Facts)
     compensations: tuple[Step, ...] = ()
     reason: str | None = None
+    # Compensating a rejection (stock refused after promotions were redeemed): the
+    # saga ends REJECTED, not CANCELLED, once the compensations are done.
+    rejecting: bool = False
     version: int = 0
 
     def evolve(self, **changes: Any) -> Saga:

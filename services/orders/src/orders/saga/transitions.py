@@ -1,8 +1,11 @@
 """Pure transitions: (state, reply | timeout | cancel, now, policy) -> new state + messages.
 
-Forward: RESERVE_STOCK -> AUTHORIZE_PAYMENT -> CREATE_SHIPMENT -> CAPTURE_PAYMENT ->
-COMMIT_STOCK -> COMPLETED. A failure reply or an exhausted timeout compensates what was
-done, in reverse order: CANCEL_SHIPMENT, VOID_PAYMENT or REFUND_PAYMENT, RELEASE_STOCK.
+Forward: [REDEEM_PROMOTIONS ->] RESERVE_STOCK -> AUTHORIZE_PAYMENT -> CREATE_SHIPMENT ->
+CAPTURE_PAYMENT -> COMMIT_STOCK -> COMPLETED (the redemption only for an order with
+limited promotions; refused, the order is REJECTED with nothing to undo). A failure reply
+or an exhausted timeout compensates what was done, in reverse order: CANCEL_SHIPMENT,
+VOID_PAYMENT or REFUND_PAYMENT, RELEASE_STOCK, RELEASE_PROMOTIONS. Stock refused after
+the promotions were redeemed releases them, then the order is REJECTED.
 When a step timed out its outcome is unknown, so it is compensated too (every
 compensation is idempotent at the participant, also for something that never happened).
 
@@ -38,6 +41,11 @@ from orderflow_contracts.payment import (
     PaymentRefunded,
     PaymentVoided,
 )
+from orderflow_contracts.promotions import (
+    PromotionRedemptionRefused,
+    PromotionsRedeemed,
+    PromotionsReleased,
+)
 from orderflow_contracts.shipping import (
     ShipmentCancellationFailed,
     ShipmentCancelled,
@@ -65,6 +73,8 @@ LEGAL_TRANSITIONS: frozenset[tuple[SagaStatus | None, SagaStatus]] = frozenset(
         (S.COMPENSATING, S.COMPENSATING),
         (S.COMPENSATING, S.CANCELLED),
         (S.COMPENSATING, S.COMPENSATION_FAILED),
+        # Stock refused after the promotions were redeemed: released, then rejected.
+        (S.COMPENSATING, S.REJECTED),
         # A customer (or an operator) may cancel a completed order until dispatch.
         (S.COMPLETED, S.COMPENSATING),
         (S.COMPLETED, S.COMPLETED),
@@ -93,8 +103,9 @@ class CancelRefused(Exception):
 
 
 def start(order_id: str, order: OrderData, now: datetime, policy: SagaPolicy) -> Outcome:
-    saga = Saga(order_id, order, S.RUNNING, Step.RESERVE_STOCK, 1, now + policy.step_timeout)
-    return Outcome(saga, (command_for(saga, Step.RESERVE_STOCK),), note="saga started")
+    first = Step.REDEEM_PROMOTIONS if order.promotions else Step.RESERVE_STOCK
+    saga = Saga(order_id, order, S.RUNNING, first, 1, now + policy.step_timeout)
+    return Outcome(saga, (command_for(saga, first),), note="saga started")
 
 
 def on_reply(saga: Saga, reply: Message, now: datetime, policy: SagaPolicy) -> Outcome:
@@ -164,14 +175,25 @@ def _completed(saga: Saga, reply: Message, now: datetime, policy: SagaPolicy) ->
 
 
 def _rejected(saga: Saga, reply: Message, now: datetime, policy: SagaPolicy) -> Outcome:
-    assert isinstance(reply, StockReservationFailed)
-    reason = (
-        f"{reply.reason}: {', '.join(reply.unavailable)}" if reply.unavailable else reply.reason
-    )
+    if isinstance(reply, StockReservationFailed):
+        reason = (
+            f"{reply.reason}: {', '.join(reply.unavailable)}" if reply.unavailable else reply.reason
+        )
+    else:
+        assert isinstance(reply, PromotionRedemptionRefused)
+        reason = f"promotion refused: {reply.reason}"
+    if saga.facts.promotions_redeemed:
+        releasing = saga.evolve(
+            status=S.COMPENSATING, reason=reason, rejecting=True,
+            compensations=(Step.RELEASE_PROMOTIONS,),
+        )  # fmt: skip
+        return next_compensation(releasing, now, policy, note=f"{reply.TYPE}: releasing")
+    return _reject(saga, reason, reply.TYPE)
+
+
+def _reject(saga: Saga, reason: str, note: str) -> Outcome:
     done = saga.evolve(status=S.REJECTED, step=None, deadline=None, attempt=0, reason=reason)
-    return Outcome(
-        done, events=(OrderRejected(order_id=saga.order_id, reason=reason),), note=reply.TYPE
-    )
+    return Outcome(done, events=(OrderRejected(order_id=saga.order_id, reason=reason),), note=note)
 
 
 def _failed(prefix: str) -> Callable[[Saga, Message, datetime, SagaPolicy], Outcome]:
@@ -185,6 +207,10 @@ def _failed(prefix: str) -> Callable[[Saga, Message, datetime, SagaPolicy], Outc
 _FORWARD: dict[
     Step, dict[type[Message], Callable[[Saga, Message, datetime, SagaPolicy], Outcome]]
 ] = {
+    Step.REDEEM_PROMOTIONS: {
+        PromotionsRedeemed: _forward("promotions_redeemed", Step.RESERVE_STOCK),
+        PromotionRedemptionRefused: _rejected,
+    },
     Step.RESERVE_STOCK: {
         StockReserved: _forward("stock_reserved", Step.AUTHORIZE_PAYMENT),
         StockReservationFailed: _rejected,
@@ -228,11 +254,15 @@ def compensate(
         steps.append(Step.VOID_PAYMENT)
     if facts.stock_reserved or maybe is Step.RESERVE_STOCK:
         steps.append(Step.RELEASE_STOCK)
+    if facts.promotions_redeemed or maybe is Step.REDEEM_PROMOTIONS:
+        steps.append(Step.RELEASE_PROMOTIONS)
     compensating = saga.evolve(status=S.COMPENSATING, reason=reason, compensations=tuple(steps))
     return next_compensation(compensating, now, policy, note=f"compensating: {reason}")
 
 
 def next_compensation(saga: Saga, now: datetime, policy: SagaPolicy, note: str) -> Outcome:
+    if not saga.compensations and saga.rejecting:
+        return _reject(saga.evolve(rejecting=False), saga.reason or "rejected", note)
     if not saga.compensations:
         reason = saga.reason or "cancelled"
         done = saga.evolve(status=S.CANCELLED, step=None, deadline=None, attempt=0)
@@ -270,12 +300,14 @@ _COMPENSATION: dict[
     Step.VOID_PAYMENT: {PaymentVoided: _compensated, PaymentRefunded: _compensated},
     Step.REFUND_PAYMENT: {PaymentRefunded: _compensated, PaymentVoided: _compensated},
     Step.RELEASE_STOCK: {StockReleased: _compensated},
+    Step.RELEASE_PROMOTIONS: {PromotionsReleased: _compensated},
 }
 
 
 # -- everything else -------------------------------------------------------------------
 
 _LATE: dict[type[Message], tuple[str, Step]] = {
+    PromotionsRedeemed: ("promotions_redeemed", Step.RELEASE_PROMOTIONS),
     StockReserved: ("stock_reserved", Step.RELEASE_STOCK),
     PaymentAuthorized: ("payment_authorized", Step.VOID_PAYMENT),
     PaymentCaptured: ("payment_captured", Step.REFUND_PAYMENT),
@@ -285,6 +317,8 @@ _LATE: dict[type[Message], tuple[str, Step]] = {
 
 def _unexpected(saga: Saga, reply: Message) -> Outcome:
     late = _LATE.get(type(reply))
+    if late is not None and late[1] is Step.RELEASE_PROMOTIONS and not saga.order.promotions:
+        late = None  # a redemption for an order that named no promotion: nothing to give back
     if late is None or getattr(saga.facts, late[0]) or saga.status is S.RUNNING:
         return Outcome(saga, note=f"ignored {reply.TYPE} (duplicate or stale)", changed=False)
     _, undo = late

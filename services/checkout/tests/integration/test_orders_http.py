@@ -33,7 +33,7 @@ async def test_valid_order_is_placed_with_its_order_placed(checkout: Checkout) -
     assert row.key == FIRST_ID.encode()
     envelope = Envelope.model_validate_json(row.value)
     assert envelope.producer == "checkout"
-    assert envelope.version == 3
+    assert envelope.version == 4
     assert OrderPlaced.model_validate(envelope.payload) == OrderPlaced.model_validate(
         {
             "order_id": FIRST_ID,
@@ -78,6 +78,8 @@ async def test_order_can_be_read_back(checkout: Checkout) -> None:
                 "unit_price_minor": 1990,
                 "price_source": "base",
                 "price_rule": None,
+                "discount_minor": 0,
+                "promotions": [],
             },
             {
                 "sku": "MUG-ENAMEL",
@@ -85,8 +87,11 @@ async def test_order_can_be_read_back(checkout: Checkout) -> None:
                 "unit_price_minor": 1250,
                 "price_source": "base",
                 "price_rule": None,
+                "discount_minor": 0,
+                "promotions": [],
             },
         ],
+        "discounts": [],
         "created_at": "2026-03-01T12:00:00Z",
     }
     for unknown in ("00000000-0000-0000-0000-000000000099", "not-an-id"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import replace
 from typing import Any
@@ -28,6 +29,24 @@ BODY: dict[str, Any] = {
 }  # fmt: skip
 
 
+def test_a_request_without_coupons_fingerprints_as_before_coupons_existed() -> None:
+    # The canonical JSON of a draft as it was before coupons: a retry across the upgrade
+    # must still be the same request.
+    before = json.dumps(
+        {
+            "currency": "EUR", "customer_id": "c-1",
+            "lines": [{"quantity": 2, "sku": "TEE"}, {"quantity": 1, "sku": "MUG"}],
+            "payment_token": "tok_visa",
+            "shipping_address": {
+                "city": "London", "country": "GB", "line1": "1 Way", "name": "Ada",
+                "postcode": "N1",
+            },
+        },
+        separators=(",", ":"),
+    )  # fmt: skip
+    assert fingerprint(DRAFT) == hashlib.sha256(before.encode()).hexdigest()
+
+
 def test_fingerprint_is_a_stable_sha256() -> None:
     value = fingerprint(DRAFT)
     assert len(value) == 64
@@ -43,6 +62,7 @@ def test_fingerprint_is_a_stable_sha256() -> None:
         replace(DRAFT, lines=(LineDraft("MUG", 1), LineDraft("TEE", 2))),
         replace(DRAFT, payment_token="tok_other"),
         replace(DRAFT, currency="USD"),
+        replace(DRAFT, coupons=("TEN",)),
         replace(DRAFT, shipping_address=replace(DRAFT.shipping_address, postcode="N2")),
     ],
 )

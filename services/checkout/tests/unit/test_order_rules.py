@@ -20,7 +20,15 @@ from checkout.domain.model import (
     Problem,
 )
 from checkout.domain.pricing import NO_PRICE_DATA, PriceBook
-from orderflow_pricing import ListKind, PriceList, PriceRule, Resolution, Tier
+from orderflow_pricing import (
+    DiscountKind,
+    ListKind,
+    PriceList,
+    PriceRule,
+    Promotion,
+    Resolution,
+    Tier,
+)
 
 NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
 
@@ -235,3 +243,31 @@ def test_assessing_an_invalid_order_lists_what_validation_lists() -> None:
     draft = order(("TEE", 1), ("X", 1), ("USD-ONLY", 1), payment_token="card")
     assert rules.assess_order(draft, CATALOG, NO_PRICE_DATA, NOW) == validate_order(draft, CATALOG)
     assert validate_order(draft, CATALOG) != []
+
+
+TEN = Promotion("ten", DiscountKind.PERCENT, 1000, code="TEN", global_limit=10)
+MUGS = Promotion("mugs", DiscountKind.FIXED, 300, currency="EUR", skus=frozenset({"MUG"}))
+WITH_PROMOTIONS = PriceBook(promotions=(TEN, MUGS))
+
+
+def test_promotions_are_applied_per_line_and_the_total_is_lines_less_discounts() -> None:
+    priced = price_order(order(("TEE", 2), ("MUG", 1), coupons=("ten",)), CATALOG, WITH_PROMOTIONS)
+    tee, mug = priced.lines
+    # The cart rule first (priority 0, "mugs" < "ten"), then 10 % of what is left.
+    assert mug.discounts == (("mugs", 300), ("ten", 95))
+    assert tee.discounts == (("ten", 398),)
+    assert [(d.promotion_id, d.code, d.amount_minor, d.limited) for d in priced.discounts] == [
+        ("mugs", None, 300, False),
+        ("ten", "TEN", 493, True),
+    ]
+    subtotal = tee.total_minor + mug.total_minor
+    assert priced.total_minor == subtotal - 300 - 493
+
+
+def test_a_coupon_that_does_not_apply_is_a_problem_naming_it() -> None:
+    draft = order(("TEE", 1), coupons=("TEN", "nope"))
+    assert validate_order(draft, CATALOG, WITH_PROMOTIONS) == [
+        Problem("coupons[1]", "unknown coupon")
+    ]
+    too_many = order(("TEE", 1), coupons=tuple(f"C{i}" for i in range(6)))
+    assert Problem("coupons", "at most 5 coupons") in validate_order(too_many, CATALOG)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import asyncpg
 
 from checkout.adapters.price_copy import MemoryPriceCopy, PgPriceCopy
-from checkout.adapters.repository import line_json, line_of
+from checkout.adapters.repository import discounts_json, discounts_of, line_json, line_of
 from checkout.application.catalog_copy import CatalogCopy, CopiedItem
 from checkout.application.submissions import SubmissionBook
 from checkout.domain.model import CatalogItem, Order, OrderStatus
@@ -40,15 +40,16 @@ _CATALOG = """
 """
 _ORDERS = """
     SELECT order_id, idempotency_key, request_fingerprint, customer_id, total_minor,
-           currency, lines, status, created_at
+           currency, lines, status, created_at, discounts
     FROM orders WHERE idempotency_key = ANY($1::text[])
 """
 _INSERT_ORDERS = """
     INSERT INTO orders (order_id, idempotency_key, request_fingerprint, customer_id,
-                        total_minor, currency, lines, status, created_at)
-    SELECT o, k, f, c, t, cur, l::jsonb, s, at
+                        total_minor, currency, lines, status, created_at, discounts)
+    SELECT o, k, f, c, t, cur, l::jsonb, s, at, d::jsonb
     FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[],
-                $7::text[], $8::text[], $9::timestamptz[]) AS u(o, k, f, c, t, cur, l, s, at)
+                $7::text[], $8::text[], $9::timestamptz[], $10::text[])
+         AS u(o, k, f, c, t, cur, l, s, at, d)
     ON CONFLICT (idempotency_key) DO NOTHING
 """
 
@@ -73,6 +74,7 @@ def _order(row: asyncpg.Record) -> Order:
         total_minor=row["total_minor"],
         status=OrderStatus(row["status"]),
         created_at=row["created_at"],
+        discounts=discounts_of(row["discounts"]),
     )
 
 
@@ -137,6 +139,7 @@ class PgSubmissionStore:
             [_lines_json(o) for o in placed],  # JSON text: a list of lists binds as 2-D
             [o.status.value for o in placed],
             [o.created_at for o in placed],
+            [json.dumps(discounts_json(o)) for o in placed],
         ]
         if self._plan is not None:
             self._plan.add(_INSERT_ORDERS, *args, expect=len(placed))

@@ -17,9 +17,18 @@ from orderflow_contracts.catalog import (
     CustomerPriceGroupsChanged,
     PriceListChanged,
     PriceRuleChanged,
+    PromotionChanged,
 )
 from orderflow_messaging.db import Connection
-from orderflow_pricing import ListKind, PriceList, PriceRule, Tier
+from orderflow_pricing import (
+    DiscountKind,
+    ListKind,
+    PriceList,
+    PriceRule,
+    Promotion,
+    Stacking,
+    Tier,
+)
 
 # Each upsert keeps a stored row with a higher revision (a newer state).
 _SAVE_LISTS = """
@@ -73,6 +82,15 @@ _SAVE_LEVELS = """
     ON CONFLICT (sku) DO UPDATE SET available = excluded.available, revision = excluded.revision
     WHERE t.revision < excluded.revision
 """
+_SAVE_PROMOTIONS = """
+    INSERT INTO promotions AS t (promotion_id, definition, active, revision)
+    SELECT u.promotion_id, u.definition::jsonb, u.active, u.revision
+    FROM unnest($1::text[], $2::text[], $3::bool[], $4::bigint[])
+         AS u(promotion_id, definition, active, revision)
+    ON CONFLICT (promotion_id) DO UPDATE SET
+        definition = excluded.definition, active = excluded.active, revision = excluded.revision
+    WHERE t.revision < excluded.revision
+"""
 # What a batch of orders is priced by, in one round trip: its customers' groups, the
 # active lists that may price them (default, their groups', their contracts), every
 # active rule. (Validity windows are the resolution's to check: it knows the moment.)
@@ -89,7 +107,9 @@ _LOAD = """
              OR (l.kind = 'contract' AND l.customer_id = ANY($1::text[]))
              OR (l.kind = 'group' AND l.grp IN (SELECT unnest(groups) FROM g)))) AS lists,
         (SELECT coalesce(jsonb_agg(to_jsonb(r)), '[]') FROM price_rules r WHERE r.active)
-            AS rules
+            AS rules,
+        (SELECT coalesce(jsonb_agg(p.definition), '[]') FROM promotions p WHERE p.active)
+            AS promotions
 """
 _LEVELS = "SELECT sku, available FROM stock_levels WHERE sku = ANY($1::text[])"
 
@@ -121,6 +141,19 @@ def rule_of(row: Mapping[str, Any]) -> PriceRule:
         valid_from=_moment(row["valid_from"]), valid_until=_moment(row["valid_until"]),
         stock_at_most=row["stock_at_most"], stock_at_least=row["stock_at_least"],
         floor_minor=row["floor_minor"], cap_minor=row["cap_minor"],
+    )  # fmt: skip
+
+
+def promotion_of(data: Mapping[str, Any]) -> Promotion:
+    """An announced promotion (PromotionChanged's payload) as ``apply_promotions`` takes it."""
+    skus = data["skus"]
+    return Promotion(
+        promotion_id=data["promotion_id"], kind=DiscountKind(data["kind"]), value=data["value"],
+        code=data["code"], currency=data["currency"], min_basket_minor=data["min_basket_minor"],
+        skus=frozenset(skus) if skus is not None else None,
+        valid_from=_moment(data["valid_from"]), valid_until=_moment(data["valid_until"]),
+        stacking=Stacking(data["stacking"]), priority=data["priority"],
+        global_limit=data["global_limit"], per_customer_limit=data["per_customer_limit"],
     )  # fmt: skip
 
 
@@ -168,6 +201,13 @@ class PgPriceCopy:
                 [e.sku for e in levels], [e.available for e in levels],
                 [e.revision for e in levels],
             )  # fmt: skip
+        if promotions := changes.promotions:
+            await self._conn.execute(
+                _SAVE_PROMOTIONS,
+                [e.promotion_id for e in promotions],
+                [e.model_dump_json() for e in promotions],
+                [e.active for e in promotions], [e.revision for e in promotions],
+            )  # fmt: skip
 
     async def load(self, customer_ids: Sequence[str], skus: Sequence[str]) -> PriceBook:
         """What orders of these customers for these SKUs are priced by."""
@@ -182,6 +222,7 @@ class PgPriceCopy:
             rules=rules,
             groups={c: frozenset(g) for c, g in _json(row["groups"])},
             levels=levels,
+            promotions=tuple(promotion_of(p) for p in _json(row["promotions"])),
         )
 
 
@@ -193,6 +234,7 @@ class MemoryPriceCopy:
     rules: dict[str, PriceRuleChanged] = field(default_factory=dict)
     groups: dict[str, CustomerPriceGroupsChanged] = field(default_factory=dict)
     levels: dict[str, tuple[int, int]] = field(default_factory=dict)  # sku -> (rev, qty)
+    promotions: dict[str, PromotionChanged] = field(default_factory=dict)
 
     async def save(self, changes: PriceChanges) -> None:
         for e in changes.lists:
@@ -208,6 +250,10 @@ class MemoryPriceCopy:
         for lv in changes.levels:
             if lv.sku not in self.levels or self.levels[lv.sku][0] < lv.revision:
                 self.levels[lv.sku] = (lv.revision, lv.available)
+        for p in changes.promotions:
+            held = self.promotions.get(p.promotion_id)
+            if held is None or held.revision < p.revision:
+                self.promotions[p.promotion_id] = p
 
     async def load(self, customer_ids: Sequence[str], skus: Sequence[str]) -> PriceBook:
         groups = {c: frozenset(self.groups[c].groups) for c in customer_ids if c in self.groups}
@@ -222,7 +268,12 @@ class MemoryPriceCopy:
         levels = {s: self.levels[s][1] for s in skus if s in self.levels}
         if not reads_stock(rules):
             levels = {}
-        return PriceBook(lists=lists, rules=rules, groups=groups, levels=levels)
+        promotions = tuple(
+            promotion_of(p.model_dump(mode="json")) for p in self.promotions.values() if p.active
+        )
+        return PriceBook(
+            lists=lists, rules=rules, groups=groups, levels=levels, promotions=promotions
+        )
 
 
 def _row_of(event: PriceListChanged) -> dict[str, Any]:

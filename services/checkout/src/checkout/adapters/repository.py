@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Iterable
 from datetime import datetime
@@ -17,8 +18,9 @@ from checkout.adapters.tables import (
     orders,
     price_lists,
     price_rules,
+    promotions,
 )
-from checkout.domain.model import CatalogItem, Order, OrderLine, OrderStatus
+from checkout.domain.model import CatalogItem, Order, OrderDiscount, OrderLine, OrderStatus
 from orderflow_messaging.sql import insert_or_ignore
 
 
@@ -39,14 +41,16 @@ class CatalogRepository:
         return [_item(row) for row in rows]
 
     async def price_data(self) -> list[tuple[str, str, int, bool]]:
-        """(kind, id, revision, active) of every price list, rule and customer's groups
-        in the copy."""
+        """(kind, id, revision, active) of every price list, rule, customer's groups and
+        promotion in the copy."""
         lists, rules, groups = price_lists.c, price_rules.c, customer_price_groups.c
+        promos = promotions.c
         query = union_all(
             select(literal("list").label("kind"), lists.list_id.label("id"),
                    lists.revision, lists.active),
             select(literal("rule"), rules.rule_id, rules.revision, rules.active),
             select(literal("customer"), groups.customer_id, groups.revision, true()),
+            select(literal("promotion"), promos.promotion_id, promos.revision, promos.active),
         ).order_by("kind", "id")  # fmt: skip
         return [(k, i, r, a) for k, i, r, a in await self._conn.execute(query)]
 
@@ -75,6 +79,7 @@ def line_json(line: OrderLine) -> dict[str, Any]:
     return {
         "sku": line.sku, "quantity": line.quantity, "unit_price_minor": line.unit_price_minor,
         "price_source": line.price_source, "price_rule": line.price_rule,
+        "discounts": [list(share) for share in line.discounts],
     }  # fmt: skip
 
 
@@ -83,7 +88,17 @@ def line_of(data: dict[str, Any]) -> OrderLine:
     return OrderLine(
         data["sku"], int(data["quantity"]), int(data["unit_price_minor"]),
         data.get("price_source", "base"), data.get("price_rule"),
+        tuple((pid, int(amount)) for pid, amount in data.get("discounts", ())),
     )  # fmt: skip
+
+
+def discounts_json(order: Order) -> list[dict[str, Any]]:
+    """The ``discounts`` JSONB of ``orders``."""
+    return [dataclasses.asdict(d) for d in order.discounts]
+
+
+def discounts_of(data: Any) -> tuple[OrderDiscount, ...]:
+    return tuple(OrderDiscount(**d) for d in data or ())
 
 
 def _order(row: Any) -> Order:
@@ -97,6 +112,7 @@ def _order(row: Any) -> Order:
         total_minor=row.total_minor,
         status=OrderStatus(row.status),
         created_at=row.created_at,
+        discounts=discounts_of(row.discounts),
     )
 
 
@@ -128,6 +144,7 @@ class OrderRepository:
             lines=[line_json(line) for line in order.lines],
             status=order.status.value,
             created_at=order.created_at,
+            discounts=discounts_json(order),
         )
         result = await self._conn.execute(insert_or_ignore(orders, row, ["idempotency_key"]), row)
         return bool(result.rowcount)

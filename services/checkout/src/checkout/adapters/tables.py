@@ -12,6 +12,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 
@@ -44,6 +45,8 @@ orders = Table(
     Column("lines", JSONB, nullable=False),
     Column("status", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # The promotions applied: [{promotion_id, code, amount_minor, limited}, ...].
+    Column("discounts", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
     # What makes concurrent retries of one request place a single order.
     UniqueConstraint("idempotency_key", name="orders_idempotency_key"),
 )
@@ -97,5 +100,15 @@ stock_levels = Table(
     metadata,
     Column("sku", Text, primary_key=True),
     Column("available", BigInteger, nullable=False),
+    Column("revision", BigInteger, nullable=False),
+)
+
+# The catalog's promotions as announced (PromotionChanged's payload), newest revision.
+promotions = Table(
+    "promotions",
+    metadata,
+    Column("promotion_id", Text, primary_key=True),
+    Column("definition", JSONB, nullable=False),
+    Column("active", Boolean, nullable=False),
     Column("revision", BigInteger, nullable=False),
 )

@@ -9,6 +9,7 @@ from orderflow_contracts.checkout import OrderPlaced, OrderPlacedV1, OrderPlaced
 from orderflow_contracts.common import (
     Address,
     Money,
+    OrderDiscount,
     PricedLine,
     PricedLineV2,
     PricedLineV3,
@@ -66,8 +67,16 @@ def order_placed(
             PricedLineV4(
                 sku=ln.sku, quantity=ln.quantity, unit_price=_unit(order, ln),
                 price_source=ln.price_source, price_rule=ln.price_rule,
+                discount_minor=ln.discount_minor, promotions=[pid for pid, _ in ln.discounts],
             )
             for ln in order.lines
+        ],
+        discounts=[
+            OrderDiscount(
+                promotion_id=d.promotion_id, code=d.code, amount_minor=d.amount_minor,
+                limited=d.limited,
+            )
+            for d in order.discounts
         ],
         total=total, shipping_address=address, payment_token=draft.payment_token,
         placed_at=order.created_at, sales_channel=sales_channel,

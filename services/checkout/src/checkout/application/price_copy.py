@@ -1,6 +1,6 @@
-"""Keeping checkout's copy of the price data: the catalog's price lists, rules and
-customers' price groups (catalog.events) and inventory's stock levels (inventory.stock),
-a batch at a time.
+"""Keeping checkout's copy of the price data: the catalog's price lists, rules,
+customers' price groups and promotions (catalog.events) and inventory's stock levels
+(inventory.stock), a batch at a time.
 
 Each event carries its subject's whole state and a revision that only grows, so a batch
 keeps, per subject, the event with the highest revision and writes it once; the store
@@ -20,14 +20,27 @@ from orderflow_contracts.catalog import (
     CustomerPriceGroupsChanged,
     PriceListChanged,
     PriceRuleChanged,
+    PromotionChanged,
 )
 from orderflow_contracts.inventory import StockLevelChanged
 from orderflow_messaging.consumer import Incoming
 
 log = structlog.get_logger(__name__)
 
-PriceEvent = PriceListChanged | PriceRuleChanged | CustomerPriceGroupsChanged | StockLevelChanged
-PRICE_EVENTS = (PriceListChanged, PriceRuleChanged, CustomerPriceGroupsChanged, StockLevelChanged)
+PriceEvent = (
+    PriceListChanged
+    | PriceRuleChanged
+    | CustomerPriceGroupsChanged
+    | PromotionChanged
+    | StockLevelChanged
+)
+PRICE_EVENTS = (
+    PriceListChanged,
+    PriceRuleChanged,
+    CustomerPriceGroupsChanged,
+    PromotionChanged,
+    StockLevelChanged,
+)
 E = TypeVar("E", bound=PriceEvent)
 
 
@@ -39,9 +52,11 @@ class PriceChanges:
     rules: list[PriceRuleChanged] = field(default_factory=list)
     groups: list[CustomerPriceGroupsChanged] = field(default_factory=list)
     levels: list[StockLevelChanged] = field(default_factory=list)
+    promotions: list[PromotionChanged] = field(default_factory=list)
 
     def __len__(self) -> int:
-        return len(self.lists) + len(self.rules) + len(self.groups) + len(self.levels)
+        kinds = (self.lists, self.rules, self.groups, self.levels, self.promotions)
+        return sum(len(kind) for kind in kinds)
 
 
 class PriceCopyStore(Protocol):
@@ -59,6 +74,8 @@ def _subject(event: PriceEvent) -> str:
             return event.customer_id
         case StockLevelChanged():
             return event.sku
+        case PromotionChanged():
+            return event.promotion_id
 
 
 def _newest(events: Iterable[PriceEvent], kind: type[E]) -> list[E]:
@@ -77,6 +94,7 @@ def newest_changes(events: Sequence[PriceEvent]) -> PriceChanges:
         rules=_newest(events, PriceRuleChanged),
         groups=_newest(events, CustomerPriceGroupsChanged),
         levels=_newest(events, StockLevelChanged),
+        promotions=_newest(events, PromotionChanged),
     )
 
 

@@ -43,6 +43,7 @@ class OrderDraft:
     shipping_address: AddressDraft
     payment_token: str
     currency: str = "EUR"
+    coupons: tuple[str, ...] = ()  # coupon codes, as the customer typed them
 
 
 @dataclass(frozen=True)
@@ -62,17 +63,36 @@ class OrderLine:
     # "group:<list>", "default:<list>" or "base") and the rule that changed it, if any.
     price_source: str = "base"
     price_rule: str | None = None
+    # Taken off ``total_minor`` by promotions: the share of each (promotion id, amount).
+    discounts: tuple[tuple[str, int], ...] = ()
 
     @property
     def total_minor(self) -> int:
+        """The line's price before discounts."""
         return self.quantity * self.unit_price_minor
+
+    @property
+    def discount_minor(self) -> int:
+        return sum(amount for _, amount in self.discounts)
+
+
+@dataclass(frozen=True)
+class OrderDiscount:
+    """A promotion applied to an order: what it took off in all, the coupon code it came
+    with (None: a cart rule), and whether its uses are counted (the saga redeems it)."""
+
+    promotion_id: str
+    code: str | None
+    amount_minor: int
+    limited: bool
 
 
 @dataclass(frozen=True)
 class PricedOrder:
     lines: tuple[OrderLine, ...]
     currency: str
-    total_minor: int
+    total_minor: int  # the lines' prices less the discounts
+    discounts: tuple[OrderDiscount, ...] = ()
 
 
 class OrderStatus(StrEnum):
@@ -92,3 +112,4 @@ class Order:
     total_minor: int
     status: OrderStatus
     created_at: datetime
+    discounts: tuple[OrderDiscount, ...] = ()

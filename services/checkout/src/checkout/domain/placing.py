@@ -73,5 +73,6 @@ def place_new(
         total_minor=priced.total_minor,
         status=OrderStatus.PLACED,
         created_at=now,
+        discounts=priced.discounts,
     )
     return Placed(order, new=True)

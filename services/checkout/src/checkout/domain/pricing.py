@@ -11,7 +11,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from checkout.domain.model import CatalogItem
-from orderflow_pricing import BasePrice, Customer, PriceList, PriceRule, Resolution, resolve
+from orderflow_pricing import (
+    BasePrice,
+    Customer,
+    PriceList,
+    PriceRule,
+    Promotion,
+    Resolution,
+    resolve,
+)
 
 
 @dataclass(frozen=True)
@@ -24,6 +32,7 @@ class PriceBook:
     rules: tuple[PriceRule, ...] = ()
     groups: Mapping[str, frozenset[str]] = field(default_factory=dict)
     levels: Mapping[str, int] = field(default_factory=dict)
+    promotions: tuple[Promotion, ...] = ()  # the active ones (cart rules and coupons)
 
     def price(
         self,

@@ -17,18 +17,27 @@ from checkout.domain.model import (
     AddressDraft,
     CatalogItem,
     LineDraft,
+    OrderDiscount,
     OrderDraft,
     OrderLine,
     PricedOrder,
     Problem,
 )
 from checkout.domain.pricing import PriceBook
-from orderflow_pricing import NoPrice, Resolution
+from orderflow_pricing import (
+    BasketLine,
+    CouponProblem,
+    Discounted,
+    NoPrice,
+    Resolution,
+    apply_promotions,
+)
 
 MAX_LINES = 100
 MAX_QUANTITY = 10_000
 MAX_TOTAL_MINOR = 10_000_000_000
 MAX_CUSTOMER_ID = 64
+MAX_COUPONS = 5
 TOKEN = re.compile(r"^tok_[a-z0-9_]{1,60}$")
 CURRENCY = re.compile(r"^[A-Z]{3}$")
 COUNTRY = re.compile(r"^[A-Z]{2}$")
@@ -92,15 +101,39 @@ def assess_order(
         # The token itself is never echoed: it stands for a card.
         problems.append(Problem("payment_token", f"must match {TOKEN.pattern}"))
     problems += _address_problems(draft.shipping_address)
+    if len(draft.coupons) > MAX_COUPONS:
+        problems.append(Problem("coupons", f"at most {MAX_COUPONS} coupons"))
     if problems:
         return problems
-    lines = tuple(
-        OrderLine(r.sku, r.quantity, r.unit_price_minor, r.source, r.rule) for r in resolved
-    )
-    total = sum(line.total_minor for line in lines)
-    if total > MAX_TOTAL_MINOR:
+    if sum(r.total_minor for r in resolved) > MAX_TOTAL_MINOR:
         return [Problem("lines", f"the order total exceeds {MAX_TOTAL_MINOR} minor units")]
-    return PricedOrder(lines, draft.currency, total)
+    basket = [BasketLine(r.sku, r.total_minor) for r in resolved]
+    try:
+        discounted = apply_promotions(basket, draft.currency, at, prices.promotions, draft.coupons)
+    except CouponProblem as refused:
+        return [Problem(f"coupons[{refused.index}]", refused.reason)]
+    return _priced(resolved, discounted, draft.currency)
+
+
+def _priced(resolved: list[Resolution], discounted: Discounted, currency: str) -> PricedOrder:
+    lines = tuple(
+        OrderLine(r.sku, r.quantity, r.unit_price_minor, r.source, r.rule, _shares(discounted, n))
+        for n, r in enumerate(resolved)
+    )
+    discounts = tuple(
+        OrderDiscount(p.promotion_id, p.code, a.amount_minor, p.limited)
+        for a in discounted.applied
+        for p in (a.promotion,)
+    )
+    total = sum(line.total_minor for line in lines) - discounted.total_minor
+    return PricedOrder(lines, currency, total, discounts)
+
+
+def _shares(discounted: Discounted, line: int) -> tuple[tuple[str, int], ...]:
+    """What each promotion took off the line."""
+    return tuple(
+        (a.promotion.promotion_id, a.by_line[line]) for a in discounted.applied if a.by_line[line]
+    )
 
 
 def _line_problems(
@@ -161,4 +194,5 @@ def nul_problems(draft: OrderDraft) -> list[Problem]:
     address = dataclasses.asdict(draft.shipping_address)
     texts |= {f"shipping_address.{name}": value for name, value in address.items()}
     texts |= {f"lines[{i}].sku": line.sku for i, line in enumerate(draft.lines)}
+    texts |= {f"coupons[{i}]": code for i, code in enumerate(draft.coupons)}
     return [Problem(field, NUL_REASON) for field, value in texts.items() if "\x00" in value]

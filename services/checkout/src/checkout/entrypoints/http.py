@@ -9,6 +9,7 @@ when the system is past its capacity (admission.py) or the store is unavailable.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import uuid
 from datetime import datetime
 from typing import Annotated, Any
@@ -44,18 +45,28 @@ class OrderLineView(BaseModel):
     unit_price_minor: int
     price_source: str  # contract:<list> | group:<list> | default:<list> | base
     price_rule: str | None = None
+    discount_minor: int = 0  # taken off quantity x unit price by ``promotions``
+    promotions: list[str] = []
+
+
+class DiscountView(BaseModel):
+    promotion_id: str
+    code: str | None  # None: a cart rule
+    amount_minor: int
+    limited: bool  # its uses are counted (redeemed as the saga's first step)
 
 
 class OrderView(OrderAccepted):
     customer_id: str
     lines: list[OrderLineView]
+    discounts: list[DiscountView] = []
     created_at: datetime
 
 
 class PriceDataView(BaseModel):
     """One piece of checkout's copy of the price data and the revision it holds."""
 
-    kind: str  # list | rule | customer
+    kind: str  # list | rule | customer | promotion
     id: str
     revision: int
     active: bool
@@ -103,9 +114,12 @@ def _order_view(order: Order) -> OrderView:
                 unit_price_minor=line.unit_price_minor,
                 price_source=line.price_source,
                 price_rule=line.price_rule,
+                discount_minor=line.discount_minor,
+                promotions=[pid for pid, _ in line.discounts],
             )
             for line in order.lines
         ],
+        discounts=[DiscountView(**dataclasses.asdict(d)) for d in order.discounts],
         created_at=order.created_at,
     )
 

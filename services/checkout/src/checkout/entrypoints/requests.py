@@ -42,6 +42,7 @@ class OrderIn(BaseModel):
     shipping_address: AddressIn
     payment_token: str
     currency: str = "EUR"
+    coupons: list[str] = []  # coupon codes (any case); each must apply, else a 422
 
     def to_draft(self) -> OrderDraft:
         return OrderDraft(
@@ -50,6 +51,7 @@ class OrderIn(BaseModel):
             shipping_address=AddressDraft(**self.shipping_address.model_dump()),
             payment_token=self.payment_token,
             currency=self.currency,
+            coupons=tuple(self.coupons),
         )
 
 

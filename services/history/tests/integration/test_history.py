@@ -322,6 +322,8 @@ async def test_http_reads_one_order_and_a_customers_orders(
             "currency": "EUR",
             "price_source": "default:spring",
             "price_rule": None,
+            "discount_minor": 0,
+            "promotions": [],
         }
     ]
     assert body["events_applied"] == 2

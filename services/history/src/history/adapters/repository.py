@@ -26,6 +26,8 @@ def lines_data(lines: tuple[Line, ...] | None) -> list[dict[str, Any]] | None:
             "currency": line.currency,
             "price_source": line.price_source,
             "price_rule": line.price_rule,
+            "discount_minor": line.discount_minor,
+            "promotions": list(line.promotions),
         }
         for line in lines
     ]
@@ -68,7 +70,7 @@ def history_of(row: Row) -> OrderHistory:
         placed_at=row["placed_at"],
         total_minor=row["total_minor"],
         currency=row["currency"],
-        lines=None if lines is None else tuple(Line(**line) for line in lines),
+        lines=None if lines is None else tuple(_line(line) for line in lines),
     )
 
 
@@ -100,3 +102,8 @@ class OrderHistoryRepository:
     async def all(self) -> list[OrderHistory]:
         query = select(order_history).order_by(order_history.c.order_id)
         return [history_of(row) for row in (await self._conn.execute(query)).mappings()]
+
+
+def _line(data: dict[str, Any]) -> Line:
+    """A stored line (lines stored before promotions had no discount)."""
+    return Line(**(data | {"promotions": tuple(data.get("promotions", ()))}))

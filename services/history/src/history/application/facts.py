@@ -75,6 +75,8 @@ def _placed(message: OrderPlaced, at: datetime) -> Placed:
             line.unit_price.currency,
             line.price_source,
             line.price_rule,
+            line.discount_minor,
+            tuple(line.promotions),
         )
         for line in message.lines
     )

@@ -63,6 +63,9 @@ class Line:
     # Which price list or rule priced it (OrderPlaced v3; "base": the catalog's price).
     price_source: str = "base"
     price_rule: str | None = None
+    # Taken off the line by promotions (OrderPlaced v4), and which.
+    discount_minor: int = 0
+    promotions: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,8 @@ class LineView(BaseModel):
     currency: str
     price_source: str  # contract:<list> | group:<list> | default:<list> | base
     price_rule: str | None
+    discount_minor: int = 0  # taken off quantity x unit price by ``promotions``
+    promotions: list[str] = []
 
 
 class OrderHistoryView(BaseModel):
@@ -48,6 +50,8 @@ def _view(history: OrderHistory) -> OrderHistoryView:
                 currency=line.currency,
                 price_source=line.price_source,
                 price_rule=line.price_rule,
+                discount_minor=line.discount_minor,
+                promotions=list(line.promotions),
             )
             for line in history.lines
         ]

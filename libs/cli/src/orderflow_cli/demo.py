@@ -8,6 +8,7 @@ one query per poll however many orders are in flight.
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import statistics
 import time
@@ -20,7 +21,7 @@ import asyncpg
 import httpx
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from orderflow_cli.demo_prices import set_up_price_data
+from orderflow_cli.demo_prices import DEMO_COUPON, set_up_price_data
 from orderflow_cli.placing import post_order
 from orderflow_cli.stack import services
 
@@ -40,6 +41,11 @@ MIX: tuple[tuple[int, str, str, str | None], ...] = (
     (4, "tok_ok", "00999", None),
     (3, "tok_timeout", "10115", None),
 )
+
+
+# Orders that bring the demo coupon (once per customer: a repeat is rejected by the saga,
+# which redeems it first).
+COUPON_SHARE = 0.2
 
 
 @dataclass
@@ -107,7 +113,14 @@ def make_orders(count: int, seed: int | None = None) -> list[DemoOrder]:
             "payment_token": token,
             "currency": "EUR",
         }
-        orders.append(DemoOrder(key=str(uuid.UUID(int=rng.getrandbits(128))), body=body))
+        if rng.random() < COUPON_SHARE:
+            body["coupons"] = [DEMO_COUPON.lower()]
+        # The key follows the seed and the body: the same seed gives the same orders under
+        # the same keys, and a demo whose orders changed (a new version) never reuses a
+        # key for a different request.
+        seeded = uuid.UUID(int=rng.getrandbits(128))
+        key = uuid.uuid5(seeded, json.dumps(body, sort_keys=True))
+        orders.append(DemoOrder(key=str(key), body=body))
     return orders
 
 

@@ -1,7 +1,9 @@
 """The demo's price data: a trade group (the first demo customers) with its own list and
-one customer with a contract, so a demo mixes base, group and contract prices. Only demo
-customers (``cust-N``) are in them: other clients of the stack keep the catalog's prices.
-PUTs are idempotent, so a second demo changes nothing."""
+one customer with a contract, so a demo mixes base, group and contract prices; a cart
+rule on mugs and a coupon (``DEMO10``: once per customer), so it has discounts and
+coupon refusals. Only demo customers (``cust-N``) are in the lists: other clients of the
+stack keep the catalog's prices (the cart rule applies to everyone's mugs). PUTs are
+idempotent, so a second demo changes nothing."""
 
 from __future__ import annotations
 
@@ -36,6 +38,16 @@ PRICE_LISTS: dict[str, dict[str, Any]] = {
 }  # fmt: skip
 
 
+DEMO_COUPON = "DEMO10"
+PROMOTIONS: dict[str, dict[str, Any]] = {
+    "demo-mugs": {"kind": "percent", "value": 500, "skus": ["MUG-ENAMEL"]},
+    "demo-ten": {
+        "code": DEMO_COUPON, "kind": "percent", "value": 1000,
+        "global_limit": 100_000, "per_customer_limit": 1,
+    },
+}  # fmt: skip
+
+
 async def set_up_price_data(client: httpx.AsyncClient, timeout_s: float = 60.0) -> None:
     """Save the demo's lists and groups in the catalog, then wait until checkout's copy
     holds them (else the first orders would be charged the base price)."""
@@ -51,6 +63,10 @@ async def set_up_price_data(client: httpx.AsyncClient, timeout_s: float = 60.0) 
         )
         response.raise_for_status()
         wanted[("customer", customer)] = response.json()["revision"]
+    for promotion_id, body in PROMOTIONS.items():
+        response = await client.put(f"{catalog}/promotions/{promotion_id}", json=body)
+        response.raise_for_status()
+        wanted[("promotion", promotion_id)] = response.json()["revision"]
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         response = await client.get(services.url("checkout") + "/catalog/price-data")

@@ -146,14 +146,23 @@ async def _availability(conn: asyncpg.Connection) -> list[str]:
 # Every order's total is the sum of its lines, the saga works with that total, and every
 # line priced by a list names a list of the catalog that could price that customer.
 _ORDER_TOTALS = """
-SELECT o.order_id, o.total_minor, s.total_minor AS saga_total,
-       (SELECT coalesce(sum((l->>'quantity')::bigint * (l->>'unit_price_minor')::bigint), 0)
-        FROM jsonb_array_elements(o.lines) l) AS lines_total
-FROM checkout.orders o
-LEFT JOIN orders.sagas s ON s.order_id = o.order_id::text
-WHERE o.total_minor <> (SELECT coalesce(sum((l->>'quantity')::bigint
-                                           * (l->>'unit_price_minor')::bigint), 0)
-                        FROM jsonb_array_elements(o.lines) l)
+WITH o AS (
+    SELECT o.order_id, o.total_minor,
+           (SELECT coalesce(sum((l->>'quantity')::bigint * (l->>'unit_price_minor')::bigint), 0)
+            FROM jsonb_array_elements(o.lines) l) AS lines_total,
+           (SELECT coalesce(sum((share->>1)::bigint), 0)
+            FROM jsonb_array_elements(o.lines) l,
+                 jsonb_array_elements(coalesce(l->'discounts', '[]'::jsonb)) share)
+               AS line_discounts,
+           (SELECT coalesce(sum((d->>'amount_minor')::bigint), 0)
+            FROM jsonb_array_elements(o.discounts) d) AS discounts
+    FROM checkout.orders o
+)
+SELECT o.order_id, o.total_minor, o.lines_total, o.line_discounts, o.discounts,
+       s.total_minor AS saga_total
+FROM o LEFT JOIN orders.sagas s ON s.order_id = o.order_id::text
+WHERE o.total_minor <> o.lines_total - o.discounts
+   OR o.line_discounts <> o.discounts
    OR s.total_minor <> o.total_minor
 LIMIT 20
 """
@@ -174,12 +183,69 @@ async def _order_totals(conn: asyncpg.Connection) -> list[str]:
         return []
     problems = [
         f"order {r['order_id']}: total {r['total_minor']}, lines {r['lines_total']}, "
+        f"discounts {r['discounts']} (lines' shares {r['line_discounts']}), "
         f"saga {r['saga_total']}"
         for r in await conn.fetch(_ORDER_TOTALS)
     ]
     problems += [
         f"order {r['order_id']}: {r['sku']} priced by {r['source']}, which could not price it"
         for r in await conn.fetch(_PRICE_SOURCES)
+    ]
+    return problems
+
+
+# Promotions' counts against their redemptions and limits, and each settled order's
+# redemptions against its outcome (checkout's limited discounts are what it redeemed).
+_PROMOTION_COUNTS = """
+SELECT p.promotion_id, p.redeemed, (p.definition->>'global_limit')::bigint AS global_limit,
+       (SELECT count(*) FROM catalog.redemptions r
+        WHERE r.promotion_id = p.promotion_id AND r.status = 'reserved') AS reserved
+FROM catalog.promotions p
+WHERE p.redeemed <> (SELECT count(*) FROM catalog.redemptions r
+                     WHERE r.promotion_id = p.promotion_id AND r.status = 'reserved')
+   OR p.redeemed > coalesce((p.definition->>'global_limit')::bigint, p.redeemed)
+LIMIT 20
+"""
+_PER_CUSTOMER = """
+SELECT r.promotion_id, r.customer_id, count(*) AS uses,
+       (p.definition->>'per_customer_limit')::bigint AS per_customer_limit
+FROM catalog.redemptions r JOIN catalog.promotions p USING (promotion_id)
+WHERE r.status = 'reserved' AND p.definition->>'per_customer_limit' IS NOT NULL
+GROUP BY r.promotion_id, r.customer_id, p.definition
+HAVING count(*) > (p.definition->>'per_customer_limit')::bigint
+LIMIT 20
+"""
+_SETTLED_REDEMPTIONS = """
+SELECT s.order_id, s.status, d->>'promotion_id' AS promotion_id, r.status AS redemption
+FROM orders.sagas s
+JOIN checkout.orders o ON o.order_id::text = s.order_id
+CROSS JOIN jsonb_array_elements(o.discounts) d
+LEFT JOIN catalog.redemptions r
+       ON r.order_id = s.order_id AND r.promotion_id = d->>'promotion_id'
+WHERE (d->>'limited')::bool
+  AND ((s.status = 'COMPLETED' AND r.status IS DISTINCT FROM 'reserved')
+       OR (s.status IN ('REJECTED', 'CANCELLED') AND r.status = 'reserved'))
+LIMIT 20
+"""
+
+
+async def _promotions(conn: asyncpg.Connection) -> list[str]:
+    if not await _exist(conn, "catalog.promotions", "checkout.orders", "orders.sagas"):
+        return []
+    problems = [
+        f"promotion {r['promotion_id']}: redeemed {r['redeemed']}, reserved redemptions "
+        f"{r['reserved']}, limit {r['global_limit']}"
+        for r in await conn.fetch(_PROMOTION_COUNTS)
+    ]
+    problems += [
+        f"promotion {r['promotion_id']}: customer {r['customer_id']} holds {r['uses']} uses "
+        f"(limit {r['per_customer_limit']})"
+        for r in await conn.fetch(_PER_CUSTOMER)
+    ]
+    problems += [
+        f"{r['status'].lower()} order {r['order_id']}: redemption of {r['promotion_id']} "
+        f"is {r['redemption'] or 'missing'}"
+        for r in await conn.fetch(_SETTLED_REDEMPTIONS)
     ]
     return problems
 
@@ -385,6 +451,7 @@ CHECKS: dict[str, Check] = {
     "stock_conserved": _stock,
     "catalog_availability": _availability,
     "order_totals": _order_totals,
+    "promotion_limits": _promotions,
     "saga_consistency": _consistency,
     "legal_transitions": _transitions,
     "outbox_published": _outboxes,

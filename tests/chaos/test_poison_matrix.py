@@ -37,6 +37,7 @@ from orderflow_testing.chaos_poison import (
     Poison,
     Sent,
     TopicCase,
+    counted_cart_rule,
     inbox_rows,
     known_to_checkout,
     new_products,
@@ -208,8 +209,10 @@ def test_every_poison_lands_in_its_dlq_and_every_partition_keeps_moving(cluster:
     sent = produce(cluster.bootstrap, matrix)
     assert len(sent) == len(matrix)
 
-    # Valid traffic on every partition of every consumed topic, after the poison.
+    # Valid traffic on every partition of every consumed topic, after the poison (the
+    # orders redeem a counted cart rule first: the promotions topics' traffic).
     started = time.monotonic()
+    counted_cart_rule(cluster.url("catalog"), cluster.url("checkout"))
     placed = _orders_on_every_partition(cluster, counts[t.CHECKOUT_EVENTS])
     skus = new_products(cluster.url("catalog"), counts[t.CATALOG_EVENTS])
     refs = _submissions_on_every_partition(cluster, counts[t.ORDERS_INBOUND])

@@ -398,20 +398,15 @@ async def _log_hygiene(conn: asyncpg.Connection) -> list[str]:
 
 
 def consumer_groups() -> dict[str, set[str]]:
-    """Each service consumer group and the topics it reads. A group is named like its
-    consumer (the ``consumer`` column of the inbox); checkout reads the upstream door
-    (orders.inbound) with a consumer and group of its own."""
-    from orderflow_contracts import topics as t
-    from orderflow_contracts.catalogue import CATALOGUE, SERVICES
+    """Each service consumer group and the topics it reads (the catalogue's ``GROUPS``).
+    A group is named like its consumer (the ``consumer`` column of the inbox): checkout
+    reads the upstream door (orders.inbound) with a consumer and group of its own, the
+    catalog the promotions' commands."""
+    from orderflow_contracts.catalogue import GROUPS
 
     groups: dict[str, set[str]] = {}
-    for entry in CATALOGUE:
-        for consumer in entry.consumers:
-            if consumer in SERVICES:
-                groups.setdefault(consumer, set()).add(entry.topic)
-    checkout = groups.pop("checkout", set())
-    groups["checkout-inbound"] = checkout & {t.ORDERS_INBOUND}
-    groups["checkout"] = checkout - {t.ORDERS_INBOUND}
+    for group in GROUPS:
+        groups.setdefault(group.group, set()).update(group.topics)
     return groups
 
 

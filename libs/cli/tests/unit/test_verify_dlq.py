@@ -173,6 +173,10 @@ def test_consumer_groups_cover_every_topic_a_service_consumes() -> None:
     groups = consumer_groups()
     assert groups["checkout-inbound"] == {t.ORDERS_INBOUND}
     assert groups["checkout"] == {t.CATALOG_EVENTS, t.INVENTORY_STOCK}
+    assert (groups["catalog"], groups["promotions"]) == (
+        {t.INVENTORY_STOCK},
+        {t.PROMOTIONS_COMMANDS},
+    )
     consumed = {e.topic for e in CATALOGUE if set(e.consumers) & set(SERVICES)}
     assert set().union(*groups.values()) == consumed
 

@@ -492,6 +492,25 @@ def stocked_on_every_partition(inventory_url: str, partitions: int, timeout: flo
                 raise AssertionError(f"{sku} not stocked: {response.text}")
 
 
+def counted_cart_rule(catalog_url: str, checkout_url: str, timeout: float = 30.0) -> None:
+    """A cart rule whose uses are counted (1 % off, a huge limit), held by checkout: every
+    order placed after it is redeemed first, valid traffic on promotions.commands and
+    promotions.events on the orders' partitions."""
+    rule = {"kind": "percent", "value": 100, "global_limit": 1_000_000}
+    promotion_id = f"poison-counted-{uuid.uuid4().hex[:8]}"
+    with httpx.Client(timeout=10.0) as client:
+        saved = client.put(f"{catalog_url}/promotions/{promotion_id}", json=rule)
+        if saved.status_code != 200:
+            raise AssertionError(f"cart rule not saved: {saved.text}")
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            held = client.get(f"{checkout_url}/catalog/price-data").json()
+            if any(d["kind"] == "promotion" and d["id"] == promotion_id for d in held):
+                return
+            time.sleep(0.3)
+    raise AssertionError(f"checkout never got the cart rule {promotion_id}")
+
+
 def known_to_checkout(checkout_url: str, skus: Iterable[str], timeout: float) -> bool:
     wanted = set(skus)
     deadline = time.monotonic() + timeout

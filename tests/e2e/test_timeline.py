@@ -37,7 +37,7 @@ async def test_timeline_shows_every_message_of_an_order_in_order(
     ]
     assert ("inventory", "StockCommitted") in sequence
     placed = entries[0]
-    assert placed["version"] == 3
+    assert placed["version"] == 4
     assert {h["consumer"] for h in placed["handled_by"]} == {"orders", "history"}
     assert all(e["published_at"] for e in entries)
     unknown = await asyncio.to_thread(

@@ -21,7 +21,7 @@ import asyncpg
 import httpx
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from orderflow_cli.demo_prices import DEMO_COUPON, set_up_price_data
+from orderflow_cli.demo_prices import DEMO_BUNDLE, DEMO_COUPON, set_up_bundle, set_up_price_data
 from orderflow_cli.placing import post_order
 from orderflow_cli.stack import services
 
@@ -46,6 +46,7 @@ MIX: tuple[tuple[int, str, str, str | None], ...] = (
 # Orders that bring the demo coupon (once per customer: a repeat is rejected by the saga,
 # which redeems it first).
 COUPON_SHARE = 0.2
+BUNDLE_SHARE = 0.15  # orders that add the demo bundle (reserved as its components)
 
 
 @dataclass
@@ -115,6 +116,8 @@ def make_orders(count: int, seed: int | None = None) -> list[DemoOrder]:
         }
         if rng.random() < COUPON_SHARE:
             body["coupons"] = [DEMO_COUPON.lower()]
+        if sku is None and rng.random() < BUNDLE_SHARE:
+            lines.append({"sku": DEMO_BUNDLE, "quantity": 1})
         # The key follows the seed and the body: the same seed gives the same orders under
         # the same keys, and a demo whose orders changed (a new version) never reuses a
         # key for a different request.
@@ -171,6 +174,7 @@ async def run_demo(
     async with httpx.AsyncClient(timeout=15.0, limits=limits) as client:
         await wait_for_catalog(client)
         await set_up_price_data(client)
+        await set_up_bundle(client)
         with _progress(show_progress) as progress:
             placed = progress.add_task("placing", total=count)
             finished = progress.add_task("finished", total=count)

@@ -2,8 +2,9 @@
 one customer with a contract, so a demo mixes base, group and contract prices; a cart
 rule on mugs and a coupon (``DEMO10``: once per customer), so it has discounts and
 coupon refusals. Only demo customers (``cust-N``) are in the lists: other clients of the
-stack keep the catalog's prices (the cart rule applies to everyone's mugs). PUTs are
-idempotent, so a second demo changes nothing."""
+stack keep the catalog's prices (the cart rule applies to everyone's mugs); and a bundle
+(``DEMO-KIT``: a tee and a mug, 10 % less than the two), reserved as its components.
+Every call is idempotent, so a second demo changes nothing."""
 
 from __future__ import annotations
 
@@ -46,6 +47,29 @@ PROMOTIONS: dict[str, dict[str, Any]] = {
         "global_limit": 100_000, "per_customer_limit": 1,
     },
 }  # fmt: skip
+
+
+DEMO_BUNDLE = "DEMO-KIT"
+BUNDLE = {
+    "sku": DEMO_BUNDLE, "name": "Demo kit: a tee and a mug", "currency": "EUR",
+    "discount_bp": 1000,
+    "components": [{"sku": "TEE-BLK-M", "quantity": 1}, {"sku": "MUG-ENAMEL", "quantity": 1}],
+}  # fmt: skip
+
+
+async def set_up_bundle(client: httpx.AsyncClient, timeout_s: float = 60.0) -> None:
+    """Create the demo's bundle (a 409: made by an earlier demo) and stock nothing for it
+    (its components are stocked); wait until checkout sells it."""
+    response = await client.post(services.url("catalog") + "/bundles", json=BUNDLE)
+    if response.status_code != 409:
+        response.raise_for_status()
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        response = await client.get(services.url("checkout") + "/catalog")
+        if response.status_code == 200 and any(i["sku"] == DEMO_BUNDLE for i in response.json()):
+            return
+        await asyncio.sleep(0.5)
+    raise RuntimeError("checkout has not received the demo's bundle")
 
 
 async def set_up_price_data(client: httpx.AsyncClient, timeout_s: float = 60.0) -> None:

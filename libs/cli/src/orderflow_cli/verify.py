@@ -250,6 +250,37 @@ async def _promotions(conn: asyncpg.Connection) -> list[str]:
     return problems
 
 
+# A bundle's order holds every component in full or nothing: a reservation that held
+# stock names each component with at least the bundle's share, never the bundle's SKU.
+_BUNDLES = """
+SELECT o.order_id, l->>'sku' AS bundle, c->>0 AS component, r.status,
+       (c->>1)::bigint * (l->>'quantity')::bigint AS wanted,
+       (r.lines->>(c->>0))::bigint AS held, r.lines ? (l->>'sku') AS bundle_held
+FROM checkout.orders o
+CROSS JOIN jsonb_array_elements(o.lines) l
+CROSS JOIN jsonb_array_elements(l->'components') c
+JOIN inventory.reservations r ON r.order_id = o.order_id::text
+WHERE l ? 'components' AND r.status IN ('reserved', 'committed', 'released')
+  AND (coalesce((r.lines->>(c->>0))::bigint, 0) < (c->>1)::bigint * (l->>'quantity')::bigint
+       OR r.lines ? (l->>'sku'))
+LIMIT 20
+"""
+
+
+async def _bundles(conn: asyncpg.Connection) -> list[str]:
+    if not await _exist(conn, "checkout.orders", "inventory.reservations"):
+        return []
+    return [
+        f"order {r['order_id']}: bundle {r['bundle']} "
+        + (
+            "reserved as itself"
+            if r["bundle_held"]
+            else f"held {r['held'] or 0} of {r['wanted']} {r['component']} ({r['status']})"
+        )
+        for r in await conn.fetch(_BUNDLES)
+    ]
+
+
 _CONSISTENCY = """
 SELECT s.order_id, s.status, r.status AS reservation, p.status AS payment, sh.status AS shipment
 FROM orders.sagas s
@@ -447,6 +478,7 @@ CHECKS: dict[str, Check] = {
     "catalog_availability": _availability,
     "order_totals": _order_totals,
     "promotion_limits": _promotions,
+    "bundle_atomicity": _bundles,
     "saga_consistency": _consistency,
     "legal_transitions": _transitions,
     "outbox_published": _outboxes,

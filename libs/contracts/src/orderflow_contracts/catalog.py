@@ -18,6 +18,7 @@ from orderflow_contracts.common import (
     MinorUnits,
     PromotionId,
     Sku,
+    StockLine,
 )
 from orderflow_messaging.registry import Message
 
@@ -28,6 +29,9 @@ Revision = Annotated[int, Field(ge=1)]
 
 
 class ProductPublished(Message):
+    """A product as it is published (key: SKU). A bundle names its ``components`` (the
+    SKUs, and how many of each, one unit of it is made of); its price is its own."""
+
     TYPE = "ProductPublished"
     VERSION = 1
     sku: Sku
@@ -35,6 +39,7 @@ class ProductPublished(Message):
     price_minor: MinorUnits
     currency: Currency
     active: bool = True
+    components: Annotated[list[StockLine], Field(min_length=2, max_length=20)] | None = None
 
 
 class PriceChanged(Message):

@@ -83,6 +83,9 @@ class PricedLineV4(PricedLineV3):
 
     discount_minor: MinorUnits = 0
     promotions: Annotated[list[PromotionId], Field(max_length=10)] = []
+    # A bundle's line: the component SKUs one unit of it is made of (null: not a bundle).
+    # The saga reserves and ships the components, all or none.
+    components: Annotated[list[StockLine], Field(min_length=2, max_length=20)] | None = None
 
 
 class OrderDiscount(Contract):

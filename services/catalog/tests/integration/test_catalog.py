@@ -139,6 +139,7 @@ async def test_http_create_read_and_reprice(migrated_schema: MigratedSchema) -> 
         assert created.json() == {
             **NEW_PRODUCT, "active": True, "description": "", "category": None, "family": None,
             "attributes": {}, "available": None, "in_stock": False,  # no level announced yet
+            "components": None,
         }  # fmt: skip
         again = await client.post("/products", json={**NEW_PRODUCT, "price_minor": 1})
         assert again.status_code == 409

@@ -35,6 +35,8 @@ def product_of(row: Any) -> Product:
         family=row.family,
         attributes=dict(row.attributes),
         available=row.available,
+        components=tuple((c["sku"], int(c["quantity"])) for c in row.components or ()),
+        bundle_discount_bp=row.bundle_discount_bp,
     )
 
 
@@ -67,10 +69,26 @@ class ProductRepository:
             currency=product.currency,
             active=product.active,
             updated_at=product.updated_at,
+            components=[{"sku": sku, "quantity": q} for sku, q in product.components] or None,
+            bundle_discount_bp=product.bundle_discount_bp,
             **_details(product),
         )
         result = await self._conn.execute(insert_or_ignore(products, row, ["sku"]), row)
         return bool(result.rowcount)
+
+    async def bundles_of(self, sku: str) -> list[Product]:
+        """The bundles priced from their components that have ``sku`` among them, locked
+        (in SKU order), for repricing."""
+        query = (
+            read_products()
+            .where(
+                products.c.components.contains([{"sku": sku}]),
+                products.c.bundle_discount_bp.is_not(None),
+            )
+            .order_by(products.c.sku)
+            .with_for_update(of=products)
+        )
+        return [product_of(row) for row in await self._conn.execute(query)]
 
     async def save_details(self, product: Product) -> None:
         query = update(products).where(products.c.sku == product.sku)

@@ -55,6 +55,10 @@ products = Table(
     Column("category", Text, ForeignKey("categories.slug"), nullable=True),
     Column("family", Text, nullable=True),
     Column("attributes", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    # A bundle's components ([{"sku": ..., "quantity": ...}]; null: not a bundle) and,
+    # when it is priced from them, the discount in basis points.
+    Column("components", JSONB, nullable=True),
+    Column("bundle_discount_bp", Integer, nullable=True),
     Column("search", TSVECTOR, Computed(SEARCH_DOCUMENT, persisted=True)),
     CheckConstraint("price_minor >= 0", name="price_non_negative"),
     Index("products_search", "search", postgresql_using="gin"),

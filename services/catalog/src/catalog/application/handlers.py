@@ -9,9 +9,17 @@ from dataclasses import replace
 import structlog
 
 from catalog.application.unit_of_work import CatalogUnitOfWork
-from catalog.domain.model import Category, Product, UnknownCategory, UnknownProduct
+from catalog.domain.model import (
+    Category,
+    Product,
+    UnknownCategory,
+    UnknownProduct,
+    bundle_price,
+    checked_bundle,
+)
 from orderflow_contracts import topics
 from orderflow_contracts.catalog import PriceChanged, ProductPublished
+from orderflow_contracts.common import StockLine
 from orderflow_contracts.samples import SampleCategory, SampleProduct
 from orderflow_messaging.registry import Message
 
@@ -51,6 +59,7 @@ async def publish_product(uow: CatalogUnitOfWork, product: Product) -> bool:
         price_minor=stamped.price_minor,
         currency=stamped.currency,
         active=stamped.active,
+        components=[StockLine(sku=sku, quantity=q) for sku, q in stamped.components] or None,
     )
     await _announce(uow, published, stamped.sku)
     log.info(
@@ -62,16 +71,48 @@ async def publish_product(uow: CatalogUnitOfWork, product: Product) -> bool:
     return True
 
 
+async def publish_bundle(
+    uow: CatalogUnitOfWork, bundle: Product, discount_bp: int | None
+) -> Product | None:
+    """Create a bundle of ``bundle.components`` and announce it with them; priced at
+    ``bundle.price_minor``, or (``discount_bp``) at its components' prices less that
+    discount, kept so as they are repriced. None (and no event) when the SKU exists;
+    ``InvalidBundle`` when a component cannot be in it, ``UnknownCategory``."""
+    parts = await uow.products.many(sorted(sku for sku, _ in bundle.components))
+    checked_bundle(bundle.sku, bundle.currency, bundle.components, parts)
+    if discount_bp is not None:
+        price = bundle_price(bundle.components, parts, discount_bp)
+        bundle = replace(bundle, price_minor=price, bundle_discount_bp=discount_bp)
+    return bundle if await publish_product(uow, bundle) else None
+
+
 async def change_price(
     uow: CatalogUnitOfWork, sku: str, price_minor: int, currency: str
 ) -> Product:
-    """Reprice and announce; the same price again changes and announces nothing."""
+    """Reprice and announce; the same price again changes and announces nothing. The
+    bundles priced from this product are repriced (and announced) with it."""
     product = await uow.products.get(sku, for_update=True)
     if product is None:
         raise UnknownProduct(sku)
     repriced = product.reprice(price_minor, currency, uow.clock())
     if repriced is None:
         return product
+    await _save_price(uow, product, repriced)
+    for bundle in await uow.products.bundles_of(sku):
+        parts = await uow.products.many([part for part, _ in bundle.components])
+        if any(part.currency != bundle.currency for part in parts.values()):
+            log.warning("bundle_not_repriced", sku=bundle.sku, reason="a component's currency")
+            continue
+        assert bundle.bundle_discount_bp is not None  # bundles_of: the discounted ones
+        price = bundle_price(bundle.components, parts, bundle.bundle_discount_bp)
+        changed = bundle.reprice(price, bundle.currency, uow.clock())
+        if changed is not None:
+            await _save_price(uow, bundle, changed)
+    return repriced
+
+
+async def _save_price(uow: CatalogUnitOfWork, product: Product, repriced: Product) -> None:
+    sku, price_minor, currency = repriced.sku, repriced.price_minor, repriced.currency
     await uow.products.save_price(repriced)
     await _announce(uow, PriceChanged(sku=sku, price_minor=price_minor, currency=currency), sku)
     log.info(
@@ -81,7 +122,6 @@ async def change_price(
         price_minor=price_minor,
         currency=currency,
     )
-    return repriced
 
 
 async def describe_product(

@@ -55,6 +55,15 @@ class Product:
     attributes: Mapping[str, str] = field(default_factory=dict)
     # As inventory last announced it; None: no level announced for this SKU yet.
     available: int | None = None
+    # A bundle: the (SKU, quantity) one unit of it is made of; priced at its own price,
+    # or (``bundle_discount_bp`` set) at its components' prices less that many basis
+    # points, kept so as the components are repriced.
+    components: tuple[tuple[str, int], ...] = ()
+    bundle_discount_bp: int | None = None
+
+    @property
+    def is_bundle(self) -> bool:
+        return bool(self.components)
 
     @property
     def in_stock(self) -> bool:
@@ -107,3 +116,41 @@ def latest_levels(levels: Iterable[StockLevel]) -> list[StockLevel]:
         if known is None or level.revision > known.revision:
             latest[level.sku] = level
     return [latest[sku] for sku in sorted(latest)]
+
+
+class InvalidBundle(ValueError):
+    """A bundle that cannot be made: which field, and why."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+def bundle_price(
+    components: Iterable[tuple[str, int]], parts: Mapping[str, Product], discount_bp: int
+) -> int:
+    """The components' prices (quantity x price) less ``discount_bp`` basis points,
+    rounded half up to a minor unit."""
+    total = sum(parts[sku].price_minor * quantity for sku, quantity in components)
+    return (total * (10_000 - discount_bp) + 5_000) // 10_000
+
+
+def checked_bundle(
+    sku: str, currency: str, components: tuple[tuple[str, int], ...], parts: Mapping[str, Product]
+) -> None:
+    """``InvalidBundle`` unless every component is a distinct, sellable, plain product in
+    the bundle's currency (no bundle within a bundle)."""
+    skus = [component for component, _ in components]
+    if len(set(skus)) != len(skus):
+        raise InvalidBundle("components", "a SKU is named twice")
+    if sku in skus:
+        raise InvalidBundle("components", "a bundle is not its own component")
+    for component in skus:
+        part = parts.get(component)
+        if part is None or not part.active:
+            raise InvalidBundle("components", f"{component} is not for sale")
+        if part.is_bundle:
+            raise InvalidBundle("components", f"{component} is a bundle itself")
+        if part.currency != currency:
+            raise InvalidBundle("components", f"{component} is priced in {part.currency}")

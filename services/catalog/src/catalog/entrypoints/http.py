@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from catalog.adapters.repository import ProductRepository
 from catalog.application import handlers
 from catalog.application.unit_of_work import unit_of_work
-from catalog.domain.model import Category, Product, UnknownCategory, UnknownProduct
+from catalog.domain.model import Category, InvalidBundle, Product, UnknownCategory, UnknownProduct
 from catalog.entrypoints.discovery import build_discovery_router
 from catalog.entrypoints.prices import build_prices_router
 from catalog.entrypoints.promotions import build_promotions_router
@@ -62,6 +62,27 @@ class NewProduct(ProductDetails):
     active: bool = True
 
 
+class BundleComponent(BaseModel):
+    model_config = _STRICT
+
+    sku: Sku
+    quantity: Annotated[int, Field(ge=1, le=100)]
+
+
+class NewBundle(ProductDetails):
+    """A bundle to create: a product made of ``components``, priced at ``price_minor``
+    or at its components' prices less ``discount_bp`` basis points (one of the two)."""
+
+    model_config = _STRICT
+
+    sku: Sku
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=NO_NUL)]
+    currency: Currency
+    components: Annotated[list[BundleComponent], Field(min_length=2, max_length=20)]
+    price_minor: MinorUnits | None = None
+    discount_bp: Annotated[int, Field(ge=0, le=10_000)] | None = None
+
+
 class CategoryView(BaseModel):
     slug: str
     name: str
@@ -87,6 +108,7 @@ def build_router(engine: AsyncEngine, clock: Clock) -> APIRouter:
     root = APIRouter()
     root.include_router(_products_router(engine, clock))
     root.include_router(_categories_router(engine, clock))
+    root.include_router(_bundles_router(engine, clock))
     root.include_router(build_discovery_router(engine))
     root.include_router(build_prices_router(engine, clock))
     root.include_router(build_promotions_router(engine, clock))
@@ -122,6 +144,37 @@ def _categories_router(engine: AsyncEngine, clock: Clock) -> APIRouter:
         if not created:
             raise HTTPException(409, f"category {body.slug!r} already exists")
         return CategoryView(slug=category.slug, name=category.name, parent=category.parent)
+
+    return router
+
+
+def _bundles_router(engine: AsyncEngine, clock: Clock) -> APIRouter:
+    router = APIRouter(prefix="/bundles", tags=["products"])
+
+    @router.post("", status_code=201, responses={409: {"description": "the SKU exists"}})
+    async def create_bundle(body: NewBundle) -> ProductView:
+        """Create a bundle and publish it (ProductPublished with its components): the
+        saga reserves and ships its components, all or none. 422: not exactly one of
+        ``price_minor`` and ``discount_bp``, a component named twice, not for sale, a
+        bundle itself, or priced in another currency."""
+        if (body.price_minor is None) == (body.discount_bp is None):
+            raise invalid(("body", "price_minor"), "give price_minor or discount_bp, not both")
+        bundle = Product(
+            body.sku, body.name, body.price_minor or 0, body.currency,
+            description=body.description, category=body.category, family=body.family,
+            attributes=dict(body.attributes),
+            components=tuple((c.sku, c.quantity) for c in body.components),
+        )  # fmt: skip
+        try:
+            async with unit_of_work(engine, clock) as uow:
+                created = await handlers.publish_bundle(uow, bundle, body.discount_bp)
+        except InvalidBundle as exc:
+            raise invalid(("body", exc.field), exc.reason) from exc
+        except UnknownCategory as exc:
+            raise invalid(("body", "category"), str(exc)) from exc
+        if created is None:
+            raise HTTPException(409, f"SKU {body.sku!r} already exists")
+        return product_view(created)
 
     return router
 

@@ -23,6 +23,11 @@ Family = Annotated[
 ]
 
 
+class ComponentView(BaseModel):
+    sku: str
+    quantity: int
+
+
 class ProductView(BaseModel):
     sku: str
     name: str
@@ -36,6 +41,7 @@ class ProductView(BaseModel):
     # Inventory's last announced level (null: none announced yet); in_stock: above zero.
     available: int | None = None
     in_stock: bool = False
+    components: list[ComponentView] | None = None  # a bundle's (null: not a bundle)
 
 
 def product_view(product: Product) -> ProductView:
@@ -51,6 +57,7 @@ def product_view(product: Product) -> ProductView:
         attributes=dict(product.attributes),
         available=product.available,
         in_stock=product.in_stock,
+        components=[ComponentView(sku=sku, quantity=q) for sku, q in product.components] or None,
     )
 
 

@@ -11,7 +11,14 @@ from dataclasses import dataclass, field
 import asyncpg
 
 from checkout.adapters.price_copy import MemoryPriceCopy, PgPriceCopy
-from checkout.adapters.repository import discounts_json, discounts_of, line_json, line_of
+from checkout.adapters.repository import (
+    components_json,
+    components_of,
+    discounts_json,
+    discounts_of,
+    line_json,
+    line_of,
+)
 from checkout.application.catalog_copy import CatalogCopy, CopiedItem
 from checkout.application.submissions import SubmissionBook
 from checkout.domain.model import CatalogItem, Order, OrderStatus
@@ -20,22 +27,26 @@ from orderflow_messaging.db import Connection, rows_affected
 from orderflow_messaging.write_plan import WritePlan
 
 _CATALOG_FOR_UPDATE = """
-    SELECT sku, name, price_minor, currency, active, updated_at FROM catalog_items
+    SELECT sku, name, price_minor, currency, active, components, updated_at FROM catalog_items
     WHERE sku = ANY($1::text[]) ORDER BY sku FOR UPDATE
 """
 # The time guard keeps a row another transaction inserted meanwhile with a newer change.
 _UPSERT_CATALOG = """
-    INSERT INTO catalog_items (sku, name, price_minor, currency, active, updated_at)
-    SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::bool[],
-                         $6::timestamptz[])
+    INSERT INTO catalog_items (sku, name, price_minor, currency, active, updated_at,
+                               components)
+    SELECT u.sku, u.name, u.price_minor, u.currency, u.active, u.updated_at,
+           u.components::jsonb
+    FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::bool[],
+                $6::timestamptz[], $7::text[])
+         AS u(sku, name, price_minor, currency, active, updated_at, components)
     ON CONFLICT (sku) DO UPDATE
     SET name = excluded.name, price_minor = excluded.price_minor,
         currency = excluded.currency, active = excluded.active,
-        updated_at = excluded.updated_at
+        updated_at = excluded.updated_at, components = excluded.components
     WHERE catalog_items.updated_at <= excluded.updated_at
 """
 _CATALOG = """
-    SELECT sku, name, price_minor, currency, active FROM catalog_items
+    SELECT sku, name, price_minor, currency, active, components FROM catalog_items
     WHERE sku = ANY($1::text[])
 """
 _ORDERS = """
@@ -60,7 +71,10 @@ class ConcurrentSubmission(Exception):
 
 
 def _item(row: asyncpg.Record) -> CatalogItem:
-    return CatalogItem(row["sku"], row["name"], row["price_minor"], row["currency"], row["active"])
+    return CatalogItem(
+        row["sku"], row["name"], row["price_minor"], row["currency"], row["active"],
+        components_of(row["components"]),
+    )  # fmt: skip
 
 
 def _order(row: asyncpg.Record) -> Order:
@@ -101,6 +115,7 @@ class PgCatalogStore:
                 [c.item.currency for c in changed],
                 [c.item.active for c in changed],
                 [c.changed_at for c in changed],
+                [components_json(c.item) for c in changed],
             )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import uuid
 from collections.abc import Iterable
 from datetime import datetime
@@ -25,7 +26,21 @@ from orderflow_messaging.sql import insert_or_ignore
 
 
 def _item(row: Any) -> CatalogItem:
-    return CatalogItem(row.sku, row.name, row.price_minor, row.currency, row.active)
+    return CatalogItem(
+        row.sku, row.name, row.price_minor, row.currency, row.active,
+        components_of(row.components),
+    )  # fmt: skip
+
+
+def components_of(data: Any) -> tuple[tuple[str, int], ...]:
+    """A stored ``components`` (JSON text from asyncpg's text binding, or a list)."""
+    if isinstance(data, str):
+        data = json.loads(data)
+    return tuple((sku, int(quantity)) for sku, quantity in data or ())
+
+
+def components_json(item: CatalogItem) -> str | None:
+    return json.dumps([list(c) for c in item.components]) if item.components else None
 
 
 class CatalogRepository:
@@ -62,6 +77,7 @@ class CatalogRepository:
             "currency": item.currency,
             "active": item.active,
             "updated_at": changed_at,
+            "components": [list(c) for c in item.components] or None,
         }
         statement = insert(catalog_items).values(sku=item.sku, **values)
         result = await self._conn.execute(
@@ -80,6 +96,7 @@ def line_json(line: OrderLine) -> dict[str, Any]:
         "sku": line.sku, "quantity": line.quantity, "unit_price_minor": line.unit_price_minor,
         "price_source": line.price_source, "price_rule": line.price_rule,
         "discounts": [list(share) for share in line.discounts],
+        **({"components": [list(c) for c in line.components]} if line.components else {}),
     }  # fmt: skip
 
 
@@ -89,6 +106,7 @@ def line_of(data: dict[str, Any]) -> OrderLine:
         data["sku"], int(data["quantity"]), int(data["unit_price_minor"]),
         data.get("price_source", "base"), data.get("price_rule"),
         tuple((pid, int(amount)) for pid, amount in data.get("discounts", ())),
+        components_of(data.get("components")),
     )  # fmt: skip
 
 

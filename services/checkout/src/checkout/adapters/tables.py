@@ -28,6 +28,8 @@ catalog_items = Table(
     Column("price_minor", BigInteger, nullable=False),
     Column("currency", Text, nullable=False),
     Column("active", Boolean, nullable=False),
+    # A bundle's components ([[sku, quantity], ...]; null: not a bundle).
+    Column("components", JSONB, nullable=True),
     # When catalog made the change (the event's occurred_at), not when it arrived: an
     # older event replayed later must not overwrite a newer price.
     Column("updated_at", DateTime(timezone=True), nullable=False),

@@ -14,6 +14,7 @@ from orderflow_contracts.common import (
     PricedLineV2,
     PricedLineV3,
     PricedLineV4,
+    StockLine,
 )
 from orderflow_messaging.registry import Message
 
@@ -68,6 +69,7 @@ def order_placed(
                 sku=ln.sku, quantity=ln.quantity, unit_price=_unit(order, ln),
                 price_source=ln.price_source, price_rule=ln.price_rule,
                 discount_minor=ln.discount_minor, promotions=[pid for pid, _ in ln.discounts],
+                components=[StockLine(sku=sku, quantity=q) for sku, q in ln.components] or None,
             )
             for ln in order.lines
         ],

@@ -47,9 +47,11 @@ class CatalogCopy:
         stored = self.items.get(event.sku)
         match event:
             case ProductPublished():
+                components = tuple((c.sku, c.quantity) for c in event.components or ())
                 item = CatalogItem(
-                    event.sku, event.name, event.price_minor, event.currency, event.active
-                )
+                    event.sku, event.name, event.price_minor, event.currency, event.active,
+                    components,
+                )  # fmt: skip
             case PriceChanged():
                 if stored is None:
                     # Catalog announces a product before any price change on the same key

@@ -19,6 +19,8 @@ class CatalogItem:
     price_minor: int
     currency: str
     active: bool = True
+    # A bundle: the (SKU, quantity) one unit of it is made of.
+    components: tuple[tuple[str, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,8 @@ class OrderLine:
     price_rule: str | None = None
     # Taken off ``total_minor`` by promotions: the share of each (promotion id, amount).
     discounts: tuple[tuple[str, int], ...] = ()
+    # A bundle's components per unit (what the saga reserves and ships instead).
+    components: tuple[tuple[str, int], ...] = ()
 
     @property
     def total_minor(self) -> int:

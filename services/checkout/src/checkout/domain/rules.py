@@ -112,14 +112,16 @@ def assess_order(
         discounted = apply_promotions(basket, draft.currency, at, prices.promotions, draft.coupons)
     except CouponProblem as refused:
         return [Problem(f"coupons[{refused.index}]", refused.reason)]
-    return _priced(resolved, discounted, draft.currency)
+    return _priced(resolved, discounted, draft.currency, catalog)
 
 
-def _priced(resolved: list[Resolution], discounted: Discounted, currency: str) -> PricedOrder:
-    lines = tuple(
-        OrderLine(r.sku, r.quantity, r.unit_price_minor, r.source, r.rule, _shares(discounted, n))
-        for n, r in enumerate(resolved)
-    )
+def _priced(
+    resolved: list[Resolution],
+    discounted: Discounted,
+    currency: str,
+    catalog: Mapping[str, CatalogItem],
+) -> PricedOrder:
+    lines = tuple(_line(r, _shares(discounted, n), catalog) for n, r in enumerate(resolved))
     discounts = tuple(
         OrderDiscount(p.promotion_id, p.code, a.amount_minor, p.limited)
         for a in discounted.applied
@@ -127,6 +129,13 @@ def _priced(resolved: list[Resolution], discounted: Discounted, currency: str) -
     )
     total = sum(line.total_minor for line in lines) - discounted.total_minor
     return PricedOrder(lines, currency, total, discounts)
+
+
+def _line(
+    r: Resolution, shares: tuple[tuple[str, int], ...], catalog: Mapping[str, CatalogItem]
+) -> OrderLine:
+    components = catalog[r.sku].components
+    return OrderLine(r.sku, r.quantity, r.unit_price_minor, r.source, r.rule, shares, components)
 
 
 def _shares(discounted: Discounted, line: int) -> tuple[tuple[str, int], ...]:

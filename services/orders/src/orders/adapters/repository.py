@@ -29,10 +29,7 @@ def saga_data(saga: Saga) -> dict[str, Any]:
     return {
         "order": {
             "customer_id": order.customer_id,
-            "lines": [
-                {"sku": ln.sku, "quantity": ln.quantity, "unit_price_minor": ln.unit_price_minor}
-                for ln in order.lines
-            ],
+            "lines": [_line_data(ln) for ln in order.lines],
             "currency": order.currency,
             "total_minor": order.total_minor,
             "address": dict(order.address),
@@ -45,6 +42,22 @@ def saga_data(saga: Saga) -> dict[str, Any]:
     }
 
 
+def _line_data(line: OrderLine) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "sku": line.sku,
+        "quantity": line.quantity,
+        "unit_price_minor": line.unit_price_minor,
+    }
+    if line.components:
+        data["components"] = [list(c) for c in line.components]
+    return data
+
+
+def _line_of(data: dict[str, Any]) -> OrderLine:
+    components = tuple((sku, int(q)) for sku, q in data.get("components", ()))
+    return OrderLine(data["sku"], data["quantity"], data["unit_price_minor"], components)
+
+
 def saga_of(row: Any) -> Saga:
     """A saga from a ``sagas`` row (SQLAlchemy's ``row._mapping`` or an asyncpg record)."""
     data = row["data"]
@@ -53,7 +66,7 @@ def saga_of(row: Any) -> Saga:
         order_id=row["order_id"],
         order=OrderData(
             customer_id=order["customer_id"],
-            lines=tuple(OrderLine(**line) for line in order["lines"]),
+            lines=tuple(_line_of(line) for line in order["lines"]),
             currency=order["currency"],
             total_minor=order["total_minor"],
             address=order["address"],

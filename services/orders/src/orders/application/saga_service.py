@@ -14,6 +14,7 @@ import structlog
 
 from orderflow_contracts import topics
 from orderflow_contracts.checkout import OrderPlaced
+from orderflow_contracts.common import PricedLineV4
 from orderflow_messaging.crash import crashpoint
 from orders import metrics
 from orders.application.unit_of_work import OrdersUnitOfWork
@@ -24,12 +25,17 @@ from orders.saga.transitions import Outcome
 log = structlog.get_logger(__name__)
 
 
+def _line(line: PricedLineV4) -> OrderLine:
+    components = tuple((c.sku, c.quantity) for c in line.components or ())
+    return OrderLine(line.sku, line.quantity, line.unit_price.amount_minor, components)
+
+
 def order_data(msg: OrderPlaced) -> OrderData:
     """From OrderPlaced v4 (older versions arrive upcast). The saga settles in the order's
     currency: the total after discounts."""
     return OrderData(
         customer_id=msg.customer_id,
-        lines=tuple(OrderLine(ln.sku, ln.quantity, ln.unit_price.amount_minor) for ln in msg.lines),
+        lines=tuple(_line(ln) for ln in msg.lines),
         currency=msg.total.currency,
         total_minor=msg.total.amount_minor,
         address=msg.shipping_address.model_dump(),

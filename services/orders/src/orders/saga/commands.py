@@ -25,7 +25,13 @@ def idempotency_key(order_id: str, operation: str) -> str:
 
 
 def _stock_lines(saga: Saga) -> list[StockLine]:
-    return [StockLine(sku=line.sku, quantity=line.quantity) for line in saga.order.lines]
+    """The order's stock, a bundle as its components; a SKU on several lines (or in
+    several bundles) once, with their sum: one reservation, all or none."""
+    wanted: dict[str, int] = {}
+    for line in saga.order.lines:
+        for sku, quantity in line.stock():
+            wanted[sku] = wanted.get(sku, 0) + quantity
+    return [StockLine(sku=sku, quantity=quantity) for sku, quantity in wanted.items()]
 
 
 def command_for(saga: Saga, step: Step) -> Command:

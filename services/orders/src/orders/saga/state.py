@@ -65,6 +65,14 @@ class OrderLine:
     sku: str
     quantity: int
     unit_price_minor: int
+    # A bundle: the (SKU, quantity) one unit is made of; reserved and shipped instead.
+    components: tuple[tuple[str, int], ...] = ()
+
+    def stock(self) -> tuple[tuple[str, int], ...]:
+        """What this line takes from stock: its SKU, or its bundle's components."""
+        if not self.components:
+            return ((self.sku, self.quantity),)
+        return tuple((sku, quantity * self.quantity) for sku, quantity in self.components)
 
 
 @dataclass(frozen=True)

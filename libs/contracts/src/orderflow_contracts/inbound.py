@@ -64,6 +64,12 @@ class SubmitOrder(Message):
     shipping_address: Address
     payment_token: Token
     sales_channel: SalesChannel | None = None
+    # Coupon codes the customer gave (any case); each must apply, else the submission is
+    # rejected naming coupons[i] and why. Optional: older submissions have none.
+    coupons: Annotated[
+        list[Annotated[str, StringConstraints(min_length=1, max_length=32)]],
+        Field(max_length=5),
+    ] = []
 
 
 def upcast_submit_order_v1(payload: dict[str, Any]) -> dict[str, Any]:

@@ -12,8 +12,9 @@ import pytest
 
 from checkout.adapters.batch_store import ConcurrentSubmission, MemorySubmissionStore
 from checkout.application.submissions import handle_submissions, idempotency_key
-from checkout.domain.model import CatalogItem, Order, OrderLine, OrderStatus
+from checkout.domain.model import CatalogItem, Order, OrderDiscount, OrderLine, OrderStatus
 from checkout.entrypoints.inbound import door_registry
+from orderflow_contracts.catalog import PromotionChanged
 from orderflow_messaging.clock import FixedClock, SequentialIds
 from orderflow_messaging.consumer import Batch, Incoming
 from orderflow_messaging.envelope import Envelope, SourceCoordinates
@@ -269,3 +270,21 @@ async def test_an_order_placed_meanwhile_fails_the_batch() -> None:
     with pytest.raises(ConcurrentSubmission):
         await run(racing, submitted(submission("r2")), submitted(submission("r1")))
     assert sorted(racing.orders) == [idempotency_key("r1")]  # nothing of this batch written
+
+
+async def test_coupons_at_the_door_are_applied_or_refused_by_name() -> None:
+    book = store()
+    coupon = PromotionChanged(
+        promotion_id="ten", code="TEN", kind="percent", value=1000, global_limit=5, revision=1
+    )
+    book.prices.promotions["ten"] = coupon
+    sent = await run(
+        book,
+        submitted(submission("r1", ("TEE", 1)) | {"coupons": ["ten"]}),
+        submitted(submission("r2", ("TEE", 1)) | {"coupons": ["NOPE"]}),
+    )
+    placed, accepted, refused = sent
+    assert placed["total"] == {"amount_minor": 1990 - 199, "currency": "EUR"}
+    assert book.orders[idempotency_key("r1")].discounts == (OrderDiscount("ten", "TEN", 199, True),)
+    assert accepted["type"] == "OrderSubmissionAccepted"
+    assert reasons(refused) == [("coupons[0]", "unknown coupon")]

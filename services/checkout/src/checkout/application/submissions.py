@@ -97,6 +97,7 @@ def draft_of(submission: SubmitOrder) -> OrderDraft:
         shipping_address=AddressDraft(**submission.shipping_address.model_dump()),
         payment_token=submission.payment_token,
         currency=submission.currency,
+        coupons=tuple(submission.coupons),
     )
 
 

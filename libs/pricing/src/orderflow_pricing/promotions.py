@@ -20,11 +20,12 @@ remainder to the first lines), never more than they have left.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
+from typing import Any
 
 MAX_BASIS_POINTS = 10_000
 
@@ -73,6 +74,40 @@ class Promotion:
 
     def in_scope(self, sku: str) -> bool:
         return self.skus is None or sku in self.skus
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON shape both the catalog's store and its announcement
+        (``PromotionChanged``) use; ``from_json`` reads it back."""
+        return {
+            "promotion_id": self.promotion_id, "kind": self.kind.value, "value": self.value,
+            "code": self.code, "currency": self.currency,
+            "min_basket_minor": self.min_basket_minor,
+            "skus": sorted(self.skus) if self.skus is not None else None,
+            "valid_from": self.valid_from.isoformat() if self.valid_from else None,
+            "valid_until": self.valid_until.isoformat() if self.valid_until else None,
+            "stacking": self.stacking.value, "priority": self.priority,
+            "global_limit": self.global_limit, "per_customer_limit": self.per_customer_limit,
+        }  # fmt: skip
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Promotion:
+        """A promotion from ``to_json``'s shape (keys beyond it are ignored)."""
+        skus = data["skus"]
+        return cls(
+            promotion_id=data["promotion_id"], kind=DiscountKind(data["kind"]),
+            value=data["value"], code=data["code"], currency=data["currency"],
+            min_basket_minor=data["min_basket_minor"],
+            skus=frozenset(skus) if skus is not None else None,
+            valid_from=_moment(data["valid_from"]), valid_until=_moment(data["valid_until"]),
+            stacking=Stacking(data["stacking"]), priority=data["priority"],
+            global_limit=data["global_limit"], per_customer_limit=data["per_customer_limit"],
+        )  # fmt: skip
+
+
+def _moment(value: str | datetime | None) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(value)
 
 
 @dataclass(frozen=True)

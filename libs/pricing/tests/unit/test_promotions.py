@@ -4,6 +4,7 @@ depend on the order promotions are given in, and a fixed amount is never exceede
 
 from __future__ import annotations
 
+import json
 import random
 from datetime import UTC, datetime, timedelta
 
@@ -163,3 +164,28 @@ def test_discounts_never_exceed_the_lines_and_do_not_depend_on_order(
     shuffled = promotions[:]
     random.Random(seed).shuffle(shuffled)
     assert apply_promotions(lines, "EUR", NOW, shuffled) == result
+
+
+MOMENTS = st.none() | st.datetimes(timezones=st.just(UTC))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    promotion=st.builds(
+        Promotion,
+        st.text("abcdef", min_size=1, max_size=3),
+        st.sampled_from(list(DiscountKind)),
+        st.integers(1, 10_000),
+        code=st.none() | st.text("ABC123", min_size=1, max_size=6),
+        currency=st.just("EUR"),
+        skus=st.none() | st.frozensets(st.sampled_from(["TEE", "MUG", "HAT"])),
+        valid_from=MOMENTS,
+        valid_until=MOMENTS,
+        stacking=st.sampled_from(list(Stacking)),
+        global_limit=st.none() | st.integers(1, 100),
+        per_customer_limit=st.none() | st.integers(1, 5),
+    )
+)
+def test_the_json_shape_reads_back_as_the_same_promotion(promotion: Promotion) -> None:
+    data = json.loads(json.dumps(promotion.to_json()))
+    assert Promotion.from_json(data) == promotion

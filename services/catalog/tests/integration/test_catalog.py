@@ -202,3 +202,43 @@ async def test_http_invalid_price_is_422_and_changes_nothing(
         assert fields == ["currency", "price_minor"]
         assert (await client.get("/products/POSTER-A2")).json()["price_minor"] == 3500
     assert await _count(db.engine, "outbox") == 1
+
+
+async def test_repricing_a_component_reprices_every_discounted_bundle_of_it(
+    migrated_schema: MigratedSchema,
+) -> None:
+    db = await migrated_schema(MIGRATIONS)
+    part = {**NEW_PRODUCT, "price_minor": 1000}
+    async with _client(db.engine) as client:
+        for sku, price in (("PART-A", 1000), ("PART-B", 500)):
+            created = await client.post(
+                "/products", json={**part, "sku": sku, "price_minor": price}
+            )
+            assert created.status_code == 201, created.text
+        kits: list[tuple[str, dict[str, int], list[tuple[str, int]]]] = [
+            ("KIT-ONE", {"discount_bp": 1000}, [("PART-A", 1), ("PART-B", 2)]),
+            ("KIT-TWO", {"discount_bp": 5000}, [("PART-A", 2)]),
+            ("KIT-FIXED", {"price_minor": 1500}, [("PART-A", 1), ("PART-B", 1)]),
+        ]
+        for sku, priced, parts in kits:
+            components = [{"sku": s, "quantity": q} for s, q in parts]
+            body = {"sku": sku, "name": sku, "currency": "EUR", "components": components}
+            created = await client.post("/bundles", json={**body, **priced})
+            assert created.status_code == 201, created.text
+
+        repriced = await client.put(
+            "/products/PART-A/price", json={"price_minor": 2000, "currency": "EUR"}
+        )
+        assert repriced.status_code == 200
+        prices = {p["sku"]: p["price_minor"] for p in (await client.get("/products")).json()}
+
+    assert prices == {
+        "PART-A": 2000, "PART-B": 500,
+        "KIT-ONE": 2700,  # (2000 + 2 x 500) less 10 %
+        "KIT-TWO": 2000,  # 2 x 2000 less 50 %
+        "KIT-FIXED": 1500,  # its own price: not repriced
+    }  # fmt: skip
+    changed = [
+        s.correlation_id for s in await _outbox(db.engine) if s.message_type == "PriceChanged"
+    ]
+    assert sorted(changed) == ["KIT-ONE", "KIT-TWO", "PART-A"]

@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
+from orderflow_contracts import topics
+from orderflow_contracts.promotions import PromotionsRedeemed, ReleasePromotions
 from orders.saga.state import Facts, SagaStatus, Step
 from orders.saga.transitions import LEGAL_TRANSITIONS, Outcome, on_reply, on_timeout, start
 
@@ -91,5 +93,19 @@ def test_a_late_redemption_after_giving_up_is_released() -> None:
         replace(cancelled, order=WITH_COUPON), REPLIES["PromotionsRedeemed"], LATER, POLICY
     )
     assert commands(late) == ["ReleasePromotions"]
-    # One for an order that named no promotion has nothing to give back.
-    assert on_reply(cancelled, REPLIES["PromotionsRedeemed"], LATER, POLICY).commands == ()
+    # A resend after the release went out: released again (the participant answers alike).
+    assert commands(on_reply(late.saga, REPLIES["PromotionsRedeemed"], LATER, POLICY)) == [
+        "ReleasePromotions"
+    ]
+
+
+def test_a_redemption_in_the_name_of_an_order_without_promotions_is_given_back() -> None:
+    # Released by the ids the reply names once the saga has ended: it never will.
+    reply = PromotionsRedeemed(order_id=OID, promotion_ids=["stray", "ten"])
+    for saga in (terminal(S.CANCELLED), terminal(S.COMPLETED)):
+        assert not saga.order.promotions
+        outcome = on_reply(saga, reply, LATER, POLICY)
+        [(topic, release)] = outcome.commands
+        assert topic == topics.PROMOTIONS_COMMANDS
+        assert isinstance(release, ReleasePromotions)
+        assert (release.order_id, release.promotion_ids) == (OID, ["stray", "ten"])

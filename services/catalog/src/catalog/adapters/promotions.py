@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, text
@@ -26,38 +25,24 @@ from catalog.domain.promotions import (
     StoredPromotion,
 )
 from orderflow_messaging.db import Connection
-from orderflow_pricing import DiscountKind, Promotion, Stacking
+from orderflow_pricing import Promotion
 
 
 def definition_of(stored: StoredPromotion) -> dict[str, Any]:
-    p = stored.promotion
-    return {
-        "code": p.code, "kind": p.kind.value, "value": p.value, "currency": p.currency,
-        "min_basket_minor": p.min_basket_minor,
-        "skus": sorted(stored.declared_skus) if stored.declared_skus is not None else None,
-        "categories": list(stored.categories) if stored.categories is not None else None,
-        "valid_from": p.valid_from.isoformat() if p.valid_from else None,
-        "valid_until": p.valid_until.isoformat() if p.valid_until else None,
-        "stacking": p.stacking.value, "priority": p.priority,
-        "global_limit": p.global_limit, "per_customer_limit": p.per_customer_limit,
-    }  # fmt: skip
-
-
-def _moment(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value is not None else None
+    """The stored definition: the promotion's JSON shape with the SKUs and categories
+    as the manager declared them (the resolved scope is its own column)."""
+    definition = stored.promotion.to_json()
+    del definition["promotion_id"]  # its own column
+    definition["skus"] = sorted(stored.declared_skus) if stored.declared_skus is not None else None
+    definition["categories"] = list(stored.categories) if stored.categories is not None else None
+    return definition
 
 
 def promotion_of(row: Any) -> StoredPromotion:
     d = row["definition"]
-    scope = row["scope"]
-    promotion = Promotion(
-        promotion_id=row["promotion_id"], kind=DiscountKind(d["kind"]), value=d["value"],
-        code=d["code"], currency=d["currency"], min_basket_minor=d["min_basket_minor"],
-        skus=frozenset(scope) if scope is not None else None,
-        valid_from=_moment(d["valid_from"]), valid_until=_moment(d["valid_until"]),
-        stacking=Stacking(d["stacking"]), priority=d["priority"],
-        global_limit=d["global_limit"], per_customer_limit=d["per_customer_limit"],
-    )  # fmt: skip
+    promotion = Promotion.from_json(
+        {**d, "promotion_id": row["promotion_id"], "skus": row["scope"]}
+    )
     return StoredPromotion(
         promotion=promotion,
         declared_skus=frozenset(d["skus"]) if d["skus"] is not None else None,

@@ -98,8 +98,13 @@ async def change_price(
     if repriced is None:
         return product
     await _save_price(uow, product, repriced)
-    for bundle in await uow.products.bundles_of(sku):
-        parts = await uow.products.many([part for part, _ in bundle.components])
+    bundles = await uow.products.bundles_of(sku)
+    if not bundles:
+        return repriced
+    # One load for every bundle's components (the repriced product already saved).
+    known = await uow.products.many(sorted({part for b in bundles for part, _ in b.components}))
+    for bundle in bundles:
+        parts = {part: known[part] for part, _ in bundle.components if part in known}
         if any(part.currency != bundle.currency for part in parts.values()):
             log.warning("bundle_not_repriced", sku=bundle.sku, reason="a component's currency")
             continue

@@ -83,17 +83,12 @@ async def _scope(
 
 
 def promotion_changed(stored: StoredPromotion) -> PromotionChanged:
-    p = stored.promotion
     return PromotionChanged(
-        promotion_id=p.promotion_id, code=p.code, kind=p.kind.value, value=p.value,
-        currency=p.currency, min_basket_minor=p.min_basket_minor,
-        skus=sorted(p.skus) if p.skus is not None else None,
+        **stored.promotion.to_json(),
         categories=list(stored.categories) if stored.categories is not None else None,
-        valid_from=p.valid_from, valid_until=p.valid_until,
-        stacking=p.stacking.value, priority=p.priority,
-        global_limit=p.global_limit, per_customer_limit=p.per_customer_limit,
-        active=stored.active, revision=stored.revision,
-    )  # fmt: skip
+        active=stored.active,
+        revision=stored.revision,
+    )
 
 
 class RedemptionStore(Protocol):

@@ -21,12 +21,10 @@ from orderflow_contracts.catalog import (
 )
 from orderflow_messaging.db import Connection
 from orderflow_pricing import (
-    DiscountKind,
     ListKind,
     PriceList,
     PriceRule,
     Promotion,
-    Stacking,
     Tier,
 )
 
@@ -144,19 +142,6 @@ def rule_of(row: Mapping[str, Any]) -> PriceRule:
     )  # fmt: skip
 
 
-def promotion_of(data: Mapping[str, Any]) -> Promotion:
-    """An announced promotion (PromotionChanged's payload) as ``apply_promotions`` takes it."""
-    skus = data["skus"]
-    return Promotion(
-        promotion_id=data["promotion_id"], kind=DiscountKind(data["kind"]), value=data["value"],
-        code=data["code"], currency=data["currency"], min_basket_minor=data["min_basket_minor"],
-        skus=frozenset(skus) if skus is not None else None,
-        valid_from=_moment(data["valid_from"]), valid_until=_moment(data["valid_until"]),
-        stacking=Stacking(data["stacking"]), priority=data["priority"],
-        global_limit=data["global_limit"], per_customer_limit=data["per_customer_limit"],
-    )  # fmt: skip
-
-
 def _list_prices(event: PriceListChanged) -> str:
     return json.dumps(
         {p.sku: [[t.min_quantity, t.unit_price_minor] for t in p.tiers] for p in event.prices}
@@ -222,7 +207,7 @@ class PgPriceCopy:
             rules=rules,
             groups={c: frozenset(g) for c, g in _json(row["groups"])},
             levels=levels,
-            promotions=tuple(promotion_of(p) for p in _json(row["promotions"])),
+            promotions=tuple(Promotion.from_json(p) for p in _json(row["promotions"])),
         )
 
 
@@ -269,7 +254,9 @@ class MemoryPriceCopy:
         if not reads_stock(rules):
             levels = {}
         promotions = tuple(
-            promotion_of(p.model_dump(mode="json")) for p in self.promotions.values() if p.active
+            Promotion.from_json(p.model_dump(mode="json"))
+            for p in self.promotions.values()
+            if p.active
         )
         return PriceBook(
             lists=lists, rules=rules, groups=groups, levels=levels, promotions=promotions

@@ -3,6 +3,8 @@ business key and the payment idempotency keys never change for one order."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from orderflow_contracts import topics
 from orderflow_contracts.common import Address, StockLine
 from orderflow_contracts.inventory import CommitStock, ReleaseStock, ReserveStock
@@ -34,6 +36,16 @@ def _stock_lines(saga: Saga) -> list[StockLine]:
     return [StockLine(sku=sku, quantity=quantity) for sku, quantity in wanted.items()]
 
 
+def release_promotions(saga: Saga, promotion_ids: Sequence[str]) -> Command:
+    """Give back the uses of ``promotion_ids`` held in the order's name."""
+    release = ReleasePromotions(
+        order_id=saga.order_id,
+        promotion_ids=list(promotion_ids),
+        reason=saga.reason or "compensation",
+    )
+    return topics.PROMOTIONS_COMMANDS, release
+
+
 def command_for(saga: Saga, step: Step) -> Command:
     order_id, order = saga.order_id, saga.order
     reason = saga.reason or "compensation"
@@ -44,9 +56,7 @@ def command_for(saga: Saga, step: Step) -> Command:
                 promotion_ids=list(order.promotions),
             )  # fmt: skip
         case Step.RELEASE_PROMOTIONS:
-            return topics.PROMOTIONS_COMMANDS, ReleasePromotions(
-                order_id=order_id, promotion_ids=list(order.promotions), reason=reason
-            )
+            return release_promotions(saga, order.promotions)
         case Step.RESERVE_STOCK:
             return topics.INVENTORY_COMMANDS, ReserveStock(
                 order_id=order_id, lines=_stock_lines(saga)

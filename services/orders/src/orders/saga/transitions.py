@@ -55,7 +55,7 @@ from orderflow_contracts.shipping import (
     ShipmentFailed,
 )
 from orderflow_messaging.registry import Message
-from orders.saga.commands import Command, command_for
+from orders.saga.commands import Command, command_for, release_promotions
 from orders.saga.policy import SagaPolicy
 from orders.saga.state import Facts, OrderData, Saga, SagaStatus, Step
 
@@ -307,7 +307,6 @@ _COMPENSATION: dict[
 # -- everything else -------------------------------------------------------------------
 
 _LATE: dict[type[Message], tuple[str, Step]] = {
-    PromotionsRedeemed: ("promotions_redeemed", Step.RELEASE_PROMOTIONS),
     StockReserved: ("stock_reserved", Step.RELEASE_STOCK),
     PaymentAuthorized: ("payment_authorized", Step.VOID_PAYMENT),
     PaymentCaptured: ("payment_captured", Step.REFUND_PAYMENT),
@@ -316,13 +315,26 @@ _LATE: dict[type[Message], tuple[str, Step]] = {
 
 
 def _unexpected(saga: Saga, reply: Message) -> Outcome:
+    if isinstance(reply, PromotionsRedeemed):
+        return _late_redemption(saga, reply)
     late = _LATE.get(type(reply))
-    if late is not None and late[1] is Step.RELEASE_PROMOTIONS and not saga.order.promotions:
-        late = None  # a redemption for an order that named no promotion: nothing to give back
     if late is None or getattr(saga.facts, late[0]) or saga.status is S.RUNNING:
-        return Outcome(saga, note=f"ignored {reply.TYPE} (duplicate or stale)", changed=False)
+        return _ignored(saga, reply)
     _, undo = late
     return Outcome(saga, (command_for(saga, undo),), note=f"late {reply.TYPE}: {undo}")
+
+
+def _late_redemption(saga: Saga, reply: PromotionsRedeemed) -> Outcome:
+    """Released by the ids the reply names: the uses held in the order's name, also for
+    an order that named no promotion (its saga would never release them)."""
+    if saga.status is S.RUNNING or (saga.order.promotions and saga.facts.promotions_redeemed):
+        return _ignored(saga, reply)
+    release = release_promotions(saga, reply.promotion_ids)
+    return Outcome(saga, (release,), note=f"late {reply.TYPE}: {Step.RELEASE_PROMOTIONS}")
+
+
+def _ignored(saga: Saga, reply: Message) -> Outcome:
+    return Outcome(saga, note=f"ignored {reply.TYPE} (duplicate or stale)", changed=False)
 
 
 def _tracking(saga: Saga, reply: Message) -> Outcome:

@@ -137,14 +137,19 @@ async def get_json(http: httpx.AsyncClient, url: str) -> tuple[int, Any]:
 
 
 async def new_product(
-    http: httpx.AsyncClient, system: System, *, stock: int, price_minor: int = 1000
+    http: httpx.AsyncClient,
+    system: System,
+    *,
+    stock: int,
+    price_minor: int = 1000,
+    weight_g: int | None = None,
 ) -> str:
     """A SKU of this test's own, stocked and known to checkout: no shared-state noise."""
     sku = f"E2E-{uuid.uuid4().hex[:10].upper()}"
-    created = await http.post(
-        system.url("catalog") + "/products",
-        json={"sku": sku, "name": f"Test {sku}", "price_minor": price_minor, "currency": "EUR"},
-    )
+    body = {"sku": sku, "name": f"Test {sku}", "price_minor": price_minor, "currency": "EUR"}
+    if weight_g is not None:
+        body["weight_g"] = weight_g
+    created = await http.post(system.url("catalog") + "/products", json=body)
     assert created.status_code in (200, 201), created.text
     stocked = await http.put(system.url("inventory") + f"/stock/{sku}", json={"available": stock})
     assert stocked.status_code == 200, stocked.text

@@ -21,7 +21,16 @@ import asyncpg
 import httpx
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from orderflow_cli.demo_prices import DEMO_BUNDLE, DEMO_COUPON, set_up_bundle, set_up_price_data
+from orderflow_cli.demo_prices import (
+    DEMO_BUNDLE,
+    DEMO_COUPON,
+    DEMO_EXPRESS,
+    DEMO_HOME,
+    DEMO_PICKUP,
+    DEMO_PICKUP_POINTS,
+    set_up_bundle,
+    set_up_price_data,
+)
 from orderflow_cli.placing import post_order
 from orderflow_cli.stack import services
 
@@ -47,6 +56,12 @@ MIX: tuple[tuple[int, str, str, str | None], ...] = (
 # which redeems it first).
 COUPON_SHARE = 0.2
 BUNDLE_SHARE = 0.15  # orders that add the demo bundle (reserved as its components)
+# How the orders are delivered: (weight, method); None: no method chosen (no delivery
+# charged, the default carrier). Pickup only where the carrier accepts the customer's
+# postcode: a pickup parcel goes to the point, which would hide the address failures.
+DELIVERY_MIX: tuple[tuple[int, str | None], ...] = (
+    (50, DEMO_HOME), (15, DEMO_EXPRESS), (20, DEMO_PICKUP), (15, None),
+)  # fmt: skip
 
 
 @dataclass
@@ -118,6 +133,11 @@ def make_orders(count: int, seed: int | None = None) -> list[DemoOrder]:
             body["coupons"] = [DEMO_COUPON.lower()]
         if sku is None and rng.random() < BUNDLE_SHARE:
             lines.append({"sku": DEMO_BUNDLE, "quantity": 1})
+        method = rng.choices([m for _, m in DELIVERY_MIX], [w for w, _ in DELIVERY_MIX])[0]
+        if method == DEMO_PICKUP and postcode == "10115":
+            body["delivery"] = {"method": method, "pickup_point": rng.choice(DEMO_PICKUP_POINTS)}
+        elif method in (DEMO_HOME, DEMO_EXPRESS):
+            body["delivery"] = {"method": method}
         # The key follows the seed and the body: the same seed gives the same orders under
         # the same keys, and a demo whose orders changed (a new version) never reuses a
         # key for a different request.

@@ -2,9 +2,11 @@
 one customer with a contract, so a demo mixes base, group and contract prices; a cart
 rule on mugs and a coupon (``DEMO10``: once per customer), so it has discounts and
 coupon refusals. Only demo customers (``cust-N``) are in the lists: other clients of the
-stack keep the catalog's prices (the cart rule applies to everyone's mugs); and a bundle
-(``DEMO-KIT``: a tee and a mug, 10 % less than the two), reserved as its components.
-Every call is idempotent, so a second demo changes nothing."""
+stack keep the catalog's prices (the cart rule applies to everyone's mugs); a bundle
+(``DEMO-KIT``: a tee and a mug, 10 % less than the two), reserved as its components;
+and three delivery methods (home by SimPost, free over 60 EUR; express by SimExpress;
+pickup at two Berlin points by SimPoint). Every call is idempotent, so a second demo
+changes nothing."""
 
 from __future__ import annotations
 
@@ -45,6 +47,46 @@ PROMOTIONS: dict[str, dict[str, Any]] = {
     "demo-ten": {
         "code": DEMO_COUPON, "kind": "percent", "value": 1000,
         "global_limit": 100_000, "per_customer_limit": 1,
+    },
+}  # fmt: skip
+
+
+def _zone(zone: str, countries: list[str], *bands: tuple[int, int]) -> dict[str, Any]:
+    return {
+        "zone": zone, "countries": countries,
+        "bands": [{"max_weight_g": w, "price_minor": p} for w, p in bands],
+    }  # fmt: skip
+
+
+def _point(point_id: str, name: str, line1: str, postcode: str) -> dict[str, Any]:
+    return {
+        "point_id": point_id, "name": name, "line1": line1, "city": "Berlin",
+        "postcode": postcode, "country": "DE",
+    }  # fmt: skip
+
+
+DEMO_HOME, DEMO_EXPRESS, DEMO_PICKUP = "demo-home", "demo-express", "demo-pickup"
+DEMO_PICKUP_POINTS = ("demo-mitte", "demo-prenzlauer-berg")
+DELIVERY_METHODS: dict[str, dict[str, Any]] = {
+    DEMO_HOME: {
+        "name": "Standard home delivery", "kind": "home", "carrier": "SimPost",
+        "currency": "EUR", "free_over_minor": 6000,
+        "zones": [
+            _zone("de", ["DE"], (1000, 490), (5000, 690), (20000, 990)),
+            _zone("eu", ["AT", "BE", "FR", "NL", "PL"], (5000, 1290), (20000, 1990)),
+        ],
+    },
+    DEMO_EXPRESS: {
+        "name": "Express home delivery", "kind": "home", "carrier": "SimExpress",
+        "currency": "EUR", "zones": [_zone("de", ["DE"], (5000, 1290), (20000, 1790))],
+    },
+    DEMO_PICKUP: {
+        "name": "Pickup point", "kind": "pickup", "carrier": "SimPoint", "currency": "EUR",
+        "zones": [_zone("de", ["DE"], (10000, 290))],
+        "pickup_points": [
+            _point(DEMO_PICKUP_POINTS[0], "Kiosk Mitte", "Torstrasse 1", "10119"),
+            _point(DEMO_PICKUP_POINTS[1], "Späti Prenzlauer Berg", "Kastanienallee 2", "10435"),
+        ],
     },
 }  # fmt: skip
 
@@ -91,6 +133,10 @@ async def set_up_price_data(client: httpx.AsyncClient, timeout_s: float = 60.0) 
         response = await client.put(f"{catalog}/promotions/{promotion_id}", json=body)
         response.raise_for_status()
         wanted[("promotion", promotion_id)] = response.json()["revision"]
+    for method_id, body in DELIVERY_METHODS.items():
+        response = await client.put(f"{catalog}/delivery-methods/{method_id}", json=body)
+        response.raise_for_status()
+        wanted[("delivery", method_id)] = response.json()["revision"]
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         response = await client.get(services.url("checkout") + "/catalog/price-data")

@@ -143,8 +143,9 @@ async def _availability(conn: asyncpg.Connection) -> list[str]:
     ]
 
 
-# Every order's total is the sum of its lines, the saga works with that total, and every
-# line priced by a list names a list of the catalog that could price that customer.
+# Every order's total is the sum of its lines less its discounts plus its delivery, the
+# saga works with that total, and every line priced by a list names a list of the
+# catalog that could price that customer.
 _ORDER_TOTALS = """
 WITH o AS (
     SELECT o.order_id, o.total_minor,
@@ -155,13 +156,14 @@ WITH o AS (
                  jsonb_array_elements(coalesce(l->'discounts', '[]'::jsonb)) share)
                AS line_discounts,
            (SELECT coalesce(sum((d->>'amount_minor')::bigint), 0)
-            FROM jsonb_array_elements(o.discounts) d) AS discounts
+            FROM jsonb_array_elements(o.discounts) d) AS discounts,
+           coalesce((o.delivery->>'price_minor')::bigint, 0) AS delivery
     FROM checkout.orders o
 )
-SELECT o.order_id, o.total_minor, o.lines_total, o.line_discounts, o.discounts,
+SELECT o.order_id, o.total_minor, o.lines_total, o.line_discounts, o.discounts, o.delivery,
        s.total_minor AS saga_total
 FROM o LEFT JOIN orders.sagas s ON s.order_id = o.order_id::text
-WHERE o.total_minor <> o.lines_total - o.discounts
+WHERE o.total_minor <> o.lines_total - o.discounts + o.delivery
    OR o.line_discounts <> o.discounts
    OR s.total_minor <> o.total_minor
 LIMIT 20
@@ -184,7 +186,7 @@ async def _order_totals(conn: asyncpg.Connection) -> list[str]:
     problems = [
         f"order {r['order_id']}: total {r['total_minor']}, lines {r['lines_total']}, "
         f"discounts {r['discounts']} (lines' shares {r['line_discounts']}), "
-        f"saga {r['saga_total']}"
+        f"delivery {r['delivery']}, saga {r['saga_total']}"
         for r in await conn.fetch(_ORDER_TOTALS)
     ]
     problems += [
@@ -279,6 +281,50 @@ async def _bundles(conn: asyncpg.Connection) -> list[str]:
         )
         for r in await conn.fetch(_BUNDLES)
     ]
+
+
+# An order's delivery names a method the catalog has, of that kind and carrier, at no
+# more than its dearest rate (0 when free); its shipment went with that method and
+# carrier, a pickup order's to its pickup point.
+_DELIVERY = """
+SELECT o.order_id, o.delivery->>'method_id' AS method, m.method_id IS NOT NULL AS known,
+       o.delivery->>'kind' AS kind, m.definition->>'kind' AS method_kind,
+       o.delivery->>'carrier' AS carrier, m.definition->>'carrier' AS method_carrier,
+       (o.delivery->>'price_minor')::bigint AS price,
+       (SELECT max((b->>'price_minor')::bigint)
+        FROM jsonb_array_elements(m.definition->'zones') z,
+             jsonb_array_elements(z->'bands') b) AS dearest,
+       sh.method_id AS shipped_method, sh.carrier AS shipped_carrier,
+       sh.address->>'postcode' AS shipped_postcode,
+       o.delivery->'pickup_point'->>'postcode' AS point_postcode
+FROM checkout.orders o
+LEFT JOIN catalog.delivery_methods m ON m.method_id = o.delivery->>'method_id'
+LEFT JOIN shipping.shipments sh ON sh.order_id = o.order_id::text AND sh.address IS NOT NULL
+WHERE o.delivery IS NOT NULL
+"""
+
+
+async def _delivery(conn: asyncpg.Connection) -> list[str]:
+    tables = ("checkout.orders", "catalog.delivery_methods", "shipping.shipments")
+    if not await _exist(conn, *tables):
+        return []
+    problems = []
+    for r in await conn.fetch(_DELIVERY):
+        order = f"order {r['order_id']}: delivery {r['method']}"
+        if not r["known"]:
+            problems.append(f"{order} is not a method of the catalog")
+            continue
+        if (r["kind"], r["carrier"]) != (r["method_kind"], r["method_carrier"]):
+            problems.append(f"{order} is {r['kind']} by {r['carrier']}, the method is not")
+        if r["price"] > (r["dearest"] or 0):
+            problems.append(f"{order} charged {r['price']}, above its dearest rate")
+        shipped = r["shipped_method"] is not None or r["shipped_carrier"] is not None
+        if shipped and (r["shipped_method"], r["shipped_carrier"]) != (r["method"], r["carrier"]):
+            problems.append(f"{order} shipped as {r['shipped_method']} by {r['shipped_carrier']}")
+        point = r["point_postcode"]
+        if shipped and point is not None and r["shipped_postcode"] != point:
+            problems.append(f"{order} is a pickup order not shipped to its pickup point")
+    return problems[:20]
 
 
 _CONSISTENCY = """
@@ -479,6 +525,7 @@ CHECKS: dict[str, Check] = {
     "order_totals": _order_totals,
     "promotion_limits": _promotions,
     "bundle_atomicity": _bundles,
+    "delivery_methods": _delivery,
     "saga_consistency": _consistency,
     "legal_transitions": _transitions,
     "outbox_published": _outboxes,

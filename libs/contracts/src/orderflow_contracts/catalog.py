@@ -12,13 +12,17 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from orderflow_contracts.common import (
+    CarrierName,
+    Country,
     CouponCode,
     Currency,
     CustomerId,
+    DeliveryId,
     MinorUnits,
     PromotionId,
     Sku,
     StockLine,
+    Weight,
 )
 from orderflow_messaging.registry import Message
 
@@ -40,6 +44,9 @@ class ProductPublished(Message):
     currency: Currency
     active: bool = True
     components: Annotated[list[StockLine], Field(min_length=2, max_length=20)] | None = None
+    # One unit's shipping weight (null: unknown, weighed as nothing); a bundle's is its
+    # components'. Delivery rates are by weight.
+    weight_g: Weight | None = None
 
 
 class PriceChanged(Message):
@@ -147,6 +154,55 @@ class PromotionChanged(Message):
     revision: Revision
 
 
+class WeightBand(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    max_weight_g: Weight
+    price_minor: MinorUnits
+
+
+class DeliveryZone(BaseModel):
+    """Countries priced alike: the first band whose ``max_weight_g`` an order's weight
+    does not exceed prices it (bands by increasing weight)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    zone: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    countries: Annotated[list[Country], Field(min_length=1, max_length=300)]
+    bands: Annotated[list[WeightBand], Field(min_length=1, max_length=50)]
+
+
+class PickupPointData(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    point_id: DeliveryId
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    line1: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    city: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    postcode: Annotated[str, StringConstraints(min_length=1, max_length=20)]
+    country: Country
+
+
+class DeliveryMethodChanged(Message):
+    """A delivery method as it now is (key: method id): ``home`` delivery or ``pickup``
+    at one of its ``pickup_points``, carried by ``carrier``, priced in ``currency`` by
+    destination zone and weight, free for baskets (after discounts) of at least
+    ``free_over_minor`` (docs/catalog.md: Delivery options)."""
+
+    TYPE = "DeliveryMethodChanged"
+    VERSION = 1
+    method_id: DeliveryId
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    kind: Literal["home", "pickup"]
+    carrier: CarrierName
+    currency: Currency
+    zones: Annotated[list[DeliveryZone], Field(min_length=1, max_length=50)]
+    free_over_minor: MinorUnits | None = None
+    pickup_points: Annotated[list[PickupPointData], Field(max_length=1000)] = []
+    active: bool = True
+    revision: Revision
+
+
 MESSAGES: tuple[type[Message], ...] = (
     ProductPublished,
     PriceChanged,
@@ -154,4 +210,5 @@ MESSAGES: tuple[type[Message], ...] = (
     PriceRuleChanged,
     CustomerPriceGroupsChanged,
     PromotionChanged,
+    DeliveryMethodChanged,
 )

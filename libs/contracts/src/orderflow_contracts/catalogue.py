@@ -30,9 +30,9 @@ class TopicContract:
 
 
 CATALOGUE: tuple[TopicContract, ...] = (
-    TopicContract(t.CATALOG_EVENTS, "SKU (price data: list, rule or customer id)",
+    TopicContract(t.CATALOG_EVENTS, "SKU (price data: list, rule, customer, promotion, method id)",
                   ("catalog",), ("checkout",), catalog.MESSAGES,
-                  "Products, prices and price data as the catalog publishes them."),
+                  "Products, prices, price data, delivery methods as the catalog publishes them."),
     TopicContract(t.ORDERS_INBOUND, "upstream order reference", ("upstream systems",),
                   ("checkout",), (inbound.SubmitOrderV1, inbound.SubmitOrder),
                   "Orders submitted by upstream systems (the published door)."),

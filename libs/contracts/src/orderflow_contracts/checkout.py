@@ -17,6 +17,7 @@ from orderflow_contracts.common import (
     CustomerId,
     MinorUnits,
     Money,
+    OrderDelivery,
     OrderDiscount,
     OrderId,
     PricedLine,
@@ -74,8 +75,9 @@ class OrderPlacedV3(Message):
 
 class OrderPlaced(Message):
     """v4: the promotions applied: each line's discount and the promotions that gave it,
-    and the order's ``discounts``; ``total`` is the lines' prices less the discounts
-    (v3 orders had none)."""
+    and the order's ``discounts``; the ``delivery`` chosen (null: none chosen, nothing
+    charged for it); ``total`` is the lines' prices less the discounts plus the
+    delivery's price (v3 orders had neither)."""
 
     TYPE = "OrderPlaced"
     VERSION = 4
@@ -88,6 +90,7 @@ class OrderPlaced(Message):
     payment_token: Token
     placed_at: AwareDatetime
     sales_channel: SalesChannel | None = None
+    delivery: OrderDelivery | None = None
 
 
 def upcast_order_placed_v3(payload: dict[str, Any]) -> dict[str, Any]:

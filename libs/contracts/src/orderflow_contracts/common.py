@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 SKU_PATTERN = r"^[A-Z0-9][A-Z0-9-]*$"
 Sku = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=SKU_PATTERN)]
 Currency = Annotated[str, StringConstraints(min_length=3, max_length=3, pattern=r"^[A-Z]{3}$")]
+Country = Annotated[str, StringConstraints(min_length=2, max_length=2, pattern=r"^[A-Z]{2}$")]
 OrderId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 CustomerId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 Quantity = Annotated[int, Field(gt=0, le=10_000)]
@@ -21,6 +22,12 @@ PromotionId = Annotated[
 CouponCode = Annotated[
     str, StringConstraints(min_length=1, max_length=32, pattern=r"^[A-Z0-9][A-Z0-9_-]*$")
 ]
+# Delivery methods and pickup points: managers' ids, like price lists'.
+DeliveryId = Annotated[
+    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9-]*$")
+]
+CarrierName = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+Weight = Annotated[int, Field(ge=0, le=100_000_000)]  # grams
 
 
 class Contract(BaseModel):
@@ -44,7 +51,7 @@ class Address(Contract):
     line1: Annotated[str, StringConstraints(min_length=1, max_length=200)]
     city: Annotated[str, StringConstraints(min_length=1, max_length=100)]
     postcode: Annotated[str, StringConstraints(min_length=1, max_length=20)]
-    country: Annotated[str, StringConstraints(min_length=2, max_length=2, pattern=r"^[A-Z]{2}$")]
+    country: Country
 
 
 class Money(Contract):
@@ -97,3 +104,28 @@ class OrderDiscount(Contract):
     code: CouponCode | None = None
     amount_minor: MinorUnits
     limited: bool = False
+
+
+class DeliveryChoice(Contract):
+    """The customer's choice: a delivery ``method`` and, for a pickup method, one of its
+    pickup points."""
+
+    method: DeliveryId
+    pickup_point: DeliveryId | None = None
+
+
+class OrderDelivery(Contract):
+    """How an order is delivered and what that costs (part of its total): the method, its
+    kind (``home``, or ``pickup`` at ``pickup_point``, whose ``pickup_address`` the
+    parcel goes to), the carrier that takes it, the zone and weight it was priced by,
+    and ``free`` when the basket reached the method's free-shipping threshold."""
+
+    method_id: DeliveryId
+    kind: Literal["home", "pickup"]
+    carrier: CarrierName
+    price_minor: MinorUnits
+    zone: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    weight_g: Weight
+    free: bool = False
+    pickup_point: DeliveryId | None = None
+    pickup_address: Address | None = None

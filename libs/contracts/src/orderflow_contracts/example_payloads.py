@@ -23,7 +23,9 @@ from orderflow_contracts import (
 )
 from orderflow_contracts.common import (
     Address,
+    DeliveryChoice,
     Money,
+    OrderDelivery,
     OrderDiscount,
     PricedLine,
     PricedLineV2,
@@ -79,6 +81,10 @@ _LINES_V4 = [
 _ADDRESS = Address(
     name="Ana Souza", line1="Rua Augusta 1200", city="Lisboa", postcode="1100-053", country="PT"
 )
+_DELIVERY = OrderDelivery(
+    method_id="home-standard", kind="home", carrier="SimPost", price_minor=790, zone="eu",
+    weight_g=1300,
+)  # fmt: skip
 
 
 def _key(operation: str) -> str:
@@ -91,7 +97,11 @@ def payloads() -> tuple[Message, ...]:
     hoodie = _product("HOODIE-GRY-M")
     return (
         catalog.ProductPublished(
-            sku=hoodie.sku, name=hoodie.name, price_minor=hoodie.price_minor, currency=EUR
+            sku=hoodie.sku,
+            name=hoodie.name,
+            price_minor=hoodie.price_minor,
+            currency=EUR,
+            weight_g=650,
         ),
         catalog.PriceChanged(sku=hoodie.sku, price_minor=5400, currency=EUR),
         catalog.PriceListChanged(
@@ -136,6 +146,35 @@ def payloads() -> tuple[Message, ...]:
             per_customer_limit=1,
             revision=2,
         ),
+        catalog.DeliveryMethodChanged(
+            method_id="pickup-points",
+            name="Pickup point",
+            kind="pickup",
+            carrier="SimPoint",
+            currency=EUR,
+            zones=[
+                catalog.DeliveryZone(
+                    zone="de",
+                    countries=["DE"],
+                    bands=[
+                        catalog.WeightBand(max_weight_g=2000, price_minor=290),
+                        catalog.WeightBand(max_weight_g=10000, price_minor=490),
+                    ],
+                )
+            ],
+            free_over_minor=4000,
+            pickup_points=[
+                catalog.PickupPointData(
+                    point_id="berlin-mitte",
+                    name="Kiosk Mitte",
+                    line1="Torstrasse 1",
+                    city="Berlin",
+                    postcode="10119",
+                    country="DE",
+                )
+            ],
+            revision=1,
+        ),
         inbound.SubmitOrderV1(
             reference=REFERENCE,
             customer_id="cus_2f81c0",
@@ -164,6 +203,7 @@ def payloads() -> tuple[Message, ...]:
             shipping_address=_ADDRESS,
             payment_token=TEST_TOKEN,
             sales_channel=UPSTREAM,
+            delivery=DeliveryChoice(method="home-standard"),
         ),
         inbound.OrderSubmissionRejected(
             reference=REFERENCE,
@@ -210,11 +250,14 @@ def payloads() -> tuple[Message, ...]:
             customer_id="cus_2f81c0",
             lines=_LINES_V4,
             discounts=[_COUPON],
-            total=Money(amount_minor=_TOTAL - _COUPON.amount_minor, currency=EUR),
+            total=Money(
+                amount_minor=_TOTAL - _COUPON.amount_minor + _DELIVERY.price_minor, currency=EUR
+            ),
             shipping_address=_ADDRESS,
             payment_token=TEST_TOKEN,
             placed_at=T0 - timedelta(milliseconds=40),
             sales_channel=UPSTREAM,
+            delivery=_DELIVERY,
         ),
         promotions.RedeemPromotions(
             order_id=ORDER_ID, customer_id="cus_2f81c0", promotion_ids=[_COUPON.promotion_id]
@@ -247,7 +290,13 @@ def payloads() -> tuple[Message, ...]:
         ),
         payment.PaymentDeclined(order_id=ORDER_ID, reason="card_declined"),
         orders.OrderConfirmed(order_id=ORDER_ID),
-        shipping.CreateShipment(order_id=ORDER_ID, address=_ADDRESS, lines=_STOCK),
+        shipping.CreateShipment(
+            order_id=ORDER_ID,
+            address=_ADDRESS,
+            lines=_STOCK,
+            method_id=_DELIVERY.method_id,
+            carrier=_DELIVERY.carrier,
+        ),
         shipping.ShipmentCreated(
             order_id=ORDER_ID,
             shipment_id=SHIPMENT_ID,

@@ -104,6 +104,7 @@ def _correlation(message: Message) -> str:
         "list_id",
         "rule_id",
         "promotion_id",
+        "method_id",
         "customer_id",
     ):
         value = getattr(message, name, None)

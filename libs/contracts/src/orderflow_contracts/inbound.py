@@ -20,6 +20,7 @@ from orderflow_contracts.common import (
     Contract,
     Currency,
     CustomerId,
+    DeliveryChoice,
     MinorUnits,
     Money,
     Quantity,
@@ -70,6 +71,9 @@ class SubmitOrder(Message):
         list[Annotated[str, StringConstraints(min_length=1, max_length=32)]],
         Field(max_length=5),
     ] = []
+    # The delivery method chosen (and its pickup point); priced as checkout prices it and
+    # added to the total. Optional: without one, no delivery is charged.
+    delivery: DeliveryChoice | None = None
 
 
 def upcast_submit_order_v1(payload: dict[str, Any]) -> dict[str, Any]:

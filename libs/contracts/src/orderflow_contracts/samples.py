@@ -29,6 +29,7 @@ class SampleProduct:
     description: str = ""
     family: str | None = None
     attributes: tuple[tuple[str, str], ...] = ()
+    weight_g: int | None = None  # one unit's shipping weight
 
 
 # Parents before children.
@@ -47,51 +48,51 @@ SAMPLE_CATALOG: tuple[SampleProduct, ...] = (
     SampleProduct(
         "TEE-BLK-M", "Organic cotton tee, black, M", 1990, "EUR", 100_000, "tops",
         "A soft crew-neck tee in organic cotton.", "TEE-ORGANIC",
-        (("colour", "black"), ("size", "M"), ("material", "cotton")),
+        (("colour", "black"), ("size", "M"), ("material", "cotton")), 180,
     ),
     SampleProduct(
         "TEE-WHT-L", "Organic cotton tee, white, L", 1990, "EUR", 100_000, "tops",
         "A soft crew-neck tee in organic cotton.", "TEE-ORGANIC",
-        (("colour", "white"), ("size", "L"), ("material", "cotton")),
+        (("colour", "white"), ("size", "L"), ("material", "cotton")), 200,
     ),
     SampleProduct(
         "HOODIE-GRY-M", "Heavyweight hoodie, grey, M", 5900, "EUR", 100_000, "tops",
         "A brushed fleece hoodie with a kangaroo pocket.", None,
-        (("colour", "grey"), ("size", "M"), ("material", "cotton")),
+        (("colour", "grey"), ("size", "M"), ("material", "cotton")), 650,
     ),
     SampleProduct(
         "CAP-NVY", "Six-panel cap, navy", 2400, "EUR", 100_000, "accessories",
         "A washed cotton cap with a brass buckle.", None,
-        (("colour", "navy"), ("size", "one size"), ("material", "cotton")),
+        (("colour", "navy"), ("size", "one size"), ("material", "cotton")), 120,
     ),
     SampleProduct(
         "MUG-ENAMEL", "Enamel camping mug", 1250, "EUR", 100_000, "drinkware",
         "A light steel mug with an enamel finish, for the campfire.", None,
-        (("colour", "white"), ("material", "enamel"), ("capacity", "350 ml")),
+        (("colour", "white"), ("material", "enamel"), ("capacity", "350 ml")), 250,
     ),
     SampleProduct(
         "BOTTLE-750", "Insulated bottle 750 ml", 2990, "EUR", 100_000, "drinkware",
         "A double-walled bottle that keeps drinks cold for a day.", None,
-        (("colour", "black"), ("material", "steel"), ("capacity", "750 ml")),
+        (("colour", "black"), ("material", "steel"), ("capacity", "750 ml")), 400,
     ),
     SampleProduct(
         "SOCKS-3PK", "Merino socks, 3 pack", 1800, "EUR", 100_000, "accessories",
         "Three pairs of merino wool hiking socks.", None,
-        (("colour", "grey"), ("size", "M"), ("material", "merino")),
+        (("colour", "grey"), ("size", "M"), ("material", "merino")), 150,
     ),
     SampleProduct(
         "TOTE-CANVAS", "Canvas tote bag", 1500, "EUR", 100_000, "accessories",
         "A heavy canvas tote with long handles.", None,
-        (("colour", "natural"), ("material", "cotton")),
+        (("colour", "natural"), ("material", "cotton")), 300,
     ),
     SampleProduct(
         "LAST-UNIT", "Signed print, last one", 25000, "EUR", 1, "art",
         "A signed screen print, the last of its edition.", None,
-        (("material", "paper"), ("signed", "yes")),
+        (("material", "paper"), ("signed", "yes")), 900,
     ),
     SampleProduct(
         "SOLD-OUT", "Limited sneaker drop", 18000, "EUR", 0, "footwear",
         "A limited leather sneaker, sold out.", None,
-        (("colour", "white"), ("size", "42"), ("material", "leather")),
+        (("colour", "white"), ("size", "42"), ("material", "leather")), 1100,
     ),
 )  # fmt: skip

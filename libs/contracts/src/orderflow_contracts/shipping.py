@@ -6,18 +6,23 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints
 
-from orderflow_contracts.common import Address, OrderId, StockLine
+from orderflow_contracts.common import Address, CarrierName, DeliveryId, OrderId, StockLine
 from orderflow_messaging.registry import Message
 
 Reason = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
 
 class CreateShipment(Message):
+    """Ship ``lines`` to ``address`` (a pickup order's: its pickup point's) with the
+    order's delivery ``method_id`` and ``carrier`` (null: the default carrier)."""
+
     TYPE = "CreateShipment"
     VERSION = 1
     order_id: OrderId
     address: Address
     lines: Annotated[list[StockLine], Field(min_length=1, max_length=100)]
+    method_id: DeliveryId | None = None
+    carrier: CarrierName | None = None
 
 
 class CancelShipment(Message):

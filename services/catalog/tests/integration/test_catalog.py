@@ -139,7 +139,7 @@ async def test_http_create_read_and_reprice(migrated_schema: MigratedSchema) -> 
         assert created.json() == {
             **NEW_PRODUCT, "active": True, "description": "", "category": None, "family": None,
             "attributes": {}, "available": None, "in_stock": False,  # no level announced yet
-            "components": None,
+            "components": None, "weight_g": None,
         }  # fmt: skip
         again = await client.post("/products", json={**NEW_PRODUCT, "price_minor": 1})
         assert again.status_code == 409
@@ -217,7 +217,7 @@ async def test_repricing_a_component_reprices_every_discounted_bundle_of_it(
             assert created.status_code == 201, created.text
         kits: list[tuple[str, dict[str, int], list[tuple[str, int]]]] = [
             ("KIT-ONE", {"discount_bp": 1000}, [("PART-A", 1), ("PART-B", 2)]),
-            ("KIT-TWO", {"discount_bp": 5000}, [("PART-A", 2)]),
+            ("KIT-TWO", {"discount_bp": 5000}, [("PART-A", 2), ("PART-B", 2)]),
             ("KIT-FIXED", {"price_minor": 1500}, [("PART-A", 1), ("PART-B", 1)]),
         ]
         for sku, priced, parts in kits:
@@ -235,7 +235,7 @@ async def test_repricing_a_component_reprices_every_discounted_bundle_of_it(
     assert prices == {
         "PART-A": 2000, "PART-B": 500,
         "KIT-ONE": 2700,  # (2000 + 2 x 500) less 10 %
-        "KIT-TWO": 2000,  # 2 x 2000 less 50 %
+        "KIT-TWO": 2500,  # (2 x 2000 + 2 x 500) less 50 %
         "KIT-FIXED": 1500,  # its own price: not repriced
     }  # fmt: skip
     changed = [

@@ -192,6 +192,12 @@ async def test_a_rule_changes_the_listed_price_within_its_floor_and_revisions_gr
             "stock_at_least",
         ),
         ("/customers/c/price-groups", {"groups": ["Not A Group"]}, "groups"),
+        # Before the first UTC moment (a fuzzed request once made this a 500).
+        (
+            "/price-rules/r",
+            {"basis_points": 2, "valid_until": "0001-01-01T00:02:01+01:01"},
+            "valid_until",
+        ),
     ],
 )
 async def test_inconsistent_prices_are_422_naming_the_field(

@@ -92,6 +92,7 @@ async def test_order_can_be_read_back(checkout: Checkout) -> None:
             },
         ],
         "discounts": [],
+        "delivery": None,
         "created_at": "2026-03-01T12:00:00Z",
     }
     for unknown in ("00000000-0000-0000-0000-000000000099", "not-an-id"):

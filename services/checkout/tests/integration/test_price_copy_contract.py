@@ -16,14 +16,17 @@ from checkout.bootstrap import MIGRATIONS
 from checkout.domain.pricing import PriceBook
 from orderflow_contracts.catalog import (
     CustomerPriceGroupsChanged,
+    DeliveryMethodChanged,
+    DeliveryZone,
     ListedPrice,
     PriceListChanged,
     PriceRuleChanged,
     PriceTier,
+    WeightBand,
 )
 from orderflow_contracts.inventory import StockLevelChanged
 from orderflow_messaging.db import hot_pool
-from orderflow_pricing import ListKind, Tier
+from orderflow_pricing import DeliveryMethod, ListKind, Tier
 from orderflow_testing.plugin import MigratedSchema
 
 pytestmark = pytest.mark.integration
@@ -121,3 +124,29 @@ async def test_levels_are_loaded_only_when_a_rule_reads_stock(on_store: OnStore)
     assert {r.rule_id: (r.stock_at_most, r.floor_minor, r.skus) for r in book.rules} == {
         "tees": (None, 0, frozenset({"TEE"})), "clear": (5, 100, None)
     }  # fmt: skip
+
+
+def _method(method_id: str, price: int, revision: int, **more: Any) -> DeliveryMethodChanged:
+    zone = DeliveryZone(
+        zone="de", countries=["DE"], bands=[WeightBand(max_weight_g=5000, price_minor=price)]
+    )
+    return DeliveryMethodChanged(
+        method_id=method_id, name=method_id, kind="home", carrier="SimPost", currency="EUR",
+        zones=[zone], revision=revision, **more,
+    )  # fmt: skip
+
+
+async def test_delivery_methods_newest_revision_offered_ones_only(on_store: OnStore) -> None:
+    await _save(
+        on_store,
+        _method("home", 490, 2, free_over_minor=5000),
+        _method("home", 9999, 1),  # older, in the same batch: dropped
+        _method("gone", 100, 1, active=False),
+    )
+    await _save(on_store, _method("home", 1, 1))  # a late, older state: ignored
+    book = await _load(on_store, [], ["TEE"])
+    assert sorted(book.delivery) == ["home"]
+    home = book.delivery["home"]
+    assert (home.zones[0].bands[0].price_minor, home.free_over_minor) == (490, 5000)
+    announced = _method("home", 490, 2, free_over_minor=5000).model_dump(mode="json")
+    assert home == DeliveryMethod.from_json(announced)

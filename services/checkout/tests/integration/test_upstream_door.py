@@ -15,10 +15,13 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from checkout.adapters.batch_store import ConcurrentSubmission, PgSubmissionStore
+from checkout.adapters.price_copy import PgPriceCopy
 from checkout.adapters.repository import CatalogRepository
+from checkout.application.price_copy import newest_changes
 from checkout.application.submissions import handle_submissions
 from checkout.bootstrap import MIGRATIONS
 from checkout.entrypoints.inbound import build_inbound_consumer, door_registry
+from orderflow_contracts.catalog import DeliveryMethodChanged, DeliveryZone, WeightBand
 from orderflow_messaging.clock import FixedClock, SequentialIds
 from orderflow_messaging.consumer import Batch, Incoming, MessageConsumer
 from orderflow_messaging.db import hot_pool
@@ -225,3 +228,38 @@ async def test_a_concurrent_instance_placing_the_same_reference_fails_the_batch(
             await racing
         await second_tx.rollback()
     assert list(await door.orders()) == ["upstream:same"]
+
+
+async def test_a_submission_chooses_its_delivery_or_is_told_why_it_cannot(door: Door) -> None:
+    method = DeliveryMethodChanged(
+        method_id="home", name="Home", kind="home", carrier="SimPost", currency="EUR",
+        zones=[DeliveryZone(zone="all", countries=[ADDRESS["country"]],
+                            bands=[WeightBand(max_weight_g=100_000, price_minor=490)])],
+        revision=1,
+    )  # fmt: skip
+    async with door.engine.begin() as conn:
+        raw = await conn.get_raw_connection()
+        await PgPriceCopy(raw.driver_connection).save(newest_changes([method]))  # type: ignore[arg-type]
+    await door.poll(
+        [
+            envelope(submission("ship-1", delivery={"method": "home"})),
+            envelope(submission("ship-2", delivery={"method": "drone"})),
+            envelope(submission("ship-3", delivery={"method": "home", "pickup_point": "p"})),
+        ]
+    )
+    outbox = await door.outbox()
+    [placed] = [e.payload for _, m, e in outbox if m == "OrderPlaced"]  # v2 here: no itemising
+    assert placed["total"] == {"amount_minor": 1990 + 490, "currency": "EUR"}
+    async with door.engine.connect() as conn:
+        recorded = await conn.scalar(text("SELECT delivery FROM orders"))
+    assert (recorded["method_id"], recorded["price_minor"], recorded["zone"]) == (
+        "home",
+        490,
+        "all",
+    )
+    replies = {e.payload["reference"]: e.payload for _, m, e in outbox if m != "OrderPlaced"}
+    assert "order_id" in replies["ship-1"]
+    assert replies["ship-2"]["reasons"] == [
+        {"field": "delivery.method", "reason": "unknown delivery method 'drone'"}
+    ]
+    assert replies["ship-3"]["reasons"][0]["field"] == "delivery.pickup_point"

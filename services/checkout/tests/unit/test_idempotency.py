@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from checkout.domain.idempotency import check_idempotency_key, fingerprint
-from checkout.domain.model import AddressDraft, LineDraft, OrderDraft, Problem
+from checkout.domain.model import AddressDraft, DeliveryDraft, LineDraft, OrderDraft, Problem
 from checkout.entrypoints.requests import field_path, parse_order
 
 DRAFT = OrderDraft(
@@ -30,7 +30,8 @@ BODY: dict[str, Any] = {
 
 
 def test_a_request_without_coupons_fingerprints_as_before_coupons_existed() -> None:
-    # The canonical JSON of a draft as it was before coupons: a retry across the upgrade
+    # The canonical JSON of a draft as it was before coupons and delivery choices: a
+    # retry across the upgrade
     # must still be the same request.
     before = json.dumps(
         {
@@ -63,6 +64,8 @@ def test_fingerprint_is_a_stable_sha256() -> None:
         replace(DRAFT, payment_token="tok_other"),
         replace(DRAFT, currency="USD"),
         replace(DRAFT, coupons=("TEN",)),
+        replace(DRAFT, delivery=DeliveryDraft("home")),
+        replace(DRAFT, delivery=DeliveryDraft("pickup", "mitte")),
         replace(DRAFT, shipping_address=replace(DRAFT.shipping_address, postcode="N2")),
     ],
 )

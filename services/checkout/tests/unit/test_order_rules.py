@@ -13,7 +13,9 @@ from checkout.domain import rules
 from checkout.domain.model import (
     AddressDraft,
     CatalogItem,
+    DeliveryDraft,
     LineDraft,
+    OrderDelivery,
     OrderDraft,
     OrderLine,
     PricedOrder,
@@ -21,13 +23,18 @@ from checkout.domain.model import (
 )
 from checkout.domain.pricing import NO_PRICE_DATA, PriceBook
 from orderflow_pricing import (
+    Band,
+    DeliveryKind,
+    DeliveryMethod,
     DiscountKind,
     ListKind,
+    PickupPoint,
     PriceList,
     PriceRule,
     Promotion,
     Resolution,
     Tier,
+    Zone,
 )
 
 NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
@@ -271,3 +278,67 @@ def test_a_coupon_that_does_not_apply_is_a_problem_naming_it() -> None:
     ]
     too_many = order(("TEE", 1), coupons=tuple(f"C{i}" for i in range(6)))
     assert Problem("coupons", "at most 5 coupons") in validate_order(too_many, CATALOG)
+
+
+PICKUP_POINT = PickupPoint("mitte", "Kiosk", "Torstr. 1", "Berlin", "10119", "DE")
+HOME = DeliveryMethod(
+    "home", "Home", DeliveryKind.HOME, "SimPost", "EUR",
+    zones=(Zone("uk", frozenset({"GB"}), (Band(1000, 490), Band(5000, 690))),),
+    free_over_minor=10_000,
+)  # fmt: skip
+PICKUP = DeliveryMethod(
+    "pickup", "Pickup", DeliveryKind.PICKUP, "SimPoint", "EUR",
+    zones=(Zone("de", frozenset({"DE"}), (Band(5000, 290),)),), pickup_points=(PICKUP_POINT,),
+)  # fmt: skip
+WEIGHED = CATALOG | {
+    "TEE": replace(CATALOG["TEE"], weight_g=200),
+    "MUG": replace(CATALOG["MUG"], weight_g=350),
+}
+WITH_DELIVERY = PriceBook(promotions=(MUGS,), delivery={"home": HOME, "pickup": PICKUP})
+
+
+def test_the_delivery_is_priced_by_weight_and_added_to_the_total() -> None:
+    draft = order(("TEE", 2), ("MUG", 2), delivery=DeliveryDraft("home"))  # 1100 g
+    priced = price_order(draft, WEIGHED, WITH_DELIVERY)
+    assert priced.delivery == OrderDelivery("home", "home", "SimPost", 690, "uk", 1100)
+    lines = 2 * 1990 + 2 * 1250
+    assert priced.total_minor == lines - 300 + 690
+    # Free once the basket (after discounts) reaches the threshold.
+    big = price_order(order(("TEE", 6), delivery=DeliveryDraft("home")), WEIGHED, WITH_DELIVERY)
+    assert big.delivery is not None
+    assert (big.delivery.price_minor, big.delivery.free) == (0, True)
+    assert big.total_minor == 6 * 1990
+
+
+def test_a_pickup_order_is_priced_to_its_point_whatever_the_address() -> None:
+    draft = order(("TEE", 1), delivery=DeliveryDraft("pickup", "mitte"))  # address in GB
+    priced = price_order(draft, WEIGHED, WITH_DELIVERY)
+    assert priced.delivery is not None
+    assert (priced.delivery.price_minor, priced.delivery.pickup_point) == (290, PICKUP_POINT)
+    assert priced.total_minor == 1990 + 290
+
+
+@pytest.mark.parametrize(
+    ("delivery", "field", "reason"),
+    [
+        (DeliveryDraft("nope"), "delivery.method", "unknown delivery method 'nope'"),
+        (DeliveryDraft("pickup"), "delivery.pickup_point", "choose a pickup point of 'pickup'"),
+        (DeliveryDraft("home", "mitte"), "delivery.pickup_point", "'home' delivers home"),
+    ],
+)
+def test_a_delivery_that_cannot_be_had_is_a_problem_naming_it(
+    delivery: DeliveryDraft, field: str, reason: str
+) -> None:
+    draft = order(("TEE", 1), delivery=delivery)
+    assert validate_order(draft, WEIGHED, WITH_DELIVERY) == [Problem(field, reason)]
+
+
+def test_a_parcel_too_heavy_for_the_method_is_refused_with_its_weight() -> None:
+    draft = order(("MUG", 15), delivery=DeliveryDraft("home"))  # 5250 g
+    [problem] = validate_order(draft, WEIGHED, WITH_DELIVERY)
+    assert problem == Problem("delivery.method", "'home' takes up to 5000 g to GB, not 5250 g")
+
+
+def test_an_order_without_a_delivery_choice_is_charged_none() -> None:
+    priced = price_order(order(("TEE", 1)), WEIGHED, WITH_DELIVERY)
+    assert (priced.delivery, priced.total_minor) == (None, 1990)

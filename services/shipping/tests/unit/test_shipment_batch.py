@@ -108,6 +108,21 @@ async def test_create_books_at_once_and_answers_with_the_booking() -> None:
     assert (desk.store.loads, desk.store.saves) == (1, 1)
 
 
+async def test_a_delivery_method_books_with_its_own_carrier() -> None:
+    desk = Desk()
+    express = create("o1").model_copy(update={"method_id": "express", "carrier": "SimExpress"})
+    (kind, reply), _ = await desk.run(express, create("o2"))
+    assert (kind, reply["carrier"], reply["tracking_number"]) == (
+        "ShipmentCreated", "SimExpress", "SE000000000001"
+    )  # fmt: skip
+    shipment = desk.shipment("o1")
+    assert (shipment.method_id, shipment.carrier) == ("express", "SimExpress")
+    default = desk.shipment("o2")  # no method chosen: the default carrier
+    assert (default.method_id, default.carrier) == (None, "SimPost")
+    assert default.booking is not None
+    assert default.booking.carrier == "SimPost"
+
+
 async def test_a_resend_is_answered_again_without_a_second_shipment() -> None:
     desk = Desk()
     first = await desk.run(create("o1"), create("o1"))  # resent within the batch

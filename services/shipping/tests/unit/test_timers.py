@@ -176,6 +176,19 @@ async def test_a_slow_carriers_accepted_shipments_are_booked_in_ready_order() ->
     ]  # fmt: skip
 
 
+async def test_a_slow_shipment_is_booked_later_with_its_methods_carrier() -> None:
+    address = Address("Ada Lovelace", "1 Analytical Way", "London", "99501", "GB")
+    express = CARRIER.named("SimExpress")
+    slow = open_shipment("s1", address, [], express, UUID(int=1), at(0), TIMINGS, "express")
+    timers = Timers(slow)
+    timers.at(10)
+    _, [(kind, payload)] = await timers.ready()
+    assert (kind, payload["carrier"], payload["tracking_number"][:2]) == (
+        "ShipmentCreated", "SimExpress", "SE"
+    )  # fmt: skip
+    assert timers.shipment("s1").method_id == "express"
+
+
 async def test_a_tick_takes_at_most_its_limit_and_the_next_one_the_rest() -> None:
     timers = Timers(*(opened(f"o{n:03d}", n / 100, n=n + 1) for n in range(250)))
     slow = Timers(*(replace(opened(f"s{n}", 0, "99501"), ready_at=at(n)) for n in range(5)))

@@ -37,6 +37,7 @@ def product_of(row: Any) -> Product:
         available=row.available,
         components=tuple((c["sku"], int(c["quantity"])) for c in row.components or ()),
         bundle_discount_bp=row.bundle_discount_bp,
+        weight_g=row.weight_g,
     )
 
 
@@ -71,6 +72,7 @@ class ProductRepository:
             updated_at=product.updated_at,
             components=[{"sku": sku, "quantity": q} for sku, q in product.components] or None,
             bundle_discount_bp=product.bundle_discount_bp,
+            weight_g=product.weight_g,
             **_details(product),
         )
         result = await self._conn.execute(insert_or_ignore(products, row, ["sku"]), row)

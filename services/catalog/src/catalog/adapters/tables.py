@@ -59,6 +59,8 @@ products = Table(
     # when it is priced from them, the discount in basis points.
     Column("components", JSONB, nullable=True),
     Column("bundle_discount_bp", Integer, nullable=True),
+    # One unit's shipping weight in grams (null: unknown); delivery rates are by weight.
+    Column("weight_g", Integer, nullable=True),
     Column("search", TSVECTOR, Computed(SEARCH_DOCUMENT, persisted=True)),
     CheckConstraint("price_minor >= 0", name="price_non_negative"),
     Index("products_search", "search", postgresql_using="gin"),
@@ -161,4 +163,18 @@ redemptions = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
     CheckConstraint("status IN ('reserved', 'released')", name="redemption_status"),
     Index("redemptions_customer", "promotion_id", "customer_id", "status"),
+)
+
+# Delivery methods (docs/catalog.md#delivery-options): each row the whole current state
+# with a revision that grows with every change, announced as DeliveryMethodChanged.
+delivery_methods = Table(
+    "delivery_methods",
+    metadata,
+    Column("method_id", Text, primary_key=True),
+    # orderflow_pricing's DeliveryMethod.to_json() but the id: name, kind, carrier,
+    # currency, zones with their weight bands, free_over_minor, pickup_points.
+    Column("definition", JSONB, nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("revision", BigInteger, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )

@@ -15,6 +15,7 @@ from catalog.domain.model import (
     UnknownCategory,
     UnknownProduct,
     bundle_price,
+    bundle_weight,
     checked_bundle,
 )
 from orderflow_contracts import topics
@@ -60,6 +61,7 @@ async def publish_product(uow: CatalogUnitOfWork, product: Product) -> bool:
         currency=stamped.currency,
         active=stamped.active,
         components=[StockLine(sku=sku, quantity=q) for sku, q in stamped.components] or None,
+        weight_g=stamped.weight_g,
     )
     await _announce(uow, published, stamped.sku)
     log.info(
@@ -83,6 +85,7 @@ async def publish_bundle(
     if discount_bp is not None:
         price = bundle_price(bundle.components, parts, discount_bp)
         bundle = replace(bundle, price_minor=price, bundle_discount_bp=discount_bp)
+    bundle = replace(bundle, weight_g=bundle_weight(bundle.components, parts))
     return bundle if await publish_product(uow, bundle) else None
 
 
@@ -167,7 +170,7 @@ async def seed_catalog(
         product = Product(
             sample.sku, sample.name, sample.price_minor, sample.currency,
             description=sample.description, category=sample.category, family=sample.family,
-            attributes=dict(sample.attributes),
+            attributes=dict(sample.attributes), weight_g=sample.weight_g,
         )  # fmt: skip
         if await publish_product(uow, product):
             added += 1

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from catalog.adapters.delivery import DeliveryStore
 from catalog.adapters.prices import PriceBook
 from catalog.adapters.promotions import PromotionStore
 from catalog.adapters.repository import CategoryRepository, ProductRepository
@@ -38,6 +39,10 @@ class CatalogUnitOfWork:
     @property
     def promotions(self) -> PromotionStore:
         return PromotionStore(self.conn)
+
+    @property
+    def delivery(self) -> DeliveryStore:
+        return DeliveryStore(self.conn)
 
 
 @asynccontextmanager

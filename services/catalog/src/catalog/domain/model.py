@@ -60,6 +60,9 @@ class Product:
     # points, kept so as the components are repriced.
     components: tuple[tuple[str, int], ...] = ()
     bundle_discount_bp: int | None = None
+    # One unit's shipping weight (None: unknown, weighed as nothing); a bundle's is its
+    # components'.
+    weight_g: int | None = None
 
     @property
     def is_bundle(self) -> bool:
@@ -134,6 +137,17 @@ def bundle_price(
     rounded half up to a minor unit."""
     total = sum(parts[sku].price_minor * quantity for sku, quantity in components)
     return (total * (10_000 - discount_bp) + 5_000) // 10_000
+
+
+def bundle_weight(
+    components: Iterable[tuple[str, int]], parts: Mapping[str, Product]
+) -> int | None:
+    """The components' weights (quantity x weight; an unknown one weighs nothing), or
+    None when no component's weight is known."""
+    weights = [(parts[sku].weight_g, quantity) for sku, quantity in components]
+    if all(weight is None for weight, _ in weights):
+        return None
+    return sum((weight or 0) * quantity for weight, quantity in weights)
 
 
 def checked_bundle(

@@ -18,6 +18,7 @@ from catalog.adapters.repository import ProductRepository
 from catalog.application import handlers
 from catalog.application.unit_of_work import unit_of_work
 from catalog.domain.model import Category, InvalidBundle, Product, UnknownCategory, UnknownProduct
+from catalog.entrypoints.delivery import build_delivery_router
 from catalog.entrypoints.discovery import build_discovery_router
 from catalog.entrypoints.prices import build_prices_router
 from catalog.entrypoints.promotions import build_promotions_router
@@ -30,7 +31,7 @@ from catalog.entrypoints.views import (
     invalid,
     product_view,
 )
-from orderflow_contracts.common import Currency, MinorUnits, Sku
+from orderflow_contracts.common import Currency, MinorUnits, Sku, Weight
 from orderflow_messaging.clock import Clock
 from orderflow_service.http import NO_NUL, Text
 
@@ -60,6 +61,7 @@ class NewProduct(ProductDetails):
     price_minor: MinorUnits
     currency: Currency
     active: bool = True
+    weight_g: Weight | None = None  # one unit's shipping weight (delivery rates by weight)
 
 
 class BundleComponent(BaseModel):
@@ -112,6 +114,7 @@ def build_router(engine: AsyncEngine, clock: Clock) -> APIRouter:
     root.include_router(build_discovery_router(engine))
     root.include_router(build_prices_router(engine, clock))
     root.include_router(build_promotions_router(engine, clock))
+    root.include_router(build_delivery_router(engine, clock))
     return root
 
 
@@ -202,7 +205,7 @@ def _products_router(engine: AsyncEngine, clock: Clock) -> APIRouter:
         product = Product(
             body.sku, body.name, body.price_minor, body.currency, body.active,
             description=body.description, category=body.category, family=body.family,
-            attributes=dict(body.attributes),
+            attributes=dict(body.attributes), weight_g=body.weight_g,
         )  # fmt: skip
         try:
             async with unit_of_work(engine, clock) as uow:

@@ -42,11 +42,18 @@ def _iso_text(value: object) -> object:
 
 # JSON has no date type: a moment is an ISO 8601 string with its offset (strict mode
 # would refuse the string), kept in UTC, so a list reads back as it was sent.
+def _in_utc(moment: datetime) -> datetime:
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00+01:00 is before the first UTC moment
+        raise ValueError("outside the years 1 to 9999 in UTC") from None
+
+
 Moment = Annotated[
     AwareDatetime,
     Field(strict=False),
     BeforeValidator(_iso_text),
-    AfterValidator(lambda moment: moment.astimezone(UTC)),
+    AfterValidator(_in_utc),
 ]
 # What PostgreSQL text can hold (no NUL), as long as the contracts' customer id.
 CustomerId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=NO_NUL)]

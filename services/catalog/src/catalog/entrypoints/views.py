@@ -42,6 +42,7 @@ class ProductView(BaseModel):
     available: int | None = None
     in_stock: bool = False
     components: list[ComponentView] | None = None  # a bundle's (null: not a bundle)
+    weight_g: int | None = None  # one unit's shipping weight (null: unknown)
 
 
 def product_view(product: Product) -> ProductView:
@@ -58,6 +59,7 @@ def product_view(product: Product) -> ProductView:
         available=product.available,
         in_stock=product.in_stock,
         components=[ComponentView(sku=sku, quantity=q) for sku, q in product.components] or None,
+        weight_g=product.weight_g,
     )
 
 

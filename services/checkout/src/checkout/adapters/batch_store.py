@@ -14,6 +14,8 @@ from checkout.adapters.price_copy import MemoryPriceCopy, PgPriceCopy
 from checkout.adapters.repository import (
     components_json,
     components_of,
+    delivery_json,
+    delivery_of,
     discounts_json,
     discounts_of,
     line_json,
@@ -27,40 +29,42 @@ from orderflow_messaging.db import Connection, rows_affected
 from orderflow_messaging.write_plan import WritePlan
 
 _CATALOG_FOR_UPDATE = """
-    SELECT sku, name, price_minor, currency, active, components, updated_at FROM catalog_items
-    WHERE sku = ANY($1::text[]) ORDER BY sku FOR UPDATE
+    SELECT sku, name, price_minor, currency, active, components, weight_g, updated_at
+    FROM catalog_items WHERE sku = ANY($1::text[]) ORDER BY sku FOR UPDATE
 """
 # The time guard keeps a row another transaction inserted meanwhile with a newer change.
 _UPSERT_CATALOG = """
     INSERT INTO catalog_items (sku, name, price_minor, currency, active, updated_at,
-                               components)
+                               components, weight_g)
     SELECT u.sku, u.name, u.price_minor, u.currency, u.active, u.updated_at,
-           u.components::jsonb
+           u.components::jsonb, u.weight_g
     FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::bool[],
-                $6::timestamptz[], $7::text[])
-         AS u(sku, name, price_minor, currency, active, updated_at, components)
+                $6::timestamptz[], $7::text[], $8::int[])
+         AS u(sku, name, price_minor, currency, active, updated_at, components, weight_g)
     ON CONFLICT (sku) DO UPDATE
     SET name = excluded.name, price_minor = excluded.price_minor,
         currency = excluded.currency, active = excluded.active,
-        updated_at = excluded.updated_at, components = excluded.components
+        updated_at = excluded.updated_at, components = excluded.components,
+        weight_g = excluded.weight_g
     WHERE catalog_items.updated_at <= excluded.updated_at
 """
 _CATALOG = """
-    SELECT sku, name, price_minor, currency, active, components FROM catalog_items
+    SELECT sku, name, price_minor, currency, active, components, weight_g FROM catalog_items
     WHERE sku = ANY($1::text[])
 """
 _ORDERS = """
     SELECT order_id, idempotency_key, request_fingerprint, customer_id, total_minor,
-           currency, lines, status, created_at, discounts
+           currency, lines, status, created_at, discounts, delivery
     FROM orders WHERE idempotency_key = ANY($1::text[])
 """
 _INSERT_ORDERS = """
     INSERT INTO orders (order_id, idempotency_key, request_fingerprint, customer_id,
-                        total_minor, currency, lines, status, created_at, discounts)
-    SELECT o, k, f, c, t, cur, l::jsonb, s, at, d::jsonb
+                        total_minor, currency, lines, status, created_at, discounts,
+                        delivery)
+    SELECT o, k, f, c, t, cur, l::jsonb, s, at, d::jsonb, dl::jsonb
     FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[],
-                $7::text[], $8::text[], $9::timestamptz[], $10::text[])
-         AS u(o, k, f, c, t, cur, l, s, at, d)
+                $7::text[], $8::text[], $9::timestamptz[], $10::text[], $11::text[])
+         AS u(o, k, f, c, t, cur, l, s, at, d, dl)
     ON CONFLICT (idempotency_key) DO NOTHING
 """
 
@@ -73,7 +77,7 @@ class ConcurrentSubmission(Exception):
 def _item(row: asyncpg.Record) -> CatalogItem:
     return CatalogItem(
         row["sku"], row["name"], row["price_minor"], row["currency"], row["active"],
-        components_of(row["components"]),
+        components_of(row["components"]), row["weight_g"],
     )  # fmt: skip
 
 
@@ -89,6 +93,7 @@ def _order(row: asyncpg.Record) -> Order:
         status=OrderStatus(row["status"]),
         created_at=row["created_at"],
         discounts=discounts_of(row["discounts"]),
+        delivery=delivery_of(row["delivery"]),
     )
 
 
@@ -116,6 +121,7 @@ class PgCatalogStore:
                 [c.item.active for c in changed],
                 [c.changed_at for c in changed],
                 [components_json(c.item) for c in changed],
+                [c.item.weight_g for c in changed],
             )
 
 
@@ -155,6 +161,7 @@ class PgSubmissionStore:
             [o.status.value for o in placed],
             [o.created_at for o in placed],
             [json.dumps(discounts_json(o)) for o in placed],
+            [delivery_json(o.delivery) for o in placed],
         ]
         if self._plan is not None:
             self._plan.add(_INSERT_ORDERS, *args, expect=len(placed))

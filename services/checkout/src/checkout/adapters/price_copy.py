@@ -5,7 +5,7 @@ passes the same contract tests."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -15,12 +15,14 @@ from checkout.application.price_copy import PriceChanges
 from checkout.domain.pricing import PriceBook, reads_stock
 from orderflow_contracts.catalog import (
     CustomerPriceGroupsChanged,
+    DeliveryMethodChanged,
     PriceListChanged,
     PriceRuleChanged,
     PromotionChanged,
 )
 from orderflow_messaging.db import Connection
 from orderflow_pricing import (
+    DeliveryMethod,
     ListKind,
     PriceList,
     PriceRule,
@@ -80,6 +82,15 @@ _SAVE_LEVELS = """
     ON CONFLICT (sku) DO UPDATE SET available = excluded.available, revision = excluded.revision
     WHERE t.revision < excluded.revision
 """
+_SAVE_DELIVERY = """
+    INSERT INTO delivery_methods AS t (method_id, definition, active, revision)
+    SELECT u.method_id, u.definition::jsonb, u.active, u.revision
+    FROM unnest($1::text[], $2::text[], $3::bool[], $4::bigint[])
+         AS u(method_id, definition, active, revision)
+    ON CONFLICT (method_id) DO UPDATE SET
+        definition = excluded.definition, active = excluded.active, revision = excluded.revision
+    WHERE t.revision < excluded.revision
+"""
 _SAVE_PROMOTIONS = """
     INSERT INTO promotions AS t (promotion_id, definition, active, revision)
     SELECT u.promotion_id, u.definition::jsonb, u.active, u.revision
@@ -107,7 +118,9 @@ _LOAD = """
         (SELECT coalesce(jsonb_agg(to_jsonb(r)), '[]') FROM price_rules r WHERE r.active)
             AS rules,
         (SELECT coalesce(jsonb_agg(p.definition), '[]') FROM promotions p WHERE p.active)
-            AS promotions
+            AS promotions,
+        (SELECT coalesce(jsonb_agg(d.definition), '[]') FROM delivery_methods d WHERE d.active)
+            AS delivery
 """
 _LEVELS = "SELECT sku, available FROM stock_levels WHERE sku = ANY($1::text[])"
 
@@ -193,6 +206,12 @@ class PgPriceCopy:
                 [e.model_dump_json() for e in promotions],
                 [e.active for e in promotions], [e.revision for e in promotions],
             )  # fmt: skip
+        if methods := changes.delivery:
+            await self._conn.execute(
+                _SAVE_DELIVERY,
+                [e.method_id for e in methods], [e.model_dump_json() for e in methods],
+                [e.active for e in methods], [e.revision for e in methods],
+            )  # fmt: skip
 
     async def load(self, customer_ids: Sequence[str], skus: Sequence[str]) -> PriceBook:
         """What orders of these customers for these SKUs are priced by."""
@@ -208,6 +227,7 @@ class PgPriceCopy:
             groups={c: frozenset(g) for c, g in _json(row["groups"])},
             levels=levels,
             promotions=tuple(Promotion.from_json(p) for p in _json(row["promotions"])),
+            delivery=_methods(DeliveryMethod.from_json(d) for d in _json(row["delivery"])),
         )
 
 
@@ -220,6 +240,7 @@ class MemoryPriceCopy:
     groups: dict[str, CustomerPriceGroupsChanged] = field(default_factory=dict)
     levels: dict[str, tuple[int, int]] = field(default_factory=dict)  # sku -> (rev, qty)
     promotions: dict[str, PromotionChanged] = field(default_factory=dict)
+    delivery: dict[str, DeliveryMethodChanged] = field(default_factory=dict)
 
     async def save(self, changes: PriceChanges) -> None:
         for e in changes.lists:
@@ -239,6 +260,10 @@ class MemoryPriceCopy:
             held = self.promotions.get(p.promotion_id)
             if held is None or held.revision < p.revision:
                 self.promotions[p.promotion_id] = p
+        for d in changes.delivery:
+            known_method = self.delivery.get(d.method_id)
+            if known_method is None or known_method.revision < d.revision:
+                self.delivery[d.method_id] = d
 
     async def load(self, customer_ids: Sequence[str], skus: Sequence[str]) -> PriceBook:
         groups = {c: frozenset(self.groups[c].groups) for c in customer_ids if c in self.groups}
@@ -258,9 +283,19 @@ class MemoryPriceCopy:
             for p in self.promotions.values()
             if p.active
         )
-        return PriceBook(
-            lists=lists, rules=rules, groups=groups, levels=levels, promotions=promotions
+        delivery = _methods(
+            DeliveryMethod.from_json(d.model_dump(mode="json"))
+            for d in self.delivery.values()
+            if d.active
         )
+        return PriceBook(
+            lists=lists, rules=rules, groups=groups, levels=levels, promotions=promotions,
+            delivery=delivery,
+        )  # fmt: skip
+
+
+def _methods(methods: Iterable[DeliveryMethod]) -> dict[str, DeliveryMethod]:
+    return {m.method_id: m for m in methods}
 
 
 def _row_of(event: PriceListChanged) -> dict[str, Any]:

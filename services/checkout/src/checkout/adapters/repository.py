@@ -16,19 +16,28 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from checkout.adapters.tables import (
     catalog_items,
     customer_price_groups,
+    delivery_methods,
     orders,
     price_lists,
     price_rules,
     promotions,
 )
-from checkout.domain.model import CatalogItem, Order, OrderDiscount, OrderLine, OrderStatus
+from checkout.domain.model import (
+    CatalogItem,
+    Order,
+    OrderDelivery,
+    OrderDiscount,
+    OrderLine,
+    OrderStatus,
+)
 from orderflow_messaging.sql import insert_or_ignore
+from orderflow_pricing import PickupPoint
 
 
 def _item(row: Any) -> CatalogItem:
     return CatalogItem(
         row.sku, row.name, row.price_minor, row.currency, row.active,
-        components_of(row.components),
+        components_of(row.components), row.weight_g,
     )  # fmt: skip
 
 
@@ -56,16 +65,17 @@ class CatalogRepository:
         return [_item(row) for row in rows]
 
     async def price_data(self) -> list[tuple[str, str, int, bool]]:
-        """(kind, id, revision, active) of every price list, rule, customer's groups and
-        promotion in the copy."""
+        """(kind, id, revision, active) of every price list, rule, customer's groups,
+        promotion and delivery method in the copy."""
         lists, rules, groups = price_lists.c, price_rules.c, customer_price_groups.c
-        promos = promotions.c
+        promos, methods = promotions.c, delivery_methods.c
         query = union_all(
             select(literal("list").label("kind"), lists.list_id.label("id"),
                    lists.revision, lists.active),
             select(literal("rule"), rules.rule_id, rules.revision, rules.active),
             select(literal("customer"), groups.customer_id, groups.revision, true()),
             select(literal("promotion"), promos.promotion_id, promos.revision, promos.active),
+            select(literal("delivery"), methods.method_id, methods.revision, methods.active),
         ).order_by("kind", "id")  # fmt: skip
         return [(k, i, r, a) for k, i, r, a in await self._conn.execute(query)]
 
@@ -78,6 +88,7 @@ class CatalogRepository:
             "active": item.active,
             "updated_at": changed_at,
             "components": [list(c) for c in item.components] or None,
+            "weight_g": item.weight_g,
         }
         statement = insert(catalog_items).values(sku=item.sku, **values)
         result = await self._conn.execute(
@@ -119,6 +130,20 @@ def discounts_of(data: Any) -> tuple[OrderDiscount, ...]:
     return tuple(OrderDiscount(**d) for d in data or ())
 
 
+def delivery_json(delivery: OrderDelivery | None) -> str | None:
+    """The ``delivery`` JSONB of ``orders`` as JSON text (null: none chosen)."""
+    return None if delivery is None else json.dumps(dataclasses.asdict(delivery))
+
+
+def delivery_of(data: Any) -> OrderDelivery | None:
+    if isinstance(data, str):
+        data = json.loads(data)
+    if data is None:
+        return None
+    point = data.get("pickup_point")
+    return OrderDelivery(**(data | {"pickup_point": PickupPoint(**point) if point else None}))
+
+
 def _order(row: Any) -> Order:
     return Order(
         order_id=str(row.order_id),
@@ -131,6 +156,7 @@ def _order(row: Any) -> Order:
         status=OrderStatus(row.status),
         created_at=row.created_at,
         discounts=discounts_of(row.discounts),
+        delivery=delivery_of(row.delivery),
     )
 
 
@@ -163,6 +189,7 @@ class OrderRepository:
             status=order.status.value,
             created_at=order.created_at,
             discounts=discounts_json(order),
+            delivery=dataclasses.asdict(order.delivery) if order.delivery else None,
         )
         result = await self._conn.execute(insert_or_ignore(orders, row, ["idempotency_key"]), row)
         return bool(result.rowcount)

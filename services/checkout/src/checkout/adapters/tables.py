@@ -30,6 +30,8 @@ catalog_items = Table(
     Column("active", Boolean, nullable=False),
     # A bundle's components ([[sku, quantity], ...]; null: not a bundle).
     Column("components", JSONB, nullable=True),
+    # One unit's shipping weight in grams (null: unknown, weighs nothing).
+    Column("weight_g", Integer, nullable=True),
     # When catalog made the change (the event's occurred_at), not when it arrived: an
     # older event replayed later must not overwrite a newer price.
     Column("updated_at", DateTime(timezone=True), nullable=False),
@@ -49,6 +51,8 @@ orders = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     # The promotions applied: [{promotion_id, code, amount_minor, limited}, ...].
     Column("discounts", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    # The delivery chosen and its price (null: none chosen): OrderDelivery as JSON.
+    Column("delivery", JSONB, nullable=True),
     # What makes concurrent retries of one request place a single order.
     UniqueConstraint("idempotency_key", name="orders_idempotency_key"),
 )
@@ -110,6 +114,17 @@ promotions = Table(
     "promotions",
     metadata,
     Column("promotion_id", Text, primary_key=True),
+    Column("definition", JSONB, nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("revision", BigInteger, nullable=False),
+)
+
+# The catalog's delivery methods as announced (DeliveryMethodChanged's payload), newest
+# revision.
+delivery_methods = Table(
+    "delivery_methods",
+    metadata,
+    Column("method_id", Text, primary_key=True),
     Column("definition", JSONB, nullable=False),
     Column("active", Boolean, nullable=False),
     Column("revision", BigInteger, nullable=False),

@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import asdict
 
 from checkout.domain.model import Order, OrderDraft, OrderLine
+from checkout.domain.model import OrderDelivery as OrderDeliveryChosen
 from orderflow_contracts.checkout import OrderPlaced, OrderPlacedV1, OrderPlacedV2, OrderPlacedV3
 from orderflow_contracts.common import (
     Address,
     Money,
+    OrderDelivery,
     OrderDiscount,
     PricedLine,
     PricedLineV2,
@@ -22,7 +24,8 @@ from orderflow_messaging.registry import Message
 def order_placed(
     order: Order, draft: OrderDraft, version: int, sales_channel: str | None = None
 ) -> Message:
-    """OrderPlaced of ``version`` (4, or 3, 2 or 1 while its consumers migrate)."""
+    """OrderPlaced of ``version`` (4, or 3, 2 or 1 while its consumers migrate; their
+    total includes the delivery's price, which only v4 itemises)."""
     address = Address(**asdict(draft.shipping_address))
     if version == 1:
         return OrderPlacedV1(
@@ -82,6 +85,26 @@ def order_placed(
         ],
         total=total, shipping_address=address, payment_token=draft.payment_token,
         placed_at=order.created_at, sales_channel=sales_channel,
+        delivery=_delivery(order.delivery, address.name),
+    )  # fmt: skip
+
+
+def _delivery(delivery: OrderDeliveryChosen | None, customer: str) -> OrderDelivery | None:
+    """A pickup parcel is addressed to the customer at the point."""
+    if delivery is None:
+        return None
+    point = delivery.pickup_point
+    address = None
+    if point is not None:
+        address = Address(
+            name=customer, line1=f"{point.name}, {point.line1}"[:200], city=point.city,
+            postcode=point.postcode, country=point.country,
+        )  # fmt: skip
+    return OrderDelivery(
+        method_id=delivery.method_id, kind=delivery.kind, carrier=delivery.carrier,
+        price_minor=delivery.price_minor, zone=delivery.zone, weight_g=delivery.weight_g,
+        free=delivery.free, pickup_point=point.point_id if point is not None else None,
+        pickup_address=address,
     )  # fmt: skip
 
 

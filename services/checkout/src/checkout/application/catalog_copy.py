@@ -50,7 +50,7 @@ class CatalogCopy:
                 components = tuple((c.sku, c.quantity) for c in event.components or ())
                 item = CatalogItem(
                     event.sku, event.name, event.price_minor, event.currency, event.active,
-                    components,
+                    components, event.weight_g,
                 )  # fmt: skip
             case PriceChanged():
                 if stored is None:

@@ -1,6 +1,6 @@
 """Keeping checkout's copy of the price data: the catalog's price lists, rules,
-customers' price groups and promotions (catalog.events) and inventory's stock levels
-(inventory.stock), a batch at a time.
+customers' price groups, promotions and delivery methods (catalog.events) and
+inventory's stock levels (inventory.stock), a batch at a time.
 
 Each event carries its subject's whole state and a revision that only grows, so a batch
 keeps, per subject, the event with the highest revision and writes it once; the store
@@ -18,6 +18,7 @@ import structlog
 
 from orderflow_contracts.catalog import (
     CustomerPriceGroupsChanged,
+    DeliveryMethodChanged,
     PriceListChanged,
     PriceRuleChanged,
     PromotionChanged,
@@ -32,6 +33,7 @@ PriceEvent = (
     | PriceRuleChanged
     | CustomerPriceGroupsChanged
     | PromotionChanged
+    | DeliveryMethodChanged
     | StockLevelChanged
 )
 PRICE_EVENTS = (
@@ -39,6 +41,7 @@ PRICE_EVENTS = (
     PriceRuleChanged,
     CustomerPriceGroupsChanged,
     PromotionChanged,
+    DeliveryMethodChanged,
     StockLevelChanged,
 )
 E = TypeVar("E", bound=PriceEvent)
@@ -53,9 +56,10 @@ class PriceChanges:
     groups: list[CustomerPriceGroupsChanged] = field(default_factory=list)
     levels: list[StockLevelChanged] = field(default_factory=list)
     promotions: list[PromotionChanged] = field(default_factory=list)
+    delivery: list[DeliveryMethodChanged] = field(default_factory=list)
 
     def __len__(self) -> int:
-        kinds = (self.lists, self.rules, self.groups, self.levels, self.promotions)
+        kinds = (self.lists, self.rules, self.groups, self.levels, self.promotions, self.delivery)
         return sum(len(kind) for kind in kinds)
 
 
@@ -76,6 +80,8 @@ def _subject(event: PriceEvent) -> str:
             return event.sku
         case PromotionChanged():
             return event.promotion_id
+        case DeliveryMethodChanged():
+            return event.method_id
 
 
 def _newest(events: Iterable[PriceEvent], kind: type[E]) -> list[E]:
@@ -95,6 +101,7 @@ def newest_changes(events: Sequence[PriceEvent]) -> PriceChanges:
         groups=_newest(events, CustomerPriceGroupsChanged),
         levels=_newest(events, StockLevelChanged),
         promotions=_newest(events, PromotionChanged),
+        delivery=_newest(events, DeliveryMethodChanged),
     )
 
 

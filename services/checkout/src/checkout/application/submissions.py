@@ -26,7 +26,15 @@ from pydantic import ValidationError
 from checkout.application.announcements import order_placed
 from checkout.application.ports import SubmissionStore
 from checkout.domain.idempotency import fingerprint
-from checkout.domain.model import AddressDraft, CatalogItem, LineDraft, Order, OrderDraft, Problem
+from checkout.domain.model import (
+    AddressDraft,
+    CatalogItem,
+    DeliveryDraft,
+    LineDraft,
+    Order,
+    OrderDraft,
+    Problem,
+)
 from checkout.domain.placing import KeyReused, Placed, Rejected, answer_again, place_new
 from checkout.domain.pricing import NO_PRICE_DATA, PriceBook
 from checkout.domain.rules import NUL_REASON, nul_problems
@@ -98,6 +106,11 @@ def draft_of(submission: SubmitOrder) -> OrderDraft:
         payment_token=submission.payment_token,
         currency=submission.currency,
         coupons=tuple(submission.coupons),
+        delivery=(
+            DeliveryDraft(submission.delivery.method, submission.delivery.pickup_point)
+            if submission.delivery is not None
+            else None
+        ),
     )
 
 

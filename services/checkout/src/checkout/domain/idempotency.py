@@ -22,10 +22,12 @@ KEY_REUSED = "Idempotency-Key reused with a different request"
 
 def canonical_json(draft: OrderDraft) -> str:
     data = dataclasses.asdict(draft)
+    # A request without coupons or a delivery choice fingerprints as it did before they
+    # existed, so a retry across the upgrade is still the same request.
     if not data["coupons"]:
-        # A request without coupons fingerprints as it did before coupons existed, so a
-        # retry across the upgrade is still the same request.
         del data["coupons"]
+    if data["delivery"] is None:
+        del data["delivery"]
     # ASCII escapes keep the bytes defined even for text a client sent oddly encoded.
     return json.dumps(data, sort_keys=True, separators=(",", ":"))
 

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from orderflow_pricing import PickupPoint
+
 
 @dataclass(frozen=True)
 class CatalogItem:
@@ -21,6 +23,7 @@ class CatalogItem:
     active: bool = True
     # A bundle: the (SKU, quantity) one unit of it is made of.
     components: tuple[tuple[str, int], ...] = ()
+    weight_g: int | None = None  # one unit's shipping weight (None: unknown, weighs nothing)
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,14 @@ class LineDraft:
 
 
 @dataclass(frozen=True)
+class DeliveryDraft:
+    """The customer's delivery choice: a method and, for a pickup method, its point."""
+
+    method: str
+    pickup_point: str | None = None
+
+
+@dataclass(frozen=True)
 class OrderDraft:
     customer_id: str
     lines: tuple[LineDraft, ...]
@@ -46,6 +57,7 @@ class OrderDraft:
     payment_token: str
     currency: str = "EUR"
     coupons: tuple[str, ...] = ()  # coupon codes, as the customer typed them
+    delivery: DeliveryDraft | None = None  # None: no delivery chosen (none charged)
 
 
 @dataclass(frozen=True)
@@ -92,11 +104,28 @@ class OrderDiscount:
 
 
 @dataclass(frozen=True)
+class OrderDelivery:
+    """How the order is delivered and what it costs (part of its total): the method, its
+    kind (``home``, or ``pickup`` at ``pickup_point``, where the parcel goes), the
+    carrier, the zone and weight it was priced by, ``free`` over the threshold."""
+
+    method_id: str
+    kind: str
+    carrier: str
+    price_minor: int
+    zone: str
+    weight_g: int
+    free: bool = False
+    pickup_point: PickupPoint | None = None
+
+
+@dataclass(frozen=True)
 class PricedOrder:
     lines: tuple[OrderLine, ...]
     currency: str
-    total_minor: int  # the lines' prices less the discounts
+    total_minor: int  # the lines' prices less the discounts plus the delivery
     discounts: tuple[OrderDiscount, ...] = ()
+    delivery: OrderDelivery | None = None
 
 
 class OrderStatus(StrEnum):
@@ -117,3 +146,4 @@ class Order:
     status: OrderStatus
     created_at: datetime
     discounts: tuple[OrderDiscount, ...] = ()
+    delivery: OrderDelivery | None = None

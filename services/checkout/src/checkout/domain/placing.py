@@ -74,5 +74,6 @@ def place_new(
         status=OrderStatus.PLACED,
         created_at=now,
         discounts=priced.discounts,
+        delivery=priced.delivery,
     )
     return Placed(order, new=True)

@@ -14,6 +14,7 @@ from checkout.domain.model import CatalogItem
 from orderflow_pricing import (
     BasePrice,
     Customer,
+    DeliveryMethod,
     PriceList,
     PriceRule,
     Promotion,
@@ -33,6 +34,7 @@ class PriceBook:
     groups: Mapping[str, frozenset[str]] = field(default_factory=dict)
     levels: Mapping[str, int] = field(default_factory=dict)
     promotions: tuple[Promotion, ...] = ()  # the active ones (cart rules and coupons)
+    delivery: Mapping[str, DeliveryMethod] = field(default_factory=dict)  # offered, by id
 
     def price(
         self,

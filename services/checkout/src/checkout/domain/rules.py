@@ -17,6 +17,7 @@ from checkout.domain.model import (
     AddressDraft,
     CatalogItem,
     LineDraft,
+    OrderDelivery,
     OrderDiscount,
     OrderDraft,
     OrderLine,
@@ -27,10 +28,12 @@ from checkout.domain.pricing import PriceBook
 from orderflow_pricing import (
     BasketLine,
     CouponProblem,
+    DeliveryProblem,
     Discounted,
     NoPrice,
     Resolution,
     apply_promotions,
+    quote_delivery,
 )
 
 MAX_LINES = 100
@@ -112,7 +115,14 @@ def assess_order(
         discounted = apply_promotions(basket, draft.currency, at, prices.promotions, draft.coupons)
     except CouponProblem as refused:
         return [Problem(f"coupons[{refused.index}]", refused.reason)]
-    return _priced(resolved, discounted, draft.currency, catalog)
+    priced = _priced(resolved, discounted, draft.currency, catalog)
+    if draft.delivery is None:
+        return priced
+    delivery = _delivery(draft, priced, catalog, prices)
+    if isinstance(delivery, Problem):
+        return [delivery]
+    total = priced.total_minor + delivery.price_minor
+    return dataclasses.replace(priced, total_minor=total, delivery=delivery)
 
 
 def _priced(
@@ -129,6 +139,31 @@ def _priced(
     )
     total = sum(line.total_minor for line in lines) - discounted.total_minor
     return PricedOrder(lines, currency, total, discounts)
+
+
+def _delivery(
+    draft: OrderDraft, priced: PricedOrder, catalog: Mapping[str, CatalogItem], prices: PriceBook
+) -> OrderDelivery | Problem:
+    """The chosen method's price for the order (its weight, its basket after discounts,
+    its address or pickup point), or why the method cannot take it."""
+    choice = draft.delivery
+    assert choice is not None
+    method = prices.delivery.get(choice.method)
+    if method is None:
+        return Problem("delivery.method", f"unknown delivery method {choice.method!r}")
+    weight = sum((catalog[line.sku].weight_g or 0) * line.quantity for line in priced.lines)
+    try:
+        quote = quote_delivery(
+            method, country=draft.shipping_address.country, weight_g=weight,
+            basket_minor=priced.total_minor, currency=priced.currency,
+            pickup_point_id=choice.pickup_point,
+        )  # fmt: skip
+    except DeliveryProblem as refused:
+        return Problem(f"delivery.{refused.field}", refused.reason)
+    return OrderDelivery(
+        method.method_id, method.kind.value, method.carrier, quote.price_minor, quote.zone,
+        weight, quote.free, quote.pickup_point,
+    )  # fmt: skip
 
 
 def _line(
@@ -204,4 +239,7 @@ def nul_problems(draft: OrderDraft) -> list[Problem]:
     texts |= {f"shipping_address.{name}": value for name, value in address.items()}
     texts |= {f"lines[{i}].sku": line.sku for i, line in enumerate(draft.lines)}
     texts |= {f"coupons[{i}]": code for i, code in enumerate(draft.coupons)}
+    if draft.delivery is not None:
+        texts["delivery.method"] = draft.delivery.method
+        texts["delivery.pickup_point"] = draft.delivery.pickup_point or ""
     return [Problem(field, NUL_REASON) for field, value in texts.items() if "\x00" in value]

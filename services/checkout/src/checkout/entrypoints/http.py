@@ -56,17 +56,40 @@ class DiscountView(BaseModel):
     limited: bool  # its uses are counted (redeemed as the saga's first step)
 
 
+class PickupPointView(BaseModel):
+    point_id: str
+    name: str
+    line1: str
+    city: str
+    postcode: str
+    country: str
+
+
+class DeliveryView(BaseModel):
+    """The delivery chosen and its price (part of ``total_minor``)."""
+
+    method_id: str
+    kind: str  # home | pickup
+    carrier: str
+    price_minor: int
+    zone: str
+    weight_g: int
+    free: bool  # the basket reached the method's free-shipping threshold
+    pickup_point: PickupPointView | None = None
+
+
 class OrderView(OrderAccepted):
     customer_id: str
     lines: list[OrderLineView]
     discounts: list[DiscountView] = []
+    delivery: DeliveryView | None = None  # null: no delivery chosen
     created_at: datetime
 
 
 class PriceDataView(BaseModel):
     """One piece of checkout's copy of the price data and the revision it holds."""
 
-    kind: str  # list | rule | customer | promotion
+    kind: str  # list | rule | customer | promotion | delivery
     id: str
     revision: int
     active: bool
@@ -120,6 +143,7 @@ def _order_view(order: Order) -> OrderView:
             for line in order.lines
         ],
         discounts=[DiscountView(**dataclasses.asdict(d)) for d in order.discounts],
+        delivery=DeliveryView(**dataclasses.asdict(order.delivery)) if order.delivery else None,
         created_at=order.created_at,
     )
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from checkout.domain.model import AddressDraft, LineDraft, OrderDraft, Problem
+from checkout.domain.model import AddressDraft, DeliveryDraft, LineDraft, OrderDraft, Problem
 
 # strict: "3" is not a quantity, and a JSON number is not a SKU.
 _SHAPE = ConfigDict(extra="forbid", strict=True)
@@ -34,6 +34,13 @@ class AddressIn(BaseModel):
     country: str
 
 
+class DeliveryIn(BaseModel):
+    model_config = _SHAPE
+
+    method: str
+    pickup_point: str | None = None
+
+
 class OrderIn(BaseModel):
     model_config = _SHAPE
 
@@ -43,6 +50,9 @@ class OrderIn(BaseModel):
     payment_token: str
     currency: str = "EUR"
     coupons: list[str] = []  # coupon codes (any case); each must apply, else a 422
+    # The delivery method chosen (and, for a pickup method, its point): priced and added
+    # to the total, else a 422 naming delivery.method or delivery.pickup_point.
+    delivery: DeliveryIn | None = None
 
     def to_draft(self) -> OrderDraft:
         return OrderDraft(
@@ -52,6 +62,7 @@ class OrderIn(BaseModel):
             payment_token=self.payment_token,
             currency=self.currency,
             coupons=tuple(self.coupons),
+            delivery=DeliveryDraft(**self.delivery.model_dump()) if self.delivery else None,
         )
 
 

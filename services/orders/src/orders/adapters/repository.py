@@ -35,11 +35,19 @@ def saga_data(saga: Saga) -> dict[str, Any]:
             "address": dict(order.address),
             "payment_token": order.payment_token,
             "promotions": list(order.promotions),
+            **_delivery_data(order),
         },
         "facts": {f: getattr(facts, f) for f in _FACTS},
         "compensations": [step.value for step in saga.compensations],
         "rejecting": saga.rejecting,
     }
+
+
+def _delivery_data(order: OrderData) -> dict[str, Any]:
+    """Only for an order that chose a delivery (the others' rows stay as they were)."""
+    if order.delivery_method is None:
+        return {}
+    return {"delivery_method": order.delivery_method, "carrier": order.carrier}
 
 
 def _line_data(line: OrderLine) -> dict[str, Any]:
@@ -72,6 +80,8 @@ def saga_of(row: Any) -> Saga:
             address=order["address"],
             payment_token=order["payment_token"],
             promotions=tuple(order.get("promotions", ())),
+            delivery_method=order.get("delivery_method"),
+            carrier=order.get("carrier"),
         ),
         status=SagaStatus(row["status"]),
         step=Step(row["step"]) if row["step"] else None,

@@ -32,15 +32,22 @@ def _line(line: PricedLineV4) -> OrderLine:
 
 def order_data(msg: OrderPlaced) -> OrderData:
     """From OrderPlaced v4 (older versions arrive upcast). The saga settles in the order's
-    currency: the total after discounts."""
+    currency: the total after discounts, with the delivery. A pickup order's parcel goes
+    to its pickup point."""
+    delivery = msg.delivery
+    address = msg.shipping_address
+    if delivery is not None and delivery.pickup_address is not None:
+        address = delivery.pickup_address
     return OrderData(
         customer_id=msg.customer_id,
         lines=tuple(_line(ln) for ln in msg.lines),
         currency=msg.total.currency,
         total_minor=msg.total.amount_minor,
-        address=msg.shipping_address.model_dump(),
+        address=address.model_dump(),
         payment_token=msg.payment_token,
         promotions=tuple(d.promotion_id for d in msg.discounts if d.limited),
+        delivery_method=delivery.method_id if delivery is not None else None,
+        carrier=delivery.carrier if delivery is not None else None,
     )
 
 

@@ -74,6 +74,8 @@ def command_for(saga: Saga, step: Step) -> Command:
                 order_id=order_id,
                 address=Address.model_validate(order.address),
                 lines=_stock_lines(saga),
+                method_id=order.delivery_method,
+                carrier=order.carrier,
             )
         case Step.CAPTURE_PAYMENT:
             return topics.PAYMENT_COMMANDS, CapturePayment(

@@ -88,6 +88,11 @@ class OrderData:
     # The limited promotions applied (their uses are counted): redeemed first, released
     # by any compensation.
     promotions: tuple[str, ...] = ()
+    # The delivery method chosen and the carrier it books (None: none chosen, the
+    # shipping service's default carrier); ``address`` is then where the parcel goes
+    # (a pickup order's: its pickup point).
+    delivery_method: str | None = None
+    carrier: str | None = None
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from shipping.domain.model import Shipment, Timings
 _SELECT = """
     SELECT order_id, shipment_id, status, address, lines, carrier, tracking_number, reason,
            requested_at, created_at, ready_at, dispatched_at, delivered_at, updated_at,
-           traceparent
+           traceparent, method_id
     FROM shipments
 """
 _LOAD = _SELECT + "WHERE order_id = ANY($1::text[]) ORDER BY order_id FOR UPDATE"
@@ -42,16 +42,16 @@ _CLAIM_DUE = (
 _INSERT = """
     INSERT INTO shipments (order_id, shipment_id, status, address, lines, carrier,
                            tracking_number, reason, requested_at, created_at, ready_at,
-                           dispatched_at, delivered_at, updated_at, traceparent)
-    SELECT o, si, st, a::jsonb, l::jsonb, c, tn, r, rq, cr, rd, dp, dl, up, tp
+                           dispatched_at, delivered_at, updated_at, traceparent, method_id)
+    SELECT o, si, st, a::jsonb, l::jsonb, c, tn, r, rq, cr, rd, dp, dl, up, tp, m
     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
                 $7::text[], $8::text[], $9::timestamptz[], $10::timestamptz[],
                 $11::timestamptz[], $12::timestamptz[], $13::timestamptz[], $14::timestamptz[],
-                $15::text[])
-         AS u(o, si, st, a, l, c, tn, r, rq, cr, rd, dp, dl, up, tp)
+                $15::text[], $16::text[])
+         AS u(o, si, st, a, l, c, tn, r, rq, cr, rd, dp, dl, up, tp, m)
     ON CONFLICT (order_id) DO NOTHING
 """
-# Address, lines, requested_at and traceparent are set once, by the insert.
+# Address, lines, requested_at, traceparent and method_id are set once, by the insert.
 _UPDATE = """
     UPDATE shipments s SET status = u.st, shipment_id = u.si, carrier = u.c,
                            tracking_number = u.tn, reason = u.r, created_at = u.cr,
@@ -67,7 +67,7 @@ _UPDATE = """
 _INSERTED = (
     "shipment_id", "status", "address", "lines", "carrier", "tracking_number", "reason",
     "requested_at", "created_at", "ready_at", "dispatched_at", "delivered_at", "updated_at",
-    "traceparent",
+    "traceparent", "method_id",
 )  # fmt: skip
 _UPDATED = (
     "status", "shipment_id", "carrier", "tracking_number", "reason", "created_at", "ready_at",

@@ -39,6 +39,8 @@ def shipment_from_row(row: Row) -> Shipment:
         dispatched_at=row["dispatched_at"],
         delivered_at=row["delivered_at"],
         traceparent=row["traceparent"],
+        method_id=row["method_id"],
+        carrier=row["carrier"],
     )
 
 
@@ -63,7 +65,7 @@ def shipment_values(shipment: Shipment) -> dict[str, Any]:
         },
         "lines": [{"sku": line.sku, "quantity": line.quantity} for line in shipment.lines],
         "shipment_id": booking.shipment_id if booking else None,
-        "carrier": booking.carrier if booking else None,
+        "carrier": booking.carrier if booking else shipment.carrier,
         "tracking_number": booking.tracking_number if booking else None,
         "reason": shipment.reason,
         "requested_at": shipment.requested_at,
@@ -73,6 +75,7 @@ def shipment_values(shipment: Shipment) -> dict[str, Any]:
         "delivered_at": shipment.delivered_at,
         "updated_at": shipment.updated_at,
         "traceparent": shipment.traceparent,
+        "method_id": shipment.method_id,
     }
 
 

@@ -39,6 +39,9 @@ shipments = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     # The order's trace, for the timers' events (Shipment.traceparent); null untraced.
     Column("traceparent", Text, nullable=True),
+    # The order's delivery method (null: none chosen); ``carrier`` is the one it books
+    # with, set when the shipment is requested.
+    Column("method_id", Text, nullable=True),
     CheckConstraint(
         "status IN ('requested', 'created', 'dispatched', 'delivered', 'cancelled', 'failed')",
         name="shipments_status_known",

@@ -85,10 +85,11 @@ class ShipmentBook:
             cmd.order_id,
             Address(a.name, a.line1, a.city, a.postcode, a.country),
             [Line(line.sku, line.quantity) for line in cmd.lines],
-            shipper.carrier,
+            shipper.carrier.named(cmd.carrier),
             shipper.new_id(),
             now,
             shipper.timings,
+            cmd.method_id,
         )
         if traceparent is not None:
             shipment = replace(shipment, traceparent=traceparent)

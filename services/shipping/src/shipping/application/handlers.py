@@ -73,7 +73,8 @@ async def create_ready_shipments(
     claimed = await tick.store.claim_ready(tick.now, limit)
     book = ShipmentBook({s.order_id: s for s in claimed})
     for shipment in claimed:
-        booked = shipment.confirm(carrier.book(tick.new_id()), tick.now)
+        booking = carrier.named(shipment.carrier).book(tick.new_id())
+        booked = shipment.confirm(booking, tick.now)
         _emit(tick, book, booked, created(booked))
         log.debug(
             "shipment_created_late",

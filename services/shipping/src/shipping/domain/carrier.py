@@ -1,15 +1,18 @@
-"""The simulated carrier "SimPost".
+"""The simulated carriers ("SimPost" unless an order's delivery method names another).
 
 It stands in for a real carrier's API, so its answers are deterministic by postcode:
-tests and demos pick an outcome by the address they send.
+tests and demos pick an outcome by the address they send (a pickup order's is its
+pickup point's, so the customer's own postcode does not matter to it).
     "00..."  rejected (the carrier refuses the address)
     "99..."  slow (accepted only after a delay)
     other    accepted at once
+Each carrier books under its own name, with tracking numbers of its own prefix (the
+capitals of its name: SimPost SP..., SimExpress SE...).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from uuid import UUID
 
@@ -44,8 +47,13 @@ class SimulatedCarrier:
             return CarrierVerdict.SLOW
         return CarrierVerdict.ACCEPTED
 
+    def named(self, name: str | None) -> SimulatedCarrier:
+        """The carrier an order's delivery method books with (None: this one)."""
+        return self if name is None or name == self.name else replace(self, name=name)
+
     def book(self, shipment_id: UUID) -> Booking:
         # Derived from the id rather than random, so a booking can be predicted in tests
         # and is unique wherever the id is.
-        tracking = f"SP{shipment_id.hex[-12:].upper()}"
+        prefix = "".join(c for c in self.name if c.isupper())[:3] or "SP"
+        tracking = f"{prefix}{shipment_id.hex[-12:].upper()}"
         return Booking(str(shipment_id), self.name, tracking)

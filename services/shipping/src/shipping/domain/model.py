@@ -73,6 +73,9 @@ class Shipment:
     # the events the timers emit later (created late, dispatched, delivered) continue
     # the order's trace instead of each starting one of their own.
     traceparent: str | None = None
+    # The order's delivery method and the carrier it books with (None: the default).
+    method_id: str | None = None
+    carrier: str | None = None
 
     def is_ready(self, now: datetime) -> bool:
         """A slow carrier has now accepted the parcel."""
@@ -131,11 +134,14 @@ def open_shipment(
     shipment_id: UUID,
     now: datetime,
     timings: Timings,
+    method_id: str | None = None,
 ) -> Shipment:
-    """The first CreateShipment of an order: ask the carrier, record its answer."""
+    """The first CreateShipment of an order: ask the carrier (the one its delivery
+    method books with), record its answer."""
     requested = Shipment(
-        order_id, ShipmentStatus.REQUESTED, now, now, address=address, lines=tuple(lines)
-    )
+        order_id, ShipmentStatus.REQUESTED, now, now, address=address, lines=tuple(lines),
+        method_id=method_id, carrier=carrier.name,
+    )  # fmt: skip
     verdict = carrier.assess(address.postcode)
     if verdict is CarrierVerdict.REJECTED:
         return replace(requested, status=ShipmentStatus.FAILED, reason=carrier.rejection_reason)

@@ -28,6 +28,7 @@ class ShipmentView(BaseModel):
     status: ShipmentStatus
     shipment_id: str | None
     carrier: str | None
+    method_id: str | None = None  # the order's delivery method (null: none chosen)
     tracking_number: str | None
     reason: str | None
     lines: list[LineView]
@@ -45,7 +46,8 @@ def _view(shipment: Shipment) -> ShipmentView:
         order_id=shipment.order_id,
         status=shipment.status,
         shipment_id=booking.shipment_id if booking else None,
-        carrier=booking.carrier if booking else None,
+        carrier=booking.carrier if booking else shipment.carrier,
+        method_id=shipment.method_id,
         tracking_number=booking.tracking_number if booking else None,
         reason=shipment.reason,
         lines=[LineView(sku=line.sku, quantity=line.quantity) for line in shipment.lines],

@@ -16,7 +16,8 @@ from rich.table import Table
 from orderflow_cli import stack
 from orderflow_cli.commands.bench import bench
 from orderflow_cli.commands.dlq import dlq_app
-from orderflow_cli.commands.replay import replay_app
+from orderflow_cli.commands.replay import projection_app, replay_app
+from orderflow_cli.commands.replay_recommendations import bought_together
 from orderflow_cli.commands.saga import saga_app
 from orderflow_cli.commands.shadow import replay_saga, shadow_app
 from orderflow_cli.stack_env import settings_or_exit
@@ -295,6 +296,7 @@ docs_app = typer.Typer(help="Generated documentation: event catalogue, AsyncAPI,
 app.add_typer(docs_app, name="docs")
 app.add_typer(shadow_app, name="shadow")
 replay_app.command("saga")(replay_saga)
+projection_app.command("bought-together")(bought_together)
 app.add_typer(dlq_app, name="dlq")
 app.add_typer(saga_app, name="saga")
 app.add_typer(replay_app, name="replay")

@@ -174,7 +174,7 @@ def test_consumer_groups_cover_every_topic_a_service_consumes() -> None:
     assert groups["checkout-inbound"] == {t.ORDERS_INBOUND}
     assert groups["checkout"] == {t.CATALOG_EVENTS, t.INVENTORY_STOCK}
     assert (groups["catalog"], groups["promotions"]) == (
-        {t.INVENTORY_STOCK},
+        {t.INVENTORY_STOCK, t.CHECKOUT_EVENTS},
         {t.PROMOTIONS_COMMANDS},
     )
     consumed = {e.topic for e in CATALOGUE if set(e.consumers) & set(SERVICES)}

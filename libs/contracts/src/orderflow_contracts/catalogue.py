@@ -40,7 +40,7 @@ CATALOGUE: tuple[TopicContract, ...] = (
                   ("upstream systems",),
                   (inbound.OrderSubmissionAccepted, inbound.OrderSubmissionRejected),
                   "The answer to every parseable submission."),
-    TopicContract(t.CHECKOUT_EVENTS, "order id", ("checkout",), ("orders", "history"),
+    TopicContract(t.CHECKOUT_EVENTS, "order id", ("checkout",), ("orders", "history", "catalog"),
                   checkout.MESSAGES, "Orders placed (HTTP or upstream door)."),
     TopicContract(t.INVENTORY_COMMANDS, "order id", ("orders",), ("inventory",),
                   inventory.COMMANDS, "Stock requests of the saga."),
@@ -80,7 +80,7 @@ class ConsumerGroup:
 
 
 GROUPS: tuple[ConsumerGroup, ...] = (
-    ConsumerGroup("catalog", "catalog", (t.INVENTORY_STOCK,)),
+    ConsumerGroup("catalog", "catalog", (t.INVENTORY_STOCK, t.CHECKOUT_EVENTS)),
     ConsumerGroup("catalog", "promotions", (t.PROMOTIONS_COMMANDS,)),
     ConsumerGroup("checkout", "checkout", (t.CATALOG_EVENTS, t.INVENTORY_STOCK)),
     ConsumerGroup("checkout", "checkout-inbound", (t.ORDERS_INBOUND,)),

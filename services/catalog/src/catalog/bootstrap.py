@@ -36,7 +36,10 @@ def build(settings: CatalogSettings, clock: Clock = utc_now) -> ServiceDefinitio
         migrations=MIGRATIONS,
         subscriptions=[
             Subscription(
-                consumer, (topics.INVENTORY_STOCK,), group_id="catalog", settings=consumer_settings
+                consumer,
+                (topics.INVENTORY_STOCK, topics.CHECKOUT_EVENTS),
+                group_id="catalog",
+                settings=consumer_settings,
             ),
             Subscription(promotions, (topics.PROMOTIONS_COMMANDS,), group_id="promotions"),
         ],

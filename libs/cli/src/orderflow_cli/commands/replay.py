@@ -38,16 +38,16 @@ LIVE_SCHEMA = LIVE_GROUP = "history"
 # How long --compare waits for the live consumer to read as far as the rebuild did.
 CATCH_UP_S = 60.0
 
-_FROM_OFFSET = "start at this offset (in every partition)"
-_FROM_TIME = "start at this time (ISO 8601; no zone = UTC)"
-_TO_TIME = "stop after this time (ISO 8601; no zone = UTC)"
+FROM_OFFSET_HELP = "start at this offset (in every partition)"
+FROM_TIME_HELP = "start at this time (ISO 8601; no zone = UTC)"
+TO_TIME_HELP = "stop after this time (ISO 8601; no zone = UTC)"
 
 
 @projection_app.command("order-history")
 def order_history(
-    from_offset: int | None = typer.Option(None, "--from-offset", min=0, help=_FROM_OFFSET),
-    from_time: str | None = typer.Option(None, "--from-time", help=_FROM_TIME),
-    to_time: str | None = typer.Option(None, "--to-time", help=_TO_TIME),
+    from_offset: int | None = typer.Option(None, "--from-offset", min=0, help=FROM_OFFSET_HELP),
+    from_time: str | None = typer.Option(None, "--from-time", help=FROM_TIME_HELP),
+    to_time: str | None = typer.Option(None, "--to-time", help=TO_TIME_HELP),
     into: str | None = typer.Option(None, "--into", help="fresh schema (default replay_<time>)"),
     compare: bool = typer.Option(False, "--compare", help="diff against history.order_history"),
     as_json: bool = typer.Option(False, "--json", help="one JSON object, no progress bar"),
@@ -56,7 +56,7 @@ def order_history(
     with --compare, exit 1 when it differs from the live projection."""
     from history.adapters.snapshot import SchemaUnavailable, check_name
 
-    window = _window(from_offset, from_time, to_time)
+    window = window_of(from_offset, from_time, to_time)
     schema = into or f"replay_{datetime.now(UTC):%Y%m%d_%H%M%S}"
     try:
         check_name(schema)
@@ -67,14 +67,14 @@ def order_history(
     try:
         result = asyncio.run(_rebuild(settings, window, schema, compare, show=not as_json))
     except (ReplayError, SchemaUnavailable, OSError) as exc:
-        _audit(settings, "replay.projection", scope, f"failed: {exc}")
+        audit(settings, "replay.projection", scope, f"failed: {exc}")
         err.print(f"[bold red]replay failed:[/] {exc}")
         raise typer.Exit(1) from exc
     found: dict[str, Any] = result.get("compare") or {}
     outcome = f"rebuilt {result['orders']} orders into {schema}"
     if compare:
         outcome += f"; {found['differences']} difference(s) from the live projection"
-    _audit(settings, "replay.projection", scope, outcome)
+    audit(settings, "replay.projection", scope, outcome)
     if as_json:
         print(json.dumps(result, default=str))
     else:
@@ -188,9 +188,9 @@ def _print_difference(found: dict[str, Any]) -> None:
 @replay_app.command("topic")
 def topic(
     name: str = typer.Argument(..., metavar="TOPIC"),
-    from_offset: int | None = typer.Option(None, "--from-offset", min=0, help=_FROM_OFFSET),
-    from_time: str | None = typer.Option(None, "--from-time", help=_FROM_TIME),
-    to_time: str | None = typer.Option(None, "--to-time", help=_TO_TIME),
+    from_offset: int | None = typer.Option(None, "--from-offset", min=0, help=FROM_OFFSET_HELP),
+    from_time: str | None = typer.Option(None, "--from-time", help=FROM_TIME_HELP),
+    to_time: str | None = typer.Option(None, "--to-time", help=TO_TIME_HELP),
     partition: int | None = typer.Option(None, "--partition", min=0, help="only this partition"),
     apply: bool = typer.Option(False, "--apply", help="re-publish (default: a dry run)"),
     admin_token: str | None = typer.Option(
@@ -199,7 +199,7 @@ def topic(
     as_json: bool = typer.Option(False, "--json", help="machine-readable output"),
 ) -> None:
     """Re-publish the selected records of TOPIC into TOPIC, for its live consumers."""
-    window = _window(from_offset, from_time, to_time)
+    window = window_of(from_offset, from_time, to_time)
     settings = settings_or_exit()
     scope: dict[str, Any] = {"topic": name, "partition": partition, **window.scope()}
     who = None
@@ -207,20 +207,20 @@ def topic(
         try:
             who = admin.require_admin(admin_token)
         except admin.AdminError as exc:
-            _audit(settings, "replay.topic", scope, f"refused: {exc}", token=admin_token)
+            audit(settings, "replay.topic", scope, f"refused: {exc}", token=admin_token)
             err.print(f"[bold red]refused:[/] {exc}")
             raise typer.Exit(2) from exc
     bootstrap = settings["KAFKA_BOOTSTRAP_SERVERS"]
     try:
         counts = asyncio.run(_replay_topic(bootstrap, name, window, partition, apply, as_json))
     except (ReplayError, OSError) as exc:
-        _audit(settings, "replay.topic", scope, f"failed: {exc}", dry_run=not apply)
+        audit(settings, "replay.topic", scope, f"failed: {exc}", dry_run=not apply)
         err.print(f"[bold red]replay failed:[/] {exc}")
         raise typer.Exit(1) from exc
     total = sum(c["messages"] for c in counts.values())
     outcome = f"republished {total} messages" if apply else f"dry run: {total} messages"
     scope["partitions"] = counts
-    _audit(settings, "replay.topic", scope, outcome, dry_run=not apply, token=admin_token, who=who)
+    audit(settings, "replay.topic", scope, outcome, dry_run=not apply, token=admin_token, who=who)
     if as_json:
         print(json.dumps({"topic": name, "dry_run": not apply, "messages": total,
                           "partitions": counts}))  # fmt: skip
@@ -254,7 +254,7 @@ async def _replay_topic(
         await consumer.stop()
 
 
-def _window(from_offset: int | None, from_time: str | None, to_time: str | None) -> Window:
+def window_of(from_offset: int | None, from_time: str | None, to_time: str | None) -> Window:
     if from_offset is not None and from_time is not None:
         raise typer.BadParameter("give --from-offset or --from-time, not both")
     return Window(from_offset, _instant(from_time), _instant(to_time))
@@ -270,7 +270,7 @@ def _instant(value: str | None) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def _audit(
+def audit(
     settings: dict[str, str],
     action: str,
     scope: dict[str, Any],

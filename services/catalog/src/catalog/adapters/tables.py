@@ -178,3 +178,15 @@ delivery_methods = Table(
     Column("revision", BigInteger, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
+
+# "Bought together" (docs/catalog.md#recommendations): a projection of checkout.events,
+# how many orders had ``other`` in one basket with ``sku`` (both directions stored),
+# rebuilt from the topic by `orderflow replay projection bought-together`.
+bought_together = Table(
+    "bought_together",
+    metadata,
+    Column("sku", Text, primary_key=True),
+    Column("other", Text, primary_key=True),
+    Column("orders", BigInteger, nullable=False),
+    CheckConstraint("orders > 0", name="bought_together_counted"),
+)

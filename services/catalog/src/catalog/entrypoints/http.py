@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from catalog.adapters.recommendations import recommended
 from catalog.adapters.repository import ProductRepository
 from catalog.application import handlers
 from catalog.application.unit_of_work import unit_of_work
@@ -83,6 +84,14 @@ class NewBundle(ProductDetails):
     components: Annotated[list[BundleComponent], Field(min_length=2, max_length=20)]
     price_minor: MinorUnits | None = None
     discount_bp: Annotated[int, Field(ge=0, le=10_000)] | None = None
+
+
+class RecommendationView(BaseModel):
+    sku: str
+    name: str
+    price_minor: int
+    currency: str
+    orders: int  # orders that had it with the product asked about
 
 
 class CategoryView(BaseModel):
@@ -197,6 +206,19 @@ def _products_router(engine: AsyncEngine, clock: Clock) -> APIRouter:
         if product is None:
             raise HTTPException(404, f"unknown SKU {sku!r}")
         return product_view(product)
+
+    @router.get("/{sku}/bought-together", responses={404: {"description": "unknown SKU"}})
+    async def bought_together(
+        sku: Text, limit: Annotated[int, Query(ge=1, le=50)] = 5
+    ) -> list[RecommendationView]:
+        """The products for sale most often in one order with ``sku`` (ties: by SKU),
+        with how many orders had both: a projection of the orders checkout placed,
+        rebuilt by `orderflow replay projection bought-together`."""
+        async with engine.connect() as conn:
+            if await ProductRepository(conn).get(sku) is None:
+                raise HTTPException(404, f"unknown SKU {sku!r}")
+            found = await recommended(conn, sku, limit)
+        return [RecommendationView(**vars(r)) for r in found]
 
     @router.post("", status_code=201, responses={409: {"description": "the SKU exists"}})
     async def create_product(body: NewProduct) -> ProductView:

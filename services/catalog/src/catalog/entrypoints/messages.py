@@ -1,5 +1,6 @@
-"""inventory.stock -> the availability projection; promotions.commands -> redemptions;
-a batch at a time."""
+"""inventory.stock -> the availability projection, checkout.events -> the "bought
+together" projection (one lingering consumer); promotions.commands -> redemptions; a
+batch at a time."""
 
 from __future__ import annotations
 
@@ -9,11 +10,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from catalog.adapters.levels import PgStockLevels
 from catalog.adapters.promotions import PgRedemptions
+from catalog.adapters.recommendations import PgBoughtTogether
 from catalog.application.availability import record_levels
 from catalog.application.promotions import RedemptionCommand, handle_redemptions
+from catalog.application.recommendations import count_orders
 from catalog.application.unit_of_work import PRODUCER
 from catalog.domain.model import StockLevel
 from orderflow_contracts import registry
+from orderflow_contracts.checkout import OrderPlaced
 from orderflow_contracts.inventory import StockLevelChanged
 from orderflow_contracts.promotions import RedeemPromotions, ReleasePromotions
 from orderflow_messaging.clock import Clock
@@ -26,13 +30,21 @@ async def on_stock_levels(batch: Batch, items: Sequence[Incoming[StockLevelChang
     await record_levels(PgStockLevels(batch.conn), levels)
 
 
+async def on_orders_placed(batch: Batch, items: Sequence[Incoming[OrderPlaced]]) -> None:
+    await count_orders(PgBoughtTogether(batch.conn), items)
+
+
 def build_consumer(
     engine: AsyncEngine, settings: ConsumerSettings, clock: Clock
 ) -> MessageConsumer:
-    return batch_consumer(
+    """The catalog's projections: both are folds that need no answer, so they share
+    one consumer (and its linger)."""
+    consumer = batch_consumer(
         "catalog", producer=PRODUCER, registry=registry(), engine=engine,
         settings=settings, clock=clock, handles=(StockLevelChanged,), handler=on_stock_levels,
     )  # fmt: skip
+    consumer.handles(OrderPlaced)(on_orders_placed)
+    return consumer
 
 
 async def on_redemptions(batch: Batch, items: Sequence[Incoming[RedemptionCommand]]) -> None:

@@ -1,0 +1,177 @@
+"""`orderflow replay projection bought-together`: rebuild the catalog's "bought
+together" projection from checkout.events into a FRESH schema, with the catalog's own
+fold (`catalog.application.recommendations.Rebuild`); --compare diffs it against the
+live `catalog.bought_together`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import Counter
+from datetime import UTC, datetime
+from typing import Any
+
+import typer
+from rich.table import Table
+from sqlalchemy.exc import DBAPIError
+
+from orderflow_cli.commands import replay_io as io
+from orderflow_cli.commands.replay import (
+    CATCH_UP_S,
+    FROM_OFFSET_HELP,
+    FROM_TIME_HELP,
+    TO_TIME_HELP,
+    audit,
+    console,
+    err,
+    window_of,
+)
+from orderflow_cli.commands.replay_io import ReplayError, Window
+from orderflow_cli.stack_env import settings_or_exit
+
+LIVE_SCHEMA = LIVE_GROUP = "catalog"
+Pair = tuple[str, str]
+
+
+def bought_together(
+    from_offset: int | None = typer.Option(None, "--from-offset", min=0, help=FROM_OFFSET_HELP),
+    from_time: str | None = typer.Option(None, "--from-time", help=FROM_TIME_HELP),
+    to_time: str | None = typer.Option(None, "--to-time", help=TO_TIME_HELP),
+    into: str | None = typer.Option(None, "--into", help="fresh schema (default replay_<time>)"),
+    compare: bool = typer.Option(False, "--compare", help="diff against catalog.bought_together"),
+    as_json: bool = typer.Option(False, "--json", help="one JSON object, no progress bar"),
+) -> None:
+    """Rebuild the catalog's "bought together" counts from checkout.events into a fresh
+    schema; with --compare, exit 1 when they differ from the live projection."""
+    from history.adapters.snapshot import SchemaUnavailable, check_name
+
+    window = window_of(from_offset, from_time, to_time)
+    schema = into or f"replay_{datetime.now(UTC):%Y%m%d_%H%M%S}"
+    try:
+        check_name(schema)
+    except SchemaUnavailable as exc:
+        raise typer.BadParameter(f"--into: {exc}") from None
+    settings = settings_or_exit()
+    scope = {"projection": "bought-together", "into": schema, "compare": compare}
+    scope |= window.scope()
+    try:
+        result = asyncio.run(_rebuild(settings, window, schema, compare, show=not as_json))
+    except (ReplayError, DBAPIError, OSError) as exc:  # DBAPIError: the schema exists
+        audit(settings, "replay.projection", scope, f"failed: {exc}")
+        err.print(f"[bold red]replay failed:[/] {exc}")
+        raise typer.Exit(1) from exc
+    found: dict[str, Any] = result.get("compare") or {}
+    outcome = f"rebuilt {result['pairs']} pairs into {schema}"
+    if compare:
+        outcome += f"; {found['differences']} difference(s) from the live projection"
+    audit(settings, "replay.projection", scope, outcome)
+    if as_json:
+        print(json.dumps(result, default=str))
+    else:
+        console.print(f"{outcome}; records: {json.dumps(result['records'])}")
+        _print_difference(found)
+    if found.get("differences"):
+        raise typer.Exit(1)
+
+
+async def _rebuild(
+    settings: dict[str, str], window: Window, schema: str, compare: bool, *, show: bool
+) -> dict[str, Any]:
+    from catalog.adapters.recommendations import write_fresh
+    from catalog.application.recommendations import Rebuild
+    from orderflow_contracts import registry, topics
+
+    bootstrap, decoder, rebuild = settings["KAFKA_BOOTSTRAP_SERVERS"], registry(), Rebuild()
+    consumer = await io.open_consumer(bootstrap)
+    try:
+        parts = await io.partitions(bootstrap, (topics.CHECKOUT_EVENTS,))
+        ranges = await io.spans(consumer, parts, window)
+        with io.progress_bar(err, "bought-together", io.size(ranges), show) as advance:
+
+            async def feed(record: Any) -> None:
+                advance()
+                try:
+                    decoded = decoder.decode(record.value)
+                except Exception:  # the live consumer dead-letters these: skip them alike
+                    rebuild.outcomes["undecodable"] += 1
+                    return
+                rebuild.feed(decoded.envelope.message_id, decoded.message)
+
+            await io.read(consumer, ranges, feed)
+        await write_fresh(settings["DATABASE_URL"], schema, rebuild.counts)
+        outcomes = rebuild.outcomes
+        result: dict[str, Any] = {
+            "schema": schema,
+            "window": window.scope(),
+            "pairs": len(rebuild.counts),
+            "records": {
+                "read": outcomes.total(),
+                "applied": outcomes["applied"],
+                "ignored": outcomes["ignored"],
+                "duplicates": outcomes["duplicate"],
+                "undecodable": outcomes["undecodable"],
+            },
+        }
+        if compare:
+            result["compare"] = await _compare(settings, consumer, parts, ranges, schema)
+        return result
+    finally:
+        await consumer.stop()
+
+
+async def _compare(
+    settings: dict[str, str], consumer: Any, parts: list[Any], ranges: io.Spans, schema: str
+) -> dict[str, Any]:
+    """Diff against the live table once the live consumer has read as far as the rebuild.
+    Orders placed after the rebuild's end may rightly be counted live: the pairs of
+    their SKUs are left out, and counted."""
+    from catalog.adapters.recommendations import read_counts
+    from orderflow_contracts import registry
+
+    bootstrap, admin_url = settings["KAFKA_BOOTSTRAP_SERVERS"], settings["DATABASE_URL"]
+    ends = {tp: stop for tp, (_, stop) in ranges.items()}
+    caught_up = await io.group_reached(bootstrap, LIVE_GROUP, ends, CATCH_UP_S)
+    live = await read_counts(admin_url, LIVE_SCHEMA)
+    later = await consumer.end_offsets(parts)  # taken after the live snapshot: covers it
+    changed: set[str] = set()
+    decoder = registry()
+
+    async def note(record: Any) -> None:
+        try:
+            message = decoder.decode(record.value).message
+        except Exception:  # undecodable: the live consumer counted nothing for it
+            return
+        changed.update(line.sku for line in getattr(message, "lines", ()))
+
+    await io.read(consumer, {tp: (ends[tp], later[tp]) for tp in parts}, note)
+    rebuilt = await read_counts(admin_url, schema)
+    return _differences(live, rebuilt, changed) | {"live_caught_up": caught_up}
+
+
+def _differences(live: Counter[Pair], rebuilt: Counter[Pair], changed: set[str]) -> dict[str, Any]:
+    keep = {p for p in live.keys() | rebuilt.keys() if not (set(p) & changed)}
+    differing = {
+        f"{sku} -> {other}": {"live": live[(sku, other)], "rebuilt": rebuilt[(sku, other)]}
+        for sku, other in sorted(keep)
+        if live[(sku, other)] != rebuilt[(sku, other)]
+    }
+    return {
+        "compared": len(keep),
+        "skipped_changed_since": len(live.keys() | rebuilt.keys()) - len(keep),
+        "differences": len(differing),
+        "differing": differing,
+    }
+
+
+def _print_difference(found: dict[str, Any]) -> None:
+    if not found:
+        return
+    if not found["live_caught_up"]:
+        err.print(f"[yellow]the live consumer did not catch up within {CATCH_UP_S:.0f}s[/]")
+    if not found["differences"]:
+        console.print(f"[green]identical[/] to the live projection ({found['compared']} pairs)")
+        return
+    table = Table("pair", "live", "rebuilt", title=f"{found['differences']} difference(s)")
+    for pair, counts in list(found["differing"].items())[:20]:
+        table.add_row(pair, str(counts["live"]), str(counts["rebuilt"]))
+    console.print(table)

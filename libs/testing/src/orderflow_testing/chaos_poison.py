@@ -528,6 +528,8 @@ def submission(reference: str) -> bytes:
     payload = sample.model_dump(mode="json") | {"reference": reference}
     # Catalog prices may have moved since the golden example was written: no price check.
     payload["lines"] = [{"sku": "TEE-BLK-M", "quantity": 1}]
+    # Nor the example's delivery method: a cluster of the fault suite has none.
+    payload.pop("delivery", None)
     return _json(envelope(sample.TYPE, sample.VERSION, payload, reference))
 
 

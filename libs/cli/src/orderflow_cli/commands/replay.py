@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.exc import DBAPIError
 
 from orderflow_cli import admin
 from orderflow_cli.commands import replay_io as io
@@ -54,24 +57,53 @@ def order_history(
 ) -> None:
     """Rebuild the order history from checkout/orders/shipping events into a fresh schema;
     with --compare, exit 1 when it differs from the live projection."""
+    window = window_of(from_offset, from_time, to_time)
+    run_rebuild(
+        Rebuilder("order-history", "orders", _rebuild, _print_difference),
+        window, into, compare=compare, as_json=as_json,
+    )  # fmt: skip
+
+
+# (settings, window, schema, compare, show) -> the result: {"schema", "records", <counted>,
+# "compare": {"differences", ...} when compared}
+RebuildFn = Callable[[dict[str, str], Window, str, bool, bool], Coroutine[Any, Any, dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class Rebuilder:
+    """A projection's rebuild: its name, what its result counts, how it is rebuilt and
+    how its differences are printed."""
+
+    projection: str
+    counted: str  # the result's key of what was rebuilt (orders, pairs)
+    rebuild: RebuildFn
+    print_difference: Callable[[dict[str, Any]], None]
+
+
+def run_rebuild(
+    rebuilder: Rebuilder, window: Window, into: str | None, *, compare: bool, as_json: bool
+) -> None:
+    """Rebuild into a fresh schema (``into`` or replay_<time>), audit it, print it; exit 1
+    when it failed or differs from the live projection."""
     from history.adapters.snapshot import SchemaUnavailable, check_name
 
-    window = window_of(from_offset, from_time, to_time)
     schema = into or f"replay_{datetime.now(UTC):%Y%m%d_%H%M%S}"
     try:
         check_name(schema)
     except SchemaUnavailable as exc:
         raise typer.BadParameter(f"--into: {exc}") from None
     settings = settings_or_exit()
-    scope = {"projection": "order-history", "into": schema, "compare": compare, **window.scope()}
+    scope = {"projection": rebuilder.projection, "into": schema, "compare": compare}
+    scope |= window.scope()
     try:
-        result = asyncio.run(_rebuild(settings, window, schema, compare, show=not as_json))
-    except (ReplayError, SchemaUnavailable, OSError) as exc:
+        result = asyncio.run(rebuilder.rebuild(settings, window, schema, compare, not as_json))
+    except (ReplayError, SchemaUnavailable, DBAPIError, OSError) as exc:
         audit(settings, "replay.projection", scope, f"failed: {exc}")
         err.print(f"[bold red]replay failed:[/] {exc}")
         raise typer.Exit(1) from exc
     found: dict[str, Any] = result.get("compare") or {}
-    outcome = f"rebuilt {result['orders']} orders into {schema}"
+    counted = rebuilder.counted
+    outcome = f"rebuilt {result[counted]} {counted} into {schema}"
     if compare:
         outcome += f"; {found['differences']} difference(s) from the live projection"
     audit(settings, "replay.projection", scope, outcome)
@@ -79,13 +111,13 @@ def order_history(
         print(json.dumps(result, default=str))
     else:
         console.print(f"{outcome}; records: {json.dumps(result['records'])}")
-        _print_difference(found)
+        rebuilder.print_difference(found)
     if found.get("differences"):
         raise typer.Exit(1)
 
 
 async def _rebuild(
-    settings: dict[str, str], window: Window, schema: str, compare: bool, *, show: bool
+    settings: dict[str, str], window: Window, schema: str, compare: bool, show: bool
 ) -> dict[str, Any]:
     from history.adapters.snapshot import write_fresh
     from history.application.facts import TOPICS

@@ -5,15 +5,11 @@ live `catalog.bought_together`."""
 
 from __future__ import annotations
 
-import asyncio
-import json
 from collections import Counter
-from datetime import UTC, datetime
 from typing import Any
 
 import typer
 from rich.table import Table
-from sqlalchemy.exc import DBAPIError
 
 from orderflow_cli.commands import replay_io as io
 from orderflow_cli.commands.replay import (
@@ -21,13 +17,13 @@ from orderflow_cli.commands.replay import (
     FROM_OFFSET_HELP,
     FROM_TIME_HELP,
     TO_TIME_HELP,
-    audit,
+    Rebuilder,
     console,
     err,
+    run_rebuild,
     window_of,
 )
-from orderflow_cli.commands.replay_io import ReplayError, Window
-from orderflow_cli.stack_env import settings_or_exit
+from orderflow_cli.commands.replay_io import Window
 
 LIVE_SCHEMA = LIVE_GROUP = "catalog"
 Pair = tuple[str, str]
@@ -43,39 +39,15 @@ def bought_together(
 ) -> None:
     """Rebuild the catalog's "bought together" counts from checkout.events into a fresh
     schema; with --compare, exit 1 when they differ from the live projection."""
-    from history.adapters.snapshot import SchemaUnavailable, check_name
-
     window = window_of(from_offset, from_time, to_time)
-    schema = into or f"replay_{datetime.now(UTC):%Y%m%d_%H%M%S}"
-    try:
-        check_name(schema)
-    except SchemaUnavailable as exc:
-        raise typer.BadParameter(f"--into: {exc}") from None
-    settings = settings_or_exit()
-    scope = {"projection": "bought-together", "into": schema, "compare": compare}
-    scope |= window.scope()
-    try:
-        result = asyncio.run(_rebuild(settings, window, schema, compare, show=not as_json))
-    except (ReplayError, DBAPIError, OSError) as exc:  # DBAPIError: the schema exists
-        audit(settings, "replay.projection", scope, f"failed: {exc}")
-        err.print(f"[bold red]replay failed:[/] {exc}")
-        raise typer.Exit(1) from exc
-    found: dict[str, Any] = result.get("compare") or {}
-    outcome = f"rebuilt {result['pairs']} pairs into {schema}"
-    if compare:
-        outcome += f"; {found['differences']} difference(s) from the live projection"
-    audit(settings, "replay.projection", scope, outcome)
-    if as_json:
-        print(json.dumps(result, default=str))
-    else:
-        console.print(f"{outcome}; records: {json.dumps(result['records'])}")
-        _print_difference(found)
-    if found.get("differences"):
-        raise typer.Exit(1)
+    run_rebuild(
+        Rebuilder("bought-together", "pairs", _rebuild, _print_difference),
+        window, into, compare=compare, as_json=as_json,
+    )  # fmt: skip
 
 
 async def _rebuild(
-    settings: dict[str, str], window: Window, schema: str, compare: bool, *, show: bool
+    settings: dict[str, str], window: Window, schema: str, compare: bool, show: bool
 ) -> dict[str, Any]:
     from catalog.adapters.recommendations import write_fresh
     from catalog.application.recommendations import Rebuild

@@ -122,67 +122,42 @@ async def _rebuild(
     from history.adapters.snapshot import write_fresh
     from history.application.facts import TOPICS
     from history.application.rebuild import Rebuild
-    from orderflow_contracts import registry
 
-    bootstrap, decoder, rebuild = settings["KAFKA_BOOTSTRAP_SERVERS"], registry(), Rebuild()
-    consumer = await io.open_consumer(bootstrap)
-    try:
-        parts = await io.partitions(bootstrap, TOPICS)
-        ranges = await io.spans(consumer, parts, window)
-        with io.progress_bar(err, "order-history", io.size(ranges), show) as advance:
+    rebuild = Rebuild()
 
-            async def feed(record: Any) -> None:
-                advance()
-                try:
-                    decoded = decoder.decode(record.value)
-                except Exception:  # the live consumer dead-letters these: skip them alike
-                    rebuild.counts["undecodable"] += 1
-                    return
-                envelope = decoded.envelope
-                rebuild.feed(envelope.message_id, decoded.message, envelope.occurred_at)
+    def feed(decoded: Any) -> None:
+        envelope = decoded.envelope
+        rebuild.feed(envelope.message_id, decoded.message, envelope.occurred_at)
 
-            await io.read(consumer, ranges, feed)
+    async with io.reading(settings["KAFKA_BOOTSTRAP_SERVERS"], TOPICS, window) as replayed:
+        await replayed.fold("order-history", show, feed, rebuild.counts)
         await write_fresh(settings["DATABASE_URL"], schema, rebuild.rows.values())
-        counts = rebuild.counts
         result: dict[str, Any] = {
             "schema": schema,
             "window": window.scope(),
             "orders": len(rebuild.rows),
-            "records": {
-                "read": counts.total(),
-                "applied": counts["applied"],
-                "ignored": counts["ignored"],
-                "duplicates": counts["duplicate"],
-                "undecodable": counts["undecodable"],
-            },
+            "records": io.records_of(rebuild.counts),
         }
         if compare:
-            result["compare"] = await _compare(settings, consumer, parts, ranges, schema)
+            result["compare"] = await _compare(settings["DATABASE_URL"], replayed, schema)
         return result
-    finally:
-        await consumer.stop()
 
 
-async def _compare(
-    settings: dict[str, str], consumer: Any, parts: list[Any], ranges: io.Spans, schema: str
-) -> dict[str, Any]:
+async def _compare(admin_url: str, replayed: io.Reading, schema: str) -> dict[str, Any]:
     """Diff against the live table once the live consumer has read as far as the rebuild.
     Orders with records after the rebuild's end may rightly differ (the live table has
     seen those records), so they are left out, and counted."""
     from history.adapters.snapshot import read_all
     from history.domain.compare import compare
 
-    bootstrap, admin_url = settings["KAFKA_BOOTSTRAP_SERVERS"], settings["DATABASE_URL"]
-    ends = {tp: stop for tp, (_, stop) in ranges.items()}
-    caught_up = await io.group_reached(bootstrap, LIVE_GROUP, ends, CATCH_UP_S)
-    live = await read_all(admin_url, LIVE_SCHEMA)
-    later = await consumer.end_offsets(parts)  # taken after the live snapshot: covers it
     changed: set[str] = set()
 
     async def note(record: Any) -> None:
         changed.add((record.key or b"").decode("utf-8", "replace"))
 
-    await io.read(consumer, {tp: (ends[tp], later[tp]) for tp in parts}, note)
+    caught_up, live = await replayed.past_end(
+        LIVE_GROUP, CATCH_UP_S, lambda: read_all(admin_url, LIVE_SCHEMA), note
+    )
     diff = compare(live, await read_all(admin_url, schema), frozenset(changed))
     return {
         "live_caught_up": caught_up,

@@ -10,11 +10,11 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -27,6 +27,7 @@ REPLAYED_HEADER = "replayed"
 # A range whose records stop arriving this long before its end is an error, not a hang.
 IDLE_S = 30.0
 _IN_FLIGHT = 500
+T = TypeVar("T")
 
 
 class ReplayError(Exception):
@@ -107,6 +108,75 @@ async def _offsets_at(
     ms = int(at.timestamp() * 1000) + (1 if after else 0)
     found = await consumer.offsets_for_times(dict.fromkeys(parts, ms))
     return {tp: found[tp].offset if found[tp] is not None else end[tp] for tp in parts}
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A window of topics read by a projection rebuild: folded once, then read on past
+    its end to learn what the live projection may rightly have seen since."""
+
+    bootstrap: str
+    consumer: Any
+    parts: list[Any]
+    ranges: Spans
+
+    async def fold(
+        self, label: str, show: bool, feed: Callable[[Any], None], outcomes: Counter[str]
+    ) -> None:
+        """Feed every decodable message of the window (a `Decoded`) to ``feed``, in
+        offset order per partition; count the undecodable ones in ``outcomes`` (the
+        live consumer dead-letters them: a rebuild skips them alike)."""
+        from orderflow_contracts import registry
+
+        decoder = registry()
+        with progress_bar(Console(stderr=True), label, size(self.ranges), show) as advance:
+
+            async def each(record: Any) -> None:
+                advance()
+                try:
+                    decoded = decoder.decode(record.value)
+                except Exception:
+                    outcomes["undecodable"] += 1
+                    return
+                feed(decoded)
+
+            await read(self.consumer, self.ranges, each)
+
+    async def past_end(
+        self, group: str, wait_s: float, snapshot: Callable[[], Awaitable[T]], note: Handler
+    ) -> tuple[bool, T]:
+        """Wait (up to ``wait_s``) for the live ``group`` to read as far as the window,
+        take its ``snapshot``, then hand ``note`` every record after the window's end up
+        to offsets taken after the snapshot (so they cover it). Returns whether the group
+        caught up, and the snapshot."""
+        ends = {tp: stop for tp, (_, stop) in self.ranges.items()}
+        caught_up = await group_reached(self.bootstrap, group, ends, wait_s)
+        live = await snapshot()
+        later = await self.consumer.end_offsets(self.parts)
+        await read(self.consumer, {tp: (ends[tp], later[tp]) for tp in self.parts}, note)
+        return caught_up, live
+
+
+@asynccontextmanager
+async def reading(bootstrap: str, topics: Iterable[str], window: Window) -> AsyncIterator[Reading]:
+    """The ``window`` of ``topics``, through a consumer of no group, stopped on exit."""
+    consumer = await open_consumer(bootstrap)
+    try:
+        parts = await partitions(bootstrap, topics)
+        yield Reading(bootstrap, consumer, parts, await spans(consumer, parts, window))
+    finally:
+        await consumer.stop()
+
+
+def records_of(outcomes: Counter[str]) -> dict[str, int]:
+    """A rebuild's record counts, as its result reports them."""
+    return {
+        "read": outcomes.total(),
+        "applied": outcomes["applied"],
+        "ignored": outcomes["ignored"],
+        "duplicates": outcomes["duplicate"],
+        "undecodable": outcomes["undecodable"],
+    }
 
 
 def size(ranges: Spans) -> int:

@@ -51,60 +51,35 @@ async def _rebuild(
 ) -> dict[str, Any]:
     from catalog.adapters.recommendations import write_fresh
     from catalog.application.recommendations import Rebuild
-    from orderflow_contracts import registry, topics
+    from orderflow_contracts import topics
 
-    bootstrap, decoder, rebuild = settings["KAFKA_BOOTSTRAP_SERVERS"], registry(), Rebuild()
-    consumer = await io.open_consumer(bootstrap)
-    try:
-        parts = await io.partitions(bootstrap, (topics.CHECKOUT_EVENTS,))
-        ranges = await io.spans(consumer, parts, window)
-        with io.progress_bar(err, "bought-together", io.size(ranges), show) as advance:
+    rebuild = Rebuild()
 
-            async def feed(record: Any) -> None:
-                advance()
-                try:
-                    decoded = decoder.decode(record.value)
-                except Exception:  # the live consumer dead-letters these: skip them alike
-                    rebuild.outcomes["undecodable"] += 1
-                    return
-                rebuild.feed(decoded.envelope.message_id, decoded.message)
+    def feed(decoded: Any) -> None:
+        rebuild.feed(decoded.envelope.message_id, decoded.message)
 
-            await io.read(consumer, ranges, feed)
+    bootstrap = settings["KAFKA_BOOTSTRAP_SERVERS"]
+    async with io.reading(bootstrap, (topics.CHECKOUT_EVENTS,), window) as replayed:
+        await replayed.fold("bought-together", show, feed, rebuild.outcomes)
         await write_fresh(settings["DATABASE_URL"], schema, rebuild.counts)
-        outcomes = rebuild.outcomes
         result: dict[str, Any] = {
             "schema": schema,
             "window": window.scope(),
             "pairs": len(rebuild.counts),
-            "records": {
-                "read": outcomes.total(),
-                "applied": outcomes["applied"],
-                "ignored": outcomes["ignored"],
-                "duplicates": outcomes["duplicate"],
-                "undecodable": outcomes["undecodable"],
-            },
+            "records": io.records_of(rebuild.outcomes),
         }
         if compare:
-            result["compare"] = await _compare(settings, consumer, parts, ranges, schema)
+            result["compare"] = await _compare(settings["DATABASE_URL"], replayed, schema)
         return result
-    finally:
-        await consumer.stop()
 
 
-async def _compare(
-    settings: dict[str, str], consumer: Any, parts: list[Any], ranges: io.Spans, schema: str
-) -> dict[str, Any]:
+async def _compare(admin_url: str, replayed: io.Reading, schema: str) -> dict[str, Any]:
     """Diff against the live table once the live consumer has read as far as the rebuild.
     Orders placed after the rebuild's end may rightly be counted live: the pairs of
     their SKUs are left out, and counted."""
     from catalog.adapters.recommendations import read_counts
     from orderflow_contracts import registry
 
-    bootstrap, admin_url = settings["KAFKA_BOOTSTRAP_SERVERS"], settings["DATABASE_URL"]
-    ends = {tp: stop for tp, (_, stop) in ranges.items()}
-    caught_up = await io.group_reached(bootstrap, LIVE_GROUP, ends, CATCH_UP_S)
-    live = await read_counts(admin_url, LIVE_SCHEMA)
-    later = await consumer.end_offsets(parts)  # taken after the live snapshot: covers it
     changed: set[str] = set()
     decoder = registry()
 
@@ -115,7 +90,9 @@ async def _compare(
             return
         changed.update(line.sku for line in getattr(message, "lines", ()))
 
-    await io.read(consumer, {tp: (ends[tp], later[tp]) for tp in parts}, note)
+    caught_up, live = await replayed.past_end(
+        LIVE_GROUP, CATCH_UP_S, lambda: read_counts(admin_url, LIVE_SCHEMA), note
+    )
     rebuilt = await read_counts(admin_url, schema)
     return _differences(live, rebuilt, changed) | {"live_caught_up": caught_up}
 

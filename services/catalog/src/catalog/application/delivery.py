@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import structlog
 
+from catalog.application.announce import announce, next_revision
 from catalog.application.unit_of_work import CatalogUnitOfWork
 from catalog.domain.delivery import StoredMethod, checked_method
-from orderflow_contracts import topics
 from orderflow_contracts.catalog import DeliveryMethodChanged
 from orderflow_pricing import DeliveryMethod, DeliveryQuote, delivery_options
 
@@ -22,16 +22,11 @@ async def save_delivery_method(
     definition again changes and announces nothing. ``InvalidDeliveryMethod``."""
     checked = checked_method(method)
     before = await uow.delivery.get(checked.method_id, for_update=True)
-    wanted = StoredMethod(checked, active, (before.revision if before else 0) + 1)
+    wanted = StoredMethod(checked, active, next_revision(before))
     if before is not None and before.same_definition(wanted):
         return before
     await uow.delivery.save(wanted)
-    await uow.outbox.put(
-        topics.CATALOG_EVENTS,
-        delivery_method_changed(wanted),
-        correlation_id=checked.method_id,
-        key=checked.method_id,
-    )
+    await announce(uow, delivery_method_changed(wanted), checked.method_id)
     log.info("delivery_method_saved", method_id=checked.method_id, revision=wanted.revision)
     return wanted
 

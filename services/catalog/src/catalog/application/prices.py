@@ -9,10 +9,10 @@ from datetime import datetime
 
 import structlog
 
+from catalog.application.announce import announce, next_revision
 from catalog.application.unit_of_work import CatalogUnitOfWork
 from catalog.domain.model import UnknownProduct
 from catalog.domain.prices import InvalidPrices, StoredList, StoredRule, checked_list, checked_rule
-from orderflow_contracts import topics
 from orderflow_contracts.catalog import (
     CustomerPriceGroupsChanged,
     ListedPrice,
@@ -20,7 +20,6 @@ from orderflow_contracts.catalog import (
     PriceRuleChanged,
     PriceTier,
 )
-from orderflow_messaging.registry import Message
 from orderflow_pricing import (
     BasePrice,
     Customer,
@@ -32,10 +31,6 @@ from orderflow_pricing import (
 )
 
 log = structlog.get_logger(__name__)
-
-
-async def _announce(uow: CatalogUnitOfWork, message: Message, key: str) -> None:
-    await uow.outbox.put(topics.CATALOG_EVENTS, message, correlation_id=key, key=key)
 
 
 async def save_price_list(
@@ -51,9 +46,9 @@ async def save_price_list(
     before = await uow.prices.price_list(price_list.list_id, for_update=True)
     if before is not None and (before.price_list, before.active) == (price_list, active):
         return before  # sent again: nothing changed, nothing to announce
-    stored = StoredList(price_list, active, (before.revision if before else 0) + 1)
+    stored = StoredList(price_list, active, next_revision(before))
     await uow.prices.save_list(stored)
-    await _announce(uow, list_changed(stored), price_list.list_id)
+    await announce(uow, list_changed(stored), price_list.list_id)
     log.info("price_list_saved", list_id=price_list.list_id, revision=stored.revision)
     return stored
 
@@ -66,9 +61,9 @@ async def save_rule(
     before = await uow.prices.rule(rule.rule_id, for_update=True)
     if before is not None and (before.rule, before.active) == (rule, active):
         return before  # sent again: nothing changed, nothing to announce
-    stored = StoredRule(rule, basis_points, active, (before.revision if before else 0) + 1)
+    stored = StoredRule(rule, basis_points, active, next_revision(before))
     await uow.prices.save_rule(stored)
-    await _announce(uow, rule_changed(stored), rule.rule_id)
+    await announce(uow, rule_changed(stored), rule.rule_id)
     log.info("price_rule_saved", rule_id=rule.rule_id, revision=stored.revision)
     return stored
 
@@ -84,7 +79,7 @@ async def set_price_groups(uow: CatalogUnitOfWork, customer_id: str, groups: Seq
     changed = CustomerPriceGroupsChanged(
         customer_id=customer_id, groups=wanted, revision=revision + 1
     )
-    await _announce(uow, changed, customer_id)
+    await announce(uow, changed, customer_id)
     return revision + 1
 
 

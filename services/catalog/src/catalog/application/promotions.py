@@ -10,6 +10,7 @@ from typing import Protocol
 
 import structlog
 
+from catalog.application.announce import announce, next_revision
 from catalog.application.unit_of_work import CatalogUnitOfWork
 from catalog.domain.promotions import (
     InvalidPromotion,
@@ -58,17 +59,12 @@ async def save_promotion(
     before = await uow.promotions.get(checked.promotion_id, for_update=True)
     wanted = StoredPromotion(
         checked, declared, tuple(sorted(categories)) if categories is not None else None,
-        active, (before.revision if before else 0) + 1, before.redeemed if before else 0,
+        active, next_revision(before), before.redeemed if before else 0,
     )  # fmt: skip
     if before is not None and before.same_definition(wanted):
         return before  # sent again: nothing changed, nothing to announce
     await uow.promotions.save(wanted)
-    await uow.outbox.put(
-        topics.CATALOG_EVENTS,
-        promotion_changed(wanted),
-        correlation_id=checked.promotion_id,
-        key=checked.promotion_id,
-    )
+    await announce(uow, promotion_changed(wanted), checked.promotion_id)
     log.info("promotion_saved", promotion_id=checked.promotion_id, revision=wanted.revision)
     return wanted
 

@@ -15,7 +15,7 @@ from catalog.application import delivery
 from catalog.application.unit_of_work import unit_of_work
 from catalog.domain.delivery import InvalidDeliveryMethod, StoredMethod
 from catalog.entrypoints.views import invalid
-from orderflow_contracts.catalog import DeliveryMethodChanged
+from orderflow_contracts.catalog import DeliveryMethodChanged, PickupPointData, WeightBand
 from orderflow_contracts.common import (
     CarrierName,
     Country,
@@ -26,12 +26,8 @@ from orderflow_contracts.common import (
 )
 from orderflow_messaging.clock import Clock
 from orderflow_pricing import (
-    Band,
-    DeliveryKind,
     DeliveryMethod,
     DeliveryQuote,
-    PickupPoint,
-    Zone,
 )
 from orderflow_service.http import NO_NUL
 
@@ -39,11 +35,8 @@ _STRICT = ConfigDict(extra="forbid", strict=True)
 Text200 = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=NO_NUL)]
 
 
-class BandBody(BaseModel):
-    model_config = _STRICT
-
-    max_weight_g: Weight
-    price_minor: MinorUnits
+class BandBody(WeightBand):
+    model_config = _STRICT  # the contract's band, taken strictly
 
 
 class ZoneBody(BaseModel):
@@ -80,15 +73,6 @@ class DeliveryMethodBody(BaseModel):
     active: bool = True
 
 
-class PickupPointView(BaseModel):
-    point_id: str
-    name: str
-    line1: str
-    city: str
-    postcode: str
-    country: str
-
-
 class OptionView(BaseModel):
     """One way to deliver the order and its price (``free``: over the threshold)."""
 
@@ -100,26 +84,11 @@ class OptionView(BaseModel):
     currency: str
     zone: str
     free: bool
-    pickup_point: PickupPointView | None
+    pickup_point: PickupPointData | None
 
 
 def _method(method_id: str, body: DeliveryMethodBody) -> DeliveryMethod:
-    zones = tuple(
-        Zone(
-            z.zone,
-            frozenset(z.countries),
-            tuple(Band(b.max_weight_g, b.price_minor) for b in z.bands),
-        )
-        for z in body.zones
-    )
-    points = tuple(
-        PickupPoint(p.point_id, p.name, p.line1, p.city, p.postcode, p.country)
-        for p in body.pickup_points
-    )
-    return DeliveryMethod(
-        method_id, body.name, DeliveryKind(body.kind), body.carrier, body.currency, zones,
-        body.free_over_minor, points,
-    )  # fmt: skip
+    return DeliveryMethod.from_json(body.model_dump() | {"method_id": method_id})
 
 
 def _option(quote: DeliveryQuote) -> OptionView:
@@ -127,7 +96,7 @@ def _option(quote: DeliveryQuote) -> OptionView:
     return OptionView(
         method_id=m.method_id, name=m.name, kind=m.kind.value, carrier=m.carrier,
         price_minor=quote.price_minor, currency=m.currency, zone=quote.zone, free=quote.free,
-        pickup_point=PickupPointView(**vars(point)) if point is not None else None,
+        pickup_point=PickupPointData(**vars(point)) if point is not None else None,
     )  # fmt: skip
 
 

@@ -5,11 +5,11 @@ passes the same contract tests."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from checkout.application.price_copy import PriceChanges
 from checkout.domain.pricing import PriceBook, reads_stock
@@ -82,24 +82,23 @@ _SAVE_LEVELS = """
     ON CONFLICT (sku) DO UPDATE SET available = excluded.available, revision = excluded.revision
     WHERE t.revision < excluded.revision
 """
-_SAVE_DELIVERY = """
-    INSERT INTO delivery_methods AS t (method_id, definition, active, revision)
-    SELECT u.method_id, u.definition::jsonb, u.active, u.revision
+
+
+def _save_definitions(table: str, key: str) -> str:
+    """The upsert of a kind stored as its JSON definition (promotions, delivery methods)."""
+    return f"""
+    INSERT INTO {table} AS t ({key}, definition, active, revision)
+    SELECT u.id, u.definition::jsonb, u.active, u.revision
     FROM unnest($1::text[], $2::text[], $3::bool[], $4::bigint[])
-         AS u(method_id, definition, active, revision)
-    ON CONFLICT (method_id) DO UPDATE SET
+         AS u(id, definition, active, revision)
+    ON CONFLICT ({key}) DO UPDATE SET
         definition = excluded.definition, active = excluded.active, revision = excluded.revision
     WHERE t.revision < excluded.revision
-"""
-_SAVE_PROMOTIONS = """
-    INSERT INTO promotions AS t (promotion_id, definition, active, revision)
-    SELECT u.promotion_id, u.definition::jsonb, u.active, u.revision
-    FROM unnest($1::text[], $2::text[], $3::bool[], $4::bigint[])
-         AS u(promotion_id, definition, active, revision)
-    ON CONFLICT (promotion_id) DO UPDATE SET
-        definition = excluded.definition, active = excluded.active, revision = excluded.revision
-    WHERE t.revision < excluded.revision
-"""
+"""  # noqa: S608 - table and key are constants of this module
+
+
+_SAVE_DELIVERY = _save_definitions("delivery_methods", "method_id")
+_SAVE_PROMOTIONS = _save_definitions("promotions", "promotion_id")
 # What a batch of orders is priced by, in one round trip: its customers' groups, the
 # active lists that may price them (default, their groups', their contracts), every
 # active rule. (Validity windows are the resolution's to check: it knows the moment.)
@@ -243,27 +242,14 @@ class MemoryPriceCopy:
     delivery: dict[str, DeliveryMethodChanged] = field(default_factory=dict)
 
     async def save(self, changes: PriceChanges) -> None:
-        for e in changes.lists:
-            if e.list_id not in self.lists or self.lists[e.list_id].revision < e.revision:
-                self.lists[e.list_id] = e
-        for r in changes.rules:
-            if r.rule_id not in self.rules or self.rules[r.rule_id].revision < r.revision:
-                self.rules[r.rule_id] = r
-        for g in changes.groups:
-            known = self.groups.get(g.customer_id)
-            if known is None or known.revision < g.revision:
-                self.groups[g.customer_id] = g
+        _keep_newer(self.lists, changes.lists, lambda e: e.list_id)
+        _keep_newer(self.rules, changes.rules, lambda e: e.rule_id)
+        _keep_newer(self.groups, changes.groups, lambda e: e.customer_id)
+        _keep_newer(self.promotions, changes.promotions, lambda e: e.promotion_id)
+        _keep_newer(self.delivery, changes.delivery, lambda e: e.method_id)
         for lv in changes.levels:
             if lv.sku not in self.levels or self.levels[lv.sku][0] < lv.revision:
                 self.levels[lv.sku] = (lv.revision, lv.available)
-        for p in changes.promotions:
-            held = self.promotions.get(p.promotion_id)
-            if held is None or held.revision < p.revision:
-                self.promotions[p.promotion_id] = p
-        for d in changes.delivery:
-            known_method = self.delivery.get(d.method_id)
-            if known_method is None or known_method.revision < d.revision:
-                self.delivery[d.method_id] = d
 
     async def load(self, customer_ids: Sequence[str], skus: Sequence[str]) -> PriceBook:
         groups = {c: frozenset(self.groups[c].groups) for c in customer_ids if c in self.groups}
@@ -292,6 +278,22 @@ class MemoryPriceCopy:
             lists=lists, rules=rules, groups=groups, levels=levels, promotions=promotions,
             delivery=delivery,
         )  # fmt: skip
+
+
+class _Revised(Protocol):
+    @property
+    def revision(self) -> int: ...
+
+
+R = TypeVar("R", bound=_Revised)
+
+
+def _keep_newer(held: dict[str, R], events: Iterable[R], key: Callable[[R], str]) -> None:
+    """The fake's upsert: an event replaces what is held only with a higher revision."""
+    for event in events:
+        known = held.get(key(event))
+        if known is None or known.revision < event.revision:
+            held[key(event)] = event
 
 
 def _methods(methods: Iterable[DeliveryMethod]) -> dict[str, DeliveryMethod]:

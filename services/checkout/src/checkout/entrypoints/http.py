@@ -27,6 +27,7 @@ from checkout.domain.rules import nul_problems
 from checkout.entrypoints.admission import Admission
 from checkout.entrypoints.order_desk import OrderDesk
 from checkout.entrypoints.requests import OrderIn, parse_order
+from orderflow_contracts.catalog import PickupPointData
 from orderflow_messaging.clock import Clock, IdFactory
 from orderflow_messaging.faults import is_infrastructure
 from orderflow_service.http import NO_NUL
@@ -56,15 +57,6 @@ class DiscountView(BaseModel):
     limited: bool  # its uses are counted (redeemed as the saga's first step)
 
 
-class PickupPointView(BaseModel):
-    point_id: str
-    name: str
-    line1: str
-    city: str
-    postcode: str
-    country: str
-
-
 class DeliveryView(BaseModel):
     """The delivery chosen and its price (part of ``total_minor``)."""
 
@@ -75,7 +67,7 @@ class DeliveryView(BaseModel):
     zone: str
     weight_g: int
     free: bool  # the basket reached the method's free-shipping threshold
-    pickup_point: PickupPointView | None = None
+    pickup_point: PickupPointData | None = None
 
 
 class OrderView(OrderAccepted):

@@ -26,6 +26,7 @@ from orderflow_messaging.clock import FixedClock
 from orderflow_messaging.db import hot_pool
 from orderflow_messaging.envelope import Envelope
 from orderflow_messaging.settings import ConsumerSettings
+from orderflow_messaging.write_plan import WritePlan
 from orderflow_service.http import create_app
 from orderflow_testing.batches import DeliveredRecord, delivered
 from orderflow_testing.plugin import MigratedSchema
@@ -37,7 +38,7 @@ _offsets = count()
 OnStore = Callable[[Callable[[StockLevelStore], Awaitable[object]]], Awaitable[object]]
 
 
-@pytest.fixture(params=["memory", "postgres"])
+@pytest.fixture(params=["memory", "postgres", "planned"])
 async def on_store(
     request: pytest.FixtureRequest, migrated_schema: MigratedSchema
 ) -> AsyncIterator[OnStore]:
@@ -55,7 +56,16 @@ async def on_store(
         async with pool.acquire() as conn, conn.transaction():
             return await step(PgStockLevels(conn))
 
-    yield on_postgres
+    async def on_plan(step: Callable[[StockLevelStore], Awaitable[object]]) -> object:
+        """An optimistic batch's store: the save is a part of the plan, run after."""
+        async with pool.acquire() as conn:
+            plan = WritePlan()
+            found = await step(PgStockLevels(conn, plan))
+            if len(plan):
+                await plan.execute(conn)
+            return found
+
+    yield on_postgres if request.param == "postgres" else on_plan
 
 
 async def test_a_level_replaces_only_an_older_revision(on_store: OnStore) -> None:

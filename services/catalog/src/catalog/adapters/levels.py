@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from catalog.domain.model import StockLevel
 from orderflow_messaging.db import Connection
+from orderflow_messaging.write_plan import WritePlan
 
 # A level replaces the stored one only when it is newer: a redelivered or replayed level
 # never moves a SKU back. (Each SKU at most once per statement: ``latest_levels``.)
@@ -23,17 +24,25 @@ _SAVE = """
 
 
 class PgStockLevels:
-    def __init__(self, conn: Connection) -> None:
+    """In a transaction block (``plan`` None) the save runs at once; in an optimistic
+    batch it is a part of ``plan`` (it loads nothing, so nothing can conflict)."""
+
+    def __init__(self, conn: Connection, plan: WritePlan | None = None) -> None:
         self._conn = conn
+        self._plan = plan
 
     async def save(self, levels: Sequence[StockLevel]) -> None:
-        if levels:
-            await self._conn.execute(
-                _SAVE,
-                [level.sku for level in levels],
-                [level.available for level in levels],
-                [level.revision for level in levels],
-            )
+        if not levels:
+            return
+        args = (
+            [level.sku for level in levels],
+            [level.available for level in levels],
+            [level.revision for level in levels],
+        )
+        if self._plan is not None:
+            self._plan.add(_SAVE, *args)
+        else:
+            await self._conn.execute(_SAVE, *args)
 
     async def get(self, sku: str) -> StockLevel | None:
         row = await self._conn.fetchrow(

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from catalog.adapters.tables import bought_together, products
 from catalog.domain.recommendations import Pair
 from orderflow_messaging.db import Connection, create_engine
+from orderflow_messaging.write_plan import WritePlan
 
 # In (sku, other) order, so that two batches adding the same pairs wait, never deadlock.
 _ADD = """
@@ -34,17 +35,24 @@ class Recommendation:
 
 
 class PgBoughtTogether:
-    def __init__(self, conn: Connection) -> None:
+    """In a transaction block (``plan`` None) the add runs at once; in an optimistic
+    batch it is a part of ``plan`` (an increment of whatever is stored: nothing loaded,
+    nothing to conflict with; the plan's inbox claim keeps it once per order)."""
+
+    def __init__(self, conn: Connection, plan: WritePlan | None = None) -> None:
         self._conn = conn
+        self._plan = plan
 
     async def add(self, counts: Counter[Pair]) -> None:
         """Add each pair's count to the stored one."""
         if not counts:
             return
         pairs = sorted(counts)
-        await self._conn.execute(
-            _ADD, [s for s, _ in pairs], [o for _, o in pairs], [counts[p] for p in pairs]
-        )
+        args = ([s for s, _ in pairs], [o for _, o in pairs], [counts[p] for p in pairs])
+        if self._plan is not None:
+            self._plan.add(_ADD, *args)
+        else:
+            await self._conn.execute(_ADD, *args)
 
 
 @dataclass

@@ -27,21 +27,23 @@ from orderflow_messaging.settings import ConsumerSettings
 
 async def on_stock_levels(batch: Batch, items: Sequence[Incoming[StockLevelChanged]]) -> None:
     levels = (StockLevel(i.message.sku, i.message.available, i.message.revision) for i in items)
-    await record_levels(PgStockLevels(batch.conn), levels)
+    await record_levels(PgStockLevels(batch.conn, batch.plan), levels)
 
 
 async def on_orders_placed(batch: Batch, items: Sequence[Incoming[OrderPlaced]]) -> None:
-    await count_orders(PgBoughtTogether(batch.conn), items)
+    await count_orders(PgBoughtTogether(batch.conn, batch.plan), items)
 
 
 def build_consumer(
     engine: AsyncEngine, settings: ConsumerSettings, clock: Clock
 ) -> MessageConsumer:
     """The catalog's projections: both are folds that need no answer, so they share
-    one consumer (and its linger)."""
+    one consumer (and its linger). Neither loads anything: an optimistic batch is one
+    statement (the inbox claim and both upserts)."""
     consumer = batch_consumer(
         "catalog", producer=PRODUCER, registry=registry(), engine=engine,
         settings=settings, clock=clock, handles=(StockLevelChanged,), handler=on_stock_levels,
+        optimistic=True,
     )  # fmt: skip
     consumer.handles(OrderPlaced)(on_orders_placed)
     return consumer

@@ -19,7 +19,10 @@ from datetime import UTC, datetime
 from orderflow_contracts import registry as contracts_registry
 from orderflow_contracts.payment import AuthorizePayment, PaymentAuthorized
 from orderflow_messaging.envelope import Envelope
+from orderflow_messaging.jsontext import json_text
 from orderflow_messaging.outbox import Outbox, OutgoingRecord, _row, decode_headers
+from orders.adapters.repository import saga_data
+from orders.saga.state import Facts, OrderData, OrderLine, Saga, SagaStatus, Step
 
 
 def _per_call_us(fn: Callable[[], object], n: int) -> float:
@@ -67,13 +70,33 @@ def main(n: int = 20_000) -> dict[str, float]:
     row = encode()
     assert isinstance(row, dict)
     stored = json.loads(json.dumps(row["headers"]))
+    state = saga_data(_saga(order_id))
 
     return {
         "decode_us": _per_call_us(decode, n),
         "encode_us": _per_call_us(encode, n),
         "relay_headers_us": _per_call_us(lambda: decode_headers(stored), n),
         "value_bytes": len(value),
+        # A saga's state as its jsonb parameter: written on every hop of an order.
+        "saga_json_stdlib_us": _per_call_us(lambda: json.dumps(state), n),
+        "saga_json_us": _per_call_us(lambda: json_text(state), n),
+        "saga_json_read_us": _per_call_us(lambda: json.loads(json_text(state)), n),
     }
+
+
+def _saga(order_id: str) -> Saga:
+    """A saga as the coordinator holds it after payment authorization."""
+    address = {"name": "Ada Lovelace", "line1": "1 Main St", "city": "Berlin",
+               "postcode": "10115", "country": "DE"}  # fmt: skip
+    order = OrderData(
+        customer_id="c-123", lines=(OrderLine("TEE-BLK-M", 1, 2500),), currency="EUR",
+        total_minor=2500, address=address, payment_token="tok_ok",  # noqa: S106
+    )  # fmt: skip
+    facts = Facts(stock_reserved=True, payment_authorized=True)
+    return Saga(
+        order_id, order, SagaStatus.RUNNING, Step.CREATE_SHIPMENT, 1, datetime.now(UTC),
+        facts=facts,
+    )  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -12,14 +12,13 @@ from __future__ import annotations
 import json
 import weakref
 from dataclasses import dataclass, field
-from typing import Any
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from orderflow_messaging.envelope import json_default
+from orderflow_messaging.jsontext import json_text
 
 # A hot-path connection: a pooled asyncpg connection (or a bare one, in tests).
 Connection = asyncpg.Connection | PoolConnectionProxy
@@ -85,15 +84,11 @@ def rows_affected(status: str) -> int:
     return int(status.rsplit(" ", 1)[-1])
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, default=json_default, separators=(",", ":"))
-
-
 async def _init_connection(conn: asyncpg.Connection) -> None:
     """JSON and JSONB as Python data (asyncpg's default is text)."""
     for name in ("json", "jsonb"):
         await conn.set_type_codec(
-            name, encoder=_dumps, decoder=json.loads, schema="pg_catalog", format="text"
+            name, encoder=json_text, decoder=json.loads, schema="pg_catalog", format="text"
         )
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import json
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from orderflow_messaging import tracing
 from orderflow_messaging.clock import Clock, IdFactory, new_message_id, utc_now
 from orderflow_messaging.db import Connection
 from orderflow_messaging.envelope import Envelope, Headers
+from orderflow_messaging.jsontext import json_text
 from orderflow_messaging.registry import Message
 from orderflow_messaging.tables import OUTBOX_SLOTS, outbox
 from orderflow_messaging.write_plan import WritePlan
@@ -237,7 +237,7 @@ def _columns(rows: Sequence[tuple[UUID, OutgoingRecord]]) -> list[list[Any]]:
         [r.key for r in records],
         [r.value for r in records],
         # As JSON text: a list of lists would bind as a 2-D array.
-        [json.dumps(encode_headers(r.headers)) for r in records],
+        [json_text(encode_headers(r.headers)) for r in records],
         [slot_for(r.key) for r in records],
         [r.message_type for r in records],
         [r.correlation_id for r in records],

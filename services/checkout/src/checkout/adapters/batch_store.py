@@ -3,7 +3,6 @@ batch), and in-memory fakes that pass the same contract tests."""
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from checkout.application.submissions import SubmissionBook
 from checkout.domain.model import CatalogItem, Order, OrderStatus
 from checkout.domain.pricing import NO_PRICE_DATA
 from orderflow_messaging.db import Connection, rows_affected
+from orderflow_messaging.jsontext import json_text
 from orderflow_messaging.write_plan import WritePlan
 
 _CATALOG_FOR_UPDATE = """
@@ -98,7 +98,7 @@ def _order(row: asyncpg.Record) -> Order:
 
 
 def _lines_json(order: Order) -> str:
-    return json.dumps([line_json(line) for line in order.lines])
+    return json_text([line_json(line) for line in order.lines])
 
 
 class PgCatalogStore:
@@ -160,7 +160,7 @@ class PgSubmissionStore:
             [_lines_json(o) for o in placed],  # JSON text: a list of lists binds as 2-D
             [o.status.value for o in placed],
             [o.created_at for o in placed],
-            [json.dumps(discounts_json(o)) for o in placed],
+            [json_text(discounts_json(o)) for o in placed],
             [delivery_json(o.delivery) for o in placed],
         ]
         if self._plan is not None:

@@ -17,7 +17,6 @@ and 220 us PostgreSQL per message, for its four statements)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +24,7 @@ from typing import Any
 from history.adapters.repository import history_of, lines_data
 from history.domain.projection import OrderHistory
 from orderflow_messaging.db import Connection
+from orderflow_messaging.jsontext import json_text
 from orderflow_messaging.write_plan import WritePlan
 
 # Columns in this order everywhere (``_arrays`` too).
@@ -90,7 +90,7 @@ def _arrays(rows: Sequence[OrderHistory]) -> list[list[Any]]:
         [r.placed_at for r in rows],
         [r.total_minor for r in rows],
         [r.currency for r in rows],
-        [None if r.lines is None else json.dumps(lines_data(r.lines)) for r in rows],
+        [None if r.lines is None else json_text(lines_data(r.lines)) for r in rows],
         [r.status.value for r in rows],
         [r.reason for r in rows],
         [r.status_at for r in rows],

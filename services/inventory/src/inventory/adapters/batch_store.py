@@ -3,7 +3,6 @@ batch), and an in-memory fake that passes the same contract tests."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -12,6 +11,7 @@ import asyncpg
 from inventory.application.batch import StockBook
 from inventory.domain.model import Reservation, ReservationStatus, StockItem
 from orderflow_messaging.db import Connection, rows_affected
+from orderflow_messaging.jsontext import json_text
 
 _RESERVATIONS = """
     SELECT order_id, status, lines, reason, expires_at FROM reservations
@@ -88,7 +88,7 @@ class PgStockStore:
                 _INSERT_RESERVATIONS,
                 [r.order_id for r in created],
                 [r.status.value for r in created],
-                [json.dumps(r.lines) for r in created],
+                [json_text(r.lines) for r in created],
                 [r.reason for r in created],
                 [r.expires_at for r in created],
             )

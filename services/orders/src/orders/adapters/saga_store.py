@@ -3,11 +3,11 @@ and an in-memory fake that passes the same contract tests."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from orderflow_messaging.db import Connection, rows_affected
+from orderflow_messaging.jsontext import json_text
 from orderflow_messaging.write_plan import WritePlan
 from orders.adapters.repository import ConcurrencyConflict, saga_data, saga_of
 from orders.application.ports import HistoryRow
@@ -102,7 +102,7 @@ def _insert_args(sagas: list[Saga]) -> list[list[object]]:
         [s.order.customer_id for s in sagas],
         [s.order.total_minor for s in sagas],
         [s.order.currency for s in sagas],
-        [json.dumps(saga_data(s)) for s in sagas],
+        [json_text(saga_data(s)) for s in sagas],
         [s.version for s in sagas],
     ]
 
@@ -110,7 +110,7 @@ def _insert_args(sagas: list[Saga]) -> list[list[object]]:
 def _update_args(book: SagaBook, sagas: list[Saga]) -> list[list[object]]:
     return [
         *_common(sagas),
-        [json.dumps(saga_data(s)) for s in sagas],
+        [json_text(saga_data(s)) for s in sagas],
         [s.version for s in sagas],
         [book.loaded_versions[s.order_id] for s in sagas],
     ]
@@ -126,7 +126,7 @@ def _history_args(rows: list[HistoryRow]) -> list[list[object]]:
         [r.from_status for r in rows],
         [r.to_status for r in rows],
         [r.step for r in rows],
-        [json.dumps(r.commands) for r in rows],
+        [json_text(r.commands) for r in rows],
         [r.note for r in rows],
     ]
 

@@ -13,6 +13,7 @@ from typing import Any
 import asyncpg
 
 from orderflow_messaging.db import Connection, HotPool
+from orderflow_messaging.jsontext import json_text
 from payment.adapters.idempotency import KeyedRequest, KeyState, StoredKey
 from payment.adapters.repository import ORDER_LOCK
 from payment.application.book import PaymentBook
@@ -142,7 +143,7 @@ class PgPaymentStore:
                 *_columns([s.request for s in done]),
                 [s.reply_type for s in done],
                 # As JSON text: asyncpg would take a list of dicts for a jsonb[] array.
-                [json.dumps(s.reply_payload) for s in done],
+                [json_text(s.reply_payload) for s in done],
             )
 
 

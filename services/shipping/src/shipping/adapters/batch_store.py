@@ -4,13 +4,13 @@ contract tests."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from orderflow_messaging.db import Connection, rows_affected
+from orderflow_messaging.jsontext import json_text
 from shipping.adapters.repository import shipment_from_row, shipment_values
 from shipping.application.batch import ShipmentBook
 from shipping.domain.model import Shipment, Timings
@@ -85,7 +85,7 @@ def _columns(shipments: Sequence[Shipment], names: Sequence[str]) -> list[list[A
     """One array per column; JSONB values as JSON text (SQL NULL stays NULL)."""
     rows = [shipment_values(s) for s in shipments]
     return [
-        [None if row[n] is None else json.dumps(row[n]) for row in rows]
+        [None if row[n] is None else json_text(row[n]) for row in rows]
         if n in _JSONB
         else [row[n] for row in rows]
         for n in names

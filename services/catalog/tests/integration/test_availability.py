@@ -143,3 +143,40 @@ async def test_consumed_levels_show_in_products_and_search(
         refused = await client.get("/search", params={"in_stock": "sometimes"})
         assert refused.status_code == 422
         assert refused.json()["detail"][0]["loc"] == ["query", "in_stock"]
+
+
+async def test_a_bundle_is_available_as_often_as_its_scarcest_component_allows(
+    migrated_schema: MigratedSchema,
+) -> None:
+    engine = (await migrated_schema(MIGRATIONS)).engine
+    consumer = build_consumer(engine, ConsumerSettings(backoff_initial_s=0.01), FixedClock(NOW))
+    async with _client(engine) as client:
+        for sku in ("PART-A", "PART-B", "PART-C"):
+            body = {"sku": sku, "name": f"Part {sku}", "price_minor": 1000, "currency": "EUR"}
+            assert (await client.post("/products", json=body)).status_code == 201
+        for sku, parts in (
+            ("KIT", {"PART-A": 2, "PART-B": 1}),
+            ("SET", {"PART-A": 1, "PART-C": 1}),
+        ):
+            kit = {
+                "sku": sku, "name": f"Bundle {sku}", "currency": "EUR", "discount_bp": 0,
+                "components": [{"sku": s, "quantity": q} for s, q in parts.items()],
+            }  # fmt: skip
+            assert (await client.post("/bundles", json=kit)).status_code == 201
+        # PART-C has no level yet: what SET can sell is not known.
+        await consumer.process([_level("PART-A", 7, 1), _level("PART-B", 5, 1)])
+        kit = await _get(client, "/products/KIT")
+        assert (kit["available"], kit["in_stock"]) == (3, True)  # 7 // 2, 5 // 1
+        bundle_set = await _get(client, "/products/SET")
+        assert (bundle_set["available"], bundle_set["in_stock"]) == (None, False)
+
+        await consumer.process([_level("PART-C", 4, 1), _level("PART-A", 1, 2)])
+        kit, bundle_set = await _get(client, "/products/KIT"), await _get(client, "/products/SET")
+        assert (kit["available"], kit["in_stock"]) == (0, False)  # one PART-A: no whole KIT
+        assert (bundle_set["available"], bundle_set["in_stock"]) == (1, True)
+
+        found = await _get(client, "/search", q="bundle", in_stock="true")
+        assert [p["sku"] for p in found["items"]] == ["SET"]
+        assert found["facets"]["stock"] == {"in_stock": 1, "out_of_stock": 1}
+        compared = await _get(client, "/compare", skus="KIT,SET")
+        assert [p["available"] for p in compared["products"]] == [0, 1]

@@ -24,7 +24,7 @@ from history.domain.projection import Fulfilment, OrderHistory, Status
 from history.entrypoints.http import build_router
 from history.entrypoints.messages import build_consumer, on_order_facts
 from orderflow_contracts.checkout import OrderPlaced
-from orderflow_contracts.common import Address, Money, PricedLineV4
+from orderflow_contracts.common import Address, Money, OrderDelivery, PricedLineV4
 from orderflow_contracts.orders import OrderCancelled, OrderCompleted, OrderConfirmed
 from orderflow_contracts.shipping import ShipmentCreated, ShipmentDelivered, ShipmentDispatched
 from orderflow_messaging.clock import FixedClock
@@ -295,6 +295,28 @@ async def http(engine: AsyncEngine) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
+async def test_an_orders_delivery_and_its_price_are_shown(
+    consumer: MessageConsumer, http: httpx.AsyncClient
+) -> None:
+    order = placed("d", "dora")
+    delivery = OrderDelivery(
+        method_id="simpoint", kind="pickup", carrier="SimPoint", price_minor=290, zone="eu",
+        weight_g=400, pickup_point="point-berlin-1",
+        pickup_address=Address(name="Dora at SimPoint Mitte", line1="2 Point St",
+                               city="Berlin", postcode="10117", country="DE"),
+    )  # fmt: skip
+    total = Money(amount_minor=2790, currency="EUR")
+    await consumer.process(
+        [record(order.model_copy(update={"delivery": delivery, "total": total}), "d", 0)]
+    )
+    body = (await http.get("/history/orders/d")).json()
+    assert body["total_minor"] == 2790
+    assert body["delivery"] == {
+        "method_id": "simpoint", "kind": "pickup", "carrier": "SimPoint", "price_minor": 290,
+        "pickup_point": "point-berlin-1",
+    }  # fmt: skip
+
+
 async def test_http_reads_one_order_and_a_customers_orders(
     consumer: MessageConsumer, http: httpx.AsyncClient
 ) -> None:
@@ -327,6 +349,7 @@ async def test_http_reads_one_order_and_a_customers_orders(
         }
     ]
     assert body["events_applied"] == 2
+    assert body["delivery"] is None  # none chosen
     assert (await http.get("/history/orders/nope")).status_code == 404
     mine = await http.get("/history/customers/alice/orders")
     assert [o["order_id"] for o in mine.json()] == ["b", "a"]  # newest first

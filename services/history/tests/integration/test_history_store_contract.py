@@ -14,7 +14,7 @@ import pytest
 from history.adapters.batch_store import MemoryHistoryStore, PgHistoryStore
 from history.application.ports import HistoryStore
 from history.bootstrap import MIGRATIONS
-from history.domain.projection import Fulfilment, Line, OrderHistory, Status, blank
+from history.domain.projection import Delivery, Fulfilment, Line, OrderHistory, Status, blank
 from orderflow_messaging.db import hot_pool
 from orderflow_messaging.write_plan import WriteConflict, WritePlan
 from orderflow_testing.plugin import MigratedSchema
@@ -87,6 +87,7 @@ FULL = OrderHistory(
     total_minor=4100,
     currency="EUR",
     lines=(Line("TEE", 2, 1250, "EUR"), Line("MUG", 1, 1600, "EUR")),
+    delivery=Delivery("simpoint", "pickup", "SimPoint", 290, "point-berlin-1"),
 )
 
 
@@ -99,7 +100,10 @@ async def test_rows_are_inserted_and_updated_column_for_column(stores: Stores) -
 
     assert await stores.run(insert) == set()
     assert await stores.rows("o1", "o2", "o3") == {"o1": FULL, "o2": bare}
-    later = replace(FULL, status=Status.COMPLETED, reason=None, lines=(), events_applied=8)
+    later = replace(
+        FULL, status=Status.COMPLETED, reason=None, lines=(), events_applied=8,
+        delivery=Delivery("simpost", "home", "SimPost", 0),
+    )  # fmt: skip
 
     async def update(store: HistoryStore) -> object:
         loaded = await store.load_for_update(["o1", "o3"])

@@ -8,14 +8,20 @@ from typing import Any
 from sqlalchemy import Select, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from catalog.adapters.tables import categories, products, stock_levels
+from catalog.adapters.tables import categories, product_availability, products
 from catalog.domain.model import Category, Product
 from orderflow_messaging.sql import insert_or_ignore
 
 # A product as it is read: every column but the search document (PostgreSQL's own,
-# never read back), and its announced stock level (an outer join: None without one).
-PRODUCTS_WITH_LEVELS = products.outerjoin(stock_levels, stock_levels.c.sku == products.c.sku)
-PRODUCT_COLUMNS = [*(c for c in products.c if c.name != "search"), stock_levels.c.available]
+# never read back), and what can be sold of it (its announced level, a bundle's from its
+# components'; None without one).
+PRODUCTS_WITH_LEVELS = products.outerjoin(
+    product_availability, product_availability.c.sku == products.c.sku
+)
+PRODUCT_COLUMNS = [
+    *(c for c in products.c if c.name != "search"),
+    product_availability.c.available,
+]
 
 
 def read_products() -> Select[Any]:

@@ -5,7 +5,8 @@ valid query, never a syntax error) against the products' stored ``search`` docum
 index). Each facet is one grouped count over the products matching every filter but its
 own (``search.py`` in the domain says why); a read, in one snapshot (REPEATABLE READ),
 so the items, total and facets agree. Availability is the catalog's projection of
-inventory's levels (``stock_levels``), joined, never asked for.
+inventory's levels (``stock_levels``, a bundle's through the ``product_availability``
+view), joined, never asked for.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from catalog.adapters.repository import (
     product_of,
     read_products,
 )
-from catalog.adapters.tables import products, stock_levels
+from catalog.adapters.tables import product_availability, products
 from catalog.domain.model import Category, UnknownCategory
 from catalog.domain.search import (
     PRICE_EDGES,
@@ -40,8 +41,11 @@ from catalog.domain.search import (
 _CATEGORY = "category"
 _PRICE = "price"
 _STOCK = "in_stock"
-# A product has stock when inventory's last announced level for its SKU is above zero.
-_HAS_STOCK = products.c.sku.in_(select(stock_levels.c.sku).where(stock_levels.c.available > 0))
+# A product has stock when what can be sold of it (inventory's last announced level; a
+# bundle's, from its components') is above zero.
+_HAS_STOCK = products.c.sku.in_(
+    select(product_availability.c.sku).where(product_availability.c.available > 0)
+)
 
 
 class ProductSearch:
@@ -106,7 +110,7 @@ class ProductSearch:
         return [PriceBucket(currency, *bucket_bounds(n), count) for currency, n, count in rows]
 
     async def _stock(self, where: _Filters) -> StockCount:
-        in_stock = func.count().filter(stock_levels.c.available > 0)
+        in_stock = func.count().filter(product_availability.c.available > 0)
         row = (
             await self._conn.execute(
                 select(in_stock, func.count())

@@ -80,6 +80,18 @@ stock_levels = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
+# What can be sold of each product now, from ``stock_levels`` (a view, migration 0012; in
+# its own MetaData, so that nothing creates it as a table): a SKU's announced level; a
+# bundle's, the complete bundles its components' levels make (the fewest over its
+# components of level // quantity per bundle); None until every SKU it needs has a level.
+views = MetaData()
+product_availability = Table(
+    "product_availability",
+    views,
+    Column("sku", Text, primary_key=True),
+    Column("available", BigInteger, nullable=True),
+)
+
 # Prices beyond the base price (docs/catalog.md#prices): lists, rules and customers' price
 # groups, each row the whole current state with a revision that grows with every change
 # (announced on catalog.events for checkout's copy).

@@ -21,7 +21,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from history.adapters.repository import history_of, lines_data
+from history.adapters.repository import delivery_data, history_of, lines_data
 from history.domain.projection import OrderHistory
 from orderflow_messaging.db import Connection
 from orderflow_messaging.jsontext import json_text
@@ -29,61 +29,59 @@ from orderflow_messaging.write_plan import WritePlan
 
 # Columns in this order everywhere (``_arrays`` too).
 _READ = """
-    SELECT order_id, customer_id, placed_at, total_minor, currency, lines, status, reason,
-           status_at, fulfilment, updated_at, events_applied
+    SELECT order_id, customer_id, placed_at, total_minor, currency, lines, delivery, status,
+           reason, status_at, fulfilment, updated_at, events_applied
     FROM order_history
     WHERE order_id = ANY($1::text[])
 """
 _LOAD = _READ + " ORDER BY order_id FOR UPDATE"
 _COLUMNS = """
     unnest($1::text[], $2::text[], $3::timestamptz[], $4::bigint[], $5::text[],
-           $6::text[], $7::text[], $8::text[], $9::timestamptz[], $10::text[],
-           $11::timestamptz[], $12::int[])
+           $6::text[], $7::text[], $8::text[], $9::text[], $10::timestamptz[], $11::text[],
+           $12::timestamptz[], $13::int[])
 """
 # An optimistic batch's writes: new rows must still be new, loaded rows unchanged
 # (``events_applied`` counts every change, so it serves as the row's version).
 _INSERT_NEW = f"""
     INSERT INTO order_history (order_id, customer_id, placed_at, total_minor, currency,
-                               lines, status, reason, status_at, fulfilment, updated_at,
-                               events_applied)
-    SELECT o, c, p, t, cu, l::jsonb, s, r, sa, f, ua, n
-    FROM {_COLUMNS} AS u(o, c, p, t, cu, l, s, r, sa, f, ua, n)
+                               lines, delivery, status, reason, status_at, fulfilment,
+                               updated_at, events_applied)
+    SELECT o, c, p, t, cu, l::jsonb, d::jsonb, s, r, sa, f, ua, n
+    FROM {_COLUMNS} AS u(o, c, p, t, cu, l, d, s, r, sa, f, ua, n)
     ON CONFLICT (order_id) DO NOTHING
 """  # noqa: S608 - constant text
 _UPDATE_LOADED = """
     UPDATE order_history AS h SET
         customer_id = u.c, placed_at = u.p, total_minor = u.t, currency = u.cu,
-        lines = u.l::jsonb, status = u.s, reason = u.r, status_at = u.sa, fulfilment = u.f,
-        updated_at = u.ua, events_applied = u.n
+        lines = u.l::jsonb, delivery = u.d::jsonb, status = u.s, reason = u.r,
+        status_at = u.sa, fulfilment = u.f, updated_at = u.ua, events_applied = u.n
     FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::bigint[], $5::text[],
-                $6::text[], $7::text[], $8::text[], $9::timestamptz[], $10::text[],
-                $11::timestamptz[], $12::int[], $13::int[])
-         AS u(o, c, p, t, cu, l, s, r, sa, f, ua, n, loaded_n)
+                $6::text[], $7::text[], $8::text[], $9::text[], $10::timestamptz[],
+                $11::text[], $12::timestamptz[], $13::int[], $14::int[])
+         AS u(o, c, p, t, cu, l, d, s, r, sa, f, ua, n, loaded_n)
     WHERE h.order_id = u.o AND h.events_applied = u.loaded_n
 """
-_SAVE = """
+_SAVE = f"""
     INSERT INTO order_history AS h (order_id, customer_id, placed_at, total_minor, currency,
-                                    lines, status, reason, status_at, fulfilment,
+                                    lines, delivery, status, reason, status_at, fulfilment,
                                     updated_at, events_applied)
-    SELECT o, c, p, t, cu, l::jsonb, s, r, sa, f, ua, n
-    FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::bigint[], $5::text[],
-                $6::text[], $7::text[], $8::text[], $9::timestamptz[], $10::text[],
-                $11::timestamptz[], $12::int[])
-         AS u(o, c, p, t, cu, l, s, r, sa, f, ua, n)
+    SELECT o, c, p, t, cu, l::jsonb, d::jsonb, s, r, sa, f, ua, n
+    FROM {_COLUMNS} AS u(o, c, p, t, cu, l, d, s, r, sa, f, ua, n)
     ON CONFLICT (order_id) DO UPDATE SET
         customer_id = excluded.customer_id, placed_at = excluded.placed_at,
         total_minor = excluded.total_minor, currency = excluded.currency,
-        lines = excluded.lines, status = excluded.status, reason = excluded.reason,
-        status_at = excluded.status_at, fulfilment = excluded.fulfilment,
-        updated_at = excluded.updated_at, events_applied = excluded.events_applied
-    WHERE h.order_id = ANY($13::text[])
+        lines = excluded.lines, delivery = excluded.delivery, status = excluded.status,
+        reason = excluded.reason, status_at = excluded.status_at,
+        fulfilment = excluded.fulfilment, updated_at = excluded.updated_at,
+        events_applied = excluded.events_applied
+    WHERE h.order_id = ANY($14::text[])
     RETURNING h.order_id
-"""
+"""  # noqa: S608 - constant text
 
 
 def _arrays(rows: Sequence[OrderHistory]) -> list[list[Any]]:
-    """One array per column, in the statements' order. ``lines`` goes as JSON text: asyncpg
-    would bind a list of lists as a 2-D array."""
+    """One array per column, in the statements' order. ``lines`` and ``delivery`` go as
+    JSON text: asyncpg would bind a list of lists as a 2-D array."""
     return [
         [r.order_id for r in rows],
         [r.customer_id for r in rows],
@@ -91,6 +89,7 @@ def _arrays(rows: Sequence[OrderHistory]) -> list[list[Any]]:
         [r.total_minor for r in rows],
         [r.currency for r in rows],
         [None if r.lines is None else json_text(lines_data(r.lines)) for r in rows],
+        [None if r.delivery is None else json_text(delivery_data(r.delivery)) for r in rows],
         [r.status.value for r in rows],
         [r.reason for r in rows],
         [r.status_at for r in rows],

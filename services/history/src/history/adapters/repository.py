@@ -3,6 +3,7 @@ rebuild tool; the consumer writes through the batch store)."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from typing import Any, Protocol
 
@@ -11,7 +12,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from history.adapters.tables import order_history
-from history.domain.projection import Fulfilment, Line, OrderHistory, Status
+from history.domain.projection import Delivery, Fulfilment, Line, OrderHistory, Status
 
 
 def lines_data(lines: tuple[Line, ...] | None) -> list[dict[str, Any]] | None:
@@ -33,6 +34,11 @@ def lines_data(lines: tuple[Line, ...] | None) -> list[dict[str, Any]] | None:
     ]
 
 
+def delivery_data(delivery: Delivery | None) -> dict[str, Any] | None:
+    """The ``delivery`` column's JSON (shared by this repository and the batch store)."""
+    return None if delivery is None else dataclasses.asdict(delivery)
+
+
 def row_of(history: OrderHistory) -> dict[str, Any]:
     return {
         "order_id": history.order_id,
@@ -41,6 +47,7 @@ def row_of(history: OrderHistory) -> dict[str, Any]:
         "total_minor": history.total_minor,
         "currency": history.currency,
         "lines": lines_data(history.lines),
+        "delivery": delivery_data(history.delivery),
         "status": history.status.value,
         "reason": history.reason,
         "status_at": history.status_at,
@@ -57,7 +64,7 @@ class Row(Protocol):
 
 
 def history_of(row: Row) -> OrderHistory:
-    lines = row["lines"]
+    lines, delivery = row["lines"], row["delivery"]
     return OrderHistory(
         order_id=row["order_id"],
         status=Status(row["status"]),
@@ -71,6 +78,7 @@ def history_of(row: Row) -> OrderHistory:
         total_minor=row["total_minor"],
         currency=row["currency"],
         lines=None if lines is None else tuple(_line(line) for line in lines),
+        delivery=None if delivery is None else Delivery(**delivery),
     )
 
 

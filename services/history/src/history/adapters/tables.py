@@ -27,6 +27,8 @@ order_history = Table(
     Column("total_minor", BigInteger, nullable=True),
     Column("currency", Text, nullable=True),
     Column("lines", JSONB, nullable=True),
+    # The delivery chosen and its price (null: none chosen, or placed before v4).
+    Column("delivery", JSONB, nullable=True),
     Column("status", Text, nullable=False),
     Column("reason", Text, nullable=True),
     Column("status_at", DateTime(timezone=True), nullable=True),

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from history.domain.projection import (
+    Delivery,
     Fact,
     Fulfilment,
     Line,
@@ -88,4 +89,14 @@ def _placed(message: OrderPlaced, at: datetime) -> Placed:
         total_minor=message.total.amount_minor,
         currency=message.total.currency,
         lines=lines,
+        delivery=_delivery(message),
+    )
+
+
+def _delivery(message: OrderPlaced) -> Delivery | None:
+    chosen = message.delivery
+    if chosen is None:
+        return None
+    return Delivery(
+        chosen.method_id, chosen.kind, chosen.carrier, chosen.price_minor, chosen.pickup_point
     )

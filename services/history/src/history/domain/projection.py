@@ -69,6 +69,18 @@ class Line:
 
 
 @dataclass(frozen=True)
+class Delivery:
+    """How the order is delivered and what that costs (part of its total; OrderPlaced
+    v4): the method, its kind (home, or pickup at ``pickup_point``), the carrier."""
+
+    method_id: str
+    kind: str
+    carrier: str
+    price_minor: int
+    pickup_point: str | None = None
+
+
+@dataclass(frozen=True)
 class Placed:
     order_id: str
     occurred_at: datetime
@@ -77,6 +89,7 @@ class Placed:
     total_minor: int
     currency: str
     lines: tuple[Line, ...]
+    delivery: Delivery | None = None
 
 
 @dataclass(frozen=True)
@@ -112,6 +125,7 @@ class OrderHistory:
     total_minor: int | None = None
     currency: str | None = None
     lines: tuple[Line, ...] | None = None
+    delivery: Delivery | None = None
 
 
 def blank(order_id: str, at: datetime) -> OrderHistory:
@@ -159,6 +173,7 @@ def _placed(row: OrderHistory, fact: Placed) -> OrderHistory:
             total_minor=fact.total_minor,
             currency=fact.currency,
             lines=fact.lines,
+            delivery=fact.delivery,
         )
     return _status(row, Status.PLACED, fact.occurred_at, None)
 

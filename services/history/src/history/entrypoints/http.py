@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 
 from fastapi import APIRouter, HTTPException, Query
@@ -24,6 +25,16 @@ class LineView(BaseModel):
     promotions: list[str] = []
 
 
+class DeliveryView(BaseModel):
+    """The delivery chosen and its price (part of ``total_minor``)."""
+
+    method_id: str
+    kind: str  # home | pickup
+    carrier: str
+    price_minor: int
+    pickup_point: str | None = None
+
+
 class OrderHistoryView(BaseModel):
     order_id: str
     customer_id: str | None
@@ -31,6 +42,7 @@ class OrderHistoryView(BaseModel):
     total_minor: int | None
     currency: str | None
     lines: list[LineView] | None
+    delivery: DeliveryView | None = None  # null: none chosen (or placed before v4)
     status: str
     reason: str | None
     status_at: datetime | None
@@ -62,6 +74,7 @@ def _view(history: OrderHistory) -> OrderHistoryView:
         total_minor=history.total_minor,
         currency=history.currency,
         lines=lines,
+        delivery=DeliveryView(**dataclasses.asdict(history.delivery)) if history.delivery else None,
         status=history.status.value,
         reason=history.reason,
         status_at=history.status_at,

@@ -33,8 +33,10 @@ Revision = Annotated[int, Field(ge=1)]
 
 
 class ProductPublished(Message):
-    """A product as it is published (key: SKU). A bundle names its ``components`` (the
-    SKUs, and how many of each, one unit of it is made of); its price is its own."""
+    """A product as it is published (key: SKU), and announced again, whole, when what it
+    carries changes (its weight; a bundle's with a component's): a consumer keeps the
+    newest. A bundle names its ``components`` (the SKUs, and how many of each, one unit
+    of it is made of); its price is its own."""
 
     TYPE = "ProductPublished"
     VERSION = 1

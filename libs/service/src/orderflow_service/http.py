@@ -15,6 +15,7 @@ Shared edge rules (found by the HTTP fuzzing in tests/e2e/test_http_fuzz.py):
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Request, Response
@@ -23,7 +24,7 @@ from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import StringConstraints
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, StringConstraints
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import BaseRoute, Match
 
@@ -36,6 +37,40 @@ Text = Annotated[str, StringConstraints(pattern=NO_NUL)]
 """A string that is stored or looked up in PostgreSQL (an id, a SKU, a reason)."""
 
 UNDECODABLE_BODY = "the body cannot be decoded (it is not UTF-8 JSON)"
+
+
+def in_utc(moment: datetime) -> datetime:
+    """``moment`` in UTC; a ValueError (a 422) for one that has no UTC form."""
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00+01:00 is before the first UTC moment
+        raise ValueError("outside the years 1 to 9999 in UTC") from None
+
+
+def iso_moment(value: object) -> object:
+    """ISO 8601 text as a datetime (a ValueError, a 422, for anything else: pydantic's
+    lax mode would read "0.5" or 12 as a Unix time)."""
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str):
+        raise ValueError("a moment is an ISO 8601 date-time string")
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError("not an ISO 8601 date-time") from None
+
+
+# JSON and query strings have no date type: a moment is ISO 8601 text with its offset
+# (strict mode would refuse the string), kept in UTC, so it reads back as it was sent.
+UtcMoment = Annotated[
+    AwareDatetime, Field(strict=False), BeforeValidator(iso_moment), AfterValidator(in_utc)
+]
+"""A moment with its zone (ISO 8601), as UTC: what PostgreSQL's timestamptz can hold."""
+
+
+def invalid(location: tuple[str, ...], reason: str) -> RequestValidationError:
+    """A 422 in FastAPI's own shape, for a rule the schema cannot state."""
+    return RequestValidationError([{"loc": location, "msg": reason, "type": "value_error"}])
 
 
 def create_app(

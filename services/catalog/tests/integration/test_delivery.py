@@ -155,3 +155,46 @@ async def test_products_carry_their_weight_and_a_bundle_weighs_its_parts(
         rows = (await conn.execute(text(query))).all()
     published = [Envelope.model_validate_json(r.value).payload for r in rows]
     assert [p.get("weight_g") for p in published] == [300, None, 600]
+
+
+async def test_a_new_weight_is_announced_with_the_bundles_that_weigh_it(
+    migrated_schema: MigratedSchema,
+) -> None:
+    db = await migrated_schema(MIGRATIONS)
+    async with _client(db.engine) as client:
+        for sku, weight in (("PART-A", 300), ("PART-B", 100), ("LONE", None)):
+            body = {"sku": sku, "name": sku, "price_minor": 1000, "currency": "EUR"}
+            assert (await client.post("/products", json=body | {"weight_g": weight})).is_success
+        kit = {
+            "sku": "KIT", "name": "Kit", "currency": "EUR", "price_minor": 1500,
+            "components": [{"sku": "PART-A", "quantity": 2}, {"sku": "PART-B", "quantity": 1}],
+        }  # fmt: skip
+        assert (await client.post("/bundles", json=kit)).status_code == 201
+
+        changed = await client.put("/products/PART-A/weight", json={"weight_g": 450})
+        assert changed.status_code == 200, changed.text
+        assert changed.json()["weight_g"] == 450
+        assert (await client.get("/products/KIT")).json()["weight_g"] == 1000  # 2x450 + 100
+        again = await client.put("/products/PART-A/weight", json={"weight_g": 450})
+        assert again.status_code == 200  # the same weight: nothing announced
+        cleared = await client.put("/products/LONE/weight", json={"weight_g": None})
+        assert cleared.status_code == 200  # it had none: nothing announced either
+
+        refused = await client.put("/products/KIT/weight", json={"weight_g": 5})
+        assert refused.status_code == 422
+        assert refused.json()["detail"][0]["loc"] == ["body", "weight_g"]
+        assert (await client.put("/products/NOPE/weight", json={"weight_g": 5})).status_code == 404
+        bad = await client.put("/products/PART-A/weight", json={"weight_g": -1})
+        assert bad.status_code == 422
+    query = "SELECT value FROM outbox WHERE message_type = 'ProductPublished' ORDER BY id"
+    async with db.engine.connect() as conn:
+        rows = (await conn.execute(text(query))).all()
+    published = [Envelope.model_validate_json(r.value).payload for r in rows]
+    # Created (four), then PART-A again and KIT with it: each whole, at its new weight.
+    assert [(p["sku"], p.get("weight_g")) for p in published[4:]] == [
+        ("PART-A", 450), ("KIT", 1000)
+    ]  # fmt: skip
+    assert published[-1]["components"] == [
+        {"sku": "PART-A", "quantity": 2}, {"sku": "PART-B", "quantity": 1}
+    ]  # fmt: skip
+    assert published[-1]["price_minor"] == 1500

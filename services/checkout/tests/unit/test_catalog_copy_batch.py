@@ -97,3 +97,14 @@ async def test_a_price_of_an_unknown_sku_fails_the_batch_and_writes_nothing() ->
         await run(store, published("TEE", 1990, 0), repriced("GHOST", 100, 1))
     assert store.saves == 0
     assert store.items == {}
+
+
+async def test_a_product_announced_again_replaces_its_weight_in_the_copy() -> None:
+    store = MemoryCatalogStore()
+    first = ProductPublished(sku="MUG", name="Mug", price_minor=1250, currency="EUR", weight_g=300)
+    # The catalog announces the whole product as it now is: its current price too.
+    heavier = first.model_copy(update={"weight_g": 450, "price_minor": 1100})
+    await run(store, (first, 0), repriced("MUG", 1100, 1), (heavier, 2))
+    assert store.items["MUG"].item == CatalogItem("MUG", "Mug", 1100, "EUR", True, (), 450)
+    await run(store, (first, 1))  # a redelivered older announcement changes nothing
+    assert store.items["MUG"].item.weight_g == 450

@@ -9,6 +9,7 @@ import random
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from uuid import UUID, uuid4
 
 import httpx
@@ -356,3 +357,59 @@ async def test_http_reads_one_order_and_a_customers_orders(
     limited = await http.get("/history/customers/alice/orders", params={"limit": 1})
     assert [o["order_id"] for o in limited.json()] == ["b"]
     assert (await http.get("/history/customers/nobody/orders")).json() == []
+
+
+async def test_a_customers_orders_are_filtered_and_paged_by_cursor(
+    consumer: MessageConsumer, http: httpx.AsyncClient
+) -> None:
+    placements = [record(placed(f"p{n}", "paula", minutes=n), f"p{n}", 0) for n in range(5)]
+    await consumer.process(
+        [
+            *placements,
+            record(OrderCompleted(order_id="p1", total_minor=2500), "p1", 5),
+            record(OrderCompleted(order_id="p3", total_minor=2500), "p3", 5),
+            record(OrderCancelled(order_id="p4", reason="by customer"), "p4", 5),
+        ]
+    )
+    base = "/history/customers/paula/orders"
+
+    async def ids(**params: Any) -> tuple[list[str], str | None]:
+        response = await http.get(base, params=params)
+        assert response.status_code == 200, response.text
+        return [o["order_id"] for o in response.json()], response.headers.get("link")
+
+    assert (await ids())[0] == ["p4", "p3", "p2", "p1", "p0"]  # newest placed first
+    assert (await ids(status=["completed", "cancelled"]))[0] == ["p4", "p3", "p1"]
+    window = {"placed_from": (T0 + timedelta(minutes=1)).isoformat(),
+              "placed_to": (T0 + timedelta(minutes=3)).isoformat()}  # fmt: skip
+    assert (await ids(**window))[0] == ["p2", "p1"]  # from inclusive, to exclusive
+
+    first, link = await ids(limit=2, status="placed")
+    assert first == ["p2", "p0"]
+    assert link is None  # two only: no next page
+    seen, link = await ids(limit=2)
+    while link is not None:
+        assert link.endswith('>; rel="next"')
+        assert "limit=2" in link
+        # A new order placed meanwhile (newest) neither repeats nor skips a row.
+        await consumer.process([record(placed(f"new{len(seen)}", "paula", minutes=9), "n", 0)])
+        page = await http.get(link[1 : link.index(">")])
+        assert page.status_code == 200
+        seen += [o["order_id"] for o in page.json()]
+        link = page.headers.get("link")
+    assert seen == ["p4", "p3", "p2", "p1", "p0"]
+
+    for params, field in (
+        ({"cursor": "not-a-cursor"}, "cursor"),
+        ({"status": "lost"}, "status"),
+        (
+            {"placed_from": "2026-03-02T00:00:00+00:00", "placed_to": "2026-03-01T00:00:00+00:00"},
+            "placed_to",
+        ),
+        ({"placed_from": "2026-03-01T00:00:00"}, "placed_from"),  # no zone
+        ({"placed_to": "0001-01-01T00:02:01+01:01"}, "placed_to"),  # no UTC form
+        ({"placed_to": "0.5"}, "placed_to"),  # not read as a Unix time
+    ):
+        refused = await http.get(base, params=params)
+        assert refused.status_code == 422, (params, refused.text)
+        assert refused.json()["detail"][0]["loc"][:2] == ["query", field]

@@ -84,19 +84,24 @@ class ProductRepository:
         result = await self._conn.execute(insert_or_ignore(products, row, ["sku"]), row)
         return bool(result.rowcount)
 
-    async def bundles_of(self, sku: str) -> list[Product]:
-        """The bundles priced from their components that have ``sku`` among them, locked
-        (in SKU order), for repricing."""
+    async def bundles_of(self, sku: str, *, priced_from_parts: bool = True) -> list[Product]:
+        """The bundles that have ``sku`` among their components, locked (in SKU order):
+        those priced from their components (for repricing), or every one."""
         query = (
             read_products()
-            .where(
-                products.c.components.contains([{"sku": sku}]),
-                products.c.bundle_discount_bp.is_not(None),
-            )
+            .where(products.c.components.contains([{"sku": sku}]))
             .order_by(products.c.sku)
             .with_for_update(of=products)
         )
+        if priced_from_parts:
+            query = query.where(products.c.bundle_discount_bp.is_not(None))
         return [product_of(row) for row in await self._conn.execute(query)]
+
+    async def save_weight(self, product: Product) -> None:
+        query = update(products).where(products.c.sku == product.sku)
+        await self._conn.execute(
+            query.values(weight_g=product.weight_g, updated_at=product.updated_at)
+        )
 
     async def save_details(self, product: Product) -> None:
         query = update(products).where(products.c.sku == product.sku)

@@ -11,6 +11,7 @@ import structlog
 from catalog.application.unit_of_work import CatalogUnitOfWork
 from catalog.domain.model import (
     Category,
+    InvalidBundle,
     Product,
     UnknownCategory,
     UnknownProduct,
@@ -54,16 +55,7 @@ async def publish_product(uow: CatalogUnitOfWork, product: Product) -> bool:
     stamped = replace(product, updated_at=uow.clock())
     if not await uow.products.add_if_missing(stamped):
         return False
-    published = ProductPublished(
-        sku=stamped.sku,
-        name=stamped.name,
-        price_minor=stamped.price_minor,
-        currency=stamped.currency,
-        active=stamped.active,
-        components=[StockLine(sku=sku, quantity=q) for sku, q in stamped.components] or None,
-        weight_g=stamped.weight_g,
-    )
-    await _announce(uow, published, stamped.sku)
+    await _announce(uow, product_published(stamped), stamped.sku)
     log.info(
         "product_published",
         sku=stamped.sku,
@@ -71,6 +63,50 @@ async def publish_product(uow: CatalogUnitOfWork, product: Product) -> bool:
         currency=stamped.currency,
     )
     return True
+
+
+def product_published(product: Product) -> ProductPublished:
+    """The product as consumers copy it: announced when it is created, and again, whole,
+    when what it announces changes (its weight, a bundle's with a component's)."""
+    return ProductPublished(
+        sku=product.sku,
+        name=product.name,
+        price_minor=product.price_minor,
+        currency=product.currency,
+        active=product.active,
+        components=[StockLine(sku=sku, quantity=q) for sku, q in product.components] or None,
+        weight_g=product.weight_g,
+    )
+
+
+async def change_weight(uow: CatalogUnitOfWork, sku: str, weight_g: int | None) -> Product:
+    """Set one unit's shipping weight and announce the product again (ProductPublished:
+    its whole current state); the bundles made of it weigh their components again and
+    are announced with it. The same weight again changes and announces nothing.
+    ``UnknownProduct``; ``InvalidBundle`` for a bundle (it weighs its components)."""
+    product = await uow.products.get(sku, for_update=True)
+    if product is None:
+        raise UnknownProduct(sku)
+    if product.is_bundle:
+        raise InvalidBundle("weight_g", "a bundle weighs its components: change theirs")
+    weighed = product.weighed(weight_g, uow.clock())
+    if weighed is None:
+        return product
+    await _save_weight(uow, weighed)
+    bundles = await uow.products.bundles_of(sku, priced_from_parts=False)
+    if bundles:
+        known = await uow.products.many(sorted({p for b in bundles for p, _ in b.components}))
+        for bundle in bundles:
+            changed = bundle.weighed(bundle_weight(bundle.components, known), uow.clock())
+            if changed is not None:
+                await _save_weight(uow, changed)
+    return weighed
+
+
+async def _save_weight(uow: CatalogUnitOfWork, product: Product) -> None:
+    await uow.products.save_weight(product)
+    await _announce(uow, product_published(product), product.sku)
+    log.info("product_weighed", sku=product.sku, weight_g=product.weight_g)
 
 
 async def publish_bundle(

@@ -82,6 +82,13 @@ class Product:
             return None
         return replace(self, price_minor=price_minor, currency=currency, updated_at=at)
 
+    def weighed(self, weight_g: int | None, at: datetime) -> Product | None:
+        """The product at this weight, or None when it already weighs that (a repeated
+        PUT announces nothing)."""
+        if weight_g == self.weight_g:
+            return None
+        return replace(self, weight_g=weight_g, updated_at=at)
+
     def described(
         self,
         description: str,

@@ -14,7 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from catalog.application import delivery
 from catalog.application.unit_of_work import unit_of_work
 from catalog.domain.delivery import InvalidDeliveryMethod, StoredMethod
-from catalog.entrypoints.views import invalid
 from orderflow_contracts.catalog import DeliveryMethodChanged, PickupPointData, WeightBand
 from orderflow_contracts.common import (
     CarrierName,
@@ -29,7 +28,7 @@ from orderflow_pricing import (
     DeliveryMethod,
     DeliveryQuote,
 )
-from orderflow_service.http import NO_NUL
+from orderflow_service.http import NO_NUL, invalid
 
 _STRICT = ConfigDict(extra="forbid", strict=True)
 Text200 = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=NO_NUL)]

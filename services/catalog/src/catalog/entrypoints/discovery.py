@@ -22,9 +22,9 @@ from catalog.domain.search import (
     comparison,
     price_range,
 )
-from catalog.entrypoints.views import Family, ProductView, Slug, invalid, product_view
+from catalog.entrypoints.views import Family, ProductView, Slug, product_view
 from orderflow_contracts.common import Currency, MinorUnits, Sku
-from orderflow_service.http import NO_NUL
+from orderflow_service.http import NO_NUL, invalid
 
 MAX_COMPARED = 10
 SearchText = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=NO_NUL)]

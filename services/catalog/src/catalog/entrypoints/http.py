@@ -29,12 +29,11 @@ from catalog.entrypoints.views import (
     Family,
     ProductView,
     Slug,
-    invalid,
     product_view,
 )
 from orderflow_contracts.common import Currency, MinorUnits, Sku, Weight
 from orderflow_messaging.clock import Clock
-from orderflow_service.http import NO_NUL, Text
+from orderflow_service.http import NO_NUL, Text, invalid
 
 _STRICT = ConfigDict(extra="forbid", strict=True)
 
@@ -106,6 +105,12 @@ class NewCategory(BaseModel):
     slug: Slug
     name: Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=NO_NUL)]
     parent: Slug | None = None
+
+
+class NewWeight(BaseModel):
+    model_config = _STRICT
+
+    weight_g: Weight | None  # null: unknown (weighed as nothing)
 
 
 class NewPrice(BaseModel):
@@ -251,6 +256,24 @@ def _products_router(engine: AsyncEngine, clock: Clock) -> APIRouter:
             raise HTTPException(404, str(exc)) from exc
         except UnknownCategory as exc:
             raise invalid(("body", "category"), str(exc)) from exc
+        return product_view(product)
+
+    @router.put(
+        "/{sku}/weight",
+        responses={404: {"description": "unknown SKU"}, 422: {"description": "a bundle"}},
+    )
+    async def change_weight(sku: Text, body: NewWeight) -> ProductView:
+        """Set one unit's shipping weight (delivery is priced by weight). The product is
+        announced again (ProductPublished), and so is every bundle made of it, which
+        weighs its components; the same weight again announces nothing. A bundle's own
+        weight cannot be set (422)."""
+        try:
+            async with unit_of_work(engine, clock) as uow:
+                product = await handlers.change_weight(uow, sku, body.weight_g)
+        except UnknownProduct as exc:
+            raise HTTPException(404, str(exc)) from exc
+        except InvalidBundle as exc:
+            raise invalid(("body", exc.field), exc.reason) from exc
         return product_view(product)
 
     @router.put("/{sku}/price", responses={404: {"description": "unknown SKU"}})

@@ -4,16 +4,13 @@ them). Every change is announced on catalog.events for checkout's copy."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query
 from pydantic import (
-    AfterValidator,
-    AwareDatetime,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -24,37 +21,16 @@ from catalog.application import prices
 from catalog.application.unit_of_work import unit_of_work
 from catalog.domain.model import UnknownProduct
 from catalog.domain.prices import InvalidPrices, StoredList, StoredRule, tiers_of
-from catalog.entrypoints.views import invalid
 from orderflow_contracts.catalog import PriceId
 from orderflow_contracts.common import Currency, MinorUnits, Sku
 from orderflow_messaging.clock import Clock
 from orderflow_pricing import ListKind, NoPrice, PriceList, PriceRule, Resolution
-from orderflow_service.http import NO_NUL
+from orderflow_service.http import NO_NUL, UtcMoment, invalid
 
 _BODY = ConfigDict(extra="forbid", strict=True)
 
 
-def _iso_text(value: object) -> object:
-    if not isinstance(value, str | datetime):
-        raise ValueError("a moment is an ISO 8601 date-time string")  # not a Unix time
-    return value
-
-
-# JSON has no date type: a moment is an ISO 8601 string with its offset (strict mode
-# would refuse the string), kept in UTC, so a list reads back as it was sent.
-def _in_utc(moment: datetime) -> datetime:
-    try:
-        return moment.astimezone(UTC)
-    except OverflowError:  # e.g. 0001-01-01T00:00+01:00 is before the first UTC moment
-        raise ValueError("outside the years 1 to 9999 in UTC") from None
-
-
-Moment = Annotated[
-    AwareDatetime,
-    Field(strict=False),
-    BeforeValidator(_iso_text),
-    AfterValidator(_in_utc),
-]
+Moment = UtcMoment
 # What PostgreSQL text can hold (no NUL), as long as the contracts' customer id.
 CustomerId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=NO_NUL)]
 MAX_QUOTED = 50

@@ -14,10 +14,11 @@ from catalog.application import promotions
 from catalog.application.unit_of_work import unit_of_work
 from catalog.domain.promotions import InvalidPromotion, StoredPromotion
 from catalog.entrypoints.prices import Moment
-from catalog.entrypoints.views import Slug, invalid
+from catalog.entrypoints.views import Slug
 from orderflow_contracts.common import CouponCode, Currency, MinorUnits, PromotionId, Sku
 from orderflow_messaging.clock import Clock
 from orderflow_pricing import DiscountKind, Promotion, Stacking, normalized
+from orderflow_service.http import invalid
 
 
 class PromotionBody(BaseModel):

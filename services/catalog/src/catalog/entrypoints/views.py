@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field, StringConstraints
 
 from catalog.domain.model import Product
@@ -61,8 +60,3 @@ def product_view(product: Product) -> ProductView:
         components=[ComponentView(sku=sku, quantity=q) for sku, q in product.components] or None,
         weight_g=product.weight_g,
     )
-
-
-def invalid(location: tuple[str, ...], reason: str) -> RequestValidationError:
-    """A 422 in FastAPI's own shape, for a rule the schema cannot state."""
-    return RequestValidationError([{"loc": location, "msg": reason, "type": "value_error"}])

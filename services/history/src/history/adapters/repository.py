@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -82,6 +84,17 @@ def history_of(row: Row) -> OrderHistory:
     )
 
 
+@dataclass(frozen=True)
+class CustomerOrders:
+    """Which of a customer's orders to list: of these statuses (any when empty), placed
+    in [``placed_from``, ``placed_to``), after the (placed_at, order_id) of ``after``."""
+
+    statuses: frozenset[Status] = frozenset()
+    placed_from: datetime | None = None
+    placed_to: datetime | None = None
+    after: tuple[datetime, str] | None = None
+
+
 class OrderHistoryRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
@@ -98,13 +111,26 @@ class OrderHistoryRepository:
             await self._conn.execute(insert(order_history), rows)
         return len(rows)
 
-    async def of_customer(self, customer_id: str, limit: int) -> list[OrderHistory]:
-        query = (
-            select(order_history)
-            .where(order_history.c.customer_id == customer_id)
-            .order_by(order_history.c.placed_at.desc(), order_history.c.order_id)
-            .limit(limit)
-        )
+    async def of_customer(
+        self, customer_id: str, limit: int, where: CustomerOrders | None = None
+    ) -> list[OrderHistory]:
+        """The customer's orders, newest placed first (ties by order id), that pass
+        ``where``; at most ``limit`` (keyset paging: ``where.after``, the last row of the
+        previous page, so a page never repeats or skips a row as new orders arrive)."""
+        h = order_history.c
+        query = select(order_history).where(h.customer_id == customer_id)
+        where = where or CustomerOrders()
+        if where.statuses:
+            query = query.where(h.status.in_(sorted(s.value for s in where.statuses)))
+        if where.placed_from is not None:
+            query = query.where(h.placed_at >= where.placed_from)
+        if where.placed_to is not None:
+            query = query.where(h.placed_at < where.placed_to)
+        if where.after is not None:
+            at, order_id = where.after
+            later = and_(h.placed_at == at, h.order_id > order_id)
+            query = query.where(or_(h.placed_at < at, later))
+        query = query.order_by(h.placed_at.desc(), h.order_id).limit(limit)
         return [history_of(row) for row in (await self._conn.execute(query)).mappings()]
 
     async def all(self) -> list[OrderHistory]:

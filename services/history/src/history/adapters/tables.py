@@ -26,9 +26,11 @@ order_history = Table(
     Column("placed_at", DateTime(timezone=True), nullable=True),
     Column("total_minor", BigInteger, nullable=True),
     Column("currency", Text, nullable=True),
-    Column("lines", JSONB, nullable=True),
+    # none_as_null: None is SQL NULL, as the consumer's own statements write it (not the
+    # JSON null SQLAlchemy writes by default), so a rebuilt row equals the live one.
+    Column("lines", JSONB(none_as_null=True), nullable=True),
     # The delivery chosen and its price (null: none chosen, or placed before v4).
-    Column("delivery", JSONB, nullable=True),
+    Column("delivery", JSONB(none_as_null=True), nullable=True),
     Column("status", Text, nullable=False),
     Column("reason", Text, nullable=True),
     Column("status_at", DateTime(timezone=True), nullable=True),

@@ -28,6 +28,7 @@ def all_messages() -> tuple[type[Message], ...]:
         *payment.EVENTS,
         *shipping.COMMANDS,
         *shipping.EVENTS,
+        *shipping.TRACKING,
         *orders.EVENTS,
         *inbound.MESSAGES,
     )

@@ -61,7 +61,11 @@ CATALOGUE: tuple[TopicContract, ...] = (
     TopicContract(t.SHIPPING_COMMANDS, "order id", ("orders",), ("shipping",), shipping.COMMANDS,
                   "Shipment requests of the saga."),
     TopicContract(t.SHIPPING_EVENTS, "order id", ("shipping",), ("orders", "history"),
-                  shipping.EVENTS, "Replies and tracking events of shipping."),
+                  shipping.EVENTS, "Replies, and the saga's facts: dispatched, delivered."),
+    TopicContract(t.SHIPPING_TRACKING, "order id", ("shipping",), ("downstream systems",),
+                  shipping.TRACKING,
+                  "Every step of a parcel: booked, in transit, out for delivery, delivered, "
+                  "delivery exception, returned to sender (with the ETA)."),
     TopicContract(t.ORDERS_EVENTS, "order id", ("orders",), ("history", "downstream systems"),
                   orders.EVENTS, "The outcome of every order."),
 )  # fmt: skip

@@ -1,10 +1,10 @@
-"""shipping.commands and shipping.events (key: order id)."""
+"""shipping.commands, shipping.events and shipping.tracking (key: order id)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import Field, StringConstraints
+from pydantic import AwareDatetime, Field, StringConstraints
 
 from orderflow_contracts.common import Address, CarrierName, DeliveryId, OrderId, StockLine
 from orderflow_messaging.registry import Message
@@ -77,6 +77,36 @@ class ShipmentDelivered(Message):
     shipment_id: str
 
 
+TrackingStep = Literal[
+    "booked",
+    "in_transit",
+    "out_for_delivery",
+    "delivered",
+    "delivery_exception",
+    "returned_to_sender",
+]
+
+
+class TrackingUpdated(Message):
+    """A parcel's next step as its carrier reports it (on shipping.tracking): ``sequence``
+    counts an order's steps from 1, so a reader can order them and drop a step it has;
+    ``eta`` is the estimated delivery as of this step (null once delivered, or when it
+    will not be: a delivery exception, returned to the sender); ``detail`` says why for
+    an exception."""
+
+    TYPE = "TrackingUpdated"
+    VERSION = 1
+    order_id: OrderId
+    shipment_id: str
+    carrier: CarrierName
+    tracking_number: str
+    sequence: Annotated[int, Field(ge=1)]
+    status: TrackingStep
+    at: AwareDatetime
+    eta: AwareDatetime | None = None
+    detail: Reason | None = None
+
+
 COMMANDS: tuple[type[Message], ...] = (CreateShipment, CancelShipment)
 EVENTS: tuple[type[Message], ...] = (
     ShipmentCreated,
@@ -86,3 +116,4 @@ EVENTS: tuple[type[Message], ...] = (
     ShipmentDispatched,
     ShipmentDelivered,
 )
+TRACKING: tuple[type[Message], ...] = (TrackingUpdated,)

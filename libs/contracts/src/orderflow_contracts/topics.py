@@ -18,6 +18,9 @@ PAYMENT_COMMANDS = "payment.commands"
 PAYMENT_EVENTS = "payment.events"
 SHIPPING_COMMANDS = "shipping.commands"
 SHIPPING_EVENTS = "shipping.events"
+# Every step of a parcel (TrackingUpdated), for customer-facing readers; the saga needs
+# only dispatched and delivered (on shipping.events), so it does not read this one.
+SHIPPING_TRACKING = "shipping.tracking"
 
 ALL = (
     CATALOG_EVENTS,
@@ -34,6 +37,7 @@ ALL = (
     PAYMENT_EVENTS,
     SHIPPING_COMMANDS,
     SHIPPING_EVENTS,
+    SHIPPING_TRACKING,
 )
 
 # State topics: the broker keeps the latest record of each key (cleanup.policy=compact),

@@ -33,7 +33,7 @@ def build(
         engine=engine,
         migrations=MIGRATIONS,
         subscriptions=[Subscription(consumer, (topics.SHIPPING_COMMANDS,), group_id="shipping")],
-        produces=[topics.SHIPPING_EVENTS],
+        produces=[topics.SHIPPING_EVENTS, topics.SHIPPING_TRACKING],
         tasks=tasks,
         routers=[build_router(engine)],
     )

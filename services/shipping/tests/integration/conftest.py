@@ -102,26 +102,33 @@ class Shipping:
         await self.batch(cancel_command(order_id, reason))
 
     async def tick_ready(self, limit: int = handlers.TICK_LIMIT) -> int:
-        return await self.run(lambda t: handlers.create_ready_shipments(t, self.carrier, limit))
+        return await self.run(
+            lambda t: handlers.create_ready_shipments(t, self.carrier, TIMINGS, limit)
+        )
 
     async def tick_advance(self, limit: int = handlers.TICK_LIMIT) -> int:
-        return await self.run(lambda t: handlers.advance_shipments(t, TIMINGS, limit))
+        return await self.run(lambda t: handlers.advance_shipments(t, TIMINGS, self.carrier, limit))
 
-    async def replies(self, order_id: str) -> list[Reply]:
-        """(type, payload) of every message queued for the order, in order."""
+    async def _queued(self, order_id: str, topic: str) -> list[Reply]:
         async with self.engine.connect() as conn:
             rows = await conn.execute(
                 text(
                     "SELECT topic, message_type, value FROM outbox"
-                    " WHERE correlation_id = :o ORDER BY id"
+                    " WHERE correlation_id = :o AND topic = :t ORDER BY id"
                 ),
-                {"o": order_id},
+                {"o": order_id, "t": topic},
             )
-            result = []
-            for row in rows:
-                assert row.topic == "shipping.events"
-                result.append((row.message_type, json.loads(row.value)["payload"]))
-            return result
+            return [(row.message_type, json.loads(row.value)["payload"]) for row in rows]
+
+    async def replies(self, order_id: str) -> list[Reply]:
+        """(type, payload) of every message queued for the order on shipping.events."""
+        return await self._queued(order_id, "shipping.events")
+
+    async def tracking(self, order_id: str) -> list[dict[str, Any]]:
+        """The order's TrackingUpdated payloads queued on shipping.tracking, in order."""
+        steps = await self._queued(order_id, "shipping.tracking")
+        assert {kind for kind, _ in steps} <= {"TrackingUpdated"}
+        return [payload for _, payload in steps]
 
     async def types(self, order_id: str) -> list[str]:
         return [kind for kind, _ in await self.replies(order_id)]

@@ -34,14 +34,14 @@ async def test_build_wires_consumer_timers_and_routes(migrated_schema: MigratedS
         [subscription] = service.subscriptions
         assert subscription.topics == ("shipping.commands",)
         assert subscription.group_id == "shipping"
-        assert list(service.produces) == ["shipping.events"]
+        assert list(service.produces) == ["shipping.events", "shipping.tracking"]
         paths = [
             route.path
             for router in service.routers
             for route in router.routes
             if isinstance(route, APIRoute)
         ]
-        assert paths == ["/shipments", "/shipments/{order_id}"]
+        assert paths == ["/shipments", "/shipments/{order_id}", "/orders/{order_id}/tracking"]
         timers = {task.name: task for task in service.tasks}
         assert sorted(timers) == ["shipment-advance", "slow-carrier"]
         assert all(task.interval_s == 0.2 for task in service.tasks)
@@ -54,6 +54,8 @@ async def test_build_wires_consumer_timers_and_routes(migrated_schema: MigratedS
         clock.now = NOW.replace(second=2)
         assert await timers["shipment-advance"].tick() is True
         clock.now = NOW.replace(second=3)
+        assert await timers["shipment-advance"].tick() is True  # out for delivery
+        clock.now = NOW.replace(second=4)
         assert await timers["shipment-advance"].tick() is True
         assert await timers["shipment-advance"].tick() is False
         assert await shipping.types("o1") == [

@@ -77,3 +77,46 @@ async def test_list_filters_by_status(shipping: Shipping) -> None:
     assert len(body) == 2
     assert (await _get(app, "/shipments", "status=lost"))[0] == 422
     assert (await _get(app, "/shipments", "limit=101"))[0] == 422
+
+
+async def test_tracking_shows_every_step_with_the_eta(shipping: Shipping) -> None:
+    app = create_app("shipping", routers=[build_router(shipping.engine)])
+    await shipping.create("o1", ACCEPTED)
+    status, body = await _get(app, "/orders/o1/tracking")
+    assert status == 200
+    assert (body["status"], body["carrier"], body["tracking_number"]) == (
+        "created", "SimPost", "SP000000000001"
+    )  # fmt: skip
+    assert body["eta"].startswith("2026-03-01T12:00:06")
+    assert [(s["sequence"], s["status"]) for s in body["steps"]] == [(1, "booked")]
+    for moment in (3, 4.5):
+        shipping.at(moment)
+        await shipping.tick_advance()
+    _, body = await _get(app, "/orders/o1/tracking")
+    assert body["status"] == "out_for_delivery"
+    assert [(s["sequence"], s["status"]) for s in body["steps"]] == [
+        (1, "booked"), (2, "in_transit"), (3, "out_for_delivery")
+    ]  # fmt: skip
+    assert body["steps"][2]["at"].startswith("2026-03-01T12:00:04.5")
+    shipping.at(6)
+    await shipping.tick_advance()
+    _, body = await _get(app, "/orders/o1/tracking")
+    assert (body["status"], body["eta"], body["steps"][-1]["status"]) == (
+        "delivered", None, "delivered"
+    )  # fmt: skip
+    assert ACCEPTED not in json.dumps(body)  # no address here either
+
+
+async def test_tracking_before_the_booking_has_no_steps_and_unknown_is_404(
+    shipping: Shipping,
+) -> None:
+    app = create_app("shipping", routers=[build_router(shipping.engine)])
+    await shipping.create("slow", SLOW)
+    status, body = await _get(app, "/orders/slow/tracking")
+    assert status == 200
+    assert (body["status"], body["tracking_number"], body["eta"], body["steps"]) == (
+        "requested", None, None, []
+    )  # fmt: skip
+    status, body = await _get(app, "/orders/nope/tracking")
+    assert status == 404
+    assert "nope" in body["detail"]

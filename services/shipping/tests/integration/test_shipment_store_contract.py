@@ -44,10 +44,10 @@ class Store(ShipmentStore, TimerStore, Protocol):
 InTransaction = Callable[[Callable[[Store], Awaitable[object]]], Awaitable[object]]
 
 
-def opened(order_id: str, postcode: str = "10115", n: int = 1) -> Shipment:
+def opened(order_id: str, postcode: str = "10115", n: int = 1, now: datetime = NOW) -> Shipment:
     address = Address("Ada Lovelace", "1 Analytical Way", "London", postcode, "GB")
     lines = [Line("A", 2), Line("B", 1)]
-    return open_shipment(order_id, address, lines, CARRIER, UUID(int=n), NOW, TIMINGS)
+    return open_shipment(order_id, address, lines, CARRIER, UUID(int=n), now, TIMINGS)
 
 
 def creating(*shipments: Shipment) -> Callable[[Store], Awaitable[object]]:
@@ -107,7 +107,7 @@ async def test_changed_shipments_are_written_and_untouched_ones_kept(
 ) -> None:
     await in_transaction(creating(opened("o1", n=1), opened("o2", n=2), opened("o3", "99501", 3)))
     cancelled = opened("o1", n=1).cancel("customer", LATER).shipment
-    booked = opened("o3", "99501", 3).confirm(CARRIER.book(UUID(int=9)), LATER)
+    booked = opened("o3", "99501", 3).confirm(CARRIER.book(UUID(int=9)), LATER, TIMINGS)
 
     async def change(store: Store) -> None:
         book = await store.load_for_update(["o1", "o2", "o3"])
@@ -161,15 +161,18 @@ def requested(order_id: str, ready: float) -> Shipment:
 
 
 def booked(order_id: str, created: float, n: int) -> Shipment:
-    return replace(opened(order_id, n=n), created_at=at(created), updated_at=at(created))
+    return opened(order_id, n=n, now=at(created))
 
 
-def dispatched(order_id: str, when: float, n: int) -> Shipment:
-    step = booked(order_id, when - TIMINGS.dispatch_after.total_seconds(), n).next_step(
-        at(when), TIMINGS
-    )
-    assert step is not None
-    return step
+def step(shipment: Shipment, when: float) -> Shipment:
+    moved = shipment.next_step(at(when), TIMINGS, CARRIER)
+    assert moved is not None
+    return moved
+
+
+def dispatched(order_id: str, when: float, n: int, postcode: str = "10115") -> Shipment:
+    created = opened(order_id, postcode, n, at(when) - TIMINGS.dispatch_after)
+    return step(created, when)
 
 
 def ids(shipments: Sequence[Shipment]) -> list[str]:
@@ -201,33 +204,34 @@ async def test_claim_ready_takes_what_the_carrier_accepted_longest_ready_first(
     assert await claim(100, 10) == ["a5", "b5", "r10", "r12"]
 
 
-async def test_claim_due_takes_the_next_tracking_steps_least_recently_changed_first(
+async def test_claim_due_takes_the_next_tracking_steps_most_overdue_first(
     in_transaction: InTransaction,
 ) -> None:
-    delivered = dispatched("done", 3, 5).next_step(at(6), TIMINGS)
-    assert delivered is not None
+    delivered = step(step(dispatched("done", 3, 5), 4.5), 6)
+    returned = step(step(step(dispatched("back", 3, 9, "98765"), 4.5), 6), 7.5)
     await in_transaction(
         creating(
             booked("c0", 0, 1), booked("c2", 2, 2), booked("b1", 1, 3),
-            dispatched("d1", 1, 4), dispatched("a1", 1, 6), delivered,
-            requested("slow", 0), opened("refused", "00100", 7),
+            dispatched("d1", 1, 4), dispatched("a1", 1, 6), step(dispatched("od", 0, 10), 1.5),
+            delivered, returned, requested("slow", 0), opened("refused", "00100", 7),
             opened("gone", n=8).cancel("customer", NOW).shipment,
         )
     )  # fmt: skip
 
     async def claim(now: float, limit: int) -> list[str]:
-        async def step(store: Store) -> list[str]:
-            return ids(await store.claim_due(at(now), TIMINGS, limit))
+        async def claimed_ids(store: Store) -> list[str]:
+            return ids(await store.claim_due(at(now), limit))
 
-        claimed = await in_transaction(step)
+        claimed = await in_transaction(claimed_ids)
         assert isinstance(claimed, list)
         return claimed
 
-    assert await claim(2.9, 10) == []
-    # Due at exactly now: due. c0 created at 0, b1 created and a1, d1 dispatched at 1.
-    assert await claim(4, 10) == ["c0", "a1", "b1", "d1"]
-    assert await claim(4, 3) == ["c0", "a1", "b1"]
-    assert await claim(100, 10) == ["c0", "a1", "b1", "d1", "c2"]
+    assert await claim(2.4, 10) == []
+    # Due at exactly now: due. a1 and d1 (dispatched at 1) are due out for delivery at
+    # 2.5; c0 (created at 0) for dispatch and od (out at 1.5) for delivery at 3; b1 at 4.
+    assert await claim(4, 10) == ["a1", "d1", "c0", "od", "b1"]
+    assert await claim(4, 3) == ["a1", "d1", "c0"]
+    assert await claim(100, 10) == ["a1", "d1", "c0", "od", "b1", "c2"]
 
 
 async def test_claimed_shipments_moved_on_and_saved_are_not_claimed_again(
@@ -237,16 +241,14 @@ async def test_claimed_shipments_moved_on_and_saved_are_not_claimed_again(
 
     async def tick(store: Store) -> None:
         book = ShipmentBook({})
-        for shipment in await store.claim_due(at(3), TIMINGS, 10):
-            step = shipment.next_step(at(3), TIMINGS)
-            assert step is not None
-            book.put(step)
+        for shipment in await store.claim_due(at(3), 10):
+            book.put(step(shipment, 3))
         for shipment in await store.claim_ready(at(3), 10):
-            book.put(shipment.confirm(CARRIER.book(UUID(int=9)), at(3)))
+            book.put(shipment.confirm(CARRIER.book(UUID(int=9)), at(3), TIMINGS))
         await store.save(book)
 
     async def claims(store: Store) -> tuple[list[str], list[str]]:
-        due = await store.claim_due(at(3), TIMINGS, 10)
+        due = await store.claim_due(at(3), 10)
         return ids(due), ids(await store.claim_ready(at(3), 10))
 
     await in_transaction(tick)
@@ -263,7 +265,10 @@ async def test_rows_written_by_the_batch_store_read_back_through_the_repository(
     """The timers and HTTP read shipments through SQLAlchemy: both mappings must agree."""
     db = await migrated_schema(MIGRATIONS)
     pool = await hot_pool(db.engine).pool()
-    made = [opened("o1", n=1), opened("o2", "99501", 2), tombstone("o4", "declined", NOW)]
+    exception = step(step(dispatched("o5", 3, 5, "98765"), 4.5), 6)
+    made = [
+        opened("o1", n=1), opened("o2", "99501", 2), tombstone("o4", "declined", NOW), exception
+    ]  # fmt: skip
     async with pool.acquire() as hot, hot.transaction():
         await creating(*made)(PgShipmentStore(hot))
         nulls = await hot.fetchval("SELECT count(*) FROM shipments WHERE address IS NULL")

@@ -1,10 +1,13 @@
 """The timers on the real PostgreSQL: a slow carrier's late booking, and shipments moving
-created -> dispatched -> delivered, each event sent once even with several replicas."""
+through every tracking step (booked, in transit, out for delivery, delivered; or a
+delivery exception and back to the sender), each event sent once even with several
+replicas."""
 
 from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import Awaitable
 from datetime import timedelta
 
 from orderflow_messaging.db import hot_pool
@@ -25,7 +28,11 @@ async def _event_counts(shipping: Shipping) -> Counter[tuple[str, str]]:
     return Counter((kind, order_id) for kind, order_id in rows)
 
 
-async def test_timer_moves_created_to_dispatched_to_delivered(shipping: Shipping) -> None:
+def _moment(seconds: float) -> str:
+    return (NOW + timedelta(seconds=seconds)).isoformat().replace("+00:00", "Z")
+
+
+async def test_timer_moves_a_shipment_through_every_tracking_step(shipping: Shipping) -> None:
     await shipping.create("o1")
     shipment_id = (await shipping.replies("o1"))[0][1]["shipment_id"]
     shipping.at(2.9)
@@ -36,6 +43,11 @@ async def test_timer_moves_created_to_dispatched_to_delivered(shipping: Shipping
     dispatched = await shipping.shipment("o1")
     assert dispatched.status is ShipmentStatus.DISPATCHED
     assert dispatched.dispatched_at == NOW + timedelta(seconds=3)
+    shipping.at(4.4)
+    assert await shipping.tick_advance() == 0
+    shipping.at(4.5)
+    assert await shipping.tick_advance() == 1
+    assert (await shipping.shipment("o1")).status is ShipmentStatus.OUT_FOR_DELIVERY
     shipping.at(5.9)
     assert await shipping.tick_advance() == 0
     shipping.at(6.0)
@@ -45,6 +57,22 @@ async def test_timer_moves_created_to_dispatched_to_delivered(shipping: Shipping
     delivered = await shipping.shipment("o1")
     assert delivered.status is ShipmentStatus.DELIVERED
     assert delivered.delivered_at == NOW + timedelta(seconds=6)
+    # Every step, read back from the row as it was written.
+    assert [(e.status.value, e.eta) for e in delivered.tracking] == [
+        ("booked", NOW + timedelta(seconds=6)),
+        ("in_transit", NOW + timedelta(seconds=6)),
+        ("out_for_delivery", NOW + timedelta(seconds=6)),
+        ("delivered", None),
+    ]
+    booking = {"order_id": "o1", "shipment_id": shipment_id, "carrier": "SimPost",
+               "tracking_number": "SP000000000001", "detail": None}  # fmt: skip
+    assert await shipping.tracking("o1") == [
+        {**booking, "sequence": 1, "status": "booked", "at": _moment(0), "eta": _moment(6)},
+        {**booking, "sequence": 2, "status": "in_transit", "at": _moment(3), "eta": _moment(6)},
+        {**booking, "sequence": 3, "status": "out_for_delivery", "at": _moment(4.5),
+         "eta": _moment(6)},
+        {**booking, "sequence": 4, "status": "delivered", "at": _moment(6), "eta": None},
+    ]  # fmt: skip
     assert await shipping.replies("o1") == [
         ("ShipmentCreated", {
             "order_id": "o1", "shipment_id": shipment_id, "carrier": "SimPost",
@@ -53,6 +81,24 @@ async def test_timer_moves_created_to_dispatched_to_delivered(shipping: Shipping
         ("ShipmentDispatched", {"order_id": "o1", "shipment_id": shipment_id}),
         ("ShipmentDelivered", {"order_id": "o1", "shipment_id": shipment_id}),
     ]  # fmt: skip
+
+
+async def test_an_undeliverable_parcel_is_tracked_back_to_its_sender(shipping: Shipping) -> None:
+    await shipping.create("o1", "98765")
+    for moment in (3, 4.5, 6, 7.5, 600):
+        shipping.at(moment)
+        await shipping.tick_advance()
+    returned = await shipping.shipment("o1")
+    assert returned.status is ShipmentStatus.RETURNED
+    assert returned.reason == "recipient not found at the address"
+    assert returned.delivered_at is None
+    assert [(s["sequence"], s["status"], s["detail"]) for s in await shipping.tracking("o1")] == [
+        (1, "booked", None), (2, "in_transit", None), (3, "out_for_delivery", None),
+        (4, "delivery_exception", "recipient not found at the address"),
+        (5, "returned_to_sender", None),
+    ]  # fmt: skip
+    # The saga hears of the dispatch only: it is never told of a delivery.
+    assert await shipping.types("o1") == ["ShipmentCreated", "ShipmentDispatched"]
 
 
 async def test_slow_shipment_is_created_late_unless_cancelled(shipping: Shipping) -> None:
@@ -90,17 +136,16 @@ async def test_concurrent_ticks_send_each_event_once(shipping: Shipping) -> None
     orders = [f"o{i}" for i in range(30)]
     for order_id in orders:
         await shipping.create(order_id)
-    shipping.at(3)
-    moved = await asyncio.gather(*(shipping.tick_advance() for _ in range(4)))
-    assert sum(moved) == len(orders)
-    shipping.at(6)
-    moved = await asyncio.gather(*(shipping.tick_advance() for _ in range(4)))
-    assert sum(moved) == len(orders)
+    for moment in (3, 4.5, 6):  # dispatched, out for delivery, delivered
+        shipping.at(moment)
+        moved = await asyncio.gather(*(shipping.tick_advance() for _ in range(4)))
+        assert sum(moved) == len(orders)
     counts = await _event_counts(shipping)
     for order_id in orders:
         assert counts[("ShipmentDispatched", order_id)] == 1
         assert counts[("ShipmentDelivered", order_id)] == 1
-    assert sum(counts.values()) == 3 * len(orders)
+        assert counts[("TrackingUpdated", order_id)] == 4
+    assert sum(counts.values()) == 7 * len(orders)
 
 
 async def test_concurrent_slow_carrier_ticks_book_each_shipment_once(shipping: Shipping) -> None:
@@ -125,8 +170,8 @@ async def test_a_shipment_locked_by_another_replica_is_skipped_not_awaited(
     async with pool.acquire() as conn, conn.transaction():
         outbox = BatchOutbox(producer="shipping", clock=shipping.clock)
         first = Tick(PgShipmentStore(conn), outbox, shipping.clock(), shipping.ids)
-        assert await handlers.advance_shipments(first, TIMINGS) == 1
-        assert await handlers.create_ready_shipments(first, shipping.carrier) == 1
+        assert await handlers.advance_shipments(first, TIMINGS, shipping.carrier) == 1
+        assert await handlers.create_ready_shipments(first, shipping.carrier, TIMINGS) == 1
         await outbox.flush(conn)
         # The first replica has not committed: a second one must move on at once, neither
         # waiting for the row locks nor repeating the step.
@@ -162,20 +207,26 @@ async def test_a_tick_claims_updates_and_queues_many_shipments_with_one_statemen
         statements.append(conn.statements)
         return moved
 
+    def advance(t: Tick) -> Awaitable[int]:
+        return handlers.advance_shipments(t, TIMINGS, shipping.carrier)
+
     shipping.at(7)  # the 40 due for dispatch
-    assert await counted(lambda t: handlers.advance_shipments(t, TIMINGS)) == 40
-    assert await counted(lambda t: handlers.advance_shipments(t, TIMINGS)) == 0
-    shipping.at(10)  # "late" due for dispatch, the 40 (dispatched at 7) for delivery
-    assert await counted(lambda t: handlers.advance_shipments(t, TIMINGS)) == 41
+    assert await counted(advance) == 40
+    assert await counted(advance) == 0
+    shipping.at(10)  # "late" due for dispatch (at 8), the 40 out for delivery (at 8.5)
+    assert await counted(advance) == 41
+    shipping.at(11.5)  # the 40 due for delivery, "late" out for delivery
+    assert await counted(advance) == 41
     assert statements == [
         ["SELECT", "UPDATE", "INSERT"], ["SELECT"], ["SELECT", "UPDATE", "INSERT"],
+        ["SELECT", "UPDATE", "INSERT"],
     ]  # fmt: skip
     events = await shipping.scalar(
         "SELECT json_agg(json_build_array(message_type, correlation_id) ORDER BY id)"
         " FROM outbox WHERE message_type IN ('ShipmentDispatched', 'ShipmentDelivered')"
     )
-    # Least recently changed first: dispatched in creation order; "late" (waiting since
-    # 5) before the 40 dispatched together at 7, which go in order id order.
+    # The most overdue first: dispatched in creation order; "late" (due since 8) before
+    # the 40 due together at 8.5, which go in order id order.
     assert events == (
         [["ShipmentDispatched", o] for o in orders]
         + [["ShipmentDispatched", "late"]]
@@ -185,9 +236,9 @@ async def test_a_tick_claims_updates_and_queues_many_shipments_with_one_statemen
         "SELECT json_object_agg(status, n) FROM"
         " (SELECT status, count(*) AS n FROM shipments GROUP BY status) AS s"
     )
-    assert statuses == {"delivered": 40, "dispatched": 1, "cancelled": 1}
+    assert statuses == {"delivered": 40, "out_for_delivery": 1, "cancelled": 1}
     delivered = await shipping.shipment(orders[0])
-    assert delivered.delivered_at == delivered.updated_at == NOW + timedelta(seconds=10)
+    assert delivered.delivered_at == delivered.updated_at == NOW + timedelta(seconds=11.5)
     assert delivered.dispatched_at == NOW + timedelta(seconds=7)
 
 

@@ -67,9 +67,11 @@ class Desk:
         self.store = CountingStore()
         self.clock = FixedClock(NOW)
         self.shipper = Shipper(SimulatedCarrier(), TIMINGS, SequentialIds())
+        self.tracked: list[dict[str, Any]] = []  # the TrackingUpdated payloads so far
 
     async def run(self, *commands: Command) -> list[Reply]:
-        """The batch's replies, as (type, payload), each checked to be caused by its command."""
+        """The batch's replies, as (type, payload), each checked to be caused by its
+        command; its tracking steps go to ``tracked``."""
         outbox = BatchOutbox(producer="shipping", clock=self.clock)
         batch = Batch(None, outbox, self.clock)  # type: ignore[arg-type]
         items = [incoming(c, n=n) for n, c in enumerate(commands)]
@@ -77,10 +79,14 @@ class Desk:
         replies = []
         causes = {item.envelope.message_id: item.message.order_id for item in items}
         for record in outbox.records():
-            assert record.topic == "shipping.events"
             assert record.value is not None
             envelope = json.loads(record.value)
             assert causes[UUID(envelope["causation_id"])] == envelope["payload"]["order_id"]
+            if record.topic == "shipping.tracking":
+                assert record.message_type == "TrackingUpdated"
+                self.tracked.append(envelope["payload"])
+                continue
+            assert record.topic == "shipping.events"
             replies.append((str(record.message_type), envelope["payload"]))
         return replies
 
@@ -106,6 +112,12 @@ async def test_create_books_at_once_and_answers_with_the_booking() -> None:
     assert shipment.address is not None
     assert shipment.address.postcode == ACCEPTED
     assert (desk.store.loads, desk.store.saves) == (1, 1)
+    eta = (NOW + timedelta(seconds=6)).isoformat().replace("+00:00", "Z")
+    assert desk.tracked == [{
+        "order_id": "o1", "shipment_id": str(UUID(int=1)), "carrier": "SimPost",
+        "tracking_number": "SP000000000001", "sequence": 1, "status": "booked",
+        "at": NOW.isoformat().replace("+00:00", "Z"), "eta": eta, "detail": None,
+    }]  # fmt: skip
 
 
 async def test_a_delivery_method_books_with_its_own_carrier() -> None:
@@ -131,6 +143,7 @@ async def test_a_resend_is_answered_again_without_a_second_shipment() -> None:
     assert first[0] == first[1] == again[0]
     assert list(desk.store.shipments) == ["o1"]
     assert desk.shipper.new_id() == UUID(int=2)  # one shipment id was ever taken
+    assert [step["status"] for step in desk.tracked] == ["booked"]  # booked once
 
 
 @pytest.mark.parametrize(
@@ -178,7 +191,9 @@ async def test_cancel_after_create_cancels_and_a_late_resend_fails() -> None:
 async def test_cancel_after_dispatch_is_refused_and_writes_nothing() -> None:
     desk = Desk()
     await desk.run(create("o1"))
-    dispatched = desk.shipment("o1").next_step(NOW + timedelta(seconds=3), TIMINGS)
+    dispatched = desk.shipment("o1").next_step(
+        NOW + timedelta(seconds=3), TIMINGS, desk.shipper.carrier
+    )
     assert dispatched is not None
     desk.store.shipments["o1"] = dispatched
     book = await desk.store.load_for_update(["o1"])

@@ -14,6 +14,8 @@ from shipping.domain.model import (
     Shipment,
     ShipmentStatus,
     Timings,
+    TrackingEvent,
+    TrackingStatus,
     open_shipment,
     tombstone,
 )
@@ -47,6 +49,8 @@ def opened(postcode: str = "10115", now: datetime = T0) -> Shipment:
         ("00", CarrierVerdict.REJECTED),
         ("99501", CarrierVerdict.SLOW),
         ("99", CarrierVerdict.SLOW),
+        ("98765", CarrierVerdict.UNDELIVERABLE),
+        ("98", CarrierVerdict.UNDELIVERABLE),
         ("10115", CarrierVerdict.ACCEPTED),
         ("0", CarrierVerdict.ACCEPTED),
         ("09100", CarrierVerdict.ACCEPTED),
@@ -86,52 +90,96 @@ def test_slow_carrier_leaves_it_requested_until_ready() -> None:
     assert shipment.status is ShipmentStatus.REQUESTED
     assert shipment.booking is None
     assert shipment.ready_at == at(10)
+    assert (shipment.tracking, shipment.next_step_at) == ((), None)
     assert not shipment.is_ready(at(9.999))
     assert shipment.is_ready(at(10))
-    created = shipment.confirm(CARRIER.book(ID), at(10.4))
+    created = shipment.confirm(CARRIER.book(ID), at(10.4), TIMINGS)
     assert created.status is ShipmentStatus.CREATED
     assert created.created_at == at(10.4)
     assert created.booking is not None
+    # Booked late: its tracking starts then, dispatch due dispatch_after from then.
+    assert created.tracking == (TrackingEvent(TrackingStatus.BOOKED, at(10.4), at(16.4)),)
+    assert created.next_step_at == at(13.4)
 
 
 def test_only_a_requested_shipment_can_be_confirmed() -> None:
     cancelled = opened("99501").cancel("customer", at(1)).shipment
     assert not cancelled.is_ready(at(11))
     with pytest.raises(ValueError, match="cancelled"):
-        cancelled.confirm(CARRIER.book(ID), at(11))
+        cancelled.confirm(CARRIER.book(ID), at(11), TIMINGS)
 
 
-def test_created_is_dispatched_after_dispatch_delay_from_creation() -> None:
+def step(shipment: Shipment | None, now: datetime) -> Shipment:
+    """The next step at ``now``, which must be due."""
+    assert shipment is not None
+    moved = shipment.next_step(now, TIMINGS, CARRIER)
+    assert moved is not None
+    return moved
+
+
+def test_booking_is_the_first_tracking_step_with_the_eta() -> None:
+    shipment = opened()
+    assert shipment.tracking == (TrackingEvent(TrackingStatus.BOOKED, T0, at(6)),)
+    assert (shipment.eta, shipment.next_step_at) == (at(6), at(3))
+
+
+def test_created_is_in_transit_after_dispatch_delay_from_creation() -> None:
     shipment = opened(now=T0)
-    assert shipment.next_step(at(2.999), TIMINGS) is None
-    dispatched = shipment.next_step(at(3.2), TIMINGS)
-    assert dispatched is not None
+    assert not shipment.is_due(at(2.999))
+    assert shipment.next_step(at(2.999), TIMINGS, CARRIER) is None
+    dispatched = step(shipment, at(3.2))
     assert dispatched.status is ShipmentStatus.DISPATCHED
     assert (dispatched.dispatched_at, dispatched.updated_at) == (at(3.2), at(3.2))
+    assert dispatched.tracking[-1] == TrackingEvent(TrackingStatus.IN_TRANSIT, at(3.2), at(6.2))
+    assert dispatched.next_step_at == at(4.7)
 
 
-def test_dispatched_is_delivered_after_deliver_delay_from_dispatch() -> None:
-    dispatched = opened().next_step(at(3.2), TIMINGS)
-    assert dispatched is not None
-    # Measured from the dispatch, not from the creation.
-    assert dispatched.next_step(at(6.0), TIMINGS) is None
-    assert dispatched.next_step(at(6.199), TIMINGS) is None
-    delivered = dispatched.next_step(at(6.2), TIMINGS)
-    assert delivered is not None
+def test_tracked_to_delivered_through_every_step() -> None:
+    dispatched = step(opened(), at(3.2))
+    # Measured from the dispatch, not from the creation: out for delivery halfway.
+    assert dispatched.next_step(at(4.699), TIMINGS, CARRIER) is None
+    out = step(dispatched, at(4.7))
+    assert out.status is ShipmentStatus.OUT_FOR_DELIVERY
+    assert out.next_step(at(6.199), TIMINGS, CARRIER) is None
+    delivered = step(out, at(6.2))
     assert delivered.status is ShipmentStatus.DELIVERED
     assert delivered.delivered_at == at(6.2)
-    assert delivered.next_step(at(1000), TIMINGS) is None
+    assert delivered.next_step(at(1000), TIMINGS, CARRIER) is None
+    assert not delivered.is_due(at(1000))
+    assert delivered.tracking == (
+        TrackingEvent(TrackingStatus.BOOKED, T0, at(6)),
+        TrackingEvent(TrackingStatus.IN_TRANSIT, at(3.2), at(6.2)),
+        TrackingEvent(TrackingStatus.OUT_FOR_DELIVERY, at(4.7), at(6.2)),
+        TrackingEvent(TrackingStatus.DELIVERED, at(6.2), None),
+    )
+    assert (delivered.eta, delivered.next_step_at) == (None, None)
 
 
-def test_one_step_at_a_time_even_when_both_are_overdue() -> None:
-    step = opened().next_step(at(1000), TIMINGS)
-    assert step is not None
-    assert step.status is ShipmentStatus.DISPATCHED
+def test_an_undeliverable_parcel_goes_back_to_the_sender() -> None:
+    shipment = opened("98765")
+    assert shipment.status is ShipmentStatus.CREATED  # the carrier takes it at first
+    out = step(step(shipment, at(3)), at(4.5))
+    exception = step(out, at(6))
+    assert exception.status is ShipmentStatus.DELIVERY_EXCEPTION
+    assert exception.reason == "recipient not found at the address"
+    assert exception.delivered_at is None
+    assert exception.next_step(at(7.499), TIMINGS, CARRIER) is None
+    returned = step(exception, at(7.5))
+    assert returned.status is ShipmentStatus.RETURNED
+    assert returned.next_step(at(1000), TIMINGS, CARRIER) is None
+    assert [(e.status, e.eta, e.detail) for e in returned.tracking[-2:]] == [
+        (TrackingStatus.DELIVERY_EXCEPTION, None, "recipient not found at the address"),
+        (TrackingStatus.RETURNED_TO_SENDER, None, None),
+    ]
+
+
+def test_one_step_at_a_time_even_when_several_are_overdue() -> None:
+    assert step(opened(), at(1000)).status is ShipmentStatus.DISPATCHED
 
 
 @pytest.mark.parametrize("postcode", ["99501", "00100"])
 def test_requested_and_failed_never_advance_by_time(postcode: str) -> None:
-    assert opened(postcode).next_step(at(1000), TIMINGS) is None
+    assert opened(postcode).next_step(at(1000), TIMINGS, CARRIER) is None
 
 
 def test_cancel_before_dispatch_cancels() -> None:
@@ -141,15 +189,16 @@ def test_cancel_before_dispatch_cancels() -> None:
         assert decision.refusal is None
         assert decision.shipment.status is ShipmentStatus.CANCELLED
         assert decision.shipment.reason == "customer"
-        assert decision.shipment.next_step(at(1000), TIMINGS) is None
+        assert decision.shipment.next_step(at(1000), TIMINGS, CARRIER) is None
 
 
 def test_cancel_after_dispatch_is_refused() -> None:
-    dispatched = opened().next_step(at(3), TIMINGS)
-    assert dispatched is not None
-    delivered = dispatched.next_step(at(6), TIMINGS)
-    assert delivered is not None
-    for shipment in (dispatched, delivered):
+    dispatched = step(opened("98765"), at(3))
+    out = step(dispatched, at(4.5))
+    exception = step(out, at(6))
+    returned = step(exception, at(7.5))
+    delivered = step(step(step(opened(), at(3)), at(4.5)), at(6))
+    for shipment in (dispatched, out, exception, returned, delivered):
         decision = shipment.cancel("customer", at(7))
         assert decision.refusal == "already dispatched"
         assert not decision.changed

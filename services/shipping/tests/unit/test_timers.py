@@ -1,5 +1,6 @@
 """The timers' use cases on the in-memory store: one claim and one save per tick, each
-claimed shipment decided in claim order by the domain, one event each, in that order."""
+claimed shipment decided in claim order by the domain, its events queued in that order:
+each step on shipping.tracking, dispatched and delivered also on shipping.events."""
 
 from __future__ import annotations
 
@@ -47,9 +48,9 @@ class CountingStore(MemoryShipmentStore):
         self.claims += 1
         return await super().claim_ready(now, limit)
 
-    async def claim_due(self, now: datetime, timings: Timings, limit: int) -> list[Shipment]:
+    async def claim_due(self, now: datetime, limit: int) -> list[Shipment]:
         self.claims += 1
-        return await super().claim_due(now, timings, limit)
+        return await super().claim_due(now, limit)
 
     async def save(self, book: ShipmentBook) -> None:
         self.saves += 1
@@ -65,6 +66,7 @@ class Timers:
         self.ids = SequentialIds()
         for _ in range(99):
             self.ids()
+        self.tracked: list[tuple[str, str]] = []  # (order id, step) on shipping.tracking
 
     def at(self, seconds: float) -> None:
         self.clock.now = at(seconds)
@@ -74,18 +76,28 @@ class Timers:
         moved = await use_case(Tick(self.store, outbox, self.clock(), self.ids))
         events = []
         for record in outbox.records():
-            assert record.topic == "shipping.events"
             assert record.value is not None
             payload = json.loads(record.value)["payload"]
             assert record.key == payload["order_id"].encode()
+            if record.topic == "shipping.tracking":
+                self.tracked.append((payload["order_id"], payload["status"]))
+                continue
+            assert record.topic == "shipping.events"
             events.append((str(record.message_type), payload))
         return moved, events
 
     async def advance(self, limit: int = handlers.TICK_LIMIT) -> tuple[int, list[Event]]:
-        return await self._tick(lambda t: handlers.advance_shipments(t, TIMINGS, limit))
+        return await self._tick(lambda t: handlers.advance_shipments(t, TIMINGS, CARRIER, limit))
 
     async def ready(self, limit: int = handlers.TICK_LIMIT) -> tuple[int, list[Event]]:
-        return await self._tick(lambda t: handlers.create_ready_shipments(t, CARRIER, limit))
+        return await self._tick(
+            lambda t: handlers.create_ready_shipments(t, CARRIER, TIMINGS, limit)
+        )
+
+    def steps(self) -> list[tuple[str, str]]:
+        """The tracking steps queued since the last call."""
+        steps, self.tracked = self.tracked, []
+        return steps
 
     def shipment(self, order_id: str) -> Shipment:
         return self.store.shipments[order_id]
@@ -112,25 +124,53 @@ async def test_a_tick_moves_every_due_shipment_one_step_in_claim_order() -> None
         assert timers.shipment(order_id).status is ShipmentStatus.DISPATCHED
         assert timers.shipment(order_id).dispatched_at == at(4)
     assert timers.shipment("late").status is ShipmentStatus.CREATED
-    timers.at(7)
+    assert timers.steps() == [("c", "in_transit"), ("b", "in_transit"), ("a", "in_transit")]
+    timers.at(7)  # a, b, c out for delivery (due at 5.5), late dispatched (due at 5.5)
     moved, events = await timers.advance()
     assert moved == 4
-    assert kinds(events) == [("ShipmentDispatched", "late")] + [
-        ("ShipmentDelivered", o) for o in ("a", "b", "c")
-    ]
-    assert (timers.store.claims, timers.store.saves) == (2, 2)
-    assert timers.shipment("a").delivered_at == at(7)
+    assert kinds(events) == [("ShipmentDispatched", "late")]
+    assert timers.steps() == [
+        ("a", "out_for_delivery"), ("b", "out_for_delivery"), ("c", "out_for_delivery"),
+        ("late", "in_transit"),
+    ]  # fmt: skip
+    timers.at(8.5)
+    moved, events = await timers.advance()
+    assert kinds(events) == [("ShipmentDelivered", o) for o in ("a", "b", "c")]
+    assert timers.steps() == [
+        ("a", "delivered"), ("b", "delivered"), ("c", "delivered"), ("late", "out_for_delivery")
+    ]  # fmt: skip
+    assert (timers.store.claims, timers.store.saves) == (3, 3)
+    assert timers.shipment("a").delivered_at == at(8.5)
 
 
-async def test_a_shipment_takes_one_step_per_tick_even_when_both_are_due() -> None:
+async def test_a_shipment_takes_one_step_per_tick_even_when_several_are_due() -> None:
     timers = Timers(opened("o1", 0))
     timers.at(100)
     assert kinds((await timers.advance())[1]) == [("ShipmentDispatched", "o1")]
-    assert kinds((await timers.advance())[1]) == []  # dispatched at 100: not due yet
+    assert await timers.advance() == (0, [])  # dispatched at 100: not due yet
     timers.at(103)
+    assert await timers.advance() == (1, [])  # out for delivery: a tracking step only
+    assert kinds((await timers.advance())[1]) == []  # out at 103: not due yet
+    timers.at(104.5)
     assert kinds((await timers.advance())[1]) == [("ShipmentDelivered", "o1")]
     assert await timers.advance() == (0, [])
     assert timers.shipment("o1").status is ShipmentStatus.DELIVERED
+    assert [step for _, step in timers.steps()] == [
+        "in_transit", "out_for_delivery", "delivered"
+    ]  # fmt: skip
+
+
+async def test_an_undeliverable_parcel_is_tracked_back_to_its_sender() -> None:
+    timers = Timers(opened("o1", 0, "98765"))
+    for moment in (3, 4.5, 6, 7.5, 100):
+        timers.at(moment)
+        _, events = await timers.advance()
+        assert kinds(events) == ([("ShipmentDispatched", "o1")] if moment == 3 else [])
+    assert timers.steps() == [
+        ("o1", "in_transit"), ("o1", "out_for_delivery"), ("o1", "delivery_exception"),
+        ("o1", "returned_to_sender"),
+    ]  # fmt: skip
+    assert timers.shipment("o1").status is ShipmentStatus.RETURNED
 
 
 async def test_nothing_due_moves_nothing_and_sends_nothing() -> None:
@@ -143,6 +183,7 @@ async def test_nothing_due_moves_nothing_and_sends_nothing() -> None:
     timers.at(1000)
     assert kinds((await timers.advance())[1]) == [("ShipmentDispatched", "o1")]
     assert [timers.shipment(s.order_id) for s in shipments[1:]] == list(shipments[1:])
+    assert timers.steps() == [("o1", "in_transit")]
 
 
 async def test_a_slow_carriers_accepted_shipments_are_booked_in_ready_order() -> None:
@@ -167,6 +208,7 @@ async def test_a_slow_carriers_accepted_shipments_are_booked_in_ready_order() ->
     assert booked.booking == CARRIER.book(UUID(int=100))
     assert timers.shipment("s9").status is ShipmentStatus.REQUESTED
     assert (timers.store.claims, timers.store.saves) == (1, 1)
+    assert timers.steps() == [("s1", "booked"), ("s2", "booked")]
     # Dispatch counts from the carrier's acceptance.
     timers.at(14.9)
     assert await timers.advance() == (0, [])
@@ -213,14 +255,19 @@ async def test_the_timers_events_continue_the_trace_the_shipment_kept() -> None:
     tracing.enable()
     try:
         await handlers.advance_shipments(
-            Tick(timers.store, outbox, timers.clock(), timers.ids), TIMINGS
+            Tick(timers.store, outbox, timers.clock(), timers.ids), TIMINGS, CARRIER
         )
     finally:
         tracing.enable(False)
     sent = {
-        json.loads(r.value or b"")["payload"]["order_id"]: header_value(r.headers, "traceparent")
+        (r.topic, json.loads(r.value or b"")["payload"]["order_id"]): header_value(
+            r.headers, "traceparent"
+        )
         for r in outbox.records()
     }
-    assert sent == {"traced": kept.encode(), "plain": None}
+    assert sent == {
+        ("shipping.events", "traced"): kept.encode(), ("shipping.events", "plain"): None,
+        ("shipping.tracking", "traced"): kept.encode(), ("shipping.tracking", "plain"): None,
+    }  # fmt: skip
     # The row keeps it for the next step (delivered).
     assert timers.shipment("traced").traceparent == kept

@@ -12,13 +12,14 @@ from typing import Any
 from orderflow_messaging.db import Connection, rows_affected
 from orderflow_messaging.jsontext import json_text
 from shipping.adapters.repository import shipment_from_row, shipment_values
+from shipping.adapters.tables import MOVING
 from shipping.application.batch import ShipmentBook
-from shipping.domain.model import Shipment, Timings
+from shipping.domain.model import Shipment
 
 _SELECT = """
     SELECT order_id, shipment_id, status, address, lines, carrier, tracking_number, reason,
            requested_at, created_at, ready_at, dispatched_at, delivered_at, updated_at,
-           traceparent, method_id
+           traceparent, method_id, tracking, next_step_at
     FROM shipments
 """
 _LOAD = _SELECT + "WHERE order_id = ANY($1::text[]) ORDER BY order_id FOR UPDATE"
@@ -31,24 +32,26 @@ _CLAIM_READY = (
     + """WHERE status = 'requested' AND ready_at <= $1
     ORDER BY ready_at, order_id LIMIT $2 FOR UPDATE SKIP LOCKED"""
 )
-# $1 and $2: now less the dispatch and the delivery delays.
+# The most overdue first; the partial index shipments_due serves it.
 _CLAIM_DUE = (
     _SELECT
-    + """WHERE (status = 'created' AND created_at <= $1)
-       OR (status = 'dispatched' AND dispatched_at <= $2)
-    ORDER BY updated_at, order_id LIMIT $3 FOR UPDATE SKIP LOCKED"""
+    + f"""WHERE {MOVING} AND next_step_at <= $1
+    ORDER BY next_step_at, order_id LIMIT $2 FOR UPDATE SKIP LOCKED"""
 )
-# address and lines come as JSON text: asyncpg would bind a list of lists as a 2-D array.
+# address, lines and tracking come as JSON text: asyncpg would bind a list of lists as
+# a 2-D array.
 _INSERT = """
     INSERT INTO shipments (order_id, shipment_id, status, address, lines, carrier,
                            tracking_number, reason, requested_at, created_at, ready_at,
-                           dispatched_at, delivered_at, updated_at, traceparent, method_id)
-    SELECT o, si, st, a::jsonb, l::jsonb, c, tn, r, rq, cr, rd, dp, dl, up, tp, m
+                           dispatched_at, delivered_at, updated_at, traceparent, method_id,
+                           tracking, next_step_at)
+    SELECT o, si, st, a::jsonb, l::jsonb, c, tn, r, rq, cr, rd, dp, dl, up, tp, m,
+           tk::jsonb, nx
     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
                 $7::text[], $8::text[], $9::timestamptz[], $10::timestamptz[],
                 $11::timestamptz[], $12::timestamptz[], $13::timestamptz[], $14::timestamptz[],
-                $15::text[], $16::text[])
-         AS u(o, si, st, a, l, c, tn, r, rq, cr, rd, dp, dl, up, tp, m)
+                $15::text[], $16::text[], $17::text[], $18::timestamptz[])
+         AS u(o, si, st, a, l, c, tn, r, rq, cr, rd, dp, dl, up, tp, m, tk, nx)
     ON CONFLICT (order_id) DO NOTHING
 """
 # Address, lines, requested_at, traceparent and method_id are set once, by the insert.
@@ -56,24 +59,24 @@ _UPDATE = """
     UPDATE shipments s SET status = u.st, shipment_id = u.si, carrier = u.c,
                            tracking_number = u.tn, reason = u.r, created_at = u.cr,
                            ready_at = u.rd, dispatched_at = u.dp, delivered_at = u.dl,
-                           updated_at = u.up
+                           updated_at = u.up, tracking = u.tk::jsonb, next_step_at = u.nx
     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
                 $7::timestamptz[], $8::timestamptz[], $9::timestamptz[], $10::timestamptz[],
-                $11::timestamptz[])
-         AS u(o, st, si, c, tn, r, cr, rd, dp, dl, up)
+                $11::timestamptz[], $12::text[], $13::timestamptz[])
+         AS u(o, st, si, c, tn, r, cr, rd, dp, dl, up, tk, nx)
     WHERE s.order_id = u.o
 """
 # The columns after order_id, in the statements' order.
 _INSERTED = (
     "shipment_id", "status", "address", "lines", "carrier", "tracking_number", "reason",
     "requested_at", "created_at", "ready_at", "dispatched_at", "delivered_at", "updated_at",
-    "traceparent", "method_id",
+    "traceparent", "method_id", "tracking", "next_step_at",
 )  # fmt: skip
 _UPDATED = (
     "status", "shipment_id", "carrier", "tracking_number", "reason", "created_at", "ready_at",
-    "dispatched_at", "delivered_at", "updated_at",
+    "dispatched_at", "delivered_at", "updated_at", "tracking", "next_step_at",
 )  # fmt: skip
-_JSONB = ("address", "lines")
+_JSONB = ("address", "lines", "tracking")
 
 
 class ConcurrentShipment(Exception):
@@ -103,10 +106,8 @@ class PgShipmentStore:
     async def claim_ready(self, now: datetime, limit: int) -> list[Shipment]:
         return [shipment_from_row(row) for row in await self._conn.fetch(_CLAIM_READY, now, limit)]
 
-    async def claim_due(self, now: datetime, timings: Timings, limit: int) -> list[Shipment]:
-        dispatch, deliver = now - timings.dispatch_after, now - timings.deliver_after
-        rows = await self._conn.fetch(_CLAIM_DUE, dispatch, deliver, limit)
-        return [shipment_from_row(row) for row in rows]
+    async def claim_due(self, now: datetime, limit: int) -> list[Shipment]:
+        return [shipment_from_row(row) for row in await self._conn.fetch(_CLAIM_DUE, now, limit)]
 
     async def save(self, book: ShipmentBook) -> None:
         created = [book.shipments[o] for o in sorted(book.created)]
@@ -135,9 +136,9 @@ class MemoryShipmentStore:
         ready = [s for s in self.shipments.values() if s.is_ready(now)]
         return sorted(ready, key=lambda s: (s.ready_at or now, s.order_id))[:limit]
 
-    async def claim_due(self, now: datetime, timings: Timings, limit: int) -> list[Shipment]:
-        due = [s for s in self.shipments.values() if s.next_step(now, timings) is not None]
-        return sorted(due, key=lambda s: (s.updated_at, s.order_id))[:limit]
+    async def claim_due(self, now: datetime, limit: int) -> list[Shipment]:
+        due = [s for s in self.shipments.values() if s.is_due(now)]
+        return sorted(due, key=lambda s: (s.next_step_at or now, s.order_id))[:limit]
 
     async def save(self, book: ShipmentBook) -> None:
         if any(order_id in self.shipments for order_id in book.created):

@@ -4,6 +4,7 @@ too)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy import select
@@ -11,7 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shipping.adapters.tables import shipments
 from shipping.domain.carrier import Booking
-from shipping.domain.model import Address, Line, Shipment, ShipmentStatus
+from shipping.domain.model import (
+    Address,
+    Line,
+    Shipment,
+    ShipmentStatus,
+    TrackingEvent,
+    TrackingStatus,
+)
 
 
 class Row(Protocol):
@@ -41,7 +49,28 @@ def shipment_from_row(row: Row) -> Shipment:
         traceparent=row["traceparent"],
         method_id=row["method_id"],
         carrier=row["carrier"],
+        tracking=tuple(_event(step) for step in row["tracking"]),
+        next_step_at=row["next_step_at"],
     )
+
+
+def _moment(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
+
+
+def _event(step: dict[str, Any]) -> TrackingEvent:
+    at = datetime.fromisoformat(step["at"])
+    return TrackingEvent(TrackingStatus(step["status"]), at, _moment(step["eta"]), step["detail"])
+
+
+def _step(event: TrackingEvent) -> dict[str, Any]:
+    eta = event.eta
+    return {
+        "status": event.status.value,
+        "at": event.at.isoformat(),
+        "eta": None if eta is None else eta.isoformat(),
+        "detail": event.detail,
+    }
 
 
 def _shipment(row: Any) -> Shipment:
@@ -76,6 +105,8 @@ def shipment_values(shipment: Shipment) -> dict[str, Any]:
         "updated_at": shipment.updated_at,
         "traceparent": shipment.traceparent,
         "method_id": shipment.method_id,
+        "tracking": [_step(event) for event in shipment.tracking],
+        "next_step_at": shipment.next_step_at,
     }
 
 

@@ -17,6 +17,13 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 metadata = MetaData()
 
+STATUS_KNOWN = (
+    "status IN ('requested', 'created', 'dispatched', 'out_for_delivery', 'delivered',"
+    " 'delivery_exception', 'returned', 'cancelled', 'failed')"
+)
+# The statuses a tracking step is still to come from (ShipmentStatus.moving).
+MOVING = "status IN ('created', 'dispatched', 'out_for_delivery', 'delivery_exception')"
+
 shipments = Table(
     "shipments",
     metadata,
@@ -42,20 +49,16 @@ shipments = Table(
     # The order's delivery method (null: none chosen); ``carrier`` is the one it books
     # with, set when the shipment is requested.
     Column("method_id", Text, nullable=True),
-    CheckConstraint(
-        "status IN ('requested', 'created', 'dispatched', 'delivered', 'cancelled', 'failed')",
-        name="shipments_status_known",
-    ),
+    # The parcel's tracking steps, oldest first ({status, at, eta, detail}), and when the
+    # next one is due (null: none is to come).
+    Column("tracking", JSONB, nullable=False, server_default="[]"),
+    Column("next_step_at", DateTime(timezone=True), nullable=True),
+    CheckConstraint(STATUS_KNOWN, name="shipments_status_known"),
     # The timers scan by status; partial indexes keep that cheap as delivered rows pile up.
     Index(
         "shipments_pending_creation",
         "ready_at",
         postgresql_where=text("status = 'requested'"),
     ),
-    Index(
-        "shipments_in_transit",
-        "status",
-        "updated_at",
-        postgresql_where=text("status IN ('created', 'dispatched')"),
-    ),
+    Index("shipments_due", "next_step_at", postgresql_where=text(MOVING)),
 )

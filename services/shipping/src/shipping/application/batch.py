@@ -5,15 +5,16 @@ batches never deadlock), every command is decided in memory in message order by
 ``ShipmentBook`` (pure, no I/O: the simulated carrier decides in process), and each new
 or changed row is written once. Every command is answered, also when it is a resend: the
 saga retries commands after a timeout and needs the reply, never a second shipment.
+A shipment booked at once also gets its first tracking step (booked) on shipping.tracking.
 
 Replies on shipping.events, by the state the order's shipment is in:
-    CreateShipment  created/dispatched/delivered -> ShipmentCreated
+    CreateShipment  created or later (booked)    -> ShipmentCreated
                     failed                       -> ShipmentFailed(carrier's reason)
                     cancelled                    -> ShipmentFailed("cancelled")
                     requested (slow carrier)     -> nothing yet; ShipmentCreated comes later
     CancelShipment  requested/created/none yet   -> ShipmentCancelled (none: a tombstone)
                     cancelled/failed             -> ShipmentCancelled
-                    dispatched/delivered         -> ShipmentCancellationFailed
+                    dispatched or later          -> ShipmentCancellationFailed
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from orderflow_messaging.clock import IdFactory
 from orderflow_messaging.consumer import Batch, Incoming
 from orderflow_messaging.registry import Message
 from shipping.application.ports import ShipmentStore
-from shipping.application.replies import answer_to_create
+from shipping.application.replies import answer_to_create, tracking_update
 from shipping.domain.carrier import SimulatedCarrier
 from shipping.domain.model import Address, Line, Shipment, Timings, open_shipment, tombstone
 
@@ -110,6 +111,11 @@ class ShipmentBook:
             self.put(decision.shipment)
         return ShipmentCancelled(order_id=order_id)
 
+    def booked_now(self, order_id: str) -> bool:
+        """This batch opened the order's shipment and the carrier booked it at once."""
+        shipment = self.shipments.get(order_id)
+        return order_id in self.created and shipment is not None and shipment.status.booked
+
     def put(self, shipment: Shipment, *, new: bool = False) -> None:
         """Record ``shipment`` as the order's, new (to insert) or changed (to update)."""
         self.shipments[shipment.order_id] = shipment
@@ -124,11 +130,17 @@ async def handle_commands(
     now = batch.clock()
     for item in items:
         order_id = item.message.order_id
+        opens = order_id not in book.created  # a resend in the same batch books nothing
         reply = book.apply(item.message, now, shipper, tracing.traceparent_of(item.envelope))
         if reply is not None:
             batch.outbox.put(
                 topics.SHIPPING_EVENTS, reply, correlation_id=order_id, causation=item.envelope
             )
+        if opens and book.booked_now(order_id):
+            batch.outbox.put(
+                topics.SHIPPING_TRACKING, tracking_update(book.shipments[order_id]),
+                correlation_id=order_id, causation=item.envelope,
+            )  # fmt: skip
         # Only the outcome is logged: the address is personal data.
         log.debug(
             "shipment_command",

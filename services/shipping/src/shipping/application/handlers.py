@@ -2,9 +2,11 @@
 
 A tick claims and locks up to ``limit`` shipments with one statement (skipping those
 another replica holds), decides each in memory in claim order with the pure domain,
-writes every changed shipment with one statement and queues one event per shipment in
-that order; the caller flushes the outbox once and commits. ``advance_shipments`` runs
-for every order (dispatched, then delivered), so a tick must stay cheap per shipment.
+writes every changed shipment with one statement and queues its events in that order
+(the step on shipping.tracking; the saga's facts, dispatched and delivered, also on
+shipping.events); the caller flushes the outbox once and commits. ``advance_shipments``
+runs for every order (in transit, out for delivery, delivered), so a tick must stay
+cheap per shipment.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from orderflow_messaging.outbox import BatchOutbox
 from orderflow_messaging.registry import Message
 from shipping.application.batch import ShipmentBook
 from shipping.application.ports import TimerStore
-from shipping.application.replies import booking_of, created
+from shipping.application.replies import booking_of, created, tracking_update
 from shipping.domain.carrier import SimulatedCarrier
 from shipping.domain.model import Shipment, ShipmentStatus, Timings
 
@@ -48,33 +50,41 @@ class Tick:
 TickUseCase = Callable[[Tick], Awaitable[int]]
 
 
-def tracking_event(shipment: Shipment) -> Message:
-    """The event of a step just taken: dispatched or delivered."""
+def saga_fact(shipment: Shipment) -> Message | None:
+    """The saga's event of a step just taken: dispatched or delivered (None: neither)."""
     shipment_id = booking_of(shipment).shipment_id
     if shipment.status is ShipmentStatus.DISPATCHED:
         return ShipmentDispatched(order_id=shipment.order_id, shipment_id=shipment_id)
-    return ShipmentDelivered(order_id=shipment.order_id, shipment_id=shipment_id)
+    if shipment.status is ShipmentStatus.DELIVERED:
+        return ShipmentDelivered(order_id=shipment.order_id, shipment_id=shipment_id)
+    return None
 
 
-def _emit(tick: Tick, book: ShipmentBook, shipment: Shipment, event: Message) -> None:
+def _emit(tick: Tick, book: ShipmentBook, shipment: Shipment, event: Message | None) -> None:
+    """Record the step and queue its events: ``event`` (if any) on shipping.events, the
+    tracking step on shipping.tracking."""
     book.put(shipment)
+    context = tracing.kept_context(shipment.traceparent)
+    if event is not None:
+        tick.outbox.put(
+            topics.SHIPPING_EVENTS, event, correlation_id=shipment.order_id,
+            trace_context=context,
+        )  # fmt: skip
     tick.outbox.put(
-        topics.SHIPPING_EVENTS,
-        event,
-        correlation_id=shipment.order_id,
-        trace_context=tracing.kept_context(shipment.traceparent),
-    )
+        topics.SHIPPING_TRACKING, tracking_update(shipment), correlation_id=shipment.order_id,
+        trace_context=context,
+    )  # fmt: skip
 
 
 async def create_ready_shipments(
-    tick: Tick, carrier: SimulatedCarrier, limit: int = TICK_LIMIT
+    tick: Tick, carrier: SimulatedCarrier, timings: Timings, limit: int = TICK_LIMIT
 ) -> int:
     """Book the shipments a slow carrier has accepted by now; returns how many."""
     claimed = await tick.store.claim_ready(tick.now, limit)
     book = ShipmentBook({s.order_id: s for s in claimed})
     for shipment in claimed:
         booking = carrier.named(shipment.carrier).book(tick.new_id())
-        booked = shipment.confirm(booking, tick.now)
+        booked = shipment.confirm(booking, tick.now, timings)
         _emit(tick, book, booked, created(booked))
         log.debug(
             "shipment_created_late",
@@ -85,15 +95,17 @@ async def create_ready_shipments(
     return len(book.changed)
 
 
-async def advance_shipments(tick: Tick, timings: Timings, limit: int = TICK_LIMIT) -> int:
-    """Move due shipments one step (created -> dispatched -> delivered); returns how many."""
-    claimed = await tick.store.claim_due(tick.now, timings, limit)
+async def advance_shipments(
+    tick: Tick, timings: Timings, carrier: SimulatedCarrier, limit: int = TICK_LIMIT
+) -> int:
+    """Move due shipments one tracking step (``Shipment.next_step``); returns how many."""
+    claimed = await tick.store.claim_due(tick.now, limit)
     book = ShipmentBook({s.order_id: s for s in claimed})
     for shipment in claimed:
-        moved = shipment.next_step(tick.now, timings)
+        moved = shipment.next_step(tick.now, timings, carrier.named(shipment.carrier))
         if moved is None:
             continue
-        _emit(tick, book, moved, tracking_event(moved))
+        _emit(tick, book, moved, saga_fact(moved))
         log.debug(
             "shipment_advanced",
             order_id=moved.order_id,

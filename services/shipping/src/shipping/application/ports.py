@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from shipping.application.batch import ShipmentBook
-    from shipping.domain.model import Shipment, Timings
+    from shipping.domain.model import Shipment
 
 
 class ShipmentStore(Protocol):
@@ -29,9 +29,9 @@ class TimerStore(Protocol):
         """Requested shipments a slow carrier has accepted by ``now`` (``is_ready``),
         longest ready first (ready_at, then order id)."""
 
-    async def claim_due(self, now: datetime, timings: Timings, limit: int) -> list[Shipment]:
-        """Shipments whose next tracking step is due at ``now`` (``next_step`` is not
-        None), least recently changed first (updated_at, then order id)."""
+    async def claim_due(self, now: datetime, limit: int) -> list[Shipment]:
+        """Shipments whose next tracking step is due at ``now`` (``is_due``), the most
+        overdue first (next_step_at, then order id)."""
 
     async def save(self, book: ShipmentBook) -> None:
         """As ``ShipmentStore.save``: the book's changed shipments in one statement."""

@@ -5,6 +5,8 @@ tests and demos pick an outcome by the address they send (a pickup order's is it
 pickup point's, so the customer's own postcode does not matter to it).
     "00..."  rejected (the carrier refuses the address)
     "99..."  slow (accepted only after a delay)
+    "98..."  undeliverable (accepted and sent, but nobody takes it: a delivery exception,
+             then returned to the sender)
     other    accepted at once
 Each carrier books under its own name, with tracking numbers of its own prefix (the
 capitals of its name: SimPost SP..., SimExpress SE...).
@@ -17,12 +19,14 @@ from enum import StrEnum
 from uuid import UUID
 
 REJECTED_ADDRESS = "carrier rejected the address"
+NOBODY_THERE = "recipient not found at the address"
 
 
 class CarrierVerdict(StrEnum):
     ACCEPTED = "accepted"
     REJECTED = "rejected"
     SLOW = "slow"
+    UNDELIVERABLE = "undeliverable"
 
 
 @dataclass(frozen=True)
@@ -45,7 +49,13 @@ class SimulatedCarrier:
             return CarrierVerdict.REJECTED
         if code.startswith("99"):
             return CarrierVerdict.SLOW
+        if code.startswith("98"):
+            return CarrierVerdict.UNDELIVERABLE
         return CarrierVerdict.ACCEPTED
+
+    def delivers(self, postcode: str) -> bool:
+        """Whether a parcel out for delivery to ``postcode`` is taken (else: an exception)."""
+        return self.assess(postcode) is not CarrierVerdict.UNDELIVERABLE
 
     def named(self, name: str | None) -> SimulatedCarrier:
         """The carrier an order's delivery method books with (None: this one)."""

@@ -51,6 +51,8 @@ def build_timers(
         return PeriodicTask(name, interval_s, tick)
 
     return [
-        every("slow-carrier", lambda t: handlers.create_ready_shipments(t, carrier, limit)),
-        every("shipment-advance", lambda t: handlers.advance_shipments(t, timings, limit)),
+        every(
+            "slow-carrier", lambda t: handlers.create_ready_shipments(t, carrier, timings, limit)
+        ),
+        every("shipment-advance", lambda t: handlers.advance_shipments(t, timings, carrier, limit)),
     ]

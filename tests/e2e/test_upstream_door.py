@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from .conftest import System, get_json, new_product, order_body, until
+from .conftest import System, get_json, new_product, order_body, stock_of, until
 from .kafka_io import envelope, find, payload_of, produce, reason_of
 
 INBOUND, REPLIES, DLQ = "orders.inbound", "orders.inbound.replies", "orders.inbound.dlq"
@@ -200,3 +200,64 @@ async def test_v1_and_v2_producers_at_once_give_the_same_outcomes_as_all_v1(
     mixed = await _run(http, system, [1, 2, 1, 2, 2, 1])
     assert mixed == all_v1
     assert all_v1[0].count(("COMPLETED", 1000)) == 5  # one short of stock: one rejected
+
+
+async def cancel(
+    system: System, reference: str, reason: str = "customer changed their mind"
+) -> None:
+    payload = {"reference": reference, "reason": reason}
+    await produce(
+        system.settings["KAFKA_BOOTSTRAP_SERVERS"], INBOUND,
+        [(reference, envelope("CancelOrder", 1, payload, reference))],
+    )  # fmt: skip
+
+
+async def test_an_upstream_cancel_before_dispatch_cancels_and_compensates(
+    http: httpx.AsyncClient, system: System
+) -> None:
+    sku = await new_product(http, system, stock=5, price_minor=1000)
+    reference = f"up-{uuid.uuid4().hex[:12]}"
+    await submit(system, reference, submission(reference, sku))
+    (accepted,) = await reply(system, reference)
+    order_id = accepted["payload"]["order_id"]
+    # Completed, not yet dispatched (the e2e carrier dispatches 6 s after booking).
+    assert (await until(http, system, order_id))["status"] == "COMPLETED"
+    await cancel(system, reference)
+    answers = await reply(system, reference, count=2)
+    assert answers[1]["type"] == "OrderCancellationAccepted"
+    assert answers[1]["payload"] == {"reference": reference, "order_id": order_id}
+    done = await until(http, system, order_id, lambda o: o["status"] == "CANCELLED", 30)
+    assert done["reason"] == "customer changed their mind"
+    assert (await stock_of(http, system, sku))["available"] == 5
+    status, payment = await get_json(http, system.url("payment") + f"/payments/{order_id}")
+    assert (status, payment["status"]) == (200, "refunded")
+    # Sent again: the same answer, nothing more undone.
+    await cancel(system, reference)
+    again = (await reply(system, reference, count=3))[2]
+    assert (again["type"], again["payload"]) == (answers[1]["type"], answers[1]["payload"])
+    assert (await stock_of(http, system, sku))["available"] == 5
+
+
+async def test_an_upstream_cancel_after_dispatch_or_of_no_order_is_refused(
+    http: httpx.AsyncClient, system: System
+) -> None:
+    sku = await new_product(http, system, stock=5, price_minor=1000)
+    reference = f"up-{uuid.uuid4().hex[:12]}"
+    await submit(system, reference, submission(reference, sku))
+    (accepted,) = await reply(system, reference)
+    order_id = accepted["payload"]["order_id"]
+    await until(http, system, order_id, lambda o: o["fulfilment"]["dispatched"], 40)
+    await cancel(system, reference)
+    refused = (await reply(system, reference, count=2))[1]
+    assert refused["type"] == "OrderCancellationRefused"
+    assert refused["payload"]["order_id"] == order_id
+    assert refused["payload"]["reasons"] == [
+        {"field": "order", "reason": "the order was already dispatched"}
+    ]
+    assert (await until(http, system, order_id))["status"] == "COMPLETED"
+    unknown = f"up-{uuid.uuid4().hex[:12]}"
+    await cancel(system, unknown)
+    (nothing,) = await reply(system, unknown)
+    assert nothing["type"] == "OrderCancellationRefused"
+    assert nothing["payload"]["order_id"] is None
+    assert nothing["payload"]["reasons"][0]["field"] == "reference"

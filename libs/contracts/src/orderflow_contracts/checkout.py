@@ -2,7 +2,9 @@
 
 OrderPlaced v2 carries money as amount + currency on every line and the total, and an
 optional sales channel. v1 is still accepted everywhere: ``upcast_order_placed_v1``
-turns it into v2, so handlers only see v2.
+turns it into v2, so handlers only see v2. OrderCancellationRequested follows its
+order's OrderPlaced on the same partition (same key), so the coordinator always knows
+the order it names.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from orderflow_contracts.common import (
     PricedLineV2,
     PricedLineV3,
     PricedLineV4,
+    UpstreamReference,
 )
 from orderflow_messaging.registry import Message
 
@@ -126,7 +129,22 @@ def upcast_order_placed_v1(payload: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-MESSAGES: tuple[type[Message], ...] = (OrderPlacedV1, OrderPlacedV2, OrderPlacedV3, OrderPlaced)
+class OrderCancellationRequested(Message):
+    """An upstream system asked to cancel the order it submitted as ``reference``
+    (CancelOrder on orders.inbound). The coordinator decides, by the rules of any
+    cancellation (not after dispatch), and answers the upstream on
+    orders.inbound.replies."""
+
+    TYPE = "OrderCancellationRequested"
+    VERSION = 1
+    order_id: OrderId
+    reference: UpstreamReference
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+MESSAGES: tuple[type[Message], ...] = (
+    OrderPlacedV1, OrderPlacedV2, OrderPlacedV3, OrderPlaced, OrderCancellationRequested,
+)  # fmt: skip
 UPCASTERS = {
     ("OrderPlaced", 1): upcast_order_placed_v1,
     ("OrderPlaced", 2): upcast_order_placed_v2,

@@ -27,6 +27,8 @@ DeliveryId = Annotated[
     str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9-]*$")
 ]
 CarrierName = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+# An upstream system's own order reference (the key of orders.inbound and its replies).
+UpstreamReference = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 Weight = Annotated[int, Field(ge=0, le=100_000_000)]  # grams
 
 

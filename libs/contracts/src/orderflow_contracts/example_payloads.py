@@ -259,6 +259,16 @@ def payloads() -> tuple[Message, ...]:
             sales_channel=UPSTREAM,
             delivery=_DELIVERY,
         ),
+        inbound.CancelOrder(reference=REFERENCE, reason="customer changed their mind"),
+        checkout.OrderCancellationRequested(
+            order_id=ORDER_ID, reference=REFERENCE, reason="customer changed their mind"
+        ),
+        inbound.OrderCancellationAccepted(reference=REFERENCE, order_id=ORDER_ID),
+        inbound.OrderCancellationRefused(
+            reference=REFERENCE,
+            order_id=ORDER_ID,
+            reasons=[inbound.Reason(field="order", reason="the order was already dispatched")],
+        ),
         promotions.RedeemPromotions(
             order_id=ORDER_ID, customer_id="cus_2f81c0", promotion_ids=[_COUPON.promotion_id]
         ),

@@ -6,6 +6,12 @@ its own order reference. Checkout answers every parseable submission with
 OrderSubmissionAccepted (and the order id) or OrderSubmissionRejected (every reason).
 Bytes that cannot be parsed, and unknown types or versions, go to orders.inbound.dlq.
 Resubmitting a reference is idempotent: the same submission gets the same answer.
+
+CancelOrder asks to cancel the order submitted under a reference: the answer is
+OrderCancellationAccepted (the order is being cancelled: its compensations run, and it
+ends CANCELLED on orders.events) or OrderCancellationRefused (every reason: a contract
+violation, an unknown reference, too late). Checkout answers what it can tell alone
+(the first two), the coordinator the rest; a resent CancelOrder gets the same answer.
 """
 
 from __future__ import annotations
@@ -25,10 +31,11 @@ from orderflow_contracts.common import (
     Money,
     Quantity,
     Sku,
+    UpstreamReference,
 )
 from orderflow_messaging.registry import Message
 
-Reference = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+Reference = UpstreamReference
 
 
 class SubmittedLineV1(Contract):
@@ -112,10 +119,51 @@ class OrderSubmissionRejected(Message):
     reasons: list[Reason]
 
 
+class CancelOrder(Message):
+    """Cancel the order submitted as ``reference`` (before it is dispatched)."""
+
+    TYPE = "CancelOrder"
+    VERSION = 1
+    reference: Reference
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=200)] = (
+        "cancelled by the upstream system"
+    )
+
+
+class OrderCancellationAccepted(Message):
+    """The order is being cancelled: its compensations (release stock, void or refund,
+    cancel the shipment) run now, and OrderCancelled follows on orders.events."""
+
+    TYPE = "OrderCancellationAccepted"
+    VERSION = 1
+    reference: Reference
+    order_id: str
+
+
+class OrderCancellationRefused(Message):
+    """Nothing was cancelled: ``order_id`` is null when no order is known under the
+    reference; ``reasons`` name the field (``order`` for the order's state, e.g. already
+    dispatched) and why."""
+
+    TYPE = "OrderCancellationRefused"
+    VERSION = 1
+    reference: Reference
+    order_id: str | None = None
+    reasons: list[Reason]
+
+
 MESSAGES: tuple[type[Message], ...] = (
     SubmitOrderV1,
     SubmitOrder,
     OrderSubmissionAccepted,
     OrderSubmissionRejected,
+    CancelOrder,
+    OrderCancellationAccepted,
+    OrderCancellationRefused,
 )
+REQUESTS: tuple[type[Message], ...] = (SubmitOrderV1, SubmitOrder, CancelOrder)
+REPLIES: tuple[type[Message], ...] = (
+    OrderSubmissionAccepted, OrderSubmissionRejected, OrderCancellationAccepted,
+    OrderCancellationRefused,
+)  # fmt: skip
 UPCASTERS = {("SubmitOrder", 1): upcast_submit_order_v1}

@@ -18,7 +18,7 @@ from checkout.adapters.batch_store import ConcurrentSubmission, PgSubmissionStor
 from checkout.adapters.price_copy import PgPriceCopy
 from checkout.adapters.repository import CatalogRepository
 from checkout.application.price_copy import newest_changes
-from checkout.application.submissions import handle_submissions
+from checkout.application.submissions import handle_door_requests
 from checkout.bootstrap import MIGRATIONS
 from checkout.entrypoints.inbound import build_inbound_consumer, door_registry
 from orderflow_contracts.catalog import DeliveryMethodChanged, DeliveryZone, WeightBand
@@ -211,7 +211,7 @@ async def test_a_concurrent_instance_placing_the_same_reference_fails_the_batch(
         e = envelope(submission(reference))
         item = Incoming(registry.decode_payload(e), e, SourceCoordinates("orders.inbound", 0, 1))
         batch = Batch(conn, BatchOutbox(producer="checkout"), FixedClock(NOW))
-        await handle_submissions(
+        await handle_door_requests(
             PgSubmissionStore(conn), batch, [item], new_id=uuid.uuid4, event_version=2
         )
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from checkout.adapters.batch_store import ConcurrentSubmission, MemorySubmissionStore
-from checkout.application.submissions import handle_submissions, idempotency_key
+from checkout.application.submissions import handle_door_requests, idempotency_key
 from checkout.domain.model import CatalogItem, Order, OrderDiscount, OrderLine, OrderStatus
 from checkout.entrypoints.inbound import door_registry
 from orderflow_contracts.catalog import PromotionChanged
@@ -83,7 +83,7 @@ async def run(store: MemorySubmissionStore, *envelopes: Envelope) -> list[dict[s
         for n, e in enumerate(envelopes)
     ]
     batch = Batch(None, outbox, clock)  # type: ignore[arg-type]
-    await handle_submissions(store, batch, items, new_id=SequentialIds(), event_version=2)
+    await handle_door_requests(store, batch, items, new_id=SequentialIds(), event_version=2)
     sent = []
     for record, item in zip(outbox.records(), _causes(outbox, items), strict=True):
         assert record.value is not None
@@ -97,12 +97,23 @@ async def run(store: MemorySubmissionStore, *envelopes: Envelope) -> list[dict[s
 
 
 def _causes(outbox: BatchOutbox, items: list[Incoming[Message]]) -> list[Incoming[Message]]:
-    """The item each record answers: every item sends its reply last."""
+    """The item each record answers: every item sends its reply last (a cancellation
+    passed on to the coordinator: its request)."""
     causes, n = [], 0
     for record in outbox.records():
         causes.append(items[n])
-        n += record.topic == "orders.inbound.replies"
+        n += record.topic == "orders.inbound.replies" or (
+            record.message_type == "OrderCancellationRequested"
+        )
     return causes
+
+
+def cancel(reference: str, reason: str | None = None, **payload: Any) -> Envelope:
+    body = {"reference": reference} | ({"reason": reason} if reason else {}) | payload
+    return Envelope(
+        message_id=uuid.uuid4(), type="CancelOrder", version=1, occurred_at=NOW,
+        producer="upstream", correlation_id=reference, payload=body,
+    )  # fmt: skip
 
 
 def reasons(reply: dict[str, Any]) -> list[tuple[str, str]]:
@@ -288,3 +299,53 @@ async def test_coupons_at_the_door_are_applied_or_refused_by_name() -> None:
     assert book.orders[idempotency_key("r1")].discounts == (OrderDiscount("ten", "TEN", 199, True),)
     assert accepted["type"] == "OrderSubmissionAccepted"
     assert reasons(refused) == [("coupons[0]", "unknown coupon")]
+
+
+async def test_a_cancellation_after_its_submission_goes_to_the_coordinator_in_order() -> None:
+    book = store()
+    sent = await run(book, submitted(submission("r1")), cancel("r1", "customer changed their mind"))
+    assert [(m["topic"], m["type"]) for m in sent] == [
+        ("checkout.events", "OrderPlaced"),
+        ("orders.inbound.replies", "OrderSubmissionAccepted"),
+        ("checkout.events", "OrderCancellationRequested"),
+    ]
+    requested = sent[2]
+    assert requested["key"] == requested["correlation_id"].encode()
+    assert {k: requested[k] for k in ("order_id", "reference", "reason")} == {
+        "order_id": sent[0]["order_id"], "reference": "r1",
+        "reason": "customer changed their mind",
+    }  # fmt: skip
+    assert book.asked[0] == [idempotency_key("r1")]  # one load for both
+
+
+async def test_a_cancellation_of_a_stored_order_names_it_and_a_resend_is_passed_on_again() -> None:
+    book = store()
+    [placed, _] = await run(book, submitted(submission("r1")))
+    first = await run(book, cancel("r1"))
+    again = await run(book, cancel("r1"))
+    assert [m["type"] for m in first + again] == ["OrderCancellationRequested"] * 2
+    assert first[0]["order_id"] == again[0]["order_id"] == placed["order_id"]
+    assert first[0]["reason"] == "cancelled by the upstream system"  # the default
+    assert book.saves == 3  # nothing new stored for a cancellation
+
+
+async def test_a_cancellation_without_an_order_is_refused_here() -> None:
+    [reply] = await run(store(), cancel("never-sent"))
+    assert (reply["topic"], reply["type"], reply["key"]) == (
+        "orders.inbound.replies", "OrderCancellationRefused", b"never-sent"
+    )  # fmt: skip
+    assert reply["order_id"] is None
+    assert reasons(reply) == [("reference", "no order was placed under this reference")]
+
+
+async def test_an_unreadable_cancellation_is_refused_with_every_reason() -> None:
+    long_reason = cancel("r1", "x" * 201)
+    nameless = cancel("r2")
+    nameless.payload.pop("reference")
+    nul = cancel("r\x003", "why\x00")
+    sent = await run(store(), long_reason, nameless, nul)
+    assert [m["type"] for m in sent] == ["OrderCancellationRefused"] * 3
+    assert [m["reference"] for m in sent] == ["r1", "r2", "r3"]
+    assert [f for f, _ in reasons(sent[0])] == ["reason"]
+    assert [f for f, _ in reasons(sent[1])] == ["reference"]
+    assert [f for f, _ in reasons(sent[2])] == ["reference", "reason"]

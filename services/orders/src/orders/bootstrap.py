@@ -40,6 +40,7 @@ PRODUCES = (
     topics.PAYMENT_COMMANDS,
     topics.SHIPPING_COMMANDS,
     topics.ORDERS_EVENTS,
+    topics.ORDERS_INBOUND_REPLIES,  # the answers to upstream cancellations
 )
 
 

@@ -17,7 +17,7 @@ from orders.adapters.saga_store import MemorySagaStore, PgSagaStore
 from orders.application.ports import HistoryRow, SagaStore
 from orders.application.saga_batch import SagaBook
 from orders.bootstrap import MIGRATIONS
-from orders.saga.state import Facts, OrderData, OrderLine, Saga, SagaStatus, Step
+from orders.saga.state import Facts, OrderData, OrderLine, Saga, SagaStatus, Step, UpstreamCancel
 
 T0 = datetime(2026, 6, 1, 9, tzinfo=UTC)
 ORDER = OrderData("c1", (OrderLine("A", 1, 100),), "EUR", 100, {"name": "A"}, "tok_ok")
@@ -95,6 +95,7 @@ async def test_saved_sagas_load_back_equal_and_history_keeps_its_order(
         book.sagas["a"] = saga(
             "a", 3, step=Step.CAPTURE_PAYMENT, deadline=T0 + timedelta(seconds=5),
             facts=Facts(stock_reserved=True), compensations=(Step.RELEASE_STOCK,), reason="r",
+            upstream_cancel=UpstreamCancel("PS-1", accepted=False, refusal="too late"),
         )  # fmt: skip
         book.changed.add("a")
         book.history.append(history("a", "reply"))
@@ -111,6 +112,7 @@ async def test_saved_sagas_load_back_equal_and_history_keeps_its_order(
     assert book.sagas["a"].step is Step.CAPTURE_PAYMENT
     assert book.sagas["a"].facts == Facts(stock_reserved=True)
     assert book.sagas["a"].compensations == (Step.RELEASE_STOCK,)
+    assert book.sagas["a"].upstream_cancel == UpstreamCancel("PS-1", False, "too late")
     assert book.loaded_versions == {"a": 3, "b": 1}
     assert await read_history() == ["b:started", "a:started", "a:reply"]
 

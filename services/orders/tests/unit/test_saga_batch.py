@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from orderflow_contracts.checkout import OrderPlaced
+from orderflow_contracts.checkout import OrderCancellationRequested, OrderPlaced
 from orderflow_contracts.common import Address, Money, PricedLineV4
 from orderflow_messaging.clock import FixedClock
 from orderflow_messaging.consumer import Batch
@@ -103,3 +103,25 @@ async def test_a_saga_changed_elsewhere_meanwhile_is_a_conflict() -> None:
     book.changed.add(OID)
     with pytest.raises(ConcurrencyConflict):
         await store.save(book)
+
+
+async def test_an_upstream_cancellation_is_folded_in_order_and_answered_to_the_upstream() -> None:
+    store = CountingStore()
+    clock = FixedClock(T0)
+    outbox = BatchOutbox(producer="orders", clock=clock)
+    asked = OrderCancellationRequested(order_id=OID, reference="PS-7", reason="changed mind")
+    messages = (placed(), REPLIES["StockReserved"], asked, asked)  # the last one: resent
+    items = [incoming(m, n=n) for n, m in enumerate(messages)]
+    await handle_saga_messages(store, Batch(None, outbox, clock), items, POLICY)  # type: ignore[arg-type]
+    sent = [(r.topic, r.message_type, r.key) for r in outbox.records()]
+    assert sent == [
+        ("inventory.commands", "ReserveStock", OID.encode()),
+        ("payment.commands", "AuthorizePayment", OID.encode()),
+        # the cancellation undoes the authorization in flight, then answers the upstream
+        ("payment.commands", "VoidPayment", OID.encode()),
+        ("orders.inbound.replies", "OrderCancellationAccepted", b"PS-7"),
+        ("orders.inbound.replies", "OrderCancellationAccepted", b"PS-7"),
+    ]
+    saga = store.sagas[OID]
+    assert (saga.status, saga.version) == (SagaStatus.COMPENSATING, 3)  # the resend: no change
+    assert [h.kind for h in store.history] == ["started", "reply", "cancel", "cancel"]

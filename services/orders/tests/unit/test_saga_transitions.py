@@ -7,7 +7,9 @@ from datetime import timedelta
 
 import pytest
 
-from orders.saga.state import TERMINAL, Saga, SagaStatus, Step
+from orderflow_contracts.checkout import OrderCancellationRequested
+from orderflow_contracts.inbound import OrderCancellationAccepted, OrderCancellationRefused
+from orders.saga.state import TERMINAL, Saga, SagaStatus, Step, UpstreamCancel
 from orders.saga.transitions import (
     LEGAL_TRANSITIONS,
     CancelRefused,
@@ -15,10 +17,21 @@ from orders.saga.transitions import (
     on_cancel,
     on_reply,
     on_timeout,
+    on_upstream_cancel,
     start,
 )
 
-from .saga_builders import ORDER, POLICY, REPLIES, T0, compensating, completed, running, terminal
+from .saga_builders import (
+    OID,
+    ORDER,
+    POLICY,
+    REPLIES,
+    T0,
+    compensating,
+    completed,
+    running,
+    terminal,
+)
 
 S = SagaStatus
 LATER = T0 + timedelta(seconds=1)
@@ -206,3 +219,48 @@ def test_tracking_events_are_recorded_once() -> None:
     outcome = on_reply(saga, REPLIES["ShipmentDispatched"], LATER, POLICY)
     assert outcome.saga.facts.shipment_dispatched
     assert not on_reply(outcome.saga, REPLIES["ShipmentDispatched"], LATER, POLICY).changed
+
+
+def _asked(reference: str = "PS-1") -> OrderCancellationRequested:
+    return OrderCancellationRequested(
+        order_id=OID, reference=reference, reason="customer changed their mind"
+    )
+
+
+def test_upstream_cancel_before_dispatch_compensates_and_answers_accepted() -> None:
+    outcome = on_upstream_cancel(completed(), _asked(), LATER, POLICY)
+    assert outcome.saga.status is S.COMPENSATING
+    assert commands(outcome) == ["CancelShipment"]
+    assert outcome.saga.reason == "customer changed their mind"
+    assert outcome.replies == (OrderCancellationAccepted(reference="PS-1", order_id=OID),)
+    assert outcome.saga.upstream_cancel == UpstreamCancel("PS-1", accepted=True)
+
+
+@pytest.mark.parametrize(
+    ("saga", "why"),
+    [
+        (completed(shipment_dispatched=True), "the order was already dispatched"),
+        (terminal(S.REJECTED), "the order is already rejected"),
+    ],
+    ids=["dispatched", "rejected"],
+)
+def test_upstream_cancel_too_late_is_refused_with_the_reason(saga: Saga, why: str) -> None:
+    outcome = on_upstream_cancel(saga, _asked(), LATER, POLICY)
+    assert (outcome.saga.status, outcome.commands, outcome.events) == (saga.status, (), ())
+    assert outcome.changed  # the answer is kept
+    [reply] = outcome.replies
+    assert isinstance(reply, OrderCancellationRefused)
+    assert (reply.reference, reply.order_id) == ("PS-1", OID)
+    assert [(r.field, r.reason) for r in reply.reasons] == [("order", why)]
+
+
+def test_a_resent_upstream_cancel_gets_the_same_answer_and_changes_nothing() -> None:
+    first = on_upstream_cancel(running(Step.AUTHORIZE_PAYMENT), _asked(), LATER, POLICY)
+    # By the resend the saga has moved on (here: cancelled); the answer stays "accepted".
+    moved_on = first.saga.evolve(status=S.CANCELLED, step=None, compensations=())
+    again = on_upstream_cancel(moved_on, _asked(), LATER, POLICY)
+    assert not again.changed
+    assert (again.commands, again.events) == ((), ())
+    assert again.replies == first.replies
+    refused = on_upstream_cancel(completed(shipment_dispatched=True), _asked(), LATER, POLICY)
+    assert on_upstream_cancel(refused.saga, _asked(), LATER, POLICY).replies == refused.replies

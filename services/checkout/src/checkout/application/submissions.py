@@ -1,6 +1,9 @@
 """The upstream door, a batch at a time: a SubmitOrder from orders.inbound becomes an
 order, or a rejection listing every reason. Either way the upstream gets an answer on
-orders.inbound.replies, keyed by its reference.
+orders.inbound.replies, keyed by its reference. A CancelOrder of a reference that placed
+an order becomes OrderCancellationRequested on checkout.events (after that order's
+OrderPlaced, same key), which the coordinator decides and answers; one checkout can
+refuse alone (not readable, no order under the reference) is answered here.
 
 Every submission of a batch is first checked in memory (``check_submission``: the
 contract, text PostgreSQL cannot store). The batch then loads, with one statement each,
@@ -40,7 +43,10 @@ from checkout.domain.pricing import NO_PRICE_DATA, PriceBook
 from checkout.domain.rules import NUL_REASON, nul_problems
 from checkout.entrypoints.requests import field_path
 from orderflow_contracts import topics
+from orderflow_contracts.checkout import OrderCancellationRequested
 from orderflow_contracts.inbound import (
+    CancelOrder,
+    OrderCancellationRefused,
     OrderSubmissionAccepted,
     OrderSubmissionRejected,
     Reason,
@@ -56,6 +62,7 @@ from orderflow_pricing import NoPrice
 log = structlog.get_logger(__name__)
 
 REFERENCE_REUSED = Problem("reference", "already used for a different submission")
+NO_ORDER = Problem("reference", "no order was placed under this reference")
 
 
 def idempotency_key(reference: str) -> str:
@@ -142,6 +149,27 @@ def check_submission(
     return Submission(parsed.reference, parsed, draft)
 
 
+@dataclass(frozen=True)
+class Cancellation:
+    """One CancelOrder checked in memory: readable (``request``) or not (``problems``)."""
+
+    reference: str
+    request: CancelOrder | None = None
+    problems: tuple[Problem, ...] = ()
+
+
+def check_cancellation(payload: Mapping[str, Any], upstream_reference: str) -> Cancellation:
+    try:
+        parsed = CancelOrder.model_validate(payload)
+    except ValidationError as exc:
+        problems = tuple(Problem(field_path(e["loc"]), e["msg"]) for e in exc.errors())
+        return Cancellation(_answerable(upstream_reference[:64]), problems=problems)
+    nul = [Problem(f, NUL_REASON) for f in ("reference", "reason") if "\x00" in getattr(parsed, f)]
+    if nul:
+        return Cancellation(_answerable(parsed.reference), problems=tuple(nul))
+    return Cancellation(parsed.reference, parsed)
+
+
 def _answerable(reference: str) -> str:
     """A reference a reply can carry (and PostgreSQL store as its correlation id)."""
     return reference.replace("\x00", "") or "unknown"
@@ -221,19 +249,48 @@ class SubmissionBook:
             case Rejected(problems=problems):
                 return [_reply(_rejected(reference, problems))]
 
+    def cancel(self, cancellation: Cancellation) -> list[Outgoing]:
+        """Pass a cancellation of a placed order on to the coordinator (it answers), or
+        refuse it here: unreadable, or no order under the reference."""
+        reference, request = cancellation.reference, cancellation.request
+        if request is None:
+            return [_reply(_refused(reference, cancellation.problems))]
+        order = self.orders.get(idempotency_key(reference))
+        if order is None:
+            return [_reply(_refused(reference, [NO_ORDER]))]
+        requested = OrderCancellationRequested(
+            order_id=order.order_id, reference=reference, reason=request.reason
+        )
+        return [Outgoing(topics.CHECKOUT_EVENTS, requested, order.order_id)]
 
-def _reply(message: OrderSubmissionAccepted | OrderSubmissionRejected) -> Outgoing:
+
+def _reply(
+    message: OrderSubmissionAccepted | OrderSubmissionRejected | OrderCancellationRefused,
+) -> Outgoing:
     reference = message.reference
     return Outgoing(topics.ORDERS_INBOUND_REPLIES, message, reference, key=reference)
 
 
+def _reasons(problems: Sequence[Problem]) -> list[Reason]:
+    return [Reason(field=p.field, reason=p.reason) for p in problems]
+
+
 def _rejected(reference: str, problems: Sequence[Problem]) -> OrderSubmissionRejected:
-    return OrderSubmissionRejected(
-        reference=reference, reasons=[Reason(field=p.field, reason=p.reason) for p in problems]
-    )
+    return OrderSubmissionRejected(reference=reference, reasons=_reasons(problems))
 
 
-async def handle_submissions(
+def _refused(reference: str, problems: Sequence[Problem]) -> OrderCancellationRefused:
+    return OrderCancellationRefused(reference=reference, reasons=_reasons(problems))
+
+
+def _checked(item: Incoming[Message]) -> Submission | Cancellation:
+    envelope = item.envelope
+    if envelope.type == CancelOrder.TYPE:
+        return check_cancellation(envelope.payload, envelope.correlation_id)
+    return check_submission(envelope.version, envelope.payload, envelope.correlation_id)
+
+
+async def handle_door_requests(
     store: SubmissionStore,
     batch: Batch,
     items: Sequence[Incoming[Message]],
@@ -241,33 +298,37 @@ async def handle_submissions(
     new_id: IdFactory,
     event_version: int,
 ) -> None:
-    """Check in memory, load once, decide in message order, insert the new orders once."""
-    submissions = [
-        check_submission(i.envelope.version, i.envelope.payload, i.envelope.correlation_id)
-        for i in items
-    ]
-    requests = [s.request for s in submissions if s.request is not None]
+    """Submissions and cancellations, folded together in message order (a reference's
+    cancellation after its submission finds the order placed): check in memory, load
+    once, decide in order, insert the new orders once."""
+    checked = [_checked(item) for item in items]
+    submitted = [c.request for c in checked if isinstance(c, Submission) and c.request]
+    cancelled = [c.reference for c in checked if isinstance(c, Cancellation) and c.request]
+    references = {r.reference for r in submitted} | set(cancelled)
     book = await store.load(
-        sorted({idempotency_key(r.reference) for r in requests}),
-        sorted({line.sku for r in requests for line in r.lines}),
-        sorted({r.customer_id for r in requests}),
+        sorted(idempotency_key(r) for r in references),
+        sorted({line.sku for r in submitted for line in r.lines}),
+        sorted({r.customer_id for r in submitted}),
     )
     now = batch.clock()
 
     def order_id() -> str:
         return str(new_id())
 
-    rejected = 0
-    for item, submission in zip(items, submissions, strict=True):
-        sent = book.submit(submission, new_id=order_id, now=now, event_version=event_version)
+    refused = 0
+    for item, request in zip(items, checked, strict=True):
+        if isinstance(request, Cancellation):
+            sent = book.cancel(request)
+        else:
+            sent = book.submit(request, new_id=order_id, now=now, event_version=event_version)
         for out in sent:
             batch.outbox.put(
                 out.topic, out.message,
                 correlation_id=out.correlation_id, causation=item.envelope, key=out.key,
             )  # fmt: skip
-        rejected += isinstance(sent[-1].message, OrderSubmissionRejected)
+        refused += isinstance(sent[-1].message, OrderSubmissionRejected | OrderCancellationRefused)
     await store.save(book)
     log.debug(
-        "order_submissions_answered", submissions=len(items), placed=len(book.placed),
-        rejected=rejected,
+        "door_requests_answered", requests=len(items), placed=len(book.placed),
+        cancellations=len(cancelled), refused=refused,
     )  # fmt: skip

@@ -13,7 +13,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from orderflow_messaging.sql import insert_or_ignore
 from orders.adapters.tables import saga_history, sagas
-from orders.saga.state import Facts, OrderData, OrderLine, Saga, SagaStatus, Step
+from orders.saga.state import (
+    Facts,
+    OrderData,
+    OrderLine,
+    Saga,
+    SagaStatus,
+    Step,
+    UpstreamCancel,
+)
 
 _FACTS = tuple(f.name for f in fields(Facts))
 
@@ -40,7 +48,26 @@ def saga_data(saga: Saga) -> dict[str, Any]:
         "facts": {f: getattr(facts, f) for f in _FACTS},
         "compensations": [step.value for step in saga.compensations],
         "rejecting": saga.rejecting,
+        **_upstream_cancel_data(saga.upstream_cancel),
     }
+
+
+def _upstream_cancel_data(answer: UpstreamCancel | None) -> dict[str, Any]:
+    """Only for a saga an upstream asked to cancel (the others' rows stay as they were)."""
+    if answer is None:
+        return {}
+    return {
+        "upstream_cancel": {
+            "reference": answer.reference, "accepted": answer.accepted,
+            "refusal": answer.refusal,
+        }
+    }  # fmt: skip
+
+
+def _upstream_cancel_of(data: dict[str, Any] | None) -> UpstreamCancel | None:
+    if data is None:
+        return None
+    return UpstreamCancel(data["reference"], bool(data["accepted"]), data.get("refusal"))
 
 
 def _delivery_data(order: OrderData) -> dict[str, Any]:
@@ -90,6 +117,7 @@ def saga_of(row: Any) -> Saga:
         facts=Facts(**data["facts"]),
         compensations=tuple(Step(s) for s in data["compensations"]),
         rejecting=data.get("rejecting", False),
+        upstream_cancel=_upstream_cancel_of(data.get("upstream_cancel")),
         reason=row["reason"],
         version=row["version"],
     )

@@ -17,7 +17,7 @@ from uuid import UUID
 import structlog
 
 from orderflow_contracts import topics
-from orderflow_contracts.checkout import OrderPlaced
+from orderflow_contracts.checkout import OrderCancellationRequested, OrderPlaced
 from orderflow_messaging.consumer import Batch, Incoming
 from orderflow_messaging.envelope import Envelope
 from orderflow_messaging.errors import PermanentFailure
@@ -62,6 +62,10 @@ class SagaBook:
         saga = self.sagas.get(order_id)
         if saga is None:
             raise PermanentFailure(f"{message.TYPE} for unknown order {order_id}")
+        if isinstance(message, OrderCancellationRequested):
+            outcome = transitions.on_upstream_cancel(saga, message, now, policy)
+            self._record(saga.status, outcome, "cancel", message.TYPE, message_id, now)
+            return outcome
         outcome = transitions.on_reply(saga, message, now, policy)
         if outcome.changed and outcome.saga.step is not saga.step:
             metrics.observe_reply(saga, now, policy)  # the reply settled its step
@@ -125,6 +129,11 @@ def emit(outbox: BatchOutbox, outcome: Outcome, causation: Envelope) -> None:
         outbox.put(topic, command, correlation_id=order_id, causation=causation)
     for event in outcome.events:
         outbox.put(topics.ORDERS_EVENTS, event, correlation_id=order_id, causation=causation)
+    for reply in outcome.replies:
+        outbox.put(
+            topics.ORDERS_INBOUND_REPLIES, reply,
+            correlation_id=reply.reference, causation=causation, key=reply.reference,
+        )  # fmt: skip
 
 
 async def handle_saga_messages(

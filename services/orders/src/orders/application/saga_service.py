@@ -155,6 +155,11 @@ async def _emit(
         await uow.outbox.put(topic, command, correlation_id=order_id)
     for event in outcome.events:
         await uow.outbox.put(topics.ORDERS_EVENTS, event, correlation_id=order_id)
+    for reply in outcome.replies:
+        await uow.outbox.put(
+            topics.ORDERS_INBOUND_REPLIES, reply, correlation_id=reply.reference,
+            key=reply.reference,
+        )  # fmt: skip
     await uow.sagas.record(
         order_id=order_id,
         at=uow.clock(),

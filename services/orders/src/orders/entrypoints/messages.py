@@ -1,4 +1,5 @@
-"""checkout.events and the participants' replies -> the saga batch use case."""
+"""checkout.events (orders placed, cancellations upstream asked for) and the
+participants' replies -> the saga batch use case."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from collections.abc import Sequence
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from orderflow_contracts import inventory, payment, promotions, registry, shipping
-from orderflow_contracts.checkout import OrderPlaced
+from orderflow_contracts.checkout import OrderCancellationRequested, OrderPlaced
 from orderflow_messaging.clock import Clock
 from orderflow_messaging.consumer import Batch, Incoming, MessageConsumer, batch_consumer
 from orderflow_messaging.registry import Message
@@ -31,5 +32,6 @@ def build_consumer(
     return batch_consumer(
         "orders", producer=PRODUCER, registry=registry(), engine=engine,
         settings=settings, clock=clock,
-        handles=(OrderPlaced, *REPLIES), handler=on_saga_messages, optimistic=True,
+        handles=(OrderPlaced, OrderCancellationRequested, *REPLIES), handler=on_saga_messages,
+        optimistic=True,
     )  # fmt: skip

@@ -110,6 +110,16 @@ class Facts:
 
 
 @dataclass(frozen=True)
+class UpstreamCancel:
+    """The answer given to an upstream system's cancellation (CancelOrder under its
+    ``reference``): kept, so a resent request gets the same answer."""
+
+    reference: str
+    accepted: bool
+    refusal: str | None = None
+
+
+@dataclass(frozen=True)
 class Saga:
     order_id: str
     order: OrderData
@@ -123,6 +133,7 @@ class Saga:
     # Compensating a rejection (stock refused after promotions were redeemed): the
     # saga ends REJECTED, not CANCELLED, once the compensations are done.
     rejecting: bool = False
+    upstream_cancel: UpstreamCancel | None = None
     version: int = 0
 
     def evolve(self, **changes: Any) -> Saga:

@@ -20,6 +20,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from orderflow_contracts.checkout import OrderCancellationRequested
+from orderflow_contracts.inbound import (
+    OrderCancellationAccepted,
+    OrderCancellationRefused,
+    Reason,
+)
 from orderflow_contracts.inventory import (
     StockCommitted,
     StockReleased,
@@ -57,9 +63,10 @@ from orderflow_contracts.shipping import (
 from orderflow_messaging.registry import Message
 from orders.saga.commands import Command, command_for, release_promotions
 from orders.saga.policy import SagaPolicy
-from orders.saga.state import Facts, OrderData, Saga, SagaStatus, Step
+from orders.saga.state import Facts, OrderData, Saga, SagaStatus, Step, UpstreamCancel
 
 S = SagaStatus
+UpstreamReply = OrderCancellationAccepted | OrderCancellationRefused
 
 # Every status change the saga may make; `orderflow verify` checks histories against it.
 LEGAL_TRANSITIONS: frozenset[tuple[SagaStatus | None, SagaStatus]] = frozenset(
@@ -96,6 +103,8 @@ class Outcome:
     events: tuple[Message, ...] = ()
     note: str = ""
     changed: bool = True
+    # Answers to an upstream system (on orders.inbound.replies, keyed by its reference).
+    replies: tuple[UpstreamReply, ...] = ()
 
 
 class CancelRefused(Exception):
@@ -137,6 +146,43 @@ def on_timeout(saga: Saga, now: datetime, policy: SagaPolicy) -> Outcome:
     if compensating:
         return _compensation_failed(saga, f"{reason} during compensation")
     return compensate(saga, reason, now, policy, step_failed=False)
+
+
+def on_upstream_cancel(
+    saga: Saga, request: OrderCancellationRequested, now: datetime, policy: SagaPolicy
+) -> Outcome:
+    """An upstream system's CancelOrder: the rules of any cancellation (``on_cancel``),
+    answered to the upstream either way; the answer is kept, so a resend gets it again
+    (even once the saga has moved on)."""
+    if saga.upstream_cancel is not None:
+        return Outcome(
+            saga, replies=(_upstream_answer(saga, saga.upstream_cancel),), changed=False,
+            note="upstream cancellation again: answered as before",
+        )  # fmt: skip
+    try:
+        outcome = on_cancel(saga, now, policy, request.reason)
+    except CancelRefused as refused:
+        answer = UpstreamCancel(request.reference, accepted=False, refusal=str(refused))
+        return Outcome(
+            saga.evolve(upstream_cancel=answer), replies=(_upstream_answer(saga, answer),),
+            note=f"upstream cancellation refused: {refused}",
+        )  # fmt: skip
+    answer = UpstreamCancel(request.reference, accepted=True)
+    return replace(
+        outcome,
+        saga=outcome.saga.evolve(upstream_cancel=answer),
+        replies=(_upstream_answer(saga, answer),),
+        note=f"upstream cancellation: {outcome.note}",
+    )
+
+
+def _upstream_answer(saga: Saga, answer: UpstreamCancel) -> UpstreamReply:
+    if answer.accepted:
+        return OrderCancellationAccepted(reference=answer.reference, order_id=saga.order_id)
+    refusal = Reason(field="order", reason=answer.refusal or "refused")
+    return OrderCancellationRefused(
+        reference=answer.reference, order_id=saga.order_id, reasons=[refusal]
+    )
 
 
 def on_cancel(saga: Saga, now: datetime, policy: SagaPolicy, reason: str) -> Outcome:

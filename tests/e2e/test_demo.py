@@ -28,7 +28,12 @@ async def test_the_demo_finishes_every_order_with_list_prices_in_the_mix(system:
     )  # fmt: skip
     assert demo.returncode == 0, demo.stderr[-2000:]
     summary = json.loads(demo.stdout.strip().splitlines()[-1])
-    assert (summary["orders"], summary["pending"]) == (60, 0)
+    assert (summary["orders"], summary["pending"]) == (66, 0)  # 60 over HTTP, 6 upstream
+    assert summary["upstream"] == {
+        "submitted": 6, "accepted": 6, "rejected": 0, "cancellations": 3,
+        "cancellations_accepted": 3, "cancellations_refused": 0, "unanswered": 0,
+    }  # fmt: skip
+    assert summary["cancelled"] >= 3
     conn = await asyncpg.connect(system.settings["DATABASE_URL"])
     try:
         sources = {row[0] for row in await conn.fetch(SOURCES)}

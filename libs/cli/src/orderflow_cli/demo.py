@@ -1,8 +1,10 @@
 """`orderflow demo`: place a realistic mix of orders over HTTP and watch them finish.
 
-Orders go through checkout's public API (as a shop front end would); progress is read
-from the orders service's saga table (the admin URL in stack.env), so watching costs
-one query per poll however many orders are in flight.
+Orders go through checkout's public API (as a shop front end would); a few more come
+from an upstream system through the Kafka door, every other one cancelled by it right
+after (demo_upstream.py). Progress is read from the orders service's saga table (the
+admin URL in stack.env), so watching costs one query per poll however many orders are
+in flight.
 """
 
 from __future__ import annotations
@@ -31,6 +33,12 @@ from orderflow_cli.demo_prices import (
     set_up_bundle,
     set_up_price_data,
 )
+from orderflow_cli.demo_upstream import (
+    UpstreamOrder,
+    make_upstream,
+    submit_and_cancel,
+    upstream_summary,
+)
 from orderflow_cli.placing import post_order
 from orderflow_cli.stack import services
 
@@ -49,6 +57,7 @@ MIX: tuple[tuple[int, str, str, str | None], ...] = (
     (2, "tok_insufficient_funds", "10115", None),
     (4, "tok_ok", "00999", None),
     (3, "tok_timeout", "10115", None),
+    (2, "tok_ok", "98100", None),  # completes; the parcel comes back to the sender
 )
 
 
@@ -78,23 +87,30 @@ class DemoOrder:
 @dataclass
 class DemoResult:
     orders: list[DemoOrder] = field(default_factory=list)
+    upstream: list[UpstreamOrder] = field(default_factory=list)
+    # The upstream's orders as the watch followed them (those it placed).
+    door_orders: list[DemoOrder] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
+        """Outcomes of every order placed (HTTP and the upstream's), and the upstream's
+        answers."""
         counts = {s.lower(): 0 for s in TERMINAL}
-        for order in self.orders:
+        orders = self.orders + self.door_orders
+        for order in orders:
             if order.status in TERMINAL:
                 counts[order.status.lower()] += 1
-        latencies = sorted(o.latency_ms for o in self.orders if o.latency_ms is not None)
+        latencies = sorted(o.latency_ms for o in orders if o.latency_ms is not None)
         return {
-            "orders": len(self.orders),
+            "orders": len(orders),
             **counts,
-            "pending": sum(1 for o in self.orders if o.status not in TERMINAL),
+            "pending": sum(1 for o in orders if o.status not in TERMINAL),
             "http_rejected": sum(1 for o in self.orders if o.http_error),
             "latency_ms": {
                 "p50": _percentile(latencies, 50),
                 "p95": _percentile(latencies, 95),
                 "p99": _percentile(latencies, 99),
             },
+            "upstream": upstream_summary(self.upstream),
         }
 
 
@@ -182,6 +198,7 @@ async def place(client: httpx.AsyncClient, order: DemoOrder) -> None:
 async def run_demo(
     count: int,
     admin_url: str,
+    bootstrap: str,
     *,
     concurrency: int = 16,
     rate: float = 15.0,
@@ -189,18 +206,32 @@ async def run_demo(
     seed: int | None = None,
     show_progress: bool = True,
 ) -> DemoResult:
+    """``count`` orders over HTTP, and a tenth as many (at least two) from the upstream
+    door, half of those cancelled by it."""
     result = DemoResult(make_orders(count, seed))
+    # A seed repeats the references too: a rerun gets the same answers (idempotent door).
+    run = f"seed{seed}" if seed is not None else uuid.uuid4().hex[:8]
+    result.upstream = make_upstream(max(2, count // 10), run)
     limits = httpx.Limits(max_connections=concurrency)
     async with httpx.AsyncClient(timeout=15.0, limits=limits) as client:
         await wait_for_catalog(client)
         await set_up_price_data(client)
         await set_up_bundle(client)
         with _progress(show_progress) as progress:
-            placed = progress.add_task("placing", total=count)
-            finished = progress.add_task("finished", total=count)
+            placed = progress.add_task("placing", total=count + len(result.upstream))
             await _place_all(client, result.orders, concurrency, rate, progress, placed)
-            await _watch(admin_url, result.orders, progress, finished, timeout_s)
+            await submit_and_cancel(bootstrap, result.upstream)
+            progress.advance(placed, len(result.upstream))
+            result.door_orders = [_watched(o) for o in result.upstream if o.order_id]
+            watched = result.orders + result.door_orders
+            finished = progress.add_task("finished", total=len(watched))
+            await _watch(admin_url, watched, progress, finished, timeout_s)
     return result
+
+
+def _watched(order: UpstreamOrder) -> DemoOrder:
+    """An upstream order as the watch follows it (its latency from its submission)."""
+    return DemoOrder(order.reference, {}, order_id=order.order_id, placed_at=order.placed_at)
 
 
 async def _place_all(

@@ -167,6 +167,7 @@ def demo(
         run_demo(
             orders,
             settings["DATABASE_URL"],
+            settings["KAFKA_BOOTSTRAP_SERVERS"],
             timeout_s=timeout,
             seed=seed,
             rate=rate,
@@ -189,6 +190,12 @@ def _print_summary(summary: dict[str, Any]) -> None:
     table.add_row("[dim]refused by checkout (HTTP 4xx)[/]", str(summary["http_rejected"]))
     table.add_row("[bold]total[/]", str(summary["orders"]))
     console.print(table)
+    door = summary["upstream"]
+    console.print(
+        f"upstream door: {door['submitted']} submitted ({door['accepted']} accepted), "
+        f"{door['cancellations']} cancelled by the upstream ({door['cancellations_accepted']} "
+        f"accepted, {door['cancellations_refused']} refused), {door['unanswered']} unanswered"
+    )
     latency = summary["latency_ms"]
     console.print(
         f"placed -> terminal latency: p50 {latency['p50']} ms, "

@@ -29,11 +29,13 @@ class Sample:
     answer: str = "(no answer yet)"
 
 
-def _envelope(version: int, payload: dict[str, Any], reference: str) -> bytes:
+def upstream_envelope(
+    version: int, payload: dict[str, Any], reference: str, type_: str = "SubmitOrder"
+) -> bytes:
     return json.dumps(
         {
             "message_id": str(uuid.uuid4()),
-            "type": "SubmitOrder",
+            "type": type_,
             "version": version,
             "occurred_at": datetime.now(UTC).isoformat(),
             "producer": "sample-upstream",
@@ -43,7 +45,7 @@ def _envelope(version: int, payload: dict[str, Any], reference: str) -> bytes:
     ).encode()
 
 
-def _payload(reference: str, version: int, **changes: Any) -> dict[str, Any]:
+def submission_payload(reference: str, version: int, **changes: Any) -> dict[str, Any]:
     line: dict[str, Any] = {"sku": "TEE-BLK-M", "quantity": 2}
     if version == 2:
         line["expected_unit_price"] = {"amount_minor": 1990, "currency": "EUR"}
@@ -73,7 +75,9 @@ def build_samples() -> list[Sample]:
 
     def add(label: str, version: int, **changes: Any) -> None:
         reference = f"sample-{run}-{len(samples) + 1}"
-        value = _envelope(version, _payload(reference, version, **changes), reference)
+        value = upstream_envelope(
+            version, submission_payload(reference, version, **changes), reference
+        )
         samples.append(Sample(label, reference, value))
 
     add("valid SubmitOrder v1", 1)

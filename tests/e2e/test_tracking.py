@@ -6,7 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import asyncpg
 import httpx
+
+from orderflow_cli import verify
 
 from .conftest import System, get_json, new_product, order_body, place, until
 from .kafka_io import find, payload_of
@@ -72,3 +75,13 @@ async def test_an_undeliverable_parcel_is_tracked_back_to_the_sender(
     # The saga was told of the dispatch, never of a delivery.
     current = await until(http, system, order_id, lambda o: o["fulfilment"]["dispatched"], 5)
     assert not current["fulfilment"]["delivered"]
+    # `orderflow verify`'s tracking check reads these rows and finds them whole.
+    conn = await asyncpg.connect(system.settings["DATABASE_URL"])
+    try:
+        returned = await conn.fetchval(
+            "SELECT count(*) FROM shipping.shipments WHERE status = 'returned'"
+        )
+        assert returned >= 1
+        assert await verify._tracking(conn) == []
+    finally:
+        await conn.close()

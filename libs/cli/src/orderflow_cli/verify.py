@@ -346,16 +346,57 @@ async def _consistency(conn: asyncpg.Connection) -> list[str]:
                 problems.append(f"completed order {oid}: reservation is {r['reservation']}")
             if r["payment"] != "captured":
                 problems.append(f"completed order {oid}: payment is {r['payment']}")
-            if r["shipment"] not in ("created", "dispatched", "delivered"):
+            if r["shipment"] not in BOOKED_SHIPMENT:
                 problems.append(f"completed order {oid}: shipment is {r['shipment']}")
         else:
             if r["reservation"] in ("reserved", "committed"):
                 problems.append(f"{status.lower()} order {oid}: stock still {r['reservation']}")
             if r["payment"] in ("authorized", "captured", "authorization_pending"):
                 problems.append(f"{status.lower()} order {oid}: payment still {r['payment']}")
-            if r["shipment"] in ("requested", "created", "dispatched", "delivered"):
+            if r["shipment"] == "requested" or r["shipment"] in BOOKED_SHIPMENT:
                 problems.append(f"{status.lower()} order {oid}: shipment still {r['shipment']}")
     return problems
+
+
+# A shipment the carrier booked, at any step since (shipping's ShipmentStatus.booked).
+BOOKED_SHIPMENT = frozenset({
+    "created", "dispatched", "out_for_delivery", "delivered", "delivery_exception", "returned",
+})  # fmt: skip
+# The tracking step each status is reached by (the newest one of a tracked shipment).
+_LAST_STEP = {
+    "created": "booked", "dispatched": "in_transit", "out_for_delivery": "out_for_delivery",
+    "delivered": "delivered", "delivery_exception": "delivery_exception",
+    "returned": "returned_to_sender",
+}  # fmt: skip
+_TRACKING = """
+SELECT order_id, status, tracking->-1->>'status' AS last_step,
+       next_step_at IS NOT NULL AS due, delivered_at IS NOT NULL AS delivered,
+       (SELECT bool_and((a->>'at')::timestamptz <= (b->>'at')::timestamptz)
+        FROM jsonb_array_elements(tracking) WITH ORDINALITY x(a, i)
+        JOIN jsonb_array_elements(tracking) WITH ORDINALITY y(b, j) ON j = i + 1) AS ordered
+FROM shipping.shipments WHERE jsonb_array_length(tracking) > 0
+"""
+
+
+async def _tracking(conn: asyncpg.Connection) -> list[str]:
+    """Every booked shipment's tracking ends with the step of its status, in time order; a
+    shipment still moving has its next step due, a finished one none; delivered means a
+    delivery time. (Shipments booked before tracking existed have no steps: skipped.)"""
+    if not await _exist(conn, "shipping.shipments"):
+        return []
+    problems = []
+    for r in await conn.fetch(_TRACKING):
+        shipment = f"shipment of {r['order_id']} ({r['status']})"
+        if r["last_step"] != _LAST_STEP.get(r["status"]):
+            problems.append(f"{shipment}: last tracking step is {r['last_step']}")
+        if r["ordered"] is False:
+            problems.append(f"{shipment}: tracking steps out of time order")
+        moving = r["status"] not in ("delivered", "returned")
+        if r["due"] != moving:
+            problems.append(f"{shipment}: next step {'missing' if moving else 'still due'}")
+        if (r["status"] == "delivered") != r["delivered"]:
+            problems.append(f"{shipment}: delivered_at does not match")
+    return problems[:20]
 
 
 def _legal_pairs() -> set[tuple[str | None, str]]:
@@ -526,6 +567,7 @@ CHECKS: dict[str, Check] = {
     "promotion_limits": _promotions,
     "bundle_atomicity": _bundles,
     "delivery_methods": _delivery,
+    "shipment_tracking": _tracking,
     "saga_consistency": _consistency,
     "legal_transitions": _transitions,
     "outbox_published": _outboxes,

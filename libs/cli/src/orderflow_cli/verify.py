@@ -366,7 +366,7 @@ BOOKED_SHIPMENT = frozenset({
 _LAST_STEP = {
     "created": "booked", "dispatched": "in_transit", "out_for_delivery": "out_for_delivery",
     "delivered": "delivered", "delivery_exception": "delivery_exception",
-    "returned": "returned_to_sender",
+    "returned": "returned_to_sender", "cancelled": "cancelled",
 }  # fmt: skip
 _TRACKING = """
 SELECT order_id, status, tracking->-1->>'status' AS last_step,
@@ -391,7 +391,7 @@ async def _tracking(conn: asyncpg.Connection) -> list[str]:
             problems.append(f"{shipment}: last tracking step is {r['last_step']}")
         if r["ordered"] is False:
             problems.append(f"{shipment}: tracking steps out of time order")
-        moving = r["status"] not in ("delivered", "returned")
+        moving = r["status"] not in ("delivered", "returned", "cancelled")
         if r["due"] != moving:
             problems.append(f"{shipment}: next step {'missing' if moving else 'still due'}")
         if (r["status"] == "delivered") != r["delivered"]:

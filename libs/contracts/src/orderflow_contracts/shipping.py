@@ -84,11 +84,13 @@ TrackingStep = Literal[
     "delivered",
     "delivery_exception",
     "returned_to_sender",
+    "cancelled",
 ]
 
 
 class TrackingUpdated(Message):
-    """A parcel's next step as its carrier reports it (on shipping.tracking): ``sequence``
+    """A parcel's next step as its carrier reports it (on shipping.tracking; "cancelled":
+    the sender cancelled it before dispatch, the last step then): ``sequence``
     counts an order's steps from 1, so a reader can order them and drop a step it has;
     ``eta`` is the estimated delivery as of this step (null once delivered, or when it
     will not be: a delivery exception, returned to the sender); ``detail`` says why for

@@ -186,6 +186,10 @@ async def test_cancel_after_create_cancels_and_a_late_resend_fails() -> None:
         assert desk.shipment(order_id).status is ShipmentStatus.CANCELLED
         assert desk.shipment(order_id).reason == "customer cancelled"
     assert desk.shipment("o1").booking is not None  # booked, then cancelled: kept as it was
+    # o1's tracking: booked, then cancelled (o2 was never booked: no steps).
+    assert [(s["order_id"], s["sequence"], s["status"]) for s in desk.tracked] == [
+        ("o1", 1, "booked"), ("o1", 2, "cancelled"),
+    ]  # fmt: skip
 
 
 async def test_cancel_after_dispatch_is_refused_and_writes_nothing() -> None:

@@ -217,3 +217,14 @@ def test_tombstone_is_cancelled_with_nothing_to_ship() -> None:
     assert stone.status is ShipmentStatus.CANCELLED
     assert (stone.address, stone.lines, stone.booking) == (None, (), None)
     assert stone.reason == "payment declined"
+
+
+def test_cancel_of_a_booked_shipment_ends_its_tracking() -> None:
+    cancelled = opened().cancel("customer", at(1)).shipment
+    assert cancelled.tracking[-1] == TrackingEvent(
+        TrackingStatus.CANCELLED, at(1), None, "customer"
+    )
+    assert (cancelled.next_step_at, cancelled.eta) == (None, None)
+    assert not cancelled.is_due(at(1000))
+    # Not booked yet (a slow carrier): nothing to track, nothing added.
+    assert opened("99501").cancel("customer", at(1)).shipment.tracking == ()

@@ -5,7 +5,8 @@ batches never deadlock), every command is decided in memory in message order by
 ``ShipmentBook`` (pure, no I/O: the simulated carrier decides in process), and each new
 or changed row is written once. Every command is answered, also when it is a resend: the
 saga retries commands after a timeout and needs the reply, never a second shipment.
-A shipment booked at once also gets its first tracking step (booked) on shipping.tracking.
+A command that adds a tracking step (a booking at once, a cancellation of a booked
+shipment) also sends it on shipping.tracking.
 
 Replies on shipping.events, by the state the order's shipment is in:
     CreateShipment  created or later (booked)    -> ShipmentCreated
@@ -111,10 +112,10 @@ class ShipmentBook:
             self.put(decision.shipment)
         return ShipmentCancelled(order_id=order_id)
 
-    def booked_now(self, order_id: str) -> bool:
-        """This batch opened the order's shipment and the carrier booked it at once."""
+    def steps(self, order_id: str) -> int:
+        """How many tracking steps the order's shipment has (0: none, or no shipment)."""
         shipment = self.shipments.get(order_id)
-        return order_id in self.created and shipment is not None and shipment.status.booked
+        return len(shipment.tracking) if shipment is not None else 0
 
     def put(self, shipment: Shipment, *, new: bool = False) -> None:
         """Record ``shipment`` as the order's, new (to insert) or changed (to update)."""
@@ -130,13 +131,13 @@ async def handle_commands(
     now = batch.clock()
     for item in items:
         order_id = item.message.order_id
-        opens = order_id not in book.created  # a resend in the same batch books nothing
+        steps = book.steps(order_id)
         reply = book.apply(item.message, now, shipper, tracing.traceparent_of(item.envelope))
         if reply is not None:
             batch.outbox.put(
                 topics.SHIPPING_EVENTS, reply, correlation_id=order_id, causation=item.envelope
             )
-        if opens and book.booked_now(order_id):
+        if book.steps(order_id) > steps:
             batch.outbox.put(
                 topics.SHIPPING_TRACKING, tracking_update(book.shipments[order_id]),
                 correlation_id=order_id, causation=item.envelope,

@@ -69,6 +69,7 @@ class TrackingStatus(StrEnum):
     DELIVERED = "delivered"
     DELIVERY_EXCEPTION = "delivery_exception"
     RETURNED_TO_SENDER = "returned_to_sender"
+    CANCELLED = "cancelled"  # by the sender, before dispatch
 
 
 @dataclass(frozen=True)
@@ -203,8 +204,12 @@ class Shipment:
     def cancel(self, reason: str, now: datetime) -> CancelDecision:
         if self.status in (ShipmentStatus.REQUESTED, ShipmentStatus.CREATED):
             cancelled = replace(
-                self, status=ShipmentStatus.CANCELLED, reason=reason, updated_at=now
-            )
+                self, status=ShipmentStatus.CANCELLED, reason=reason, updated_at=now,
+                next_step_at=None,
+            )  # fmt: skip
+            if self.status is ShipmentStatus.CREATED:  # booked: its tracking says so
+                step = TrackingEvent(TrackingStatus.CANCELLED, now, None, reason)
+                cancelled = replace(cancelled, tracking=(*self.tracking, step))
             return CancelDecision(cancelled, changed=True)
         if self.status.booked:  # dispatched or later
             return CancelDecision(self, changed=False, refusal=ALREADY_DISPATCHED)

@@ -327,6 +327,44 @@ async def _delivery(conn: asyncpg.Connection) -> list[str]:
     return problems[:20]
 
 
+_NUMBERING = """
+SELECT series, year, count(*) AS n, max(seq) AS last, count(DISTINCT seq) AS distinct_seqs,
+       (SELECT c.last FROM payment.document_counters c
+        WHERE c.series = d.series AND c.year = d.year) AS counter
+FROM payment.documents d GROUP BY series, year
+"""
+_INVOICED = """
+SELECT i.order_id, i.number, i.total_minor, p.captured_minor, p.refunded_minor,
+       coalesce((SELECT sum(c.total_minor) FROM payment.documents c
+                 WHERE c.kind = 'credit_note' AND c.corrects = i.number), 0) AS credited
+FROM payment.documents i JOIN payment.payments p ON p.order_id = i.order_id
+WHERE i.kind = 'invoice'
+"""
+
+
+async def _documents(conn: asyncpg.Connection) -> list[str]:
+    """Invoice and credit note numbers run 1..n per series and year with no gap or
+    duplicate (and the counter agrees); an invoice totals what was captured, its credit
+    notes what was refunded, never more than it."""
+    if not await _exist(conn, "payment.documents", "payment.document_counters"):
+        return []
+    problems = []
+    for r in await conn.fetch(_NUMBERING):
+        series = f"{r['series']}-{r['year']}"
+        if not r["n"] == r["distinct_seqs"] == r["last"] == r["counter"]:
+            problems.append(
+                f"{series}: {r['n']} documents, {r['distinct_seqs']} numbers, last "
+                f"{r['last']}, counter {r['counter']} (a gap or a duplicate)"
+            )
+    for r in await conn.fetch(_INVOICED):
+        invoice = f"invoice {r['number']} of {r['order_id']}"
+        if r["total_minor"] != r["captured_minor"]:
+            problems.append(f"{invoice}: {r['total_minor']}, captured {r['captured_minor']}")
+        if r["credited"] > r["total_minor"] or r["credited"] > r["refunded_minor"]:
+            problems.append(f"{invoice}: credited {r['credited']}, refunded {r['refunded_minor']}")
+    return problems[:20]
+
+
 _CONSISTENCY = """
 SELECT s.order_id, s.status, r.status AS reservation, p.status AS payment, sh.status AS shipment
 FROM orders.sagas s
@@ -568,6 +606,7 @@ CHECKS: dict[str, Check] = {
     "bundle_atomicity": _bundles,
     "delivery_methods": _delivery,
     "shipment_tracking": _tracking,
+    "invoices": _documents,
     "saga_consistency": _consistency,
     "legal_transitions": _transitions,
     "outbox_published": _outboxes,

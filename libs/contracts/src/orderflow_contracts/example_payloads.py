@@ -315,7 +315,25 @@ def payloads() -> tuple[Message, ...]:
         ),
         shipping.ShipmentFailed(order_id=ORDER_ID, reason="carrier rejected the address"),
         payment.CapturePayment(
-            order_id=ORDER_ID, amount_minor=_TOTAL, currency=EUR, idempotency_key=_key("capture")
+            order_id=ORDER_ID,
+            amount_minor=_TOTAL - _COUPON.amount_minor + _DELIVERY.price_minor,
+            currency=EUR,
+            idempotency_key=_key("capture"),
+            invoice=payment.InvoiceDraft(
+                customer_id="cus_2f81c0",
+                country=_ADDRESS.country,
+                lines=[
+                    payment.InvoiceLine(
+                        sku=line.sku,
+                        quantity=line.quantity,
+                        unit_price_minor=line.unit_price.amount_minor,
+                        discount_minor=line.discount_minor,
+                    )
+                    for line in _LINES_V4
+                ],
+                delivery_minor=_DELIVERY.price_minor,
+                delivery_method=_DELIVERY.method_id,
+            ),
         ),
         payment.PaymentCaptured(order_id=ORDER_ID, amount_minor=_TOTAL, currency=EUR),
         payment.PaymentCaptureFailed(order_id=ORDER_ID, reason="capture_declined"),

@@ -1,16 +1,28 @@
 """payment.commands and payment.events (key: order id).
 
 Every command carries an idempotency key chosen by the saga; the payment service stores
-it before calling the gateway, so a resent command never charges twice.
+it before calling the gateway, so a resent command never charges twice. A capture brings
+what its invoice shows (``invoice``: the lines, their discounts, the delivery, the country
+whose tax applies); the payment service issues the invoice with the capture.
 """
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import StringConstraints
+from pydantic import Field, StringConstraints
 
-from orderflow_contracts.common import Currency, MinorUnits, OrderId
+from orderflow_contracts.common import (
+    Contract,
+    Country,
+    Currency,
+    CustomerId,
+    DeliveryId,
+    MinorUnits,
+    OrderId,
+    Quantity,
+    Sku,
+)
 from orderflow_messaging.registry import Message
 
 IdempotencyKey = Annotated[str, StringConstraints(min_length=8, max_length=128)]
@@ -28,6 +40,27 @@ class AuthorizePayment(Message):
     idempotency_key: IdempotencyKey
 
 
+class InvoiceLine(Contract):
+    """A line as charged: ``unit_price_minor`` gross (tax included), less its discount."""
+
+    sku: Sku
+    quantity: Quantity
+    unit_price_minor: MinorUnits
+    discount_minor: MinorUnits = 0
+
+
+class InvoiceDraft(Contract):
+    """What the capture's invoice shows; its lines less their discounts plus the delivery
+    make the captured amount (a difference, from an order placed before invoices, shows
+    as an adjustment line)."""
+
+    customer_id: CustomerId
+    country: Country
+    lines: Annotated[list[InvoiceLine], Field(min_length=1, max_length=100)]
+    delivery_minor: MinorUnits = 0
+    delivery_method: DeliveryId | None = None
+
+
 class CapturePayment(Message):
     TYPE = "CapturePayment"
     VERSION = 1
@@ -35,6 +68,8 @@ class CapturePayment(Message):
     amount_minor: MinorUnits
     currency: Currency
     idempotency_key: IdempotencyKey
+    # Optional: a capture sent before invoices has none, and gets no invoice.
+    invoice: InvoiceDraft | None = None
 
 
 class VoidPayment(Message):

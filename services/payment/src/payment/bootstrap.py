@@ -17,6 +17,7 @@ from payment.adapters.gateway import SimulatedGateway
 from payment.application import handlers
 from payment.application.unit_of_work import PaymentUnitOfWork
 from payment.config import PaymentSettings
+from payment.entrypoints import invoices_http
 from payment.entrypoints.http import build_router
 from payment.entrypoints.messages import PRODUCER, build_consumer
 
@@ -64,5 +65,5 @@ def build(settings: PaymentSettings, clock: Clock = utc_now) -> ServiceDefinitio
                 "pending-authorizations", settings.pending_check_interval_s, complete_pending
             )
         ],
-        routers=[build_router(engine, gateway)],
+        routers=[build_router(engine, gateway), invoices_http.build_router(engine)],
     )

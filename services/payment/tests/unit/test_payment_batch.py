@@ -15,7 +15,10 @@ from orderflow_contracts import registry
 from orderflow_contracts.payment import (
     AuthorizePayment,
     CapturePayment,
+    InvoiceDraft,
+    InvoiceLine,
     PaymentAuthorized,
+    RefundPayment,
     VoidPayment,
 )
 from orderflow_messaging.clock import FixedClock
@@ -25,6 +28,7 @@ from orderflow_messaging.outbox import BatchOutbox
 from orderflow_messaging.registry import Message
 from orderflow_testing.batches import incoming
 from payment.adapters.batch_store import MemoryPaymentStore
+from payment.adapters.documents import MemoryDocumentStore
 from payment.adapters.idempotency import KeyState, StoredKey
 from payment.application.batch import handle_commands
 from payment.application.book import GatewayCall, PaymentBook, keyed, rounds
@@ -265,3 +269,38 @@ async def test_an_unanswered_authorization_stays_open_and_is_asked_about_again()
     assert "idem:o1:authorize-2" not in store.keys
     assert types(await run(store, gateway, void("o1"))) == ["PaymentVoided"]
     assert store.payments["o1"].status is PaymentStatus.VOIDED
+
+
+def invoiced_capture(order_id: str) -> CapturePayment:
+    draft = InvoiceDraft(
+        customer_id="c-1", country="DE",
+        lines=[InvoiceLine(sku="TEE-BLK-M", quantity=1, unit_price_minor=1000)],
+    )  # fmt: skip
+    return capture(order_id).model_copy(update={"invoice": draft})
+
+
+async def test_a_capture_issues_its_invoice_and_a_refund_a_credit_note_once_each() -> None:
+    store, documents = MemoryPaymentStore(), MemoryDocumentStore()
+    gateway = FakeGateway(store)
+    clock = FixedClock(NOW)
+
+    async def batch(*commands: Any) -> None:
+        outbox = BatchOutbox(producer="payment", clock=clock)
+        items = [incoming(c, n=n) for n, c in enumerate(commands)]
+        await handle_commands(
+            store, gateway, Batch(None, outbox, clock), items,  # type: ignore[arg-type]
+            concurrency=4, documents=documents,
+        )  # fmt: skip
+
+    await batch(authorize("o1"), authorize("o2"), invoiced_capture("o1"), capture("o2"))
+    await batch(invoiced_capture("o1"))  # resent: answered again, invoiced once
+    refund = RefundPayment(
+        order_id="o1", amount_minor=1000, currency="EUR", idempotency_key="idem:o1:refund"
+    )
+    await batch(refund, refund)
+    issued = sorted(documents.documents.values(), key=lambda d: str(d.number))
+    assert [(d.number, d.order_id, d.total_minor, d.corrects) for d in issued] == [
+        ("CN-2026-000001", "o1", 1000, "INV-2026-000001"),
+        ("INV-2026-000001", "o1", 1000, None),  # o2's capture had no invoice draft
+    ]
+    assert issued[1].taxes[0].tax_minor == 160  # 10.00 gross at 19%

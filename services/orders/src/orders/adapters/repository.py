@@ -74,7 +74,10 @@ def _delivery_data(order: OrderData) -> dict[str, Any]:
     """Only for an order that chose a delivery (the others' rows stay as they were)."""
     if order.delivery_method is None:
         return {}
-    return {"delivery_method": order.delivery_method, "carrier": order.carrier}
+    return {
+        "delivery_method": order.delivery_method, "carrier": order.carrier,
+        "delivery_minor": order.delivery_minor,
+    }  # fmt: skip
 
 
 def _line_data(line: OrderLine) -> dict[str, Any]:
@@ -85,12 +88,17 @@ def _line_data(line: OrderLine) -> dict[str, Any]:
     }
     if line.components:
         data["components"] = [list(c) for c in line.components]
+    if line.discount_minor:
+        data["discount_minor"] = line.discount_minor
     return data
 
 
 def _line_of(data: dict[str, Any]) -> OrderLine:
     components = tuple((sku, int(q)) for sku, q in data.get("components", ()))
-    return OrderLine(data["sku"], data["quantity"], data["unit_price_minor"], components)
+    return OrderLine(
+        data["sku"], data["quantity"], data["unit_price_minor"], components,
+        data.get("discount_minor", 0),
+    )  # fmt: skip
 
 
 def saga_of(row: Any) -> Saga:
@@ -109,6 +117,7 @@ def saga_of(row: Any) -> Saga:
             promotions=tuple(order.get("promotions", ())),
             delivery_method=order.get("delivery_method"),
             carrier=order.get("carrier"),
+            delivery_minor=order.get("delivery_minor", 0),
         ),
         status=SagaStatus(row["status"]),
         step=Step(row["step"]) if row["step"] else None,

@@ -27,7 +27,9 @@ log = structlog.get_logger(__name__)
 
 def _line(line: PricedLineV4) -> OrderLine:
     components = tuple((c.sku, c.quantity) for c in line.components or ())
-    return OrderLine(line.sku, line.quantity, line.unit_price.amount_minor, components)
+    return OrderLine(
+        line.sku, line.quantity, line.unit_price.amount_minor, components, line.discount_minor
+    )
 
 
 def order_data(msg: OrderPlaced) -> OrderData:
@@ -48,6 +50,7 @@ def order_data(msg: OrderPlaced) -> OrderData:
         promotions=tuple(d.promotion_id for d in msg.discounts if d.limited),
         delivery_method=delivery.method_id if delivery is not None else None,
         carrier=delivery.carrier if delivery is not None else None,
+        delivery_minor=delivery.price_minor if delivery is not None else 0,
     )
 
 

@@ -11,13 +11,15 @@ from orderflow_contracts.inventory import CommitStock, ReleaseStock, ReserveStoc
 from orderflow_contracts.payment import (
     AuthorizePayment,
     CapturePayment,
+    InvoiceDraft,
+    InvoiceLine,
     RefundPayment,
     VoidPayment,
 )
 from orderflow_contracts.promotions import RedeemPromotions, ReleasePromotions
 from orderflow_contracts.shipping import CancelShipment, CreateShipment
 from orderflow_messaging.registry import Message
-from orders.saga.state import Saga, Step
+from orders.saga.state import OrderData, Saga, Step
 
 Command = tuple[str, Message]
 
@@ -83,6 +85,7 @@ def command_for(saga: Saga, step: Step) -> Command:
                 amount_minor=order.total_minor,
                 currency=order.currency,
                 idempotency_key=idempotency_key(order_id, "capture"),
+                invoice=invoice_draft(order),
             )
         case Step.COMMIT_STOCK:
             return topics.INVENTORY_COMMANDS, CommitStock(order_id=order_id)
@@ -101,3 +104,21 @@ def command_for(saga: Saga, step: Step) -> Command:
             )
         case Step.RELEASE_STOCK:
             return topics.INVENTORY_COMMANDS, ReleaseStock(order_id=order_id, reason=reason)
+
+
+def invoice_draft(order: OrderData) -> InvoiceDraft:
+    """What the capture's invoice shows: the lines as charged, the delivery, and the
+    country of the address the parcel goes to (whose tax applies)."""
+    return InvoiceDraft(
+        customer_id=order.customer_id,
+        country=order.address["country"],
+        lines=[
+            InvoiceLine(
+                sku=line.sku, quantity=line.quantity, unit_price_minor=line.unit_price_minor,
+                discount_minor=line.discount_minor,
+            )
+            for line in order.lines
+        ],
+        delivery_minor=order.delivery_minor,
+        delivery_method=order.delivery_method,
+    )  # fmt: skip

@@ -67,6 +67,8 @@ class OrderLine:
     unit_price_minor: int
     # A bundle: the (SKU, quantity) one unit is made of; reserved and shipped instead.
     components: tuple[tuple[str, int], ...] = ()
+    # What the line's promotions took off it (shown on the invoice).
+    discount_minor: int = 0
 
     def stock(self) -> tuple[tuple[str, int], ...]:
         """What this line takes from stock: its SKU, or its bundle's components."""
@@ -93,6 +95,7 @@ class OrderData:
     # (a pickup order's: its pickup point).
     delivery_method: str | None = None
     carrier: str | None = None
+    delivery_minor: int = 0  # the delivery's price, part of the total
 
 
 @dataclass(frozen=True)

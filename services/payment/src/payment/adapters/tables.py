@@ -13,9 +13,12 @@ from sqlalchemy import (
     DateTime,
     Identity,
     Index,
+    Integer,
     MetaData,
+    PrimaryKeyConstraint,
     Table,
     Text,
+    UniqueConstraint,
     func,
     text,
 )
@@ -106,4 +109,47 @@ gateway_ledger = Table(
         unique=True,
         postgresql_where=text("kind = 'capture' AND result = 'approved'"),
     ),
+)
+
+# Invoices and credit notes (domain/invoices.py), issued in the transaction that records
+# their capture or refund. ``number`` is "<series>-<year>-<seq>"; each (series, year)
+# counts from 1 without gaps (document_counters hands numbers out in that transaction).
+documents = Table(
+    "documents",
+    metadata,
+    Column("number", Text, primary_key=True),
+    Column("kind", Text, nullable=False),
+    Column("series", Text, nullable=False),
+    Column("year", Integer, nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("order_id", Text, nullable=False),
+    Column("customer_id", Text, nullable=False),
+    Column("country", Text, nullable=False),
+    Column("currency", Text, nullable=False),
+    Column("issued_at", DateTime(timezone=True), nullable=False),
+    # [{sku, quantity, unit_price_minor, discount_minor}], [{rate_bp, gross, net, tax}]
+    Column("lines", JSONB, nullable=False),
+    Column("taxes", JSONB, nullable=False),
+    Column("total_minor", BigInteger, nullable=False),
+    # The capture's or refund's idempotency key: one document per money movement.
+    Column("source_key", Text, nullable=False, unique=True),
+    Column("corrects", Text, nullable=True),  # a credit note's invoice number
+    UniqueConstraint("series", "year", "seq", name="documents_numbered_once"),
+    CheckConstraint("kind IN ('invoice', 'credit_note')", name="documents_kind_known"),
+    CheckConstraint("seq > 0", name="documents_seq_positive"),
+    # One invoice per order (a credit note per refund).
+    Index(
+        "documents_one_invoice", "order_id", unique=True, postgresql_where=text("kind = 'invoice'")
+    ),
+    Index("documents_by_customer", "customer_id", "issued_at"),
+    Index("documents_by_order", "order_id"),
+)
+
+document_counters = Table(
+    "document_counters",
+    metadata,
+    Column("series", Text, nullable=False),
+    Column("year", Integer, nullable=False),
+    Column("last", Integer, nullable=False),
+    PrimaryKeyConstraint("series", "year"),
 )

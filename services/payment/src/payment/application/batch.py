@@ -12,7 +12,8 @@ it is a resend, and money never moves twice:
 4. the round's calls run concurrently (at most ``concurrency`` at once) and their
    results are applied in batch order;
 5. the payments, the keys turned ``done`` (with their replies) and the replies (outbox)
-   are written once for the batch (replies in batch order) and commit together.
+   are written once for the batch (replies in batch order) and commit together, with
+   the invoices and credit notes of the captures and refunds done (``invoicing``).
 
 A call that fails fails the batch, once every call of its round has returned: the
 consumer then runs each record alone, and the repeated calls answer from the gateway's
@@ -34,7 +35,8 @@ from orderflow_messaging.crash import crashpoint
 from orderflow_messaging.registry import Message
 from payment.application.book import Command, GatewayCall, rounds
 from payment.application.calls import call_gateway
-from payment.application.ports import CardGateway, PaymentStore
+from payment.application.invoicing import issue_documents
+from payment.application.ports import CardGateway, DocumentStore, PaymentStore
 from payment.application.replies import LOG_EVENTS
 from payment.domain.model import GatewayResult
 
@@ -48,7 +50,10 @@ async def handle_commands(
     items: Sequence[Incoming[Command]],
     *,
     concurrency: int,
+    documents: DocumentStore | None = None,
 ) -> None:
+    """``documents``: where the batch's invoices and credit notes go (None: issue none,
+    for tests of the payments alone)."""
     commands = [item.message for item in items]
     book = await store.load_for_update(
         sorted({cmd.order_id for cmd in commands}),
@@ -79,6 +84,8 @@ async def handle_commands(
             topics.PAYMENT_EVENTS, reply, correlation_id=order_id, causation=item.envelope
         )
         log.debug(LOG_EVENTS[reply.TYPE], order_id=order_id)
+    if documents is not None:
+        await issue_documents(documents, book, commands, replies, batch.clock())
     await store.save(book, batch.clock())
     log.debug(
         "payment_batch",

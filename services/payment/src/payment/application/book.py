@@ -46,10 +46,11 @@ OPERATIONS: dict[type[Command], Call] = {
 
 
 def keyed(cmd: Command) -> KeyedRequest:
-    """The key, and a fingerprint of everything else the command asks for."""
-    canonical = json.dumps(
-        {"type": cmd.TYPE, **cmd.model_dump(mode="json")}, sort_keys=True, separators=(",", ":")
-    )
+    """The key, and a fingerprint of everything else the command asks of the gateway.
+    A capture's invoice is not part of it: a resend from before invoices (without one)
+    and one from after ask for the same money movement."""
+    asked = cmd.model_dump(mode="json", exclude={"invoice"})
+    canonical = json.dumps({"type": cmd.TYPE, **asked}, sort_keys=True, separators=(",", ":"))
     fingerprint = hashlib.sha256(canonical.encode()).hexdigest()
     return KeyedRequest(cmd.idempotency_key, OPERATIONS[type(cmd)], cmd.order_id, fingerprint)
 

@@ -20,6 +20,7 @@ from payment.domain.model import GatewayResult
 if TYPE_CHECKING:
     from payment.adapters.idempotency import KeyedRequest
     from payment.application.book import PaymentBook
+    from payment.domain.invoices import Document
 
 
 class GatewayError(Exception):
@@ -71,3 +72,15 @@ class PaymentStore(Protocol):
     async def save(self, book: PaymentBook, now: datetime) -> None:
         """Write the book's changed payments and turn its done keys done, with their
         replies (inside the batch's transaction)."""
+
+
+class DocumentStore(Protocol):
+    """Invoices and credit notes, in the batch's transaction."""
+
+    async def invoices_of(self, order_ids: Sequence[str]) -> dict[str, Document]:
+        """The invoice of each of these orders that has one."""
+
+    async def issue(self, documents: Sequence[Document]) -> list[Document]:
+        """Number ``documents`` (per series and year of issue, in the order given, each
+        series continuing without a gap) and store them; returns them numbered. A
+        document for a source key that has one already is an error."""

@@ -18,6 +18,7 @@ from orderflow_messaging.consumer import Batch, Incoming, MessageConsumer, batch
 from orderflow_messaging.db import hot_pool
 from orderflow_messaging.settings import ConsumerSettings
 from payment.adapters.batch_store import PgPaymentStore
+from payment.adapters.documents import PgDocumentStore
 from payment.application.batch import handle_commands
 from payment.application.book import Command
 from payment.application.ports import CardGateway
@@ -38,7 +39,10 @@ def build_consumer(
 
     async def on_payment_commands(batch: Batch, items: Sequence[Incoming[Command]]) -> None:
         store = PgPaymentStore(batch.conn, pool)
-        await handle_commands(store, gateway, batch, items, concurrency=gateway_concurrency)
+        await handle_commands(
+            store, gateway, batch, items,
+            concurrency=gateway_concurrency, documents=PgDocumentStore(batch.conn),
+        )  # fmt: skip
 
     # One handler for the four: an order's commands are decided together, in order.
     return batch_consumer(

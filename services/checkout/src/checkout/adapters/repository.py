@@ -21,6 +21,7 @@ from checkout.adapters.tables import (
     price_lists,
     price_rules,
     promotions,
+    stock_levels,
 )
 from checkout.domain.model import (
     CatalogItem,
@@ -63,6 +64,13 @@ class CatalogRepository:
     async def all(self) -> list[CatalogItem]:
         rows = await self._conn.execute(select(catalog_items).order_by(catalog_items.c.sku))
         return [_item(row) for row in rows]
+
+    async def stock_levels(self, skus: Iterable[str]) -> dict[str, int]:
+        """The levels inventory last announced for these SKUs (those it announced)."""
+        query = select(stock_levels.c.sku, stock_levels.c.available).where(
+            stock_levels.c.sku.in_(set(skus))
+        )
+        return {row.sku: row.available for row in await self._conn.execute(query)}
 
     async def price_data(self) -> list[tuple[str, str, int, bool]]:
         """(kind, id, revision, active) of every price list, rule, customer's groups,

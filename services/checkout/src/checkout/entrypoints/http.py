@@ -21,12 +21,19 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from checkout.adapters.repository import CatalogRepository, OrderRepository
 from checkout.domain.idempotency import HEADER, KEY_REUSED, check_idempotency_key
-from checkout.domain.model import CatalogItem, Order, Problem
-from checkout.domain.placing import KeyReused, Rejected
+from checkout.domain.model import CatalogItem, Order, OrderDraft, Problem
+from checkout.domain.placing import KeyReused, PlaceOrderOutcome, Rejected
+from checkout.domain.reorder import (
+    PriceChange,
+    Unavailable,
+    missing_lines,
+    price_changes,
+    reorder_lines,
+)
 from checkout.domain.rules import nul_problems
 from checkout.entrypoints.admission import Admission
 from checkout.entrypoints.order_desk import OrderDesk
-from checkout.entrypoints.requests import OrderIn, parse_order
+from checkout.entrypoints.requests import OrderIn, parse_order, parse_reorder
 from orderflow_contracts.catalog import PickupPointData
 from orderflow_messaging.clock import Clock, IdFactory
 from orderflow_messaging.faults import is_infrastructure
@@ -38,6 +45,26 @@ class OrderAccepted(BaseModel):
     status: str
     total_minor: int
     currency: str
+
+
+class PriceChangeView(BaseModel):
+    sku: str
+    was_minor: int
+    now_minor: int
+
+
+class UnavailableView(BaseModel):
+    sku: str
+    quantity: int
+    reason: str
+
+
+class ReorderAccepted(OrderAccepted):
+    """The new order, and what differs from the one it repeats."""
+
+    reordered_from: str
+    price_changes: list[PriceChangeView]
+    unavailable: list[UnavailableView]  # the past order's lines left out, and why
 
 
 class OrderLineView(BaseModel):
@@ -112,6 +139,19 @@ def _accepted(order: Order) -> JSONResponse:
         total_minor=order.total_minor,
         currency=order.currency,
     )
+    return JSONResponse(body.model_dump(), status_code=202)
+
+
+def _reordered(
+    previous: Order, placed: Order, unavailable: tuple[Unavailable, ...]
+) -> JSONResponse:
+    changes: tuple[PriceChange, ...] = price_changes(previous, placed)
+    body = ReorderAccepted(
+        order_id=placed.order_id, status=placed.status.value, total_minor=placed.total_minor,
+        currency=placed.currency, reordered_from=previous.order_id,
+        price_changes=[PriceChangeView(**dataclasses.asdict(c)) for c in changes],
+        unavailable=[UnavailableView(**dataclasses.asdict(u)) for u in unavailable],
+    )  # fmt: skip
     return JSONResponse(body.model_dump(), status_code=202)
 
 
@@ -194,6 +234,13 @@ _PLACE_RESPONSES: dict[int | str, dict[str, object]] = {
 }
 
 
+_REORDER_RESPONSES: dict[int | str, dict[str, object]] = {
+    **_PLACE_RESPONSES,
+    202: {"model": ReorderAccepted, "description": "the new order (now, or earlier by this key)"},
+    404: {"description": "unknown order"},
+}
+
+
 def _overloaded(reason: str, retry_after_s: int) -> JSONResponse:
     response = _refused(503, [Problem("", f"{reason}; retry after {retry_after_s} s")])
     response.headers["Retry-After"] = str(retry_after_s)
@@ -209,6 +256,22 @@ def build_router(
 ) -> APIRouter:
     router = APIRouter(tags=["checkout"])
     desk = OrderDesk(engine, clock, new_id, event_version=order_placed_version)
+
+    async def placed_or_refused(key: str, draft: OrderDraft) -> PlaceOrderOutcome | JSONResponse:
+        """Place through the desk, or the refusal to answer with (overload, store down)."""
+        if admission is not None and (reason := admission.refusal()):
+            return _overloaded(reason, admission.bounds.retry_after_s)
+        try:
+            with admission.placing() if admission else contextlib.nullcontext():
+                return await desk.place(key, draft)
+        except Exception as exc:
+            if not is_infrastructure(exc):
+                raise
+            # Nothing is lost: the request either committed or did not, and a retry
+            # with the same key answers with the order either way.
+            response = _refused(503, [STORE_UNAVAILABLE])
+            response.headers["Retry-After"] = "1"
+            return response
 
     @router.post(
         "/orders",
@@ -234,24 +297,60 @@ def build_router(
             return _refused(422, draft)
         if problems := nul_problems(draft):
             return _refused(422, problems)
-        if admission is not None and (reason := admission.refusal()):
-            return _overloaded(reason, admission.bounds.retry_after_s)
-        try:
-            with admission.placing() if admission else contextlib.nullcontext():
-                outcome = await desk.place(key, draft)
-        except Exception as exc:
-            if not is_infrastructure(exc):
-                raise
-            # Nothing is lost: the request either committed or did not, and a retry
-            # with the same key answers with the order either way.
-            response = _refused(503, [STORE_UNAVAILABLE])
-            response.headers["Retry-After"] = "1"
-            return response
+        outcome = await placed_or_refused(key, draft)
+        if isinstance(outcome, JSONResponse):
+            return outcome
         if isinstance(outcome, Rejected):
             return _refused(422, outcome.problems)
         if isinstance(outcome, KeyReused):
             return _refused(409, [Problem(HEADER, KEY_REUSED)])
         return _accepted(outcome.order)
+
+    @router.post("/orders/{order_id}/reorder", status_code=202, responses=_REORDER_RESPONSES)
+    async def reorder(
+        order_id: str,
+        request: Request,
+        idempotency_key: Annotated[str | None, Header(alias=HEADER)] = None,
+    ) -> JSONResponse:
+        """Order a past order's lines again, at today's prices, as a new order through
+        the same saga. The body gives the address and payment token for this order
+        (``shipping_address``, ``payment_token``, optional ``delivery`` and ``coupons``);
+        lines no longer sold or not in stock are left out and listed in ``unavailable``,
+        lines whose price changed in ``price_changes``. A retry with the same key gets
+        the same order."""
+        key = check_idempotency_key(idempotency_key)
+        if isinstance(key, Problem):
+            return _refused(400, [key])
+        previous = await _find_order(engine, order_id)
+        if previous is None:
+            raise HTTPException(404, f"unknown order {order_id!r}")
+        body = parse_reorder(await request.body())
+        if isinstance(body, list):
+            return _refused(422, body)
+        async with engine.connect() as conn:
+            again = await OrderRepository(conn).by_idempotency_key(key)
+            catalog = await CatalogRepository(conn).items(line.sku for line in previous.lines)
+            needed = {sku for item in catalog.values() for sku, _ in item.components}
+            levels = await CatalogRepository(conn).stock_levels(needed | set(catalog))
+        if again is not None:  # answered again from the order the key placed
+            return _reordered(previous, again, missing_lines(previous, again))
+        lines, unavailable = reorder_lines(previous, catalog, levels)
+        if not lines:
+            reason = f"no line of order {order_id} can be ordered now"
+            return _refused(422, [Problem("lines", reason)] + [
+                Problem(f"lines[{n}]", f"{u.sku}: {u.reason}") for n, u in enumerate(unavailable)
+            ])  # fmt: skip
+        draft = body.to_draft(previous, lines)
+        if problems := nul_problems(draft):
+            return _refused(422, problems)
+        outcome = await placed_or_refused(key, draft)
+        if isinstance(outcome, JSONResponse):
+            return outcome
+        if isinstance(outcome, Rejected):
+            return _refused(422, outcome.problems)
+        if isinstance(outcome, KeyReused):
+            return _refused(409, [Problem(HEADER, KEY_REUSED)])
+        return _reordered(previous, outcome.order, unavailable)
 
     @router.get("/orders/{order_id}", responses={404: {"description": "unknown order"}})
     async def get_order(order_id: str) -> OrderView:

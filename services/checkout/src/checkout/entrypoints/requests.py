@@ -11,7 +11,14 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from checkout.domain.model import AddressDraft, DeliveryDraft, LineDraft, OrderDraft, Problem
+from checkout.domain.model import (
+    AddressDraft,
+    DeliveryDraft,
+    LineDraft,
+    Order,
+    OrderDraft,
+    Problem,
+)
 
 # strict: "3" is not a quantity, and a JSON number is not a SKU.
 _SHAPE = ConfigDict(extra="forbid", strict=True)
@@ -80,4 +87,34 @@ def parse_order(body: bytes) -> OrderDraft | list[Problem]:
         return OrderIn.model_validate_json(body).to_draft()
     except ValidationError as exc:
         # Only the message, never pydantic's "input": it could be the token or address.
+        return [Problem(field_path(e["loc"]), e["msg"]) for e in exc.errors()]
+
+
+class ReorderIn(BaseModel):
+    """``POST /orders/{id}/reorder``: where to and how to pay this time (checkout keeps
+    neither an address nor a token of a past order); the lines are the past order's."""
+
+    model_config = _SHAPE
+
+    shipping_address: AddressIn
+    payment_token: str
+    coupons: list[str] = []
+    delivery: DeliveryIn | None = None
+
+    def to_draft(self, previous: Order, lines: tuple[LineDraft, ...]) -> OrderDraft:
+        return OrderDraft(
+            customer_id=previous.customer_id,
+            lines=lines,
+            shipping_address=AddressDraft(**self.shipping_address.model_dump()),
+            payment_token=self.payment_token,
+            currency=previous.currency,
+            coupons=tuple(self.coupons),
+            delivery=DeliveryDraft(**self.delivery.model_dump()) if self.delivery else None,
+        )
+
+
+def parse_reorder(body: bytes) -> ReorderIn | list[Problem]:
+    try:
+        return ReorderIn.model_validate_json(body)
+    except ValidationError as exc:
         return [Problem(field_path(e["loc"]), e["msg"]) for e in exc.errors()]

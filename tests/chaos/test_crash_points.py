@@ -25,6 +25,7 @@ CASES = [
     ),
     ("payment", "payment.before_gateway", "tok_ok"),  # pending key stored, no call yet
     ("payment", "payment.after_gateway", "tok_ok"),  # charged, the outcome not yet saved
+    ("payment", "payment.after_invoice", "tok_ok"),  # invoice numbered, not committed
     ("orders", "orders.after_timer_claim", "tok_timeout"),  # only a deadline gets claimed
 ]
 

@@ -46,22 +46,22 @@ async def submit_and_cancel(
         for order in orders:
             key = order.reference.encode()
             order.placed_at = time.time()
-            await producer.send_and_wait(INBOUND, _submission(order.reference), key=key)
+            await producer.send_and_wait(INBOUND, submission_bytes(order.reference), key=key)
             if order.cancel:
-                await producer.send_and_wait(INBOUND, _cancellation(order.reference), key=key)
+                await producer.send_and_wait(INBOUND, cancellation_bytes(order.reference), key=key)
     finally:
         await producer.stop()
     await _answers(bootstrap, orders, timeout_s)
 
 
-def _submission(reference: str) -> bytes:
+def submission_bytes(reference: str) -> bytes:
     # No expected price: the demo's price lists may price it for this customer.
     line = {"sku": "TEE-BLK-M", "quantity": 1}
     payload = submission_payload(reference, 2, customer_id=f"up-{reference}", lines=[line])
     return upstream_envelope(2, payload, reference)
 
 
-def _cancellation(reference: str) -> bytes:
+def cancellation_bytes(reference: str) -> bytes:
     payload = {"reference": reference, "reason": "cancelled by the demo's upstream"}
     return upstream_envelope(1, payload, reference, "CancelOrder")
 

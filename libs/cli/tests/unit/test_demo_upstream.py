@@ -7,9 +7,9 @@ import json
 
 from orderflow_cli.demo_upstream import (
     _answered,
-    _cancellation,
-    _submission,
+    cancellation_bytes,
     make_upstream,
+    submission_bytes,
     upstream_summary,
 )
 from orderflow_contracts.inbound import CancelOrder, SubmitOrder
@@ -25,10 +25,10 @@ def test_every_other_order_is_cancelled_and_each_request_meets_its_contract() ->
         ("demo-run1-0", False, 1), ("demo-run1-1", True, 2),
         ("demo-run1-2", False, 1), ("demo-run1-3", True, 2),
     ]  # fmt: skip
-    submitted = json.loads(_submission("demo-run1-1"))
+    submitted = json.loads(submission_bytes("demo-run1-1"))
     assert (submitted["type"], submitted["correlation_id"]) == ("SubmitOrder", "demo-run1-1")
     SubmitOrder.model_validate(submitted["payload"])
-    cancel = json.loads(_cancellation("demo-run1-1"))
+    cancel = json.loads(cancellation_bytes("demo-run1-1"))
     assert (cancel["type"], cancel["version"]) == ("CancelOrder", 1)
     assert CancelOrder.model_validate(cancel["payload"]).reference == "demo-run1-1"
 

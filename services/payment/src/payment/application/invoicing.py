@@ -17,6 +17,7 @@ from datetime import datetime
 import structlog
 
 from orderflow_contracts.payment import CapturePayment, RefundPayment
+from orderflow_messaging.crash import crashpoint
 from orderflow_messaging.registry import Message
 from payment.application.book import Command, PaymentBook
 from payment.application.ports import DocumentStore
@@ -72,5 +73,7 @@ async def issue_documents(
         if isinstance(cmd, RefundPayment) and cmd.order_id in invoices
     ]
     credited = await store.issue(notes) if notes else []
+    # Fault tests: numbers taken and documents inserted, the batch not yet committed.
+    crashpoint("payment.after_invoice")
     log.debug("documents_issued", invoices=len(issued), credit_notes=len(credited))
     return issued + credited

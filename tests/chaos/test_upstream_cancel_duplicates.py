@@ -44,7 +44,9 @@ def test_duplicate_upstream_cancellations_cancel_once_and_answer_alike(cluster: 
     assert all(o.order_id for o in orders), [o.answers for o in orders]
     references = [o.reference for o in orders]
     asyncio.run(_resend(cluster.bootstrap, references, times=2))  # resent: new message ids
-    assert duplicate_records(cluster.bootstrap, INBOUND, fraction=0.5, copies=(1, 3)) > 0
+    own = {reference.encode() for reference in references}
+    copied = duplicate_records(cluster.bootstrap, INBOUND, fraction=0.5, copies=(1, 3), keys=own)
+    assert copied > 0
 
     report = cluster.settle(timeout=150)
     assert_verified(report)

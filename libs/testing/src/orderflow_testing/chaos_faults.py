@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from typing import Any
 
 import asyncpg
@@ -68,11 +68,13 @@ async def _drain(
 
 def duplicate_records(
     bootstrap: str, topic: str, *, fraction: float = 0.2, copies: tuple[int, int] = (1, 1),
-    seed: int = 7, timeout: float = 60.0,
+    seed: int = 7, timeout: float = 60.0, keys: Collection[bytes] | None = None,
 ) -> int:  # fmt: skip
     """Re-publish a ``fraction`` sample of the records already on ``topic`` (same key,
-    value and headers), each ``copies`` (min, max) times; return how many were sent."""
-    records = read_topics(bootstrap, [topic], timeout)
+    value and headers), each ``copies`` (min, max) times; return how many were sent.
+    ``keys``: only records with one of these keys (a scenario's own, not what earlier
+    scenarios left on a shared topic, such as the poison matrix's oversized record)."""
+    records = [r for r in read_topics(bootstrap, [topic], timeout) if keys is None or r.key in keys]
     return asyncio.run(_duplicate(bootstrap, topic, records, fraction, copies, seed, timeout))
 
 

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from checkout.adapters.repository import CatalogRepository, OrderRepository
 from checkout.domain.idempotency import HEADER, KEY_REUSED, check_idempotency_key
 from checkout.domain.model import CatalogItem, Order, OrderDraft, Problem
-from checkout.domain.placing import KeyReused, PlaceOrderOutcome, Rejected
+from checkout.domain.placing import KeyReused, Rejected
 from checkout.domain.reorder import (
     PriceChange,
     Unavailable,
@@ -257,13 +257,15 @@ def build_router(
     router = APIRouter(tags=["checkout"])
     desk = OrderDesk(engine, clock, new_id, event_version=order_placed_version)
 
-    async def placed_or_refused(key: str, draft: OrderDraft) -> PlaceOrderOutcome | JSONResponse:
-        """Place through the desk, or the refusal to answer with (overload, store down)."""
+    async def placed_or_refused(key: str, draft: OrderDraft) -> Order | JSONResponse:
+        """The order ``key`` placed (now or before), or the refusal to answer with: 422
+        for a rule broken, 409 for a key reused, 503 when overloaded or the store is
+        down."""
         if admission is not None and (reason := admission.refusal()):
             return _overloaded(reason, admission.bounds.retry_after_s)
         try:
             with admission.placing() if admission else contextlib.nullcontext():
-                return await desk.place(key, draft)
+                outcome = await desk.place(key, draft)
         except Exception as exc:
             if not is_infrastructure(exc):
                 raise
@@ -272,6 +274,11 @@ def build_router(
             response = _refused(503, [STORE_UNAVAILABLE])
             response.headers["Retry-After"] = "1"
             return response
+        if isinstance(outcome, Rejected):
+            return _refused(422, outcome.problems)
+        if isinstance(outcome, KeyReused):
+            return _refused(409, [Problem(HEADER, KEY_REUSED)])
+        return outcome.order
 
     @router.post(
         "/orders",
@@ -297,14 +304,10 @@ def build_router(
             return _refused(422, draft)
         if problems := nul_problems(draft):
             return _refused(422, problems)
-        outcome = await placed_or_refused(key, draft)
-        if isinstance(outcome, JSONResponse):
-            return outcome
-        if isinstance(outcome, Rejected):
-            return _refused(422, outcome.problems)
-        if isinstance(outcome, KeyReused):
-            return _refused(409, [Problem(HEADER, KEY_REUSED)])
-        return _accepted(outcome.order)
+        placed = await placed_or_refused(key, draft)
+        if isinstance(placed, JSONResponse):
+            return placed
+        return _accepted(placed)
 
     @router.post("/orders/{order_id}/reorder", status_code=202, responses=_REORDER_RESPONSES)
     async def reorder(
@@ -343,14 +346,10 @@ def build_router(
         draft = body.to_draft(previous, lines)
         if problems := nul_problems(draft):
             return _refused(422, problems)
-        outcome = await placed_or_refused(key, draft)
-        if isinstance(outcome, JSONResponse):
-            return outcome
-        if isinstance(outcome, Rejected):
-            return _refused(422, outcome.problems)
-        if isinstance(outcome, KeyReused):
-            return _refused(409, [Problem(HEADER, KEY_REUSED)])
-        return _reordered(previous, outcome.order, unavailable)
+        placed = await placed_or_refused(key, draft)
+        if isinstance(placed, JSONResponse):
+            return placed
+        return _reordered(previous, placed, unavailable)
 
     @router.get("/orders/{order_id}", responses={404: {"description": "unknown order"}})
     async def get_order(order_id: str) -> OrderView:

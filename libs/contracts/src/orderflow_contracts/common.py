@@ -30,6 +30,8 @@ CarrierName = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 # An upstream system's own order reference (the key of orders.inbound and its replies).
 UpstreamReference = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 Weight = Annotated[int, Field(ge=0, le=100_000_000)]  # grams
+# A return (RMA) of an order, numbered by the coordinator: ``R-`` and 16 hex digits.
+ReturnId = Annotated[str, StringConstraints(pattern=r"^R-[0-9a-f]{16}$")]
 
 
 class Contract(BaseModel):

@@ -369,4 +369,45 @@ def payloads() -> tuple[Message, ...]:
             order_id=ORDER_ID,
             reason="shipment not cancelled: already dispatched",
         ),
+        *_return_examples(hoodie.sku),
     )
+
+
+RETURN_ID = "R-5b1e0c9d7a2f4e38"
+
+
+def _return_examples(sku: str) -> tuple[Message, ...]:
+    """One return of one hoodie, from approval to restock."""
+    returned = [StockLine(sku=sku, quantity=1)]
+    label = f"RL{RETURN_ID[-12:].upper()}"
+    return (
+        orders.ReturnUpdated(
+            return_id=RETURN_ID, order_id=ORDER_ID, status="approved", lines=returned
+        ),
+        shipping.CreateReturnLabel(
+            return_id=RETURN_ID, order_id=ORDER_ID, address=_ADDRESS, lines=returned,
+            carrier="SimPost",
+        ),
+        shipping.ReturnLabelCreated(
+            return_id=RETURN_ID, order_id=ORDER_ID, carrier="SimPost", tracking_number=label
+        ),
+        shipping.ReturnLabelRefused(
+            return_id=RETURN_ID, order_id=ORDER_ID, reason="the carrier does not collect there"
+        ),
+        shipping.CancelReturnLabel(
+            return_id=RETURN_ID, order_id=ORDER_ID, reason="parcel not received in time"
+        ),
+        shipping.ReturnLabelCancelled(return_id=RETURN_ID, order_id=ORDER_ID),
+        inventory.RestockReturn(
+            return_id=RETURN_ID, order_id=ORDER_ID,
+            lines=[inventory.ReturnedLine(sku=sku, quantity=1, disposition="restock")],
+        ),
+        inventory.ReturnRestocked(
+            return_id=RETURN_ID, order_id=ORDER_ID,
+            lines=[inventory.ReturnedLine(sku=sku, quantity=1, disposition="restock")],
+        ),
+        orders.ReturnUpdated(
+            return_id=RETURN_ID, order_id=ORDER_ID, status="completed", lines=returned,
+            refund_minor=4500, tracking_number=label,
+        ),
+    )  # fmt: skip

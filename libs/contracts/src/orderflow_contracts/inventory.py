@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints
 
-from orderflow_contracts.common import OrderId, Sku, StockLine
+from orderflow_contracts.common import Contract, OrderId, Quantity, ReturnId, Sku, StockLine
 from orderflow_messaging.registry import Message
 
 Reason = Annotated[str, StringConstraints(min_length=1, max_length=200)]
@@ -59,7 +59,36 @@ class StockCommitted(Message):
     order_id: OrderId
 
 
-COMMANDS: tuple[type[Message], ...] = (ReserveStock, ReleaseStock, CommitStock)
+class ReturnedLine(Contract):
+    """Returned units of a SKU (a bundle's: its components) and what becomes of them:
+    ``restock`` (sellable: back on the shelf) or ``write_off`` (damaged: out of stock)."""
+
+    sku: Sku
+    quantity: Quantity
+    disposition: Literal["restock", "write_off"]
+
+
+class RestockReturn(Message):
+    """A return's received goods, of an order whose stock was committed."""
+
+    TYPE = "RestockReturn"
+    VERSION = 1
+    return_id: ReturnId
+    order_id: OrderId
+    lines: Annotated[list[ReturnedLine], Field(min_length=1, max_length=100)]
+
+
+class ReturnRestocked(Message):
+    """Done once per return (a resend is answered again, with the same lines)."""
+
+    TYPE = "ReturnRestocked"
+    VERSION = 1
+    return_id: ReturnId
+    order_id: OrderId
+    lines: list[ReturnedLine]
+
+
+COMMANDS: tuple[type[Message], ...] = (ReserveStock, ReleaseStock, CommitStock, RestockReturn)
 
 
 class StockLevelChanged(Message):
@@ -80,6 +109,7 @@ EVENTS: tuple[type[Message], ...] = (
     StockReservationFailed,
     StockReleased,
     StockCommitted,
+    ReturnRestocked,
 )
 # On inventory.stock (compacted): the latest level of each SKU stays readable.
 LEVELS: tuple[type[Message], ...] = (StockLevelChanged,)

@@ -21,6 +21,7 @@ from orderflow_contracts.common import (
     MinorUnits,
     OrderId,
     Quantity,
+    ReturnId,
     Sku,
 )
 from orderflow_messaging.registry import Message
@@ -80,12 +81,19 @@ class VoidPayment(Message):
 
 
 class RefundPayment(Message):
+    """Refund ``amount_minor`` of the capture (never more than is left of it). A return's
+    refund names the return (echoed in the reply) and the ``lines`` it gives back, which
+    its credit note shows; without lines (a cancelled order) the credit note is the whole
+    invoice, or one line for a partial amount."""
+
     TYPE = "RefundPayment"
     VERSION = 1
     order_id: OrderId
     amount_minor: MinorUnits
     currency: Currency
     idempotency_key: IdempotencyKey
+    return_id: ReturnId | None = None
+    lines: Annotated[list[InvoiceLine], Field(max_length=100)] | None = None
 
 
 class PaymentAuthorized(Message):
@@ -126,11 +134,15 @@ class PaymentVoided(Message):
 
 
 class PaymentRefunded(Message):
+    """``amount_minor``: what the order has been refunded in all, so far; ``return_id``:
+    the return whose refund this answers (null: the order's own)."""
+
     TYPE = "PaymentRefunded"
     VERSION = 1
     order_id: OrderId
     amount_minor: MinorUnits
     currency: Currency
+    return_id: ReturnId | None = None
 
 
 COMMANDS: tuple[type[Message], ...] = (

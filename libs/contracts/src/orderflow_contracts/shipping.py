@@ -6,7 +6,14 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, Field, StringConstraints
 
-from orderflow_contracts.common import Address, CarrierName, DeliveryId, OrderId, StockLine
+from orderflow_contracts.common import (
+    Address,
+    CarrierName,
+    DeliveryId,
+    OrderId,
+    ReturnId,
+    StockLine,
+)
 from orderflow_messaging.registry import Message
 
 Reason = Annotated[str, StringConstraints(min_length=1, max_length=200)]
@@ -109,7 +116,62 @@ class TrackingUpdated(Message):
     detail: Reason | None = None
 
 
-COMMANDS: tuple[type[Message], ...] = (CreateShipment, CancelShipment)
+class CreateReturnLabel(Message):
+    """A prepaid label for a return parcel, collected at ``address`` (where the order
+    went) with ``carrier`` (null: the default carrier)."""
+
+    TYPE = "CreateReturnLabel"
+    VERSION = 1
+    return_id: ReturnId
+    order_id: OrderId
+    address: Address
+    lines: Annotated[list[StockLine], Field(min_length=1, max_length=100)]
+    carrier: CarrierName | None = None
+
+
+class CancelReturnLabel(Message):
+    """Void a return's label (the return was cancelled or its parcel never came); a label
+    never issued is answered as cancelled too."""
+
+    TYPE = "CancelReturnLabel"
+    VERSION = 1
+    return_id: ReturnId
+    order_id: OrderId
+    reason: Reason
+
+
+class ReturnLabelCreated(Message):
+    TYPE = "ReturnLabelCreated"
+    VERSION = 1
+    return_id: ReturnId
+    order_id: OrderId
+    carrier: CarrierName
+    tracking_number: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+class ReturnLabelRefused(Message):
+    """The carrier does not collect there (the reason says why)."""
+
+    TYPE = "ReturnLabelRefused"
+    VERSION = 1
+    return_id: ReturnId
+    order_id: OrderId
+    reason: Reason
+
+
+class ReturnLabelCancelled(Message):
+    TYPE = "ReturnLabelCancelled"
+    VERSION = 1
+    return_id: ReturnId
+    order_id: OrderId
+
+
+COMMANDS: tuple[type[Message], ...] = (
+    CreateShipment,
+    CancelShipment,
+    CreateReturnLabel,
+    CancelReturnLabel,
+)
 EVENTS: tuple[type[Message], ...] = (
     ShipmentCreated,
     ShipmentFailed,
@@ -117,5 +179,8 @@ EVENTS: tuple[type[Message], ...] = (
     ShipmentCancellationFailed,
     ShipmentDispatched,
     ShipmentDelivered,
+    ReturnLabelCreated,
+    ReturnLabelRefused,
+    ReturnLabelCancelled,
 )
 TRACKING: tuple[type[Message], ...] = (TrackingUpdated,)

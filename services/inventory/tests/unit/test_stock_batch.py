@@ -13,7 +13,13 @@ from inventory.application.batch import handle_commands
 from inventory.domain.model import ReservationStatus, StockItem
 from orderflow_contracts import topics
 from orderflow_contracts.common import StockLine
-from orderflow_contracts.inventory import CommitStock, ReleaseStock, ReserveStock
+from orderflow_contracts.inventory import (
+    CommitStock,
+    ReleaseStock,
+    ReserveStock,
+    RestockReturn,
+    ReturnedLine,
+)
 from orderflow_messaging.clock import FixedClock
 from orderflow_messaging.consumer import Batch
 from orderflow_messaging.errors import PermanentFailure
@@ -100,3 +106,41 @@ async def test_a_level_is_announced_only_when_the_available_quantity_changed() -
     replies = await run(store, CommitStock(order_id="o1"), CommitStock(order_id="o2"))
     assert replies == ["StockCommitted", "StockCommitted"]
     assert store.stock["A"] == StockItem("A", 5, 1, 0, 4, revision=2)
+
+
+def restock(return_id: str, order_id: str, *lines: tuple[str, int, str]) -> RestockReturn:
+    return RestockReturn(
+        return_id=return_id,
+        order_id=order_id,
+        lines=[
+            ReturnedLine.model_validate({"sku": s, "quantity": q, "disposition": d})
+            for s, q, d in lines
+        ],
+    )
+
+
+R1, R2, R3 = "R-0000000000000001", "R-0000000000000002", "R-0000000000000003"
+
+
+async def test_a_returns_goods_are_restocked_or_written_off_once_and_never_more_than_committed() -> (
+    None
+):
+    store = MemoryStockStore(stock={"A": StockItem("A", 5, 5), "B": StockItem("B", 2, 2)})
+    await run(store, reserve("o1", A=3, B=1), CommitStock(order_id="o1"))
+    replies = await run(
+        store,
+        restock(R1, "o1", ("A", 1, "restock"), ("B", 1, "write_off")),
+        restock(R1, "o1", ("A", 1, "restock"), ("B", 1, "write_off")),  # a resend
+    )
+    assert replies == ["ReturnRestocked", "ReturnRestocked", "StockLevelChanged"]
+    assert store.stock["A"] == StockItem("A", 5, 3, 0, 2, revision=2)  # back on the shelf
+    assert store.stock["B"] == StockItem("B", 1, 1, 0, 0, revision=2)  # left the stock
+    assert all(item.conserved for item in store.stock.values())
+    assert await run(store, restock(R2, "o1", ("A", 2, "restock"))) == [
+        "ReturnRestocked", "StockLevelChanged"
+    ]  # fmt: skip
+    with pytest.raises(PermanentFailure, match="more A than the order committed"):
+        await run(store, restock(R3, "o1", ("A", 1, "restock")))
+    with pytest.raises(PermanentFailure, match="the order's stock is missing"):
+        await run(store, restock(R3, "o9", ("A", 1, "restock")))
+    assert sorted(store.receipts) == [R1, R2]

@@ -304,3 +304,51 @@ async def test_a_capture_issues_its_invoice_and_a_refund_a_credit_note_once_each
         ("INV-2026-000001", "o1", 1000, None),  # o2's capture had no invoice draft
     ]
     assert issued[1].taxes[0].tax_minor == 160  # 10.00 gross at 19%
+
+
+async def test_a_returns_refunds_move_money_in_parts_echo_the_return_and_credit_its_lines() -> None:
+    store, documents = MemoryPaymentStore(), MemoryDocumentStore()
+    gateway = FakeGateway(store)
+    clock = FixedClock(NOW)
+
+    async def batch(*commands: Any) -> list[Message]:
+        outbox = BatchOutbox(producer="payment", clock=clock)
+        items = [incoming(c, n=n) for n, c in enumerate(commands)]
+        await handle_commands(
+            store, gateway, Batch(None, outbox, clock), items,  # type: ignore[arg-type]
+            concurrency=4, documents=documents,
+        )  # fmt: skip
+        messages = registry()
+        return [
+            messages.decode_payload(messages.parse_envelope(r.value, max_bytes=1 << 20))
+            for r in outbox.records()
+        ]
+
+    def returned(n: int, amount: int) -> RefundPayment:
+        line = InvoiceLine(sku="TEE-BLK-M", quantity=1, unit_price_minor=amount)
+        return RefundPayment(
+            order_id="o1", amount_minor=amount, currency="EUR",
+            idempotency_key=f"o1:return:{n}:refund", return_id=f"R-{n:016x}", lines=[line],
+        )  # fmt: skip
+
+    await batch(authorize("o1"), invoiced_capture("o1"))
+    first = await batch(returned(1, 300))
+    second = await batch(returned(2, 500), returned(2, 500))  # the resend: answered again
+    assert [(r.TYPE, getattr(r, "return_id", None), getattr(r, "amount_minor", None))
+            for r in first + second] == [
+        ("PaymentRefunded", "R-0000000000000001", 300),
+        ("PaymentRefunded", "R-0000000000000002", 800),
+        ("PaymentRefunded", "R-0000000000000002", 800),
+    ]  # fmt: skip
+    assert store.payments["o1"].refunded_minor == 800
+    assert [c for c, _ in gateway.calls].count(Call.REFUND) == 2
+    notes = sorted(
+        (d for d in documents.documents.values() if d.corrects), key=lambda d: str(d.number)
+    )
+    assert [(d.lines[0].sku, d.total_minor) for d in notes] == [
+        ("TEE-BLK-M", 300),
+        ("TEE-BLK-M", 500),
+    ]
+    # More than is left of the capture refunds the rest, never more.
+    assert [r.amount_minor for r in await batch(returned(3, 900))] == [1000]  # type: ignore[attr-defined]
+    assert store.payments["o1"].refunded_minor == 1000

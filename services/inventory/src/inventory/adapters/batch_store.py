@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 import asyncpg
 
 from inventory.application.batch import StockBook
-from inventory.domain.model import Reservation, ReservationStatus, StockItem
+from inventory.domain.model import Reservation, ReservationStatus, ReturnReceipt, StockItem
 from orderflow_messaging.db import Connection, rows_affected
 from orderflow_messaging.jsontext import json_text
 
@@ -44,8 +44,23 @@ _UPDATE_STOCK = """
 """
 
 
+_RECEIPTS = """
+    SELECT return_id, order_id, lines FROM return_receipts WHERE order_id = ANY($1::text[])
+"""
+_INSERT_RECEIPTS = """
+    INSERT INTO return_receipts (return_id, order_id, lines)
+    SELECT r, o, l::jsonb FROM unnest($1::text[], $2::text[], $3::text[]) AS u(r, o, l)
+    ON CONFLICT (return_id) DO NOTHING
+"""
+
+
 class ConcurrentReservation(Exception):
     """Another transaction reserved for the same order meanwhile (a rebalance): retry."""
+
+
+def _receipt(row: asyncpg.Record) -> ReturnReceipt:
+    lines = tuple((str(s), int(q), str(d)) for s, q, d in row["lines"])
+    return ReturnReceipt(row["return_id"], row["order_id"], lines)
 
 
 def _reservation(row: asyncpg.Record) -> Reservation:
@@ -63,7 +78,9 @@ class PgStockStore:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
-    async def load_for_update(self, order_ids: Sequence[str], skus: Iterable[str]) -> StockBook:
+    async def load_for_update(
+        self, order_ids: Sequence[str], skus: Iterable[str], receipts_of: Sequence[str] = ()
+    ) -> StockBook:
         rows = await self._conn.fetch(_RESERVATIONS, list(order_ids))
         reservations = {row["order_id"]: _reservation(row) for row in rows}
         wanted = set(skus) | {s for r in reservations.values() for s in r.lines}
@@ -79,7 +96,11 @@ class PgStockStore:
             )
             for row in stock_rows
         }
-        return StockBook(reservations, stock)
+        receipts: dict[str, ReturnReceipt] = {}
+        if receipts_of:  # (the reservations, locked above, serialise an order's returns)
+            for row in await self._conn.fetch(_RECEIPTS, list(receipts_of)):
+                receipts[row["return_id"]] = _receipt(row)
+        return StockBook(reservations, stock, receipts)
 
     async def save(self, book: StockBook) -> None:
         created = [book.reservations[o] for o in sorted(book.created)]
@@ -113,6 +134,15 @@ class PgStockStore:
                 [i.committed for i in moved],
                 [i.revision for i in moved],
             )
+        if book.new_receipts:
+            status = await self._conn.execute(
+                _INSERT_RECEIPTS,
+                [r.return_id for r in book.new_receipts],
+                [r.order_id for r in book.new_receipts],
+                [json_text([list(line) for line in r.lines]) for r in book.new_receipts],
+            )
+            if rows_affected(status) != len(book.new_receipts):
+                raise ConcurrentReservation("a return of this batch was restocked already")
 
 
 @dataclass
@@ -121,12 +151,16 @@ class MemoryStockStore:
 
     reservations: dict[str, Reservation] = field(default_factory=dict)
     stock: dict[str, StockItem] = field(default_factory=dict)
+    receipts: dict[str, ReturnReceipt] = field(default_factory=dict)
 
-    async def load_for_update(self, order_ids: Sequence[str], skus: Iterable[str]) -> StockBook:
+    async def load_for_update(
+        self, order_ids: Sequence[str], skus: Iterable[str], receipts_of: Sequence[str] = ()
+    ) -> StockBook:
         reservations = {o: self.reservations[o] for o in order_ids if o in self.reservations}
         wanted = set(skus) | {s for r in reservations.values() for s in r.lines}
         stock = {s: self.stock[s] for s in sorted(wanted) if s in self.stock}
-        return StockBook(reservations, stock)
+        receipts = {k: r for k, r in self.receipts.items() if r.order_id in set(receipts_of)}
+        return StockBook(reservations, stock, receipts)
 
     async def save(self, book: StockBook) -> None:
         for order_id in book.created:
@@ -138,3 +172,6 @@ class MemoryStockStore:
         for sku in book.moved:
             if sku in self.stock:
                 self.stock[sku] = book.stock[sku]
+        if any(r.return_id in self.receipts for r in book.new_receipts):
+            raise ConcurrentReservation("a return of this batch was restocked already")
+        self.receipts.update({r.return_id: r for r in book.new_receipts})

@@ -44,3 +44,16 @@ reservations = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
+
+# One row per return whose goods came back (RestockReturn): what was restocked or
+# written off, so a resend restocks nothing twice and an order never takes back more than
+# it committed.
+return_receipts = Table(
+    "return_receipts",
+    metadata,
+    Column("return_id", Text, primary_key=True),
+    Column("order_id", Text, nullable=False, index=True),
+    # [[sku, quantity, "restock" | "write_off"], ...]
+    Column("lines", JSONB, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)

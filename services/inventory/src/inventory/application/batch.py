@@ -4,7 +4,9 @@ The batch's reservations and SKU rows are loaded and locked once (reservations b
 id, then stock by SKU: one fixed order, so batches never deadlock), every command is
 decided in memory in message order by ``StockBook`` (pure, no I/O), and each changed row
 is written once, with its next revision; each SKU whose available quantity changed is
-announced once (``StockLevelChanged`` on inventory.stock). Every command is answered,
+announced once (``StockLevelChanged`` on inventory.stock). A return's goods come back
+through the order's committed reservation (``RestockReturn``: restocked or written off,
+once per return). Every command is answered,
 also when it is a resend: the saga retries commands after a timeout and needs the
 reply, never a second effect.
 """
@@ -20,11 +22,14 @@ import structlog
 from inventory.application.levels import level_of
 from inventory.application.ports import StockStore
 from inventory.domain.model import (
+    RESTOCK,
     Reservation,
     ReservationStatus,
+    ReturnReceipt,
     StockItem,
     decide_reservation,
     merge_lines,
+    returnable,
 )
 from orderflow_contracts import topics
 from orderflow_contracts.common import StockLine
@@ -32,6 +37,9 @@ from orderflow_contracts.inventory import (
     CommitStock,
     ReleaseStock,
     ReserveStock,
+    RestockReturn,
+    ReturnedLine,
+    ReturnRestocked,
     StockCommitted,
     StockReleased,
     StockReservationFailed,
@@ -43,7 +51,7 @@ from orderflow_messaging.registry import Message
 
 log = structlog.get_logger(__name__)
 
-Command = ReserveStock | ReleaseStock | CommitStock
+Command = ReserveStock | ReleaseStock | CommitStock | RestockReturn
 _HELD = (ReservationStatus.RESERVED, ReservationStatus.COMMITTED)
 
 
@@ -53,6 +61,9 @@ class StockBook:
 
     reservations: dict[str, Reservation]
     stock: dict[str, StockItem]
+    # The return receipts of the batch's orders that have a RestockReturn, by return id.
+    receipts: dict[str, ReturnReceipt] = field(default_factory=dict)
+    new_receipts: list[ReturnReceipt] = field(default_factory=list)
     created: set[str] = field(default_factory=set)
     changed: set[str] = field(default_factory=set)
     moved: set[str] = field(default_factory=set)
@@ -70,6 +81,8 @@ class StockBook:
                 return self._release(cmd)
             case CommitStock():
                 return self._commit(cmd)
+            case RestockReturn():
+                return self._restock_return(cmd)
 
     def _reserve(self, cmd: ReserveStock, expires_at: datetime) -> Message:
         existing = self.reservations.get(cmd.order_id)
@@ -111,6 +124,47 @@ class StockBook:
             self._move(self.stock[s].commit(q) for s, q in reservation.lines.items())
             self._put(_with(reservation, ReservationStatus.COMMITTED, None))
         return StockCommitted(order_id=cmd.order_id)
+
+    def _restock_return(self, cmd: RestockReturn) -> Message:
+        """Once per return: sellable units back on the shelf, damaged ones written off,
+        never more of a SKU than the order committed less its earlier returns."""
+        done = self.receipts.get(cmd.return_id)
+        if done is None:
+            done = self._receive(cmd)
+        lines = [
+            ReturnedLine.model_validate({"sku": s, "quantity": q, "disposition": d})
+            for s, q, d in done.lines
+        ]
+        return ReturnRestocked(return_id=done.return_id, order_id=done.order_id, lines=lines)
+
+    def _receive(self, cmd: RestockReturn) -> ReturnReceipt:
+        reservation = self.reservations.get(cmd.order_id)
+        if reservation is None or reservation.status is not ReservationStatus.COMMITTED:
+            state = reservation.status.value if reservation else "missing"
+            raise PermanentFailure(
+                f"cannot restock return {cmd.return_id}: the order's stock is {state}"
+            )
+        earlier = (r for r in self.receipts.values() if r.order_id == cmd.order_id)
+        left = returnable(reservation, earlier)
+        for line in cmd.lines:
+            left[line.sku] = left.get(line.sku, 0) - line.quantity
+            if left[line.sku] < 0:
+                raise PermanentFailure(
+                    f"return {cmd.return_id} brings back more {line.sku} than the order "
+                    "committed and has not returned yet"
+                )
+        self._move(
+            self.stock[ln.sku].restock_committed(ln.quantity) if ln.disposition == RESTOCK
+            else self.stock[ln.sku].write_off(ln.quantity)
+            for ln in cmd.lines
+        )  # fmt: skip
+        receipt = ReturnReceipt(
+            cmd.return_id, cmd.order_id,
+            tuple((ln.sku, ln.quantity, ln.disposition) for ln in cmd.lines),
+        )  # fmt: skip
+        self.receipts[cmd.return_id] = receipt
+        self.new_receipts.append(receipt)
+        return receipt
 
     def settle(self) -> list[StockItem]:
         """Once, after the fold: give each moved SKU its next revision (its row is
@@ -165,8 +219,9 @@ async def handle_commands(
 ) -> None:
     """Load and lock once, fold in message order, write each changed row once."""
     commands = [item.message for item in items]
+    returning = sorted({cmd.order_id for cmd in commands if isinstance(cmd, RestockReturn)})
     book = await store.load_for_update(
-        sorted({cmd.order_id for cmd in commands}), skus_named(commands)
+        sorted({cmd.order_id for cmd in commands}), skus_named(commands), returning
     )
     now = batch.clock()
     for item in items:

@@ -10,10 +10,14 @@ if TYPE_CHECKING:
 
 
 class StockStore(Protocol):
-    async def load_for_update(self, order_ids: Sequence[str], skus: Iterable[str]) -> StockBook:
+    async def load_for_update(
+        self, order_ids: Sequence[str], skus: Iterable[str], receipts_of: Sequence[str] = ()
+    ) -> StockBook:
         """The orders' reservations and the stock rows of ``skus`` and of those
-        reservations' lines, locked (reservations by order id, then SKUs in order)."""
+        reservations' lines, locked (reservations by order id, then SKUs in order), and
+        the return receipts of the orders ``receipts_of``."""
 
     async def save(self, book: StockBook) -> None:
         """Insert the book's new reservations (a concurrent insert of the same order is
-        an error), update its changed ones, and write each moved SKU once."""
+        an error), update its changed ones, write each moved SKU once, and insert its new
+        return receipts (one of a return that has one is an error)."""

@@ -1,13 +1,15 @@
 """Stock and reservations.
 
 Per SKU, stock is conserved: ``initial = available + reserved + committed``, where
-``initial`` only changes by an explicit restock. A SKU's ``revision`` counts its
+``initial`` only changes by an explicit restock (or adjustment) and by returned goods
+written off. A SKU's ``revision`` counts its
 writes (readers of its announced levels keep the highest). A reservation holds every line of one
 order or none (all-or-nothing); it ends released, committed or expired.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
@@ -47,6 +49,11 @@ class StockItem:
         return replace(
             self, committed=self.committed - quantity, available=self.available + quantity
         )
+
+    def write_off(self, quantity: int) -> StockItem:
+        """Returned goods of a committed order that cannot be sold again: they leave the
+        stock (``initial`` with them, so stock stays conserved)."""
+        return replace(self, committed=self.committed - quantity, initial=self.initial - quantity)
 
     def adjust(self, new_available: int) -> StockItem:
         if new_available < 0:
@@ -105,3 +112,27 @@ def merge_lines(pairs: list[tuple[str, int]]) -> dict[str, int]:
     for sku, qty in pairs:
         merged[sku] = merged.get(sku, 0) + qty
     return merged
+
+
+RESTOCK = "restock"
+WRITE_OFF = "write_off"
+
+
+@dataclass(frozen=True)
+class ReturnReceipt:
+    """What one return brought back to a committed order's stock: ``(sku, quantity,
+    disposition)`` per line, ``restock`` or ``write_off``. One per return, ever."""
+
+    return_id: str
+    order_id: str
+    lines: tuple[tuple[str, int, str], ...]
+
+
+def returnable(reservation: Reservation, receipts: Iterable[ReturnReceipt]) -> dict[str, int]:
+    """Per SKU, what of a committed order may still come back: its committed lines less
+    every earlier return's."""
+    left = dict(reservation.lines)
+    for receipt in receipts:
+        for sku, quantity, _ in receipt.lines:
+            left[sku] = left.get(sku, 0) - quantity
+    return left

@@ -82,6 +82,7 @@ class GatewayCall:
     key: str
     pending: KeyedRequest | None
     completes: tuple[KeyedRequest, ...]
+    return_id: str | None = None  # a return's refund: echoed in the reply
 
 
 def _decision(cmd: Command, payment: Payment | None, in_flight: bool) -> Decision:
@@ -139,8 +140,9 @@ class PaymentBook:
             decision = _decision(cmd, self.payments.get(cmd.order_id), in_flight is not None)
         except PaymentError as exc:
             raise PermanentFailure(str(exc)) from exc
+        return_id = cmd.return_id if isinstance(cmd, RefundPayment) else None
         if decision.call is None:
-            return self._finish(cmd.order_id, decision, (request,))
+            return self._finish(cmd.order_id, decision, (request,), return_id)
         assert decision.payment is not None, "a call starts from a payment"
         via = request
         if decision.call is Call.AUTHORIZE and in_flight is not None:
@@ -157,6 +159,7 @@ class PaymentBook:
             via.key,
             pending,
             tuple(dict.fromkeys((request, via))),
+            return_id,
         )
 
     def conclude(self, call: GatewayCall, result: GatewayResult) -> Message | None:
@@ -165,7 +168,7 @@ class PaymentBook:
             decision = apply_result(call.payment, call.call, call.amount_minor, result)
         except PaymentError as exc:
             raise PermanentFailure(str(exc)) from exc
-        return self._finish(call.order_id, decision, call.completes)
+        return self._finish(call.order_id, decision, call.completes, call.return_id)
 
     def open_authorization(self, order_id: str) -> KeyedRequest | None:
         """The order's oldest authorization whose gateway call has no stored outcome."""
@@ -176,7 +179,11 @@ class PaymentBook:
         return None
 
     def _finish(
-        self, order_id: str, decision: Decision, completes: Sequence[KeyedRequest]
+        self,
+        order_id: str,
+        decision: Decision,
+        completes: Sequence[KeyedRequest],
+        return_id: str | None = None,
     ) -> Message | None:
         before = self.payments.get(order_id)
         if decision.payment is not None and decision.payment != before:
@@ -184,7 +191,7 @@ class PaymentBook:
             self.changed.add(order_id)
         if decision.answer is None:
             return None
-        message = reply_message(order_id, decision.payment or before, decision.answer)
+        message = reply_message(order_id, decision.payment or before, decision.answer, return_id)
         payload = message.model_dump(mode="json")
         for request in completes:
             self._put(StoredKey(request, KeyState.DONE, message.TYPE, payload))

@@ -41,6 +41,14 @@ def charge_of(cmd: CapturePayment) -> Charge | None:
     )  # fmt: skip
 
 
+def returned_of(cmd: RefundPayment) -> tuple[DocumentLine, ...]:
+    """The lines a return's refund gives back (none: an order's own refund)."""
+    return tuple(
+        DocumentLine(line.sku, line.quantity, line.unit_price_minor, line.discount_minor)
+        for line in cmd.lines or ()
+    )
+
+
 async def issue_documents(
     store: DocumentStore,
     book: PaymentBook,
@@ -68,7 +76,9 @@ async def issue_documents(
     issued = await store.issue(new) if new else []
     invoices.update({doc.order_id: doc for doc in issued})
     notes = [
-        credit_note_for(invoices[cmd.order_id], cmd.amount_minor, cmd.idempotency_key, now)
+        credit_note_for(
+            invoices[cmd.order_id], cmd.amount_minor, cmd.idempotency_key, now, returned_of(cmd)
+        )
         for cmd in moved
         if isinstance(cmd, RefundPayment) and cmd.order_id in invoices
     ]

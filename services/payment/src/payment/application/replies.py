@@ -37,8 +37,11 @@ def _currency(payment: Payment | None) -> str:
     return payment.currency
 
 
-def reply_message(order_id: str, payment: Payment | None, answer: Answer) -> Message:
-    """``payment`` is the state after the decision (it carries amounts and ids)."""
+def reply_message(
+    order_id: str, payment: Payment | None, answer: Answer, return_id: str | None = None
+) -> Message:
+    """``payment`` is the state after the decision (it carries amounts and ids);
+    ``return_id``: the return a refund was asked for (echoed in PaymentRefunded)."""
     match answer.reply:
         case Reply.AUTHORIZED:
             assert payment is not None
@@ -61,8 +64,9 @@ def reply_message(order_id: str, payment: Payment | None, answer: Answer) -> Mes
             return PaymentVoided(order_id=order_id)
         case Reply.REFUNDED:
             return PaymentRefunded(
-                order_id=order_id, amount_minor=answer.amount_minor, currency=_currency(payment)
-            )
+                order_id=order_id, amount_minor=answer.amount_minor,
+                currency=_currency(payment), return_id=return_id,
+            )  # fmt: skip
 
 
 def stored_message(reply_type: str, payload: dict[str, Any]) -> Message:

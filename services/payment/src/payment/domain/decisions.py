@@ -98,15 +98,15 @@ def decide_refund(
 ) -> Decision:
     """Refund what was captured; a payment never captured is voided instead.
 
-    A refund never exceeds what is left of the capture: a larger request refunds the rest.
+    A payment may be refunded in parts (a return's lines, one refund each, under its own
+    key); a refund never exceeds what is left of the capture: a larger request refunds
+    the rest, and one with nothing left is answered with the total refunded so far.
     """
     if payment is None or payment.status not in (
         PaymentStatus.CAPTURED,
         PaymentStatus.REFUNDED,
     ):
         return decide_void(payment, order_id, authorization_in_flight=authorization_in_flight)
-    if payment.status is PaymentStatus.REFUNDED:
-        return _answer(Reply.REFUNDED, amount_minor=payment.refunded_minor)
     if currency != payment.currency:
         raise PaymentError(f"refund in {currency} of a payment in {payment.currency}")
     refund = min(amount_minor, payment.refundable_minor)

@@ -137,11 +137,18 @@ def invoice_for(charge: Charge, source_key: str, now: datetime) -> Document:
 
 
 def credit_note_for(
-    invoice: Document, amount_minor: int, source_key: str, now: datetime
+    invoice: Document,
+    amount_minor: int,
+    source_key: str,
+    now: datetime,
+    returned: Sequence[DocumentLine] = (),
 ) -> Document:
-    """A refund of ``amount_minor``: the whole invoice when it is the whole amount, else
-    one line for the amount refunded (its tax at the invoice's rate)."""
-    if amount_minor == invoice.total_minor:
+    """A refund of ``amount_minor``: the lines given back when the refund names them (a
+    return's) and they make the amount, else the whole invoice when it is the whole
+    amount, else one line for the amount refunded (its tax at the invoice's rate)."""
+    if returned and sum(line.total_minor for line in returned) == amount_minor:
+        lines = tuple(returned)
+    elif amount_minor == invoice.total_minor:
         lines = invoice.lines
     else:
         lines = (DocumentLine("REFUND", 1, amount_minor),)

@@ -3,7 +3,8 @@
 One payment per order. Its life::
 
     (none) --authorize--> authorization_pending --> authorized | declined
-    authorized --capture--> captured --refund--> refunded
+    authorized --capture--> captured --refund--> refunded (--refund--> refunded, in
+    parts, until nothing of the capture is left)
     authorization_pending | authorized --void--> voided
     (none) --void--> voided (a tombstone: a late authorization is refused)
 

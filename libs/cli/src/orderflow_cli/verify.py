@@ -3,11 +3,14 @@
 Reads with the admin URL (an operator tool, like a database console); each check
 returns its violations. The invariants (docs/reliability.md, RELIABILITY.md):
 - every order terminal, and every placed order has a saga;
-- money: at most one capture per order, captured - refunded = total for completed
-  orders and 0 for rejected/cancelled ones (from the gateway's own ledger);
+- money: at most one capture per order, captured - refunded = total (less what its
+  returns refunded) for completed orders and 0 for rejected/cancelled ones (from the
+  gateway's own ledger);
 - stock: per SKU initial = available + reserved + committed, available >= 0;
 - saga consistency: completed => stock committed, paid, shipment live; cancelled or
   rejected => no live reservation, no charge left, no live shipment;
+- returns: refunds never exceed what was captured; restocked or written off never more
+  than a return received, nor more than its order committed;
 - only legal saga transitions in the history;
 - no loss: no outbox row left unpublished, every published message handled;
 - liveness of the consumers (lag 0) and no card data or canary value in the logs;
@@ -17,6 +20,7 @@ returns its violations. The invariants (docs/reliability.md, RELIABILITY.md):
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Awaitable, Callable, Sequence
@@ -76,6 +80,24 @@ async def _orders_terminal(conn: asyncpg.Connection) -> list[str]:
     ]
 
 
+# What returns refunded per order: settled (refunded, completed), and possibly moved
+# (received: the refund in flight; failed: a person settles it).
+_RETURNED = """
+SELECT order_id,
+       coalesce(sum(refund_minor) FILTER (WHERE status IN ('refunded', 'completed')), 0)
+         AS settled,
+       coalesce(sum(refund_minor) FILTER (WHERE status IN ('received', 'failed')), 0)
+         AS open
+FROM orders.returns GROUP BY order_id
+"""
+
+
+async def _returned(conn: asyncpg.Connection) -> dict[str, tuple[int, int]]:
+    if not await _exist(conn, "orders.returns"):
+        return {}
+    return {r["order_id"]: (r["settled"], r["open"]) for r in await conn.fetch(_RETURNED)}
+
+
 _MONEY = """
 WITH ledger AS (
     SELECT order_id,
@@ -93,12 +115,15 @@ WHERE s.status = ANY($1::text[])
 
 
 async def _money(conn: asyncpg.Connection) -> list[str]:
+    """A completed order's net charge is its total less what its returns refunded."""
     problems = []
+    returned = await _returned(conn)
     for r in await conn.fetch(_MONEY, ["COMPLETED", "REJECTED", "CANCELLED"]):
         if r["captures"] > 1:
             problems.append(f"order {r['order_id']} captured {r['captures']} times")
-        expected = r["total_minor"] if r["status"] == "COMPLETED" else 0
-        if r["net"] != expected:
+        settled, in_flight = returned.get(r["order_id"], (0, 0))
+        expected = r["total_minor"] - settled if r["status"] == "COMPLETED" else 0
+        if not expected - in_flight <= r["net"] <= expected:
             problems.append(
                 f"order {r['order_id']} ({r['status']}): net charge {r['net']}, expected {expected}"
             )
@@ -365,6 +390,78 @@ async def _documents(conn: asyncpg.Connection) -> list[str]:
     return problems[:20]
 
 
+_RETURNS = """
+SELECT r.return_id, r.order_id, r.status, r.refund_minor, r.data,
+       rc.lines AS restocked, res.lines AS committed
+FROM orders.returns r
+LEFT JOIN inventory.return_receipts rc ON rc.return_id = r.return_id
+LEFT JOIN inventory.reservations res ON res.order_id = r.order_id
+"""
+_REFUNDS = """
+SELECT p.order_id, p.captured_minor, p.refunded_minor,
+       coalesce(sum(l.amount_minor) FILTER (WHERE l.kind = 'refund' AND l.result = 'approved'), 0)
+         AS ledger_refunds
+FROM payment.payments p LEFT JOIN payment.gateway_ledger l ON l.order_id = p.order_id
+GROUP BY p.order_id, p.captured_minor, p.refunded_minor
+"""
+
+
+def _json(value: Any) -> Any:
+    """A jsonb column as data (this connection has no JSON codec: it reads text)."""
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def _returned_stock(data: dict[str, Any]) -> dict[str, int]:
+    """A return's received units as stock (a bundle's as its components)."""
+    components = {line["sku"]: line["components"] for line in data["lines"]}
+    stock: dict[str, int] = {}
+    for got in data["received"]:
+        for sku, per_unit in components.get(got["sku"]) or [[got["sku"], 1]]:
+            stock[sku] = stock.get(sku, 0) + per_unit * got["quantity"]
+    return stock
+
+
+async def _returns(conn: asyncpg.Connection) -> list[str]:
+    """Refunds never exceed what was captured (the gateway's ledger, and what returns
+    refunded); what a return restocked or wrote off never exceeds what it received, and a
+    completed return's goods were taken back whole; an order never takes back more of a
+    SKU than it committed."""
+    if not await _exist(conn, "orders.returns", "inventory.return_receipts"):
+        return []
+    problems = []
+    returned = await _returned(conn)
+    for r in await conn.fetch(_REFUNDS):
+        order = f"order {r['order_id']}"
+        settled, _ = returned.get(r["order_id"], (0, 0))
+        if r["ledger_refunds"] > r["captured_minor"] or r["refunded_minor"] > r["captured_minor"]:
+            problems.append(f"{order}: refunded {r['ledger_refunds']} of {r['captured_minor']}")
+        if settled > r["refunded_minor"]:
+            problems.append(f"{order}: returns refunded {settled}, payment {r['refunded_minor']}")
+    taken_back: dict[str, dict[str, int]] = {}
+    committed: dict[str, dict[str, int]] = {}
+    for r in await conn.fetch(_RETURNS):
+        received = _returned_stock(_json(r["data"]))
+        restocked: dict[str, int] = {}
+        for sku, quantity, _ in _json(r["restocked"]) or []:
+            restocked[sku] = restocked.get(sku, 0) + quantity
+        back = taken_back.setdefault(r["order_id"], {})
+        for sku, quantity in restocked.items():
+            back[sku] = back.get(sku, 0) + quantity
+            if quantity > received.get(sku, 0):
+                problems.append(f"return {r['return_id']}: {quantity} {sku} restocked, "
+                                f"{received.get(sku, 0)} received")  # fmt: skip
+        if r["status"] == "completed" and restocked != received:
+            problems.append(f"completed return {r['return_id']}: restocked {restocked}, "
+                            f"received {received}")  # fmt: skip
+        committed[r["order_id"]] = dict(_json(r["committed"]) or {})
+    for order_id, back in taken_back.items():
+        for sku, quantity in back.items():
+            if quantity > committed[order_id].get(sku, 0):
+                problems.append(f"order {order_id}: {quantity} {sku} taken back, "
+                                f"{committed[order_id].get(sku, 0)} committed")  # fmt: skip
+    return problems[:20]
+
+
 _CONSISTENCY = """
 SELECT s.order_id, s.status, r.status AS reservation, p.status AS payment, sh.status AS shipment
 FROM orders.sagas s
@@ -377,12 +474,15 @@ WHERE s.status = ANY($1::text[])
 
 async def _consistency(conn: asyncpg.Connection) -> list[str]:
     problems = []
+    returned = await _returned(conn)
     for r in await conn.fetch(_CONSISTENCY, ["COMPLETED", "REJECTED", "CANCELLED"]):
         oid, status = r["order_id"], r["status"]
         if status == "COMPLETED":
             if r["reservation"] != "committed":
                 problems.append(f"completed order {oid}: reservation is {r['reservation']}")
-            if r["payment"] != "captured":
+            # A return's refund leaves the payment refunded (in part).
+            paid = ("captured", "refunded") if sum(returned.get(oid, (0, 0))) else ("captured",)
+            if r["payment"] not in paid:
                 problems.append(f"completed order {oid}: payment is {r['payment']}")
             if r["shipment"] not in BOOKED_SHIPMENT:
                 problems.append(f"completed order {oid}: shipment is {r['shipment']}")
@@ -607,6 +707,7 @@ CHECKS: dict[str, Check] = {
     "delivery_methods": _delivery,
     "shipment_tracking": _tracking,
     "invoices": _documents,
+    "returns": _returns,
     "saga_consistency": _consistency,
     "legal_transitions": _transitions,
     "outbox_published": _outboxes,

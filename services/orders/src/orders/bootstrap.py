@@ -10,19 +10,20 @@ from orderflow_contracts import topics
 from orderflow_messaging.clock import Clock, utc_now
 from orderflow_messaging.db import hot_pool
 from orderflow_messaging.housekeeping import AgedTable
-from orderflow_messaging.outbox import Outbox
+from orderflow_messaging.outbox import BatchOutbox, Outbox
 from orderflow_service.runtime import ServiceDefinition, Subscription, service_engine
 from orderflow_service.timers import PeriodicTask
 from orders import metrics
 from orders.adapters.backlog import BacklogSampler
 from orders.adapters.repository import SagaRepository
-from orders.application import saga_service
+from orders.application import returns_service, saga_service
 from orders.application.deadline_holds import DeadlineHolds, HoldClock, QueueSample
 from orders.application.unit_of_work import OrdersUnitOfWork
 from orders.config import OrdersSettings
 from orders.entrypoints.admin_http import build_admin_router
 from orders.entrypoints.http import build_router
 from orders.entrypoints.messages import PRODUCER, build_consumer
+from orders.entrypoints.returns_http import build_returns_router
 from orders.saga.state import SagaStatus
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -70,7 +71,8 @@ def deadline_holds(
 def build(settings: OrdersSettings, clock: Clock = utc_now) -> ServiceDefinition:
     engine = service_engine(settings, "orders")
     policy = settings.policy()
-    consumer = build_consumer(engine, settings.consumer, clock, policy)
+    return_policy = settings.return_policy()
+    consumer = build_consumer(engine, settings.consumer, clock, policy, return_policy)
 
     holds = deadline_holds(settings, engine, clock)
 
@@ -84,6 +86,15 @@ def build(settings: OrdersSettings, clock: Clock = utc_now) -> ServiceDefinition
             fired = await saga_service.fire_due_timeouts(uow, cuts=cuts)
         return fired > 0
 
+    async def return_deadlines() -> bool:
+        """Returns' step timeouts and parcels that never came (state in the returns
+        table); a round that took a whole batch runs again at once."""
+        outbox = BatchOutbox(producer=PRODUCER, clock=clock)
+        async with (await hot_pool(engine).pool()).acquire() as conn, conn.transaction():
+            fired = await returns_service.fire_due_returns(conn, outbox, clock(), return_policy)
+            await outbox.flush(conn)
+        return fired >= 100
+
     async def saga_gauges() -> bool:
         async with engine.connect() as conn:
             counts, past = await SagaRepository(conn).gauges(clock())
@@ -95,6 +106,7 @@ def build(settings: OrdersSettings, clock: Clock = utc_now) -> ServiceDefinition
     tasks = [
         PeriodicTask("saga-deadlines", settings.sweep_interval_s, sweep),
         PeriodicTask("saga-gauges", settings.gauges_interval_s, saga_gauges),
+        PeriodicTask("return-deadlines", settings.return_sweep_interval_s, return_deadlines),
     ]
     if holds:
         tasks.append(PeriodicTask("deadline-holds", settings.hold_sample_interval_s, holds.tick))
@@ -107,9 +119,13 @@ def build(settings: OrdersSettings, clock: Clock = utc_now) -> ServiceDefinition
         subscriptions=[Subscription(consumer, CONSUMES, group_id="orders")],
         produces=PRODUCES,
         tasks=tasks,
-        aged_tables=[AgedTable("saga_history", "id", "at", settings.retention.history_s)],
+        aged_tables=[
+            AgedTable("saga_history", "id", "at", settings.retention.history_s),
+            AgedTable("return_history", "id", "at", settings.retention.history_s),
+        ],
         routers=[
             build_router(engine, clock, policy, PRODUCER),
+            build_returns_router(engine, clock, return_policy, PRODUCER),
             build_admin_router(engine, clock, policy, PRODUCER, settings.admin_token),
         ],
     )

@@ -8,6 +8,7 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from orderflow_service.settings import ServiceSettings
+from orders.returns.policy import ReturnPolicy
 from orders.saga.policy import SagaPolicy
 
 
@@ -35,10 +36,26 @@ class OrdersSettings(ServiceSettings):
     # Bearer token of the /admin saga console; empty turns its actions off (503). Kept
     # out of repr so it never lands in a log line.
     admin_token: str = Field(default="", repr=False)
+    # Returns (docs/returns.md): the window from delivery, how long a parcel may take
+    # once its label is issued, and SKU prefixes that cannot be returned (comma list).
+    return_window_days: int = Field(default=30, ge=0)
+    return_receive_days: int = Field(default=14, ge=1)
+    non_returnable_skus: str = "SOCKS-"
+    return_sweep_interval_s: float = Field(default=1.0, gt=0)
 
     def policy(self) -> SagaPolicy:
         return SagaPolicy(
             step_timeout=timedelta(seconds=self.step_timeout_s),
             step_retries=self.step_retries,
             compensation_retries=self.compensation_retries,
+        )
+
+    def return_policy(self) -> ReturnPolicy:
+        prefixes = tuple(p.strip() for p in self.non_returnable_skus.split(",") if p.strip())
+        return ReturnPolicy(
+            window=timedelta(days=self.return_window_days),
+            receive_within=timedelta(days=self.return_receive_days),
+            non_returnable=prefixes,
+            step_timeout=timedelta(seconds=self.step_timeout_s),
+            step_retries=self.compensation_retries,
         )

@@ -11,7 +11,7 @@ from inventory.adapters.batch_store import PgStockStore
 from inventory.application.batch import Command, handle_commands
 from inventory.application.unit_of_work import PRODUCER
 from orderflow_contracts import registry
-from orderflow_contracts.inventory import CommitStock, ReleaseStock, ReserveStock
+from orderflow_contracts.inventory import CommitStock, ReleaseStock, ReserveStock, RestockReturn
 from orderflow_messaging.clock import Clock
 from orderflow_messaging.consumer import Batch, Incoming, MessageConsumer, batch_consumer
 from orderflow_messaging.settings import ConsumerSettings
@@ -23,9 +23,10 @@ def build_consumer(
     async def on_stock_commands(batch: Batch, items: Sequence[Incoming[Command]]) -> None:
         await handle_commands(PgStockStore(batch.conn), batch, items, reservation_ttl)
 
-    # One handler for the three: a batch's commands are folded together, in order.
+    # One handler for all four: a batch's commands are folded together, in order.
     return batch_consumer(
         "inventory", producer=PRODUCER, registry=registry(), engine=engine,
         settings=settings, clock=clock,
-        handles=(ReserveStock, ReleaseStock, CommitStock), handler=on_stock_commands,
+        handles=(ReserveStock, ReleaseStock, CommitStock, RestockReturn),
+        handler=on_stock_commands,
     )  # fmt: skip

@@ -49,6 +49,7 @@ def saga_data(saga: Saga) -> dict[str, Any]:
         "compensations": [step.value for step in saga.compensations],
         "rejecting": saga.rejecting,
         **_upstream_cancel_data(saga.upstream_cancel),
+        **({"delivered_at": saga.delivered_at.isoformat()} if saga.delivered_at else {}),
     }
 
 
@@ -101,6 +102,10 @@ def _line_of(data: dict[str, Any]) -> OrderLine:
     )  # fmt: skip
 
 
+def _instant(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
 def saga_of(row: Any) -> Saga:
     """A saga from a ``sagas`` row (SQLAlchemy's ``row._mapping`` or an asyncpg record)."""
     data = row["data"]
@@ -127,6 +132,7 @@ def saga_of(row: Any) -> Saga:
         compensations=tuple(Step(s) for s in data["compensations"]),
         rejecting=data.get("rejecting", False),
         upstream_cancel=_upstream_cancel_of(data.get("upstream_cancel")),
+        delivered_at=_instant(data.get("delivered_at")),
         reason=row["reason"],
         version=row["version"],
     )

@@ -60,3 +60,47 @@ saga_history = Table(
     Column("commands", JSONB, nullable=False),
     Column("note", Text, nullable=False),
 )
+
+# Returns (RMA), one row per return with a version column, and their history.
+returns = Table(
+    "returns",
+    metadata,
+    Column("return_id", Text, primary_key=True),
+    Column("order_id", Text, nullable=False, index=True),
+    Column("customer_id", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("deadline", DateTime(timezone=True), nullable=True),
+    Column("outcome", Text, nullable=True),
+    Column("refund_minor", BigInteger, nullable=False, server_default="0"),
+    # lines, received lines, address, carrier, reason, tracking (adapters/return_store.py)
+    Column("data", JSONB, nullable=False),
+    # What the request asked (a retry under its key must ask the same).
+    Column("fingerprint", Text, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index(
+        "returns_due",
+        "deadline",
+        postgresql_where=text(
+            "status IN ('approved', 'label_issued', 'received', 'refunded', 'cancelling')"
+        ),
+    ),
+)
+
+return_history = Table(
+    "return_history",
+    metadata,
+    Column("id", BigInteger, Identity(always=True), primary_key=True),
+    Column("return_id", Text, nullable=False, index=True),
+    Column("order_id", Text, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    # requested | reply | received | cancel | timeout
+    Column("kind", Text, nullable=False),
+    Column("message_type", Text, nullable=True),
+    Column("from_status", Text, nullable=True),
+    Column("to_status", Text, nullable=False),
+    Column("commands", JSONB, nullable=False),
+    Column("note", Text, nullable=False),
+)

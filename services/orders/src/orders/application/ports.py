@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Protocol
 from uuid import UUID
 
 if TYPE_CHECKING:
+    from orders.application.return_book import ReturnBook
     from orders.application.saga_batch import SagaBook
 
 
@@ -35,3 +36,12 @@ class SagaStore(Protocol):
     async def save(self, book: SagaBook) -> None:
         """Insert the book's new sagas, update its changed ones (each only if its version
         is still the one loaded: else ConcurrencyConflict) and append its history."""
+
+
+class ReturnStore(Protocol):
+    async def load_for_update(self, return_ids: Sequence[str]) -> ReturnBook:
+        """The returns of ``return_ids`` that exist, locked in return id order."""
+
+    async def save(self, book: ReturnBook) -> None:
+        """Insert the book's new returns, update its changed ones (each only if its
+        version is still the one loaded: else ConcurrencyConflict), append its history."""

@@ -24,8 +24,10 @@ from orderflow_messaging.errors import PermanentFailure
 from orderflow_messaging.outbox import BatchOutbox
 from orderflow_messaging.registry import Message
 from orders import metrics
-from orders.application.ports import HistoryRow, SagaStore
+from orders.application.ports import HistoryRow, ReturnStore, SagaStore
+from orders.application.return_book import emit_return, return_id_of
 from orders.application.saga_service import order_data
+from orders.returns.policy import ReturnPolicy
 from orders.saga import transitions
 from orders.saga.policy import SagaPolicy
 from orders.saga.state import Saga, SagaStatus
@@ -137,16 +139,39 @@ def emit(outbox: BatchOutbox, outcome: Outcome, causation: Envelope) -> None:
 
 
 async def handle_saga_messages(
-    store: SagaStore, batch: Batch, items: Sequence[Incoming[Message]], policy: SagaPolicy
+    store: SagaStore,
+    batch: Batch,
+    items: Sequence[Incoming[Message]],
+    policy: SagaPolicy,
+    returns: ReturnStore | None = None,
+    return_policy: ReturnPolicy | None = None,
 ) -> None:
-    """Load and lock once, fold in message order, write each table once."""
-    book = await store.load_for_update(sorted({order_id_of(i.message) for i in items}))
+    """Load and lock once, fold in message order, write each table once. A reply that
+    names a return goes to that return (``returns``), the others to the order's saga;
+    the returns' table is read and written only by a batch that has such a reply."""
+    mine = [return_id_of(i.message) for i in items]
+    saga_items = [i for i, r in zip(items, mine, strict=True) if r is None]
+    book = await store.load_for_update(sorted({order_id_of(i.message) for i in saga_items}))
+    wanted = sorted({r for r in mine if r is not None})
+    cases = None
+    if wanted:
+        if returns is None or return_policy is None:
+            raise PermanentFailure("a return's reply, and no returns here")
+        cases = await returns.load_for_update(wanted)
     now = batch.clock()
-    for item in items:
+    for item, return_id in zip(items, mine, strict=True):
+        if return_id is not None:
+            assert cases is not None
+            assert return_policy is not None
+            emit_return(batch.outbox, cases.apply_reply(item.message, now, return_policy),
+                        item.envelope)  # fmt: skip
+            continue
         outcome = book.apply(item.message, item.envelope.message_id, now, policy)
         if outcome is not None:
             emit(batch.outbox, outcome, item.envelope)
     await store.save(book)
+    if cases is not None and returns is not None:
+        await returns.save(cases)
 
 
 def _log_terminal(saga: Saga) -> None:

@@ -1,5 +1,5 @@
 """checkout.events (orders placed, cancellations upstream asked for) and the
-participants' replies -> the saga batch use case."""
+participants' replies (to a saga, or to a return) -> the saga batch use case."""
 
 from __future__ import annotations
 
@@ -13,8 +13,10 @@ from orderflow_messaging.clock import Clock
 from orderflow_messaging.consumer import Batch, Incoming, MessageConsumer, batch_consumer
 from orderflow_messaging.registry import Message
 from orderflow_messaging.settings import ConsumerSettings
+from orders.adapters.return_store import PgReturnStore
 from orders.adapters.saga_store import PgSagaStore
 from orders.application.saga_batch import handle_saga_messages
+from orders.returns.policy import ReturnPolicy
 from orders.saga.policy import SagaPolicy
 
 PRODUCER = "orders"
@@ -22,10 +24,19 @@ REPLIES = (*promotions.EVENTS, *inventory.EVENTS, *payment.EVENTS, *shipping.EVE
 
 
 def build_consumer(
-    engine: AsyncEngine, settings: ConsumerSettings, clock: Clock, policy: SagaPolicy
+    engine: AsyncEngine,
+    settings: ConsumerSettings,
+    clock: Clock,
+    policy: SagaPolicy,
+    return_policy: ReturnPolicy | None = None,
 ) -> MessageConsumer:
+    returns = return_policy or ReturnPolicy()
+
     async def on_saga_messages(batch: Batch, items: Sequence[Incoming[Message]]) -> None:
-        await handle_saga_messages(PgSagaStore(batch.conn, batch.plan), batch, items, policy)
+        await handle_saga_messages(
+            PgSagaStore(batch.conn, batch.plan), batch, items, policy,
+            PgReturnStore(batch.conn, batch.plan), returns,
+        )  # fmt: skip
 
     # One handler for the start and every reply: a batch's messages of one order are
     # folded together, in order.

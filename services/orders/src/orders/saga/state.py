@@ -137,6 +137,8 @@ class Saga:
     # saga ends REJECTED, not CANCELLED, once the compensations are done.
     rejecting: bool = False
     upstream_cancel: UpstreamCancel | None = None
+    # When the coordinator heard of the delivery (a return's window starts then).
+    delivered_at: datetime | None = None
     version: int = 0
 
     def evolve(self, **changes: Any) -> Saga:

@@ -119,7 +119,7 @@ def start(order_id: str, order: OrderData, now: datetime, policy: SagaPolicy) ->
 
 def on_reply(saga: Saga, reply: Message, now: datetime, policy: SagaPolicy) -> Outcome:
     if isinstance(reply, ShipmentDispatched | ShipmentDelivered):
-        return _tracking(saga, reply)
+        return _tracking(saga, reply, now)
     if saga.step is not None:
         table = _FORWARD if saga.status is S.RUNNING else _COMPENSATION
         if saga.status in (S.RUNNING, S.COMPENSATING):
@@ -383,9 +383,11 @@ def _ignored(saga: Saga, reply: Message) -> Outcome:
     return Outcome(saga, note=f"ignored {reply.TYPE} (duplicate or stale)", changed=False)
 
 
-def _tracking(saga: Saga, reply: Message) -> Outcome:
-    fact = "shipment_dispatched" if isinstance(reply, ShipmentDispatched) else "shipment_delivered"
+def _tracking(saga: Saga, reply: Message, now: datetime) -> Outcome:
+    delivered = isinstance(reply, ShipmentDelivered)
+    fact = "shipment_delivered" if delivered else "shipment_dispatched"
     if getattr(saga.facts, fact):
         return Outcome(saga, note=f"ignored duplicate {reply.TYPE}", changed=False)
     facts = replace(saga.facts, **{fact: True})
-    return Outcome(saga.evolve(facts=facts), note=reply.TYPE)
+    moved = saga.evolve(facts=facts, delivered_at=now if delivered else saga.delivered_at)
+    return Outcome(moved, note=reply.TYPE)

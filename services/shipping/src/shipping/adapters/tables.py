@@ -62,3 +62,20 @@ shipments = Table(
     ),
     Index("shipments_due", "next_step_at", postgresql_where=text(MOVING)),
 )
+
+# A prepaid label per return (domain/return_labels.py).
+return_labels = Table(
+    "return_labels",
+    metadata,
+    Column("return_id", Text, primary_key=True),
+    Column("order_id", Text, nullable=False, index=True),
+    Column("status", Text, nullable=False),
+    Column("carrier", Text, nullable=True),
+    Column("tracking_number", Text, nullable=True),
+    Column("reason", Text, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    CheckConstraint(
+        "status IN ('issued', 'refused', 'cancelled')", name="return_label_status_known"
+    ),
+)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from shipping.application.batch import ShipmentBook
+    from shipping.application.return_labels import LabelBook
     from shipping.domain.model import Shipment
 
 
@@ -18,6 +19,15 @@ class ShipmentStore(Protocol):
     async def save(self, book: ShipmentBook) -> None:
         """Insert the book's new shipments (a concurrent insert of the same order is an
         error and nothing is written) and write its changed ones as they are."""
+
+
+class LabelStore(Protocol):
+    async def load_for_update(self, return_ids: Sequence[str]) -> LabelBook:
+        """The labels of these returns (those that exist), locked in return id order."""
+
+    async def save(self, book: LabelBook) -> None:
+        """Insert the book's new labels (one that exists already is an error) and write
+        its changed ones."""
 
 
 class TimerStore(Protocol):

@@ -1,0 +1,113 @@
+"""What a return knows. Immutable: transitions return a new state.
+
+A return's life (each status but the waiting one has one command in flight)::
+
+    approved --label--> label_issued --received--> received --refund--> refunded
+        --restock--> completed
+    (rejected: by the policy, at once; nothing was done)
+    approved | label_issued --cancel / parcel not in time--> cancelling --> cancelled
+    approved --label refused--> cancelled
+    received | refunded | cancelling --out of retries--> failed (a person settles it)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+
+class ReturnStatus(StrEnum):
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    LABEL_ISSUED = "label_issued"
+    RECEIVED = "received"
+    REFUNDED = "refunded"
+    COMPLETED = "completed"
+    CANCELLING = "cancelling"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+
+    @property
+    def terminal(self) -> bool:
+        return self in _TERMINAL
+
+    @property
+    def open(self) -> bool:
+        """Still counts against what may be returned of the order."""
+        return self not in (ReturnStatus.REJECTED, ReturnStatus.CANCELLED)
+
+
+_TERMINAL = frozenset(
+    {ReturnStatus.REJECTED, ReturnStatus.COMPLETED, ReturnStatus.CANCELLED, ReturnStatus.FAILED}
+)
+
+SELLABLE = "sellable"
+DAMAGED = "damaged"
+
+
+@dataclass(frozen=True)
+class ReturnLine:
+    """Units of one order line to return, priced as the order charged them: the unit
+    price and the line's discount (``line_quantity`` units shared it)."""
+
+    sku: str
+    quantity: int
+    unit_price_minor: int
+    line_quantity: int
+    line_discount_minor: int = 0
+    # A bundle: the (SKU, quantity) one unit is made of (what goes back to stock).
+    components: tuple[tuple[str, int], ...] = ()
+    line_no: int = 0  # the order line's position (a SKU may be on two lines)
+
+    def discount_share(self, units: int) -> int:
+        """The part of the line's discount on ``units`` of it, rounded up: refunds of a
+        line in parts never add up to more than the line was charged."""
+        return -(-self.line_discount_minor * units // self.line_quantity)
+
+    def refund_minor(self, units: int) -> int:
+        return units * self.unit_price_minor - self.discount_share(units)
+
+    def stock(self, units: int) -> tuple[tuple[str, int], ...]:
+        if not self.components:
+            return ((self.sku, units),)
+        return tuple((sku, quantity * units) for sku, quantity in self.components)
+
+
+@dataclass(frozen=True)
+class ReceivedLine:
+    """What the warehouse found in the parcel: units of a SKU in one condition."""
+
+    sku: str
+    quantity: int
+    condition: str  # SELLABLE (restocked) or DAMAGED (written off)
+
+
+@dataclass(frozen=True)
+class ReturnCase:
+    return_id: str
+    order_id: str
+    customer_id: str
+    currency: str
+    # Where the label collects from (where the order went) and the carrier that took it.
+    address: dict[str, str]
+    carrier: str | None
+    lines: tuple[ReturnLine, ...]
+    status: ReturnStatus
+    reason: str  # the customer's
+    requested_at: datetime
+    attempt: int = 0
+    deadline: datetime | None = None
+    # Why it was rejected, cancelled or failed.
+    outcome: str | None = None
+    tracking_number: str | None = None
+    received: tuple[ReceivedLine, ...] = ()
+    refund_minor: int = 0
+    version: int = 0
+
+    def evolve(self, **changes: Any) -> ReturnCase:
+        return replace(self, **changes)
+
+    def line(self, sku: str) -> ReturnLine | None:
+        return next((line for line in self.lines if line.sku == sku), None)

@@ -1,5 +1,6 @@
-"""`orderflow demo` on the running stack: every order terminal, and the mix priced by the
-demo's price data (a trade group's list for the first demo customers, a contract)."""
+"""`orderflow demo` on the running stack: every order terminal, the mix priced by the
+demo's price data (a trade group's list for the first demo customers, a contract), and
+its returns finished."""
 
 from __future__ import annotations
 
@@ -34,6 +35,12 @@ async def test_the_demo_finishes_every_order_with_list_prices_in_the_mix(system:
         "cancellations_accepted": 3, "cancellations_refused": 0, "unanswered": 0,
     }  # fmt: skip
     assert summary["cancelled"] >= 3
+    returns = summary["returns"]  # a tenth of the completed orders, at least two
+    assert returns["pending"] == 0, returns
+    assert returns["requested"] >= 2
+    assert returns["completed"] >= 1
+    assert returns["refunded_minor"] > 0
+    assert returns["failed"] == 0
     conn = await asyncpg.connect(system.settings["DATABASE_URL"])
     try:
         sources = {row[0] for row in await conn.fetch(SOURCES)}

@@ -2,7 +2,8 @@
 
 Orders go through checkout's public API (as a shop front end would); a few more come
 from an upstream system through the Kafka door, every other one cancelled by it right
-after (demo_upstream.py). Progress is read from the orders service's saga table (the
+after (demo_upstream.py); a tenth of the completed orders are then returned
+(demo_returns.py). Progress is read from the orders service's saga table (the
 admin URL in stack.env), so watching costs one query per poll however many orders are
 in flight.
 """
@@ -33,6 +34,7 @@ from orderflow_cli.demo_prices import (
     set_up_bundle,
     set_up_price_data,
 )
+from orderflow_cli.demo_returns import DemoReturn, pick_returns, returns_summary, run_returns
 from orderflow_cli.demo_upstream import (
     UpstreamOrder,
     make_upstream,
@@ -90,6 +92,7 @@ class DemoResult:
     upstream: list[UpstreamOrder] = field(default_factory=list)
     # The upstream's orders as the watch followed them (those it placed).
     door_orders: list[DemoOrder] = field(default_factory=list)
+    returns: list[DemoReturn] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
         """Outcomes of every order placed (HTTP and the upstream's), and the upstream's
@@ -111,6 +114,7 @@ class DemoResult:
                 "p99": _percentile(latencies, 99),
             },
             "upstream": upstream_summary(self.upstream),
+            "returns": returns_summary(self.returns),
         }
 
 
@@ -226,7 +230,20 @@ async def run_demo(
             watched = result.orders + result.door_orders
             finished = progress.add_task("finished", total=len(watched))
             await _watch(admin_url, watched, progress, finished, timeout_s)
+            result.returns = pick_returns(_delivered_home(result.orders))
+            returned = progress.add_task("returns", total=None)
+            await run_returns(client, result.returns, timeout_s)
+            progress.update(returned, total=len(result.returns), completed=len(result.returns))
     return result
+
+
+def _delivered_home(orders: list[DemoOrder]) -> list[tuple[str, list[dict[str, Any]]]]:
+    """Completed orders whose parcel the carrier delivers (not the 98... postcodes)."""
+    return [
+        (o.order_id, o.body["lines"]) for o in orders
+        if o.order_id and o.status == "COMPLETED"
+        and not o.body["shipping_address"]["postcode"].startswith("98")
+    ]  # fmt: skip
 
 
 def _watched(order: UpstreamOrder) -> DemoOrder:

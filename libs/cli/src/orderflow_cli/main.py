@@ -179,7 +179,7 @@ def demo(
         print(json.dumps(summary))
     else:
         _print_summary(summary)
-    if summary["pending"]:
+    if summary["pending"] or summary["returns"]["pending"]:
         raise typer.Exit(1)
 
 
@@ -195,6 +195,13 @@ def _print_summary(summary: dict[str, Any]) -> None:
         f"upstream door: {door['submitted']} submitted ({door['accepted']} accepted), "
         f"{door['cancellations']} cancelled by the upstream ({door['cancellations_accepted']} "
         f"accepted, {door['cancellations_refused']} refused), {door['unanswered']} unanswered"
+    )
+    returns = summary["returns"]
+    console.print(
+        f"returns: {returns['requested']} requested, {returns['completed']} completed "
+        f"(refunded {returns['refunded_minor'] / 100:.2f}), {returns['rejected']} rejected by "
+        f"the policy, {returns['cancelled']} cancelled, {returns['failed']} failed, "
+        f"{returns['pending']} pending"
     )
     latency = summary["latency_ms"]
     console.print(

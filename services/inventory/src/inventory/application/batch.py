@@ -46,6 +46,7 @@ from orderflow_contracts.inventory import (
     StockReserved,
 )
 from orderflow_messaging.consumer import Batch, Incoming
+from orderflow_messaging.crash import crashpoint
 from orderflow_messaging.errors import PermanentFailure
 from orderflow_messaging.registry import Message
 
@@ -233,4 +234,7 @@ async def handle_commands(
     for level in book.settle():
         batch.outbox.put(topics.INVENTORY_STOCK, level_of(level), correlation_id=level.sku)
     await store.save(book)
+    if book.new_receipts:
+        # Fault tests: a return's goods restocked in the transaction, not yet committed.
+        crashpoint("inventory.after_restock")
     log.debug("inventory_batch", commands=len(items), skus=len(book.moved))

@@ -19,6 +19,7 @@ import structlog
 from orderflow_contracts import topics
 from orderflow_contracts.checkout import OrderCancellationRequested, OrderPlaced
 from orderflow_messaging.consumer import Batch, Incoming
+from orderflow_messaging.crash import crashpoint
 from orderflow_messaging.envelope import Envelope
 from orderflow_messaging.errors import PermanentFailure
 from orderflow_messaging.outbox import BatchOutbox
@@ -28,6 +29,7 @@ from orders.application.ports import HistoryRow, ReturnStore, SagaStore
 from orders.application.return_book import emit_return, return_id_of
 from orders.application.saga_service import order_data
 from orders.returns.policy import ReturnPolicy
+from orders.returns.state import ReturnStatus
 from orders.saga import transitions
 from orders.saga.policy import SagaPolicy
 from orders.saga.state import Saga, SagaStatus
@@ -163,8 +165,8 @@ async def handle_saga_messages(
         if return_id is not None:
             assert cases is not None
             assert return_policy is not None
-            emit_return(batch.outbox, cases.apply_reply(item.message, now, return_policy),
-                        item.envelope)  # fmt: skip
+            moved = cases.apply_reply(item.message, now, return_policy)
+            emit_return(batch.outbox, moved, item.envelope)
             continue
         outcome = book.apply(item.message, item.envelope.message_id, now, policy)
         if outcome is not None:
@@ -172,6 +174,9 @@ async def handle_saga_messages(
     await store.save(book)
     if cases is not None and returns is not None:
         await returns.save(cases)
+        if any(c.status is ReturnStatus.REFUNDED for c in cases.cases.values()):
+            # Fault tests: a refund folded and its restock queued, not yet committed.
+            crashpoint("orders.after_return_refund")
 
 
 def _log_terminal(saga: Saga) -> None:

@@ -4,8 +4,8 @@ Idempotency-Key) and cancel, the warehouse's receipt of the parcel, and the read
 Answers: 201 with the return, approved or rejected by the policy with its reasons (a
 retry under the same key: 200 and the same return); 422 for a request no policy could
 accept (every field and reason: a SKU not on the order, more units than are left to
-return, a receipt that does not match the return); 400 for a missing or reused key; 404
-for an unknown order or return; 409 for a step the return is past.
+return, a receipt that does not match the return; a missing key); 404 for an unknown
+order or return; 409 for a key reused for another request, or a step the return is past.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from orderflow_messaging.clock import Clock, IdFactory, new_message_id
 from orderflow_messaging.db import Connection, hot_pool
 from orderflow_messaging.outbox import BatchOutbox
-from orderflow_service.http import NO_NUL, invalid
+from orderflow_service.http import NO_NUL, Text, invalid
 from orders.adapters.return_store import PgReturnStore
 from orders.application import returns_service
 from orders.application.returns_service import KeyReused, ReturnRequest
@@ -144,13 +144,13 @@ def build_returns_router(
         status_code=201,
         responses={
             200: {"description": "a retry: the return its Idempotency-Key made"},
-            400: {"description": "Idempotency-Key missing, malformed or reused"},
+            409: {"description": "the Idempotency-Key was used for another request"},
             404: {"description": "unknown order"},
             422: {"description": "a SKU not on the order, more than is left to return"},
         },
     )
     async def request_return(
-        order_id: Annotated[str, StringConstraints(min_length=1, max_length=64)],
+        order_id: Text,
         body: ReturnIn,
         idempotency_key: Annotated[str | None, Header(alias=HEADER)] = None,
     ) -> JSONResponse:
@@ -174,17 +174,17 @@ def build_returns_router(
         except InvalidRequest as exc:
             raise _unprocessable(exc.problems) from None
         except KeyReused:
-            raise HTTPException(400, f"{HEADER} reused with a different request") from None
+            raise HTTPException(409, f"{HEADER} reused with a different request") from None
         status = 201 if done.new else 200
         return JSONResponse(view(done.case).model_dump(mode="json"), status_code=status)
 
     @router.get("/orders/{order_id}/returns")
-    async def returns_of_order(order_id: str) -> list[ReturnOut]:
+    async def returns_of_order(order_id: Text) -> list[ReturnOut]:
         async with (await pool.pool()).acquire() as conn:
             return [view(case) for case in await PgReturnStore(conn).of_order(order_id)]
 
     @router.get("/returns/{return_id}", responses={404: {"description": "unknown return"}})
-    async def get_return(return_id: str) -> ReturnOut:
+    async def get_return(return_id: Text) -> ReturnOut:
         """The return with its history (every transition, its commands, why)."""
         async with (await pool.pool()).acquire() as conn:
             store = PgReturnStore(conn)
@@ -214,7 +214,7 @@ def build_returns_router(
             422: {"description": "the receipt does not match the return"},
         },
     )
-    async def receive(return_id: str, body: ReceiptIn) -> ReturnOut:
+    async def receive(return_id: Text, body: ReceiptIn) -> ReturnOut:
         """The warehouse received the return's parcel: what was in it, in which
         condition (``sellable``: restocked; ``damaged``: written off). The units received
         are refunded as the order charged them."""
@@ -234,7 +234,7 @@ def build_returns_router(
             409: {"description": "the parcel arrived: too late to cancel"},
         },
     )
-    async def cancel(return_id: str, body: CancelIn | None = None) -> ReturnOut:
+    async def cancel(return_id: Text, body: CancelIn | None = None) -> ReturnOut:
         reason = (body or CancelIn()).reason
         return await _change(
             return_id,

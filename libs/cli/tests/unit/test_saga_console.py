@@ -184,9 +184,13 @@ def test_show_of_unknown_order_fails(orders: Orders) -> None:
     assert "unknown order" in result.stderr
 
 
-def test_registered_in_the_orderflow_command() -> None:
+def test_registered_in_the_orderflow_command(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     from orderflow_cli.main import app
 
+    # The command's callback adopts the stack's login into os.environ: read no real stack.
+    monkeypatch.setenv("ORDERFLOW_HOME", str(tmp_path))
     result = CliRunner().invoke(app, ["saga", "--help"])
     assert result.exit_code == 0
     for command in ("list", "show", "retry", "compensate", "resolve"):

@@ -381,9 +381,6 @@ def _return_examples(sku: str) -> tuple[Message, ...]:
     returned = [StockLine(sku=sku, quantity=1)]
     label = f"RL{RETURN_ID[-12:].upper()}"
     return (
-        orders.ReturnUpdated(
-            return_id=RETURN_ID, order_id=ORDER_ID, status="approved", lines=returned
-        ),
         shipping.CreateReturnLabel(
             return_id=RETURN_ID, order_id=ORDER_ID, address=_ADDRESS, lines=returned,
             carrier="SimPost",

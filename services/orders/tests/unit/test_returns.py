@@ -105,6 +105,15 @@ def test_units_held_by_earlier_returns_cannot_be_returned_again_unless_those_wer
     assert assess(DONE, DELIVERED, [dropped], {"TEE-BLK-M": 2}, NOW, RETURNS).approved
 
 
+def test_units_a_parcel_did_not_bring_may_be_returned_again() -> None:
+    asked = approved(**{"TEE-BLK-M": 2})
+    got = asked.evolve(status=ReturnStatus.COMPLETED,
+                       received=(ReceivedLine("TEE-BLK-M", 1, SELLABLE),))  # fmt: skip
+    assert assess(DONE, DELIVERED, [got], {"TEE-BLK-M": 1}, NOW, RETURNS).approved
+    with pytest.raises(InvalidRequest, match="2 asked, 1 left"):
+        assess(DONE, DELIVERED, [got], {"TEE-BLK-M": 2}, NOW, RETURNS)
+
+
 def test_refunds_of_a_line_in_parts_never_add_up_to_more_than_it_was_charged() -> None:
     line = approved(**{"TEE-BLK-M": 2}).lines[0]
     assert line.refund_minor(2) == 2 * 1990 - 300  # the whole line: exactly as charged

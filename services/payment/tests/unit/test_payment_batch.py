@@ -271,6 +271,24 @@ async def test_an_unanswered_authorization_stays_open_and_is_asked_about_again()
     assert store.payments["o1"].status is PaymentStatus.VOIDED
 
 
+async def run_documented(
+    store: MemoryPaymentStore, documents: MemoryDocumentStore, gateway: FakeGateway, *commands: Any
+) -> list[Message]:
+    """One batch that issues documents; returns its replies, in outbox order."""
+    clock = FixedClock(NOW)
+    outbox = BatchOutbox(producer="payment", clock=clock)
+    items = [incoming(c, n=n) for n, c in enumerate(commands)]
+    await handle_commands(
+        store, gateway, Batch(None, outbox, clock), items,  # type: ignore[arg-type]
+        concurrency=4, documents=documents,
+    )  # fmt: skip
+    messages = registry()
+    return [
+        messages.decode_payload(messages.parse_envelope(r.value, max_bytes=1 << 20))
+        for r in outbox.records()
+    ]
+
+
 def invoiced_capture(order_id: str) -> CapturePayment:
     draft = InvoiceDraft(
         customer_id="c-1", country="DE",
@@ -282,15 +300,9 @@ def invoiced_capture(order_id: str) -> CapturePayment:
 async def test_a_capture_issues_its_invoice_and_a_refund_a_credit_note_once_each() -> None:
     store, documents = MemoryPaymentStore(), MemoryDocumentStore()
     gateway = FakeGateway(store)
-    clock = FixedClock(NOW)
 
-    async def batch(*commands: Any) -> None:
-        outbox = BatchOutbox(producer="payment", clock=clock)
-        items = [incoming(c, n=n) for n, c in enumerate(commands)]
-        await handle_commands(
-            store, gateway, Batch(None, outbox, clock), items,  # type: ignore[arg-type]
-            concurrency=4, documents=documents,
-        )  # fmt: skip
+    async def batch(*commands: Any) -> list[Message]:
+        return await run_documented(store, documents, gateway, *commands)
 
     await batch(authorize("o1"), authorize("o2"), invoiced_capture("o1"), capture("o2"))
     await batch(invoiced_capture("o1"))  # resent: answered again, invoiced once
@@ -309,20 +321,9 @@ async def test_a_capture_issues_its_invoice_and_a_refund_a_credit_note_once_each
 async def test_a_returns_refunds_move_money_in_parts_echo_the_return_and_credit_its_lines() -> None:
     store, documents = MemoryPaymentStore(), MemoryDocumentStore()
     gateway = FakeGateway(store)
-    clock = FixedClock(NOW)
 
     async def batch(*commands: Any) -> list[Message]:
-        outbox = BatchOutbox(producer="payment", clock=clock)
-        items = [incoming(c, n=n) for n, c in enumerate(commands)]
-        await handle_commands(
-            store, gateway, Batch(None, outbox, clock), items,  # type: ignore[arg-type]
-            concurrency=4, documents=documents,
-        )  # fmt: skip
-        messages = registry()
-        return [
-            messages.decode_payload(messages.parse_envelope(r.value, max_bytes=1 << 20))
-            for r in outbox.records()
-        ]
+        return await run_documented(store, documents, gateway, *commands)
 
     def returned(n: int, amount: int) -> RefundPayment:
         line = InvoiceLine(sku="TEE-BLK-M", quantity=1, unit_price_minor=amount)

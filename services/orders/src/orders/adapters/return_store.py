@@ -9,9 +9,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from orderflow_messaging.db import Connection, rows_affected
+from orderflow_messaging.db import Connection
 from orderflow_messaging.jsontext import json_text
 from orderflow_messaging.write_plan import WritePlan
+from orders.adapters.batch_writes import Write, apply_writes
 from orders.adapters.repository import ConcurrencyConflict
 from orders.application.return_book import ReturnBook, ReturnHistoryRow
 from orders.returns.state import ReceivedLine, ReturnCase, ReturnLine, ReturnStatus
@@ -177,20 +178,13 @@ class PgReturnStore:
     async def save(self, book: ReturnBook) -> None:
         created = [book.cases[r] for r in sorted(book.created)]
         changed = [book.cases[r] for r in sorted(book.changed)]
-        inserts = _insert_args(book, created)
-        updates = _update_args(book, changed)
-        history = _history_args(book.history)
-        if self._plan is not None:
-            self._plan.add(_INSERT, *inserts, expect=len(created))
-            self._plan.add(_UPDATE, *updates, expect=len(changed))
-            self._plan.add(_HISTORY, *history)
-            return
-        if created and rows_affected(await self._conn.execute(_INSERT, *inserts)) != len(created):
-            raise ConcurrencyConflict("a return of this request exists already")
-        if changed and rows_affected(await self._conn.execute(_UPDATE, *updates)) != len(changed):
-            raise ConcurrencyConflict("a return changed since it was loaded")
-        if book.history:
-            await self._conn.execute(_HISTORY, *history)
+        await apply_writes(self._conn, self._plan, (
+            Write(_INSERT, _insert_args(book, created), len(created),
+                  "a return of this request exists already"),
+            Write(_UPDATE, _update_args(book, changed), len(changed),
+                  "a return changed since it was loaded"),
+            Write(_HISTORY, _history_args(book.history)),
+        ))  # fmt: skip
 
 
 def _insert_args(book: ReturnBook, cases: list[ReturnCase]) -> list[list[object]]:

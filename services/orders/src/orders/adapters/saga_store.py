@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from orderflow_messaging.db import Connection, rows_affected
+from orderflow_messaging.db import Connection
 from orderflow_messaging.jsontext import json_text
 from orderflow_messaging.write_plan import WritePlan
+from orders.adapters.batch_writes import Write, apply_writes
 from orders.adapters.repository import ConcurrencyConflict, saga_data, saga_of
 from orders.application.ports import HistoryRow
 from orders.application.saga_batch import SagaBook
@@ -80,20 +81,13 @@ class PgSagaStore:
     async def save(self, book: SagaBook) -> None:
         created = [book.sagas[o] for o in sorted(book.created)]
         changed = [book.sagas[o] for o in sorted(book.changed)]
-        inserts, updates = _insert_args(created), _update_args(book, changed)
-        history = _history_args(book.history)
-        if self._plan is not None:
-            # Every part even when empty: one statement text, prepared once.
-            self._plan.add(_INSERT, *inserts, expect=len(created))
-            self._plan.add(_UPDATE, *updates, expect=len(changed))
-            self._plan.add(_HISTORY, *history)
-            return
-        if created and rows_affected(await self._conn.execute(_INSERT, *inserts)) != len(created):
-            raise ConcurrencyConflict("a saga of this batch was started concurrently")
-        if changed and rows_affected(await self._conn.execute(_UPDATE, *updates)) != len(changed):
-            raise ConcurrencyConflict("a saga of this batch changed since it was loaded")
-        if book.history:
-            await self._conn.execute(_HISTORY, *history)
+        await apply_writes(self._conn, self._plan, (
+            Write(_INSERT, _insert_args(created), len(created),
+                  "a saga of this batch was started concurrently"),
+            Write(_UPDATE, _update_args(book, changed), len(changed),
+                  "a saga of this batch changed since it was loaded"),
+            Write(_HISTORY, _history_args(book.history)),
+        ))  # fmt: skip
 
 
 def _insert_args(sagas: list[Saga]) -> list[list[object]]:

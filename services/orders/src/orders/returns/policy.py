@@ -57,9 +57,8 @@ def returned_so_far(earlier: Sequence[ReturnCase]) -> dict[int, int]:
     """Units per order line (by position) that returns still open or done hold."""
     held: dict[int, int] = {}
     for case in earlier:
-        if case.status.open:
-            for line in case.lines:
-                held[line.line_no] = held.get(line.line_no, 0) + line.quantity
+        for line, units in case.held():
+            held[line.line_no] = held.get(line.line_no, 0) + units
     return held
 
 

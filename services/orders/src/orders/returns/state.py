@@ -12,6 +12,7 @@ A return's life (each status but the waiting one has one command in flight)::
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
@@ -111,3 +112,26 @@ class ReturnCase:
 
     def line(self, sku: str) -> ReturnLine | None:
         return next((line for line in self.lines if line.sku == sku), None)
+
+    def allocate(self, received: Sequence[ReceivedLine]) -> list[tuple[ReturnLine, int]]:
+        """Received units of each SKU to the return's lines of it, in order."""
+        units: dict[str, int] = {}
+        for got in received:
+            units[got.sku] = units.get(got.sku, 0) + got.quantity
+        shares = []
+        for line in self.lines:
+            take = min(line.quantity, units.get(line.sku, 0))
+            if take:
+                shares.append((line, take))
+                units[line.sku] -= take
+        return shares
+
+    def held(self) -> list[tuple[ReturnLine, int]]:
+        """The units of the order this return holds: none once rejected or cancelled,
+        those received once its parcel came (the rest may be returned again), else all
+        it asked for."""
+        if not self.status.open:
+            return []
+        if self.received:
+            return self.allocate(self.received)
+        return [(line, line.quantity) for line in self.lines]

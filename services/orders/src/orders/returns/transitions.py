@@ -31,7 +31,6 @@ from orders.returns.state import (
     SELLABLE,
     ReceivedLine,
     ReturnCase,
-    ReturnLine,
     ReturnStatus,
 )
 from orders.saga.commands import Command
@@ -134,23 +133,9 @@ def on_received(
             return ReturnOutcome(case, note="received already", changed=False)
         raise ReturnRefused(f"the return is {case.status.value}: no parcel is expected")
     _check_receipt(case, received)
-    refund = sum(line.refund_minor(units) for line, units in allocate(case, received))
+    refund = sum(line.refund_minor(units) for line, units in case.allocate(received))
     got = case.evolve(received=tuple(received), refund_minor=refund)
     return _step(got, R.RECEIVED, now, policy, note=f"received; refund {refund}")
-
-
-def allocate(case: ReturnCase, received: Sequence[ReceivedLine]) -> list[tuple[ReturnLine, int]]:
-    """Received units of each SKU to the return's lines of it, in order."""
-    units: dict[str, int] = {}
-    for got in received:
-        units[got.sku] = units.get(got.sku, 0) + got.quantity
-    shares = []
-    for line in case.lines:
-        take = min(line.quantity, units.get(line.sku, 0))
-        if take:
-            shares.append((line, take))
-            units[line.sku] -= take
-    return shares
 
 
 def _check_receipt(case: ReturnCase, received: Sequence[ReceivedLine]) -> None:
@@ -228,7 +213,7 @@ def _credit_lines(case: ReturnCase) -> list[InvoiceLine]:
             unit_price_minor=line.unit_price_minor,
             discount_minor=line.discount_share(units),
         )
-        for line, units in allocate(case, case.received)
+        for line, units in case.allocate(case.received)
     ]
 
 

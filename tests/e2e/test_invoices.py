@@ -3,10 +3,16 @@ charged, a PDF that opens), a refund a credit note against it."""
 
 from __future__ import annotations
 
+import asyncio
+import io
+import uuid
 from typing import Any
 
+import asyncpg
 import httpx
 import pypdfium2 as pdfium
+
+from orderflow_cli import verify
 
 from .conftest import System, get_json, new_product, order_body, place, until
 
@@ -52,3 +58,45 @@ async def test_a_completed_order_is_invoiced_and_a_refund_credited(
         "credit_note", invoice["number"], 2380
     )  # fmt: skip
     assert note["number"].startswith("CN-")
+
+
+async def test_200_concurrent_captures_are_numbered_without_gaps_and_their_pdfs_render(
+    http: httpx.AsyncClient, system: System
+) -> None:
+    """200 orders at once through the whole saga: each capture's invoice gets its own
+    number, the series has no gap and no duplicate, and an invoice renders to a PNG."""
+    sku = await new_product(http, system, stock=250, price_minor=990)
+    gate = asyncio.Semaphore(32)
+
+    async def one() -> str:
+        key = str(uuid.uuid4())
+        body = order_body((sku, 1))
+        async with gate:
+            for _ in range(60):  # admission control may ask to come back: same key
+                response = await http.post(system.url("checkout") + "/orders", json=body,
+                                           headers={"Idempotency-Key": key})  # fmt: skip
+                if response.status_code == 202:
+                    return str(response.json()["order_id"])
+                assert response.status_code == 503, response.text
+                await asyncio.sleep(float(response.headers.get("Retry-After", "1")))
+        raise AssertionError("never admitted")
+
+    order_ids = await asyncio.gather(*(one() for _ in range(200)))
+    for order_id in order_ids:
+        assert (await until(http, system, order_id, timeout=180))["status"] == "COMPLETED"
+    numbers = []
+    for order_id in order_ids:
+        [invoice] = await _documents(http, system, order_id)
+        numbers.append(invoice["number"])
+    assert len(set(numbers)) == 200
+    conn = await asyncpg.connect(system.settings["DATABASE_URL"])
+    try:
+        # The whole series, these 200 among every other test's: 1..n, no gap or duplicate.
+        assert await verify._documents(conn) == []
+    finally:
+        await conn.close()
+    pdf = await http.get(system.url("payment") + f"/invoices/{numbers[0]}.pdf")
+    png = io.BytesIO()
+    pdfium.PdfDocument(pdf.content)[0].render(scale=1).to_pil().save(png, format="PNG")
+    assert png.getvalue().startswith(b"\x89PNG\r\n\x1a\n")
+    assert len(png.getvalue()) > 1000

@@ -16,9 +16,10 @@ from typing import Annotated, Literal, TypeVar
 
 from fastapi import APIRouter, Header, HTTPException
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from orderflow_contracts.common import Sku
 from orderflow_messaging.clock import Clock, IdFactory, new_message_id
 from orderflow_messaging.db import Connection, hot_pool
 from orderflow_messaging.outbox import BatchOutbox
@@ -31,7 +32,6 @@ from orders.returns.state import ReceivedLine, ReturnCase
 from orders.returns.transitions import ReturnRefused
 
 HEADER = "Idempotency-Key"
-Sku = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Z0-9-]+$")]
 T = TypeVar("T")
 
 
@@ -142,6 +142,7 @@ def build_returns_router(
     @router.post(
         "/orders/{order_id}/returns",
         status_code=201,
+        response_model=ReturnOut,
         responses={
             200: {"description": "a retry: the return its Idempotency-Key made"},
             409: {"description": "the Idempotency-Key was used for another request"},

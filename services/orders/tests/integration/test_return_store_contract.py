@@ -82,6 +82,7 @@ async def test_returns_load_back_equal_with_their_history_and_only_fresh_version
         got = before.evolve(
             status=ReturnStatus.RECEIVED, tracking_number="RL1", refund_minor=6680,
             received=(ReceivedLine("TEE", 2, "sellable"), ReceivedLine("SET", 1, "damaged")),
+            before=((0, 1),),
         )  # fmt: skip
         book.record(before, ReturnOutcome(got, note="received"), "received", None, T0)
         await store.save(book)
@@ -103,6 +104,7 @@ async def test_returns_load_back_equal_with_their_history_and_only_fresh_version
     expected = case(
         "R-1", status=ReturnStatus.RECEIVED, tracking_number="RL1", refund_minor=6680,
         received=(ReceivedLine("TEE", 2, "sellable"), ReceivedLine("SET", 1, "damaged")),
+        before=((0, 1),),
         version=2,
     )  # fmt: skip
     assert book.cases == {"R-1": expected}

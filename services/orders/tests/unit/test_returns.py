@@ -119,7 +119,10 @@ def test_refunds_of_a_line_in_parts_never_add_up_to_more_than_it_was_charged() -
     assert line.refund_minor(2) == 2 * 1990 - 300  # the whole line: exactly as charged
     assert line.refund_minor(1) == 1990 - 150
     odd = replace(line, line_quantity=3, line_discount_minor=100)
-    assert sum(odd.refund_minor(1) for _ in range(3)) <= 3 * 1990 - 100
+    # Unit by unit, each share continues from the units refunded before: 34 + 33 + 33.
+    parts = [odd.refund_minor(1, before) for before in range(3)]
+    assert parts == [1990 - 34, 1990 - 33, 1990 - 33]
+    assert sum(parts) == odd.refund_minor(3) == 3 * 1990 - 100
 
 
 def test_a_return_runs_label_receipt_refund_restock_with_one_event_per_status() -> None:
@@ -242,3 +245,14 @@ def test_a_book_versions_each_change_once() -> None:
                           "x", NOW, RETURNS)  # fmt: skip
     case = book.open(outcome, "fp", NOW)
     assert (case.version, book.created, book.fingerprints) == (1, {RID}, {RID: "fp"})
+
+
+def test_a_receipt_continues_the_discount_shares_from_units_other_returns_refunded() -> None:
+    issued = approved(**{"TEE-BLK-M": 1}).evolve(status=ReturnStatus.LABEL_ISSUED)
+    receipt = [ReceivedLine("TEE-BLK-M", 1, SELLABLE)]
+    first = on_received(issued, receipt, NOW, RETURNS).case
+    second = on_received(issued, receipt, NOW, RETURNS, before={0: 1}).case
+    assert first.refund_minor + second.refund_minor == 2 * 1990 - 300
+    (refund,) = commands_of(on_timeout(second, second.deadline or NOW, RETURNS))
+    assert isinstance(refund, RefundPayment)
+    assert [(ln.quantity, ln.discount_minor) for ln in refund.lines or []] == [(1, 150)]

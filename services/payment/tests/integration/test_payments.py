@@ -136,13 +136,17 @@ async def test_capture_refusals_are_replies_and_move_no_money(harness: Harness) 
     assert stored.status is PaymentStatus.AUTHORIZED, "a refused capture keeps the hold"
 
 
+# An order's own refund names no return.
+REFUNDED = {"order_id": "o1", "currency": "EUR", "return_id": None}
+
+
 async def test_void_after_capture_gives_the_money_back(harness: Harness) -> None:
     await harness.send(authorize("o1"), capture("o1"), void("o1"), void("o1"))
     assert await harness.replies("o1") == [
         ("PaymentAuthorized", (await harness.replies("o1"))[0][1]),
         ("PaymentCaptured", {"order_id": "o1", "amount_minor": 1000, "currency": "EUR"}),
-        ("PaymentRefunded", {"order_id": "o1", "amount_minor": 1000, "currency": "EUR"}),
-        ("PaymentRefunded", {"order_id": "o1", "amount_minor": 1000, "currency": "EUR"}),
+        ("PaymentRefunded", {**REFUNDED, "amount_minor": 1000}),
+        ("PaymentRefunded", {**REFUNDED, "amount_minor": 1000}),
     ]
     assert (await harness.ledger_rows("o1"))[-1] == ("idem:o1:void", "refund", 1000, "approved")
     stored = await harness.payment("o1")
@@ -150,15 +154,21 @@ async def test_void_after_capture_gives_the_money_back(harness: Harness) -> None
     assert (stored.status, stored.refunded_minor) == (PaymentStatus.REFUNDED, 1000)
 
 
-async def test_refund_gives_back_at_most_what_was_captured(harness: Harness) -> None:
+async def test_refunds_in_parts_give_back_at_most_what_was_captured(harness: Harness) -> None:
     await harness.send(authorize("o1"), capture("o1"), refund("o1", amount=400))
+    # Another refund (a return's, under its own key) asks for more than is left: the rest.
     await harness.send(refund("o1", key="o1:refund-more", amount=5000))
-    assert (await harness.replies("o1"))[-2:] == [
-        ("PaymentRefunded", {"order_id": "o1", "amount_minor": 400, "currency": "EUR"}),
-        ("PaymentRefunded", {"order_id": "o1", "amount_minor": 400, "currency": "EUR"}),
+    await harness.send(refund("o1", key="o1:refund-again", amount=100))  # nothing left
+    assert (await harness.replies("o1"))[-3:] == [
+        ("PaymentRefunded", {**REFUNDED, "amount_minor": 400}),
+        ("PaymentRefunded", {**REFUNDED, "amount_minor": 1000}),  # the total so far
+        ("PaymentRefunded", {**REFUNDED, "amount_minor": 1000}),
     ]
     refunds = [row for row in await harness.ledger_rows("o1") if row[1] == "refund"]
-    assert refunds == [("idem:o1:refund", "refund", 400, "approved")]
+    assert refunds == [
+        ("idem:o1:refund", "refund", 400, "approved"),
+        ("o1:refund-more", "refund", 600, "approved"),
+    ]
 
 
 async def test_refund_of_an_uncaptured_payment_voids_instead(harness: Harness) -> None:

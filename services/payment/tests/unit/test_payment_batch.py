@@ -5,6 +5,8 @@ and a failed call failing the whole batch without leaving a call running."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -353,3 +355,16 @@ async def test_a_returns_refunds_move_money_in_parts_echo_the_return_and_credit_
     # More than is left of the capture refunds the rest, never more.
     assert [r.amount_minor for r in await batch(returned(3, 900))] == [1000]  # type: ignore[attr-defined]
     assert store.payments["o1"].refunded_minor == 1000
+
+
+def test_an_orders_own_refund_fingerprints_as_before_returns_existed() -> None:
+    refund = RefundPayment(
+        order_id="o1", amount_minor=1000, currency="EUR", idempotency_key="o1:refund"
+    )
+    # As the payment service computed it before RefundPayment had return fields.
+    before = {"type": "RefundPayment", "order_id": "o1", "amount_minor": 1000,
+              "currency": "EUR", "idempotency_key": "o1:refund"}  # fmt: skip
+    canonical = json.dumps(before, sort_keys=True, separators=(",", ":"))
+    assert keyed(refund).fingerprint == hashlib.sha256(canonical.encode()).hexdigest()
+    returned = refund.model_copy(update={"return_id": "R-0000000000000001"})
+    assert keyed(returned).fingerprint != keyed(refund).fingerprint

@@ -91,6 +91,7 @@ def return_data(case: ReturnCase) -> dict[str, Any]:
         "received": [
             {"sku": r.sku, "quantity": r.quantity, "condition": r.condition} for r in case.received
         ],
+        "before": [list(pair) for pair in case.before],
     }
 
 
@@ -126,6 +127,7 @@ def return_of(row: Any) -> ReturnCase:
             ReceivedLine(r["sku"], r["quantity"], r["condition"]) for r in data["received"]
         ),
         refund_minor=row["refund_minor"],
+        before=tuple((int(n), int(u)) for n, u in data.get("before", ())),
         version=row["version"],
     )
 

@@ -21,7 +21,7 @@ from orders.adapters.saga_store import PgSagaStore
 from orders.application.return_book import emit_return
 from orders.returns import transitions
 from orders.returns.policy import ReturnPolicy, assess
-from orders.returns.state import ReceivedLine, ReturnCase
+from orders.returns.state import ReceivedLine, ReturnCase, ReturnStatus
 from orders.saga.state import Saga
 
 log = structlog.get_logger(__name__)
@@ -29,6 +29,12 @@ log = structlog.get_logger(__name__)
 _DELIVERED = """
     SELECT min(at) FROM saga_history WHERE order_id = $1 AND message_type = 'ShipmentDelivered'
 """
+
+
+# Returns whose refund was decided (their received units refunded, or being refunded).
+REFUNDING = frozenset(
+    {ReturnStatus.RECEIVED, ReturnStatus.REFUNDED, ReturnStatus.COMPLETED, ReturnStatus.FAILED}
+)
 
 
 class KeyReused(Exception):
@@ -109,10 +115,22 @@ async def receive_return(
     now: datetime,
     policy: ReturnPolicy,
 ) -> ReturnCase:
-    """LookupError for an unknown return, ReturnRefused (transitions.py)."""
+    """LookupError for an unknown return, ReturnRefused (transitions.py). Under the
+    order's saga lock (as a request), so the receipts of one order's returns are
+    refunded one after the other, each continuing the lines' discount shares from the
+    units the others refunded."""
+    found = await PgReturnStore(conn).get(return_id)
+    if found is None:
+        raise LookupError(return_id)
+    await PgSagaStore(conn).load_for_update([found.order_id])
+    before: dict[int, int] = {}
+    for other in await PgReturnStore(conn).of_order(found.order_id):
+        if other.return_id != return_id and other.status in REFUNDING:
+            for line, units in other.allocate(other.received):
+                before[line.line_no] = before.get(line.line_no, 0) + units
     return await _change(
         conn, outbox, return_id, now, "received",
-        lambda case: transitions.on_received(case, received, now, policy),
+        lambda case: transitions.on_received(case, received, now, policy, before),
     )  # fmt: skip
 
 

@@ -40,6 +40,10 @@ class ReturnStatus(StrEnum):
         return self not in (ReturnStatus.REJECTED, ReturnStatus.CANCELLED)
 
 
+def _share(discount: int, units: int, of: int) -> int:
+    return -(-discount * units // of)
+
+
 _TERMINAL = frozenset(
     {ReturnStatus.REJECTED, ReturnStatus.COMPLETED, ReturnStatus.CANCELLED, ReturnStatus.FAILED}
 )
@@ -62,13 +66,17 @@ class ReturnLine:
     components: tuple[tuple[str, int], ...] = ()
     line_no: int = 0  # the order line's position (a SKU may be on two lines)
 
-    def discount_share(self, units: int) -> int:
-        """The part of the line's discount on ``units`` of it, rounded up: refunds of a
-        line in parts never add up to more than the line was charged."""
-        return -(-self.line_discount_minor * units // self.line_quantity)
+    def discount_share(self, units: int, before: int = 0) -> int:
+        """The part of the line's discount on ``units`` of it, when ``before`` units of
+        the line were refunded already: the rounded-up share of all of them less that of
+        those before. Rounded up in the shop's favour, and cumulative, so a line refunded
+        in parts gives back exactly its discount in all, never more."""
+        return _share(self.line_discount_minor, before + units, self.line_quantity) - _share(
+            self.line_discount_minor, before, self.line_quantity
+        )
 
-    def refund_minor(self, units: int) -> int:
-        return units * self.unit_price_minor - self.discount_share(units)
+    def refund_minor(self, units: int, before: int = 0) -> int:
+        return units * self.unit_price_minor - self.discount_share(units, before)
 
     def stock(self, units: int) -> tuple[tuple[str, int], ...]:
         if not self.components:
@@ -105,6 +113,9 @@ class ReturnCase:
     tracking_number: str | None = None
     received: tuple[ReceivedLine, ...] = ()
     refund_minor: int = 0
+    # Per order line (by position): units other returns had refunded when this one's
+    # parcel came (its refund's discount shares continue from there).
+    before: tuple[tuple[int, int], ...] = ()
     version: int = 0
 
     def evolve(self, **changes: Any) -> ReturnCase:
@@ -125,6 +136,15 @@ class ReturnCase:
                 shares.append((line, take))
                 units[line.sku] -= take
         return shares
+
+    def refunds(self) -> list[tuple[ReturnLine, int, int]]:
+        """Each line's received units and what they refund (the discount shares
+        continuing from ``before``)."""
+        before = dict(self.before)
+        return [
+            (line, units, line.refund_minor(units, before.get(line.line_no, 0)))
+            for line, units in self.allocate(self.received)
+        ]
 
     def held(self) -> list[tuple[ReturnLine, int]]:
         """The units of the order this return holds: none once rejected or cancelled,

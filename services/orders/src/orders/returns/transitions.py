@@ -8,7 +8,7 @@ sent (shipping answers a cancel of any label, and refuses a create after a cance
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -49,6 +49,7 @@ class ReturnOutcome:
 
 
 Decide = Callable[[ReturnCase], ReturnOutcome]
+MAX_LINES = 100  # a command's lines at most (the contracts')
 
 
 class ReturnRefused(Exception):
@@ -125,16 +126,24 @@ def on_cancel(case: ReturnCase, reason: str, now: datetime, policy: ReturnPolicy
 
 
 def on_received(
-    case: ReturnCase, received: Sequence[ReceivedLine], now: datetime, policy: ReturnPolicy
+    case: ReturnCase,
+    received: Sequence[ReceivedLine],
+    now: datetime,
+    policy: ReturnPolicy,
+    before: Mapping[int, int] | None = None,
 ) -> ReturnOutcome:
-    """The warehouse's receipt: refund what came back (per line, as charged)."""
+    """The warehouse's receipt: refund what came back (per line, as charged; ``before``:
+    units per order line that other returns refunded already)."""
     if case.status is not R.LABEL_ISSUED:
         if case.received and sorted(case.received, key=_key) == sorted(received, key=_key):
             return ReturnOutcome(case, note="received already", changed=False)
         raise ReturnRefused(f"the return is {case.status.value}: no parcel is expected")
     _check_receipt(case, received)
-    refund = sum(line.refund_minor(units) for line, units in case.allocate(received))
-    got = case.evolve(received=tuple(received), refund_minor=refund)
+    got = case.evolve(received=tuple(received), before=tuple(sorted((before or {}).items())))
+    refund = sum(amount for _, _, amount in got.refunds())
+    got = got.evolve(refund_minor=refund)
+    if len(_returned(got)) > MAX_LINES:
+        raise ReturnRefused(f"more than {MAX_LINES} stock lines to take back: split the receipt")
     return _step(got, R.RECEIVED, now, policy, note=f"received; refund {refund}")
 
 
@@ -211,9 +220,9 @@ def _credit_lines(case: ReturnCase) -> list[InvoiceLine]:
             sku=line.sku,
             quantity=units,
             unit_price_minor=line.unit_price_minor,
-            discount_minor=line.discount_share(units),
+            discount_minor=units * line.unit_price_minor - refund,
         )
-        for line, units in case.allocate(case.received)
+        for line, units, refund in case.refunds()
     ]
 
 
@@ -250,7 +259,8 @@ def _cancel(case: ReturnCase, reason: str, now: datetime, policy: ReturnPolicy) 
 
 
 def _end(case: ReturnCase, status: ReturnStatus, outcome: str | None, note: str) -> ReturnOutcome:
-    done = case.evolve(status=status, attempt=0, deadline=None, outcome=outcome)
+    shown = outcome[:200] if outcome else None  # (a participant's reason may be long)
+    done = case.evolve(status=status, attempt=0, deadline=None, outcome=shown)
     return _moved(done, note=note)
 
 

@@ -45,11 +45,18 @@ OPERATIONS: dict[type[Command], Call] = {
 }
 
 
+# Optional fields added to a command after its keys were first stored.
+_LATER_OPTIONAL = ("return_id", "lines")
+
+
 def keyed(cmd: Command) -> KeyedRequest:
     """The key, and a fingerprint of everything else the command asks of the gateway.
     A capture's invoice is not part of it: a resend from before invoices (without one)
-    and one from after ask for the same money movement."""
-    asked = cmd.model_dump(mode="json", exclude={"invoice"})
+    and one from after ask for the same money movement. Nor are a refund's return fields
+    when it has none: an order's own refund fingerprints as it did before returns, so its
+    resend across the upgrade is the same request."""
+    unset = {name for name in _LATER_OPTIONAL if getattr(cmd, name, None) is None}
+    asked = cmd.model_dump(mode="json", exclude={"invoice", *unset})
     canonical = json.dumps({"type": cmd.TYPE, **asked}, sort_keys=True, separators=(",", ":"))
     fingerprint = hashlib.sha256(canonical.encode()).hexdigest()
     return KeyedRequest(cmd.idempotency_key, OPERATIONS[type(cmd)], cmd.order_id, fingerprint)

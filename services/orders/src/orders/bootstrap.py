@@ -16,6 +16,7 @@ from orderflow_service.timers import PeriodicTask
 from orders import metrics
 from orders.adapters.backlog import BacklogSampler
 from orders.adapters.repository import SagaRepository
+from orders.adapters.return_store import PgReturnStore
 from orders.application import returns_service, saga_service
 from orders.application.deadline_holds import DeadlineHolds, HoldClock, QueueSample
 from orders.application.unit_of_work import OrdersUnitOfWork
@@ -24,6 +25,7 @@ from orders.entrypoints.admin_http import build_admin_router
 from orders.entrypoints.http import build_router
 from orders.entrypoints.messages import PRODUCER, build_consumer
 from orders.entrypoints.returns_http import build_returns_router
+from orders.returns.state import ReturnStatus
 from orders.saga.state import SagaStatus
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -101,6 +103,10 @@ def build(settings: OrdersSettings, clock: Clock = utc_now) -> ServiceDefinition
         for status in SagaStatus:
             metrics.SAGAS.labels(status.value).set(counts.get(status.value, 0))
         metrics.PAST_DEADLINE.set(past)
+        async with (await hot_pool(engine).pool()).acquire() as raw:
+            returns = await PgReturnStore(raw).counts()
+        for state in ReturnStatus:
+            metrics.RETURNS.labels(state.value).set(returns.get(state.value, 0))
         return False
 
     tasks = [

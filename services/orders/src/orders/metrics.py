@@ -27,6 +27,12 @@ COMPENSATION_FAILURES = Counter(
     "Sagas that ended COMPENSATION_FAILED (money or goods need a human).",
 )
 SAGAS = Gauge("orderflow_sagas", "Sagas per status (sampled).", ["status"])
+RETURNS = Gauge("orderflow_returns", "Returns (RMA) per status (sampled).", ["status"])
+RETURN_FAILURES = Counter(
+    "orderflow_return_failures_total",
+    "Returns that ended failed: a refund, restock or label cancel out of retries (a "
+    "person settles it).",
+)
 PAST_DEADLINE = Gauge(
     "orderflow_sagas_past_deadline",
     "Running or compensating sagas whose step deadline has passed (sampled; a held "

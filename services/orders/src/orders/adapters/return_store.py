@@ -63,6 +63,7 @@ _HISTORY = """
               note, n)
     ORDER BY u.n
 """
+_COUNTS = "SELECT status, count(*) AS n FROM returns GROUP BY status"
 _READ_HISTORY = """
     SELECT return_id, order_id, at, kind, message_type, from_status, to_status, commands, note
     FROM return_history WHERE return_id = $1 ORDER BY id
@@ -159,6 +160,10 @@ class PgReturnStore:
 
     async def claim_due(self, now: datetime, limit: int) -> list[str]:
         return [row["return_id"] for row in await self._conn.fetch(_DUE, now, limit)]
+
+    async def counts(self) -> dict[str, int]:
+        """Returns per status (for the gauges)."""
+        return {row["status"]: int(row["n"]) for row in await self._conn.fetch(_COUNTS)}
 
     async def history(self, return_id: str) -> list[ReturnHistoryRow]:
         rows = await self._conn.fetch(_READ_HISTORY, return_id)

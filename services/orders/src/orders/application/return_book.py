@@ -14,6 +14,7 @@ from orderflow_messaging.envelope import Envelope
 from orderflow_messaging.errors import PermanentFailure
 from orderflow_messaging.outbox import BatchOutbox
 from orderflow_messaging.registry import Message
+from orders import metrics
 from orders.returns import transitions
 from orders.returns.policy import ReturnPolicy
 from orders.returns.state import ReturnCase, ReturnStatus
@@ -127,6 +128,7 @@ def emit_return(outbox: BatchOutbox, outcome: ReturnOutcome, causation: Envelope
 def _log_end(case: ReturnCase) -> None:
     if case.status is ReturnStatus.FAILED:
         # An alert: money or goods of a return need a person.
+        metrics.RETURN_FAILURES.inc()
         log.error("return_failed", return_id=case.return_id, reason=case.outcome)
     else:
         log.info("return_finished", return_id=case.return_id, status=case.status.value)

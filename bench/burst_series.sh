@@ -6,9 +6,12 @@
 # every other round: A B C / C B A ...): 45 s warm-up, 5 s at 50/s, then 5,000 orders at
 # once through the Kafka door. Results: WORKDIR/out/<n>-<commit>/latest.json; summary:
 #   .venv/bin/python -m bench.burst_summary WORKDIR/out
-# Stop the dev stack first: every run uses the default ports.
+# Stop the dev stack first: every run uses the default ports. SERIES_ARGS replaces the
+# benchmark's arguments (e.g. SERIES_ARGS="--mode http --http-rates 25,50 --no-ceilings"
+# for a series of the HTTP door's low steps).
 set -u
 work=$1; rounds=$2; shift 2
+args=${SERIES_ARGS:---mode kafka --no-ceilings --rates 50 --seconds 5 --warm-up 45 --burst 5000 --burst-timeout 300}
 repo=$(git rev-parse --show-toplevel)
 mkdir -p "$work/out"
 for c in "$@"; do
@@ -24,8 +27,8 @@ for r in $(seq 1 "$rounds"); do
     cd "$work/$c" || exit 1
     rm -rf .orderflow
     if .venv/bin/orderflow up > "$work/out/up-$n-$c.log" 2>&1; then
-      .venv/bin/python -m bench.run --mode kafka --no-ceilings --rates 50 --seconds 5 \
-        --warm-up 45 --burst 5000 --burst-timeout 300 --out "$work/out/$n-$c" > "$work/out/run-$n-$c.log" 2>&1
+      # shellcheck disable=SC2086 # the arguments are meant to split
+      .venv/bin/python -m bench.run $args --out "$work/out/$n-$c" > "$work/out/run-$n-$c.log" 2>&1
       echo "$(date +%T) run $n $c rc=$?"
     else
       echo "$(date +%T) run $n $c: the stack did not start"

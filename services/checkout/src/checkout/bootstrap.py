@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -13,7 +12,7 @@ from checkout.entrypoints.admission import Admission, Backlog, BacklogReader, Bo
 from checkout.entrypoints.http import build_router
 from checkout.entrypoints.messages import CONSUMER, build_consumer
 from orderflow_contracts import topics
-from orderflow_messaging.clock import Clock, IdFactory, utc_now
+from orderflow_messaging.clock import Clock, IdFactory, new_message_id, utc_now
 from orderflow_messaging.db import hot_pool
 from orderflow_messaging.lag import ConsumerLag
 from orderflow_service.runtime import ServiceDefinition, Subscription, service_engine
@@ -42,8 +41,11 @@ def build_admission(settings: CheckoutSettings, engine: AsyncEngine) -> Admissio
 
 
 def build(
-    settings: CheckoutSettings, clock: Clock = utc_now, new_id: IdFactory = uuid.uuid4
+    settings: CheckoutSettings, clock: Clock = utc_now, new_id: IdFactory = new_message_id
 ) -> ServiceDefinition:
+    # new_id: order ids and message ids, time-ordered (UUIDv7, 74 random bits): every
+    # service keys its rows by order id, and random keys scattered each insert over the
+    # whole of those indexes (more pages dirtied, more full-page images after checkpoints).
     engine = service_engine(settings, "checkout")
     copy_settings = settings.consumer.lingering(settings.copy_linger_ms)
     consumer = build_consumer(engine, copy_settings, clock)

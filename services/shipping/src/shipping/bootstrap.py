@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from uuid import uuid4
 
 from orderflow_contracts import topics
-from orderflow_messaging.clock import Clock, IdFactory, utc_now
+from orderflow_messaging.clock import Clock, IdFactory, new_message_id, utc_now
 from orderflow_service.runtime import ServiceDefinition, Subscription, service_engine
 from shipping.config import ShippingSettings
 from shipping.domain.carrier import SimulatedCarrier
@@ -18,8 +17,10 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def build(
-    settings: ShippingSettings, clock: Clock = utc_now, new_id: IdFactory = uuid4
+    settings: ShippingSettings, clock: Clock = utc_now, new_id: IdFactory = new_message_id
 ) -> ServiceDefinition:
+    # new_id: message and shipment ids, time-ordered like every service's (UUIDv7), so the
+    # outbox's and the readers' inbox indexes grow at their right edge.
     engine = service_engine(settings, "shipping")
     carrier = SimulatedCarrier()
     timings = settings.timings()

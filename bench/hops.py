@@ -1,14 +1,14 @@
 """Where an order's time goes, hop by hop, from the services' own outbox and inbox rows.
 
-For each message of a completed order (OrderPlaced, each command and reply):
-- ``commit_to_relay``: outbox ``created_at`` (the producing transaction's start) to
-  ``published_at`` (the start of the relay pass that sent it): the producing
-  transaction's own duration, then the wait for the relay;
-- ``relay_to_handled``: ``published_at`` to the saga-side consumer's inbox ``handled_at``
-  (the start of the consuming batch transaction): the relay's send and broker ack, the
-  fetch, and the wait behind earlier batches of that consumer.
-The consuming transaction's start is also the ``created_at`` of the message it sends,
-so the hops add up to the order's placed-to-completed time. Used by bench/run.py per
+For each message of a completed order (OrderPlaced, each command and reply),
+``commit_to_handled``: outbox ``created_at`` (the producing transaction's start) to the
+consumer's inbox ``handled_at`` (the start of the consuming batch transaction): the
+producing transaction's own duration, the wait for the relay, its send and the broker's
+acknowledgement, the fetch, and the wait behind earlier batches of that consumer. (When
+the relay published a row is not kept; its share is the relays' own histogram,
+``orderflow_outbox_commit_to_publish_seconds``.) The consuming transaction's start is also the
+``created_at`` of the message it sends, so the hops add up to the order's
+placed-to-completed time. Used by bench/run.py per
 step, and on its own against the running stack:
 
     .venv/bin/python -m bench.hops --last 500
@@ -53,14 +53,12 @@ async def hops(conn: asyncpg.Connection, order_ids: list[str]) -> list[dict[str,
     rows = []
     for producer, message_type, consumer in CHAIN:
         found = await conn.fetch(
-            f"SELECT extract(epoch FROM o.published_at - o.created_at) * 1000 AS relay, "  # noqa: S608
-            f"extract(epoch FROM i.handled_at - o.published_at) * 1000 AS handled "
+            f"SELECT extract(epoch FROM i.handled_at - o.created_at) * 1000 AS handled "  # noqa: S608
             f"FROM {producer}.outbox o JOIN {consumer}.inbox i "
             f"ON i.message_id = o.message_id AND i.consumer = $3 "
             f"WHERE o.correlation_id = ANY($1::text[]) AND o.message_type = $2",
             order_ids, message_type, consumer,
         )  # fmt: skip
-        relay = [float(r["relay"]) for r in found if r["relay"] is not None]
         handled = [float(r["handled"]) for r in found if r["handled"] is not None]
         rows.append(
             {
@@ -68,8 +66,7 @@ async def hops(conn: asyncpg.Connection, order_ids: list[str]) -> list[dict[str,
                 "from": producer,
                 "to": consumer,
                 "n": len(found),
-                "commit_to_relay_ms": _ms(relay),
-                "relay_to_handled_ms": _ms(handled),
+                "commit_to_handled_ms": _ms(handled),
             }
         )
     return rows
@@ -91,19 +88,14 @@ async def submit_to_checkout(
 
 def table(rows: list[dict[str, Any]]) -> str:
     lines = [
-        "| message | from -> to | commit->relay p50 / p99 ms | relay->handled p50 / p99 ms |",
-        "|---|---|---|---|",
+        "| message | from -> to | commit->handled p50 / p99 ms |",
+        "|---|---|---|",
     ]
     for r in rows:
-        c, h = r["commit_to_relay_ms"], r["relay_to_handled_ms"]
-        lines.append(
-            f"| {r['message']} | {r['from']} -> {r['to']} | {c['p50']} / {c['p99']} | "
-            f"{h['p50']} / {h['p99']} |"
-        )
-    sums = [
-        sum(r[k]["p50"] or 0 for r in rows) for k in ("commit_to_relay_ms", "relay_to_handled_ms")
-    ]
-    lines.append(f"| sum of medians | | {sums[0]:.0f} | {sums[1]:.0f} |")
+        h = r["commit_to_handled_ms"]
+        lines.append(f"| {r['message']} | {r['from']} -> {r['to']} | {h['p50']} / {h['p99']} |")
+    total = sum(r["commit_to_handled_ms"]["p50"] or 0 for r in rows)
+    lines.append(f"| sum of medians | | {total:.0f} |")
     return "\n".join(lines)
 
 

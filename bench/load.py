@@ -152,7 +152,7 @@ async def outbox_backlog(conn: asyncpg.Connection) -> int:
     total = 0
     for schema in await schemas_with(conn, "outbox"):
         total += await conn.fetchval(
-            f"SELECT count(*) FROM {schema}.outbox WHERE published_at IS NULL"  # noqa: S608
+            f"SELECT count(*) FROM {schema}.outbox_pending"  # noqa: S608
         )
     return int(total)
 

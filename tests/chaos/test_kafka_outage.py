@@ -41,7 +41,7 @@ def test_broker_stopped_then_killed(cluster: Cluster) -> None:
     assert codes == [202] * len(codes), f"checkout refused orders while Kafka was down: {codes}"
     waiting = query(
         cluster.admin_url,
-        "SELECT count(*) AS n FROM checkout.outbox WHERE published_at IS NULL",
+        "SELECT count(*) AS n FROM checkout.outbox_pending",
     )[0]["n"]
     assert waiting > 0, "orders accepted during the outage should wait in the outbox"
 

@@ -58,7 +58,7 @@ async def test_timeline_shows_every_message_of_an_order_in_order(
     placed = entries[0]
     assert placed["version"] == 4
     assert {h["consumer"] for h in placed["handled_by"]} == {"orders", "history", "catalog"}
-    assert all(e["published_at"] for e in entries)
+    assert all(e["published"] for e in entries)
     unknown = await asyncio.to_thread(
         subprocess.run, [ORDERFLOW, "timeline", "no-such-order"],
         capture_output=True, text=True, timeout=60, check=False,

@@ -567,7 +567,7 @@ async def _outboxes(conn: asyncpg.Connection) -> list[str]:
     problems = []
     for schema in await schemas_with(conn, "outbox"):
         pending = await conn.fetchval(
-            f"SELECT count(*) FROM {schema}.outbox WHERE published_at IS NULL"  # noqa: S608
+            f"SELECT count(*) FROM {schema}.outbox_pending"  # noqa: S608
         )
         if pending:
             problems.append(f"{schema}: {pending} outbox rows not yet published")
@@ -598,8 +598,9 @@ async def _handled(conn: asyncpg.Connection) -> list[str]:
             continue
         rows = await conn.fetch(
             f"SELECT o.message_id, o.message_type FROM {producer}.outbox o "  # noqa: S608
-            f"WHERE o.topic = $1 AND o.published_at < now() - interval '5 seconds' "
-            f"AND o.published_at > now() - $2::interval "
+            f"WHERE o.topic = $1 AND o.created_at < now() - interval '5 seconds' "
+            f"AND o.created_at > now() - $2::interval "
+            f"AND NOT EXISTS (SELECT 1 FROM {producer}.outbox_pending p WHERE p.id = o.id) "
             f"AND NOT EXISTS (SELECT 1 FROM {consumer}.inbox i WHERE i.message_id = o.message_id) "
             f"LIMIT 20",
             topic,

@@ -463,8 +463,8 @@ async def _dead_letters_pending(conn: asyncpg.Connection, schema: str) -> bool:
         return False
     return bool(
         await conn.fetchval(
-            f"SELECT EXISTS (SELECT 1 FROM {schema}.outbox WHERE published_at IS NULL "  # noqa: S608
-            f"AND right(topic, 4) = $1)",
+            f"SELECT EXISTS (SELECT 1 FROM {schema}.outbox_pending p "  # noqa: S608
+            f"JOIN {schema}.outbox o ON o.id = p.id WHERE right(o.topic, 4) = $1)",
             dl.DLQ_SUFFIX,
         )
     )

@@ -1,10 +1,11 @@
 """Housekeeping: published outbox rows and inbox rows do not stay forever.
 
-Every service prunes, in bounded batches, the outbox rows published longer ago than
-``RETENTION_MESSAGES_S`` and the inbox rows handled longer ago than that (the inbox rows
-of dead-lettered messages after ``RETENTION_DEAD_LETTERS_S``, so a redrive weeks later
-is still recognised); a service may add tables of its own with their own window (the
-coordinator's saga history, ``RETENTION_HISTORY_S``).
+Every service prunes, in bounded batches, the published outbox rows written longer ago
+than ``RETENTION_MESSAGES_S`` (never a pending one) and the inbox rows handled longer
+ago than that (the inbox rows of dead-lettered messages after
+``RETENTION_DEAD_LETTERS_S``, so a redrive weeks later is still recognised); a
+service may add tables of its own with their own window (the coordinator's saga
+history, ``RETENTION_HISTORY_S``).
 
 Why the window must be longer than the retention of every topic the service consumes:
 the inbox is how a consumer recognises a record it has handled. Kafka can deliver a
@@ -69,7 +70,8 @@ class RetentionTooShort(RuntimeError):
 @dataclass(frozen=True)
 class AgedTable:
     """A table whose rows are pruned oldest first by a growing ``id_column`` (an
-    identity), once ``time_column`` is older than ``retention_s`` (NULL: never)."""
+    identity), once ``time_column`` (a column or an expression over the row) is older
+    than ``retention_s`` (NULL: never)."""
 
     table: str
     id_column: str
@@ -93,6 +95,12 @@ def check_retention(settings: RetentionSettings, topic_retention_ms: dict[str, i
             )
 
 
+# An outbox row's age once published; NULL (never pruned) while it is pending. (When
+# the broker acknowledged it is not kept: retention is days, the relay takes seconds.)
+_PUBLISHED_AT = (
+    "CASE WHEN EXISTS (SELECT 1 FROM outbox_pending p WHERE p.id = outbox.id) "
+    "THEN NULL ELSE created_at END"
+)
 # The oldest rows by id; those old enough go. (Scanning a time column instead would
 # need another index on a hot table: ids grow with time, so the id order is the age
 # order, near enough for a retention measured in days.)
@@ -139,7 +147,7 @@ class Housekeeping:
     ) -> None:
         self._settings = settings
         self._schema = schema
-        outbox = AgedTable("outbox", "id", "published_at", settings.messages_s)
+        outbox = AgedTable("outbox", "id", _PUBLISHED_AT, settings.messages_s)
         self._aged = (outbox, *extra)
         self._lock_key = int.from_bytes(
             hashlib.blake2b(f"orderflow-housekeeping:{schema}".encode(), digest_size=8).digest(),

@@ -252,10 +252,15 @@ class OutboxBacklog:
     oldest_s: float
 
 
-# Served by the partial "pending" index: cheap while the backlog is small.
+# Cheap while the backlog is small: the pending table holds only the backlog (and the
+# dead versions vacuum has not taken yet). Ids follow insertion, so the oldest pending
+# row is the one with the smallest id.
 _BACKLOG = """
-    SELECT count(*) AS pending, extract(epoch FROM now() - min(created_at)) AS oldest_s
-    FROM outbox WHERE published_at IS NULL
+    SELECT count(*) AS pending,
+           extract(epoch FROM now() - (
+               SELECT created_at FROM outbox WHERE id = (SELECT min(id) FROM outbox_pending)
+           )) AS oldest_s
+    FROM outbox_pending
 """
 
 

@@ -1,4 +1,4 @@
-"""The outbox relay: publishes committed outbox rows to Kafka, then marks them.
+"""The outbox relay: publishes committed outbox rows to Kafka, then marks them published.
 
 Order and safety:
 - Rows are split into OUTBOX_SLOTS by key. A relay publishes a slot only while it holds
@@ -11,14 +11,15 @@ Order and safety:
   statements, both outside a transaction block: claim the held slots' pending rows,
   then, after the broker acknowledged them, mark them. (With transaction-scoped locks,
   a pass was five round trips: BEGIN, lock, claim, mark, COMMIT.)
-- A row is marked published only after the broker acknowledged it (acks=all, idempotent
-  producer). A crash between the two republishes the row: consumers' inboxes absorb it.
-  Under load the marks of several passes go together, at most every
-  ``KAFKA_RELAY_MARK_INTERVAL_MS`` (one UPDATE and one commit instead of one per pass);
-  until then the relay leaves the rows it sent out of its claims. ``published_at`` is
-  when the broker acknowledged the row, whenever the mark is written.
-- Rows are selected by ``published_at IS NULL``, never by a high-water mark, so a row
-  whose transaction committed late is never skipped. The claim's snapshot is taken
+- A row is pending while its id is in ``outbox_pending`` (a trigger adds it with the
+  outbox row); marking it published deletes that narrow row, and the outbox row itself
+  is never updated. A row is marked only after the broker acknowledged it (acks=all,
+  idempotent producer). A crash between the two republishes the row: consumers' inboxes
+  absorb it. Under load the marks of several passes go together, at most every
+  ``KAFKA_RELAY_MARK_INTERVAL_MS`` (one DELETE and one commit instead of one per pass);
+  until then the relay leaves the rows it sent out of its claims.
+- Rows are selected by being pending, never by a high-water mark, so a row whose
+  transaction committed late is never skipped. The claim's snapshot is taken
   after the slot's lock is held, and a relay gives a lock up only when its session ends
   (after its marks committed, or never to publish again): no relay sees rows another
   has published as still pending.
@@ -34,7 +35,6 @@ import hashlib
 import random
 import time
 from collections.abc import Sequence
-from datetime import UTC, datetime
 
 import asyncpg
 import structlog
@@ -81,17 +81,19 @@ _LOCK_FREE_SLOTS = """
 """
 # While a relay does not hold every slot (another relay does), how often it tries them.
 LOCK_RETRY_S = 0.5
-# Rows this relay sent but has not marked yet ($3) are not claimed again.
+# Rows this relay sent but has not marked yet ($3) are not claimed again. The pending
+# ids first, then their rows by primary key: as one join, the planner merged the whole
+# outbox's primary key with the pending ids (bench/outbox_marks.py).
 _CLAIM = """
     SELECT id, topic, key, value, headers, created_at FROM outbox
-    WHERE published_at IS NULL AND slot = ANY($1::int2[]) AND id <> ALL($3::bigint[])
-    ORDER BY id LIMIT $2
+    WHERE id = ANY(ARRAY(
+        SELECT id FROM outbox_pending
+        WHERE slot = ANY($1::int2[]) AND id <> ALL($3::bigint[])
+        ORDER BY id LIMIT $2
+    ))
+    ORDER BY id
 """
-_MARK = """
-    UPDATE outbox SET published_at = u.at
-    FROM unnest($1::bigint[], $2::timestamptz[]) AS u(id, at)
-    WHERE outbox.id = u.id
-"""
+_MARK = "DELETE FROM outbox_pending WHERE id = ANY($1::bigint[])"
 
 
 class OutboxRelay:
@@ -120,8 +122,8 @@ class OutboxRelay:
         self._owned: set[int] = set()
         self._locks_tried_at = -LOCK_RETRY_S
         self._lock_keys = slot_lock_keys(schema)
-        # Sent (acknowledged) rows not marked yet: id -> when acknowledged.
-        self._unmarked: dict[int, datetime] = {}
+        # The ids of sent (acknowledged) rows not marked yet.
+        self._unmarked: set[int] = set()
         self._marked_at = time.monotonic()
         self._partitions = Partitions()
 
@@ -208,8 +210,7 @@ class OutboxRelay:
             # a connection in an unknown state could block them for good.
             await self.release_slots()
             raise
-        acknowledged = datetime.now(UTC)
-        self._unmarked.update((row["id"], acknowledged) for row in rows)
+        self._unmarked.update(row["id"] for row in rows)
         self._observe(rows)
         return len(rows)
 
@@ -222,16 +223,15 @@ class OutboxRelay:
         self._marked_at = time.monotonic()
         if not self._unmarked:
             return
-        sent = self._unmarked
+        sent = list(self._unmarked)
         conn = await self._connection()
         try:
-            await conn.execute(_MARK, list(sent), list(sent.values()))
+            await conn.execute(_MARK, sent)
         except BaseException:
             await self.release_slots()
             raise
         crashpoint("relay.after_mark")
-        for row_id in sent.keys() & self._unmarked.keys():
-            del self._unmarked[row_id]
+        self._unmarked.difference_update(sent)
 
     async def _mark_quietly(self) -> None:
         """Mark now; a failure leaves the rows to the next mark (or, if this relay never

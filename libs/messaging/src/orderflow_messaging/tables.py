@@ -46,13 +46,18 @@ outbox = Table(
     Column("message_type", Text, nullable=True),
     Column("correlation_id", Text, nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    Column("published_at", DateTime(timezone=True), nullable=True),
-    Index(
-        "outbox_pending",
-        "slot",
-        "id",
-        postgresql_where=text("published_at IS NULL"),
-    ),
+)
+
+# The outbox rows not yet published: one narrow row each, added by a trigger on the
+# outbox's inserts (every way of writing the outbox), deleted by the relay once the
+# broker acknowledged the row. The outbox row itself is never updated: marking it
+# published was a non-HOT update (a new copy of the whole row, two index entries, a
+# dead version), a quarter of the WAL of an order (docs/performance.md).
+outbox_pending = Table(
+    "outbox_pending",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("slot", SmallInteger, nullable=False),
 )
 
 inbox = Table(
@@ -123,6 +128,22 @@ def _notify_ddl(channel_sql: str) -> list[str]:
 
 
 _NOTIFY_DDL = _notify_ddl(f"'{OUTBOX_CHANNEL}_' || current_schema()")
+# One statement trigger (with the statement's new rows as a table) instead of a row
+# trigger: a consumer batch inserts all its outbox rows in one statement.
+_PENDING_DDL = [
+    """
+    CREATE OR REPLACE FUNCTION outbox_pend() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        INSERT INTO outbox_pending (id, slot) SELECT id, slot FROM added;
+        RETURN NULL;
+    END $$
+    """,
+    "DROP TRIGGER IF EXISTS outbox_pend ON outbox",
+    """
+    CREATE TRIGGER outbox_pend AFTER INSERT ON outbox REFERENCING NEW TABLE AS added
+    FOR EACH STATEMENT EXECUTE FUNCTION outbox_pend()
+    """,
+]
 # Before migration 'outbox channel per schema': one channel for every schema.
 _SHARED_CHANNEL_NOTIFY_DDL = _notify_ddl(f"'{OUTBOX_CHANNEL}'")
 
@@ -140,11 +161,49 @@ _LATER_INDEXES = ["CREATE INDEX IF NOT EXISTS inbox_handled_at ON inbox (handled
 
 def create_messaging_tables(connection: Connection) -> None:
     """Create the messaging tables and indexes that are missing and (re)create the relay
-    wake-up trigger (sync: Alembic's form). Idempotent, so a later migration can call it
-    again to add what was introduced since."""
+    wake-up and pending triggers (sync: Alembic's form). Idempotent, so a later migration
+    can call it again to add what was introduced since, and it moves an outbox of the
+    earlier shape (``published_at``) to the pending table."""
+    earlier = _has_column(connection, "outbox", "published_at")
+    if earlier:  # its partial index has the name the pending table takes
+        connection.exec_driver_sql("DROP INDEX IF EXISTS outbox_pending")
     metadata.create_all(connection)
-    for statement in [*_LATER_INDEXES, *_NOTIFY_DDL]:
+    for statement in [*_LATER_INDEXES, *_NOTIFY_DDL, *_PENDING_DDL]:
         connection.exec_driver_sql(statement)
+    if earlier:
+        connection.exec_driver_sql(
+            "INSERT INTO outbox_pending (id, slot) SELECT id, slot FROM outbox "
+            "WHERE published_at IS NULL ON CONFLICT DO NOTHING"
+        )
+        connection.exec_driver_sql("ALTER TABLE outbox DROP COLUMN published_at")
+
+
+def restore_published_at(connection: Connection) -> None:
+    """Downgrade of the migration that added ``outbox_pending``: the outbox gets its
+    ``published_at`` back (a published row's is its ``created_at``: when it was
+    acknowledged was not kept) and the partial index of pending rows."""
+    connection.exec_driver_sql("DROP TRIGGER IF EXISTS outbox_pend ON outbox")
+    connection.exec_driver_sql("DROP FUNCTION IF EXISTS outbox_pend()")
+    connection.exec_driver_sql("ALTER TABLE outbox ADD COLUMN published_at timestamptz")
+    connection.exec_driver_sql(
+        "UPDATE outbox o SET published_at = o.created_at "
+        "WHERE NOT EXISTS (SELECT 1 FROM outbox_pending p WHERE p.id = o.id)"
+    )
+    connection.exec_driver_sql("DROP TABLE outbox_pending")
+    connection.exec_driver_sql(
+        "CREATE INDEX outbox_pending ON outbox (slot, id) WHERE published_at IS NULL"
+    )
+
+
+def _has_column(connection: Connection, table: str, column: str) -> bool:
+    found = connection.execute(
+        text(
+            "SELECT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = "
+            "current_schema() AND table_name = :table AND column_name = :column)"
+        ),
+        {"table": table, "column": column},
+    )
+    return bool(found.scalar())
 
 
 def drop_inbox_age_index(connection: Connection) -> None:
@@ -154,4 +213,5 @@ def drop_inbox_age_index(connection: Connection) -> None:
 
 def drop_messaging_tables(connection: Connection) -> None:
     connection.exec_driver_sql("DROP FUNCTION IF EXISTS outbox_notify() CASCADE")
+    connection.exec_driver_sql("DROP FUNCTION IF EXISTS outbox_pend() CASCADE")
     metadata.drop_all(connection)

@@ -64,14 +64,14 @@ async def test_crash_between_publish_and_mark_duplicates_are_absorbed(
     crashed = await asyncio.to_thread(_relay_process, harness, "relay.after_publish")
     assert crashed.returncode == CRASH_EXIT_CODE, crashed.stderr
     # Published, but the crash came before the mark: every row is still pending.
-    assert await harness.scalar("SELECT count(*) FROM outbox WHERE published_at IS NULL") == 5
+    assert await harness.scalar("SELECT count(*) FROM outbox_pending") == 5
     # The relay died after the broker acknowledged its first slot's rows.
     before_crash = len(await read_all(kafka_bootstrap, harness.topic, expect=5, timeout=5))
     assert before_crash >= 1
 
     clean = await asyncio.to_thread(_relay_process, harness, "")
     assert clean.returncode == 0, clean.stderr
-    assert await harness.scalar("SELECT count(*) FROM outbox WHERE published_at IS NULL") == 0
+    assert await harness.scalar("SELECT count(*) FROM outbox_pending") == 0
     total = 5 + before_crash
     assert len(await read_all(kafka_bootstrap, harness.topic, expect=total)) == total
 

@@ -25,16 +25,18 @@ async def conn(messaging_db: SchemaDatabase) -> AsyncIterator[Connection]:
         yield connection
 
 
-async def add_outbox(conn: Connection, created: datetime, published: datetime | None) -> int:
-    return int(
+async def add_outbox(conn: Connection, created: datetime, *, published: bool) -> int:
+    row_id = int(
         await conn.fetchval(
-            "INSERT INTO outbox (message_id, topic, key, value, headers, slot, created_at, "
-            "published_at) VALUES ($1, 't', 'k', 'v', '[]', 0, $2, $3) RETURNING id",
+            "INSERT INTO outbox (message_id, topic, key, value, headers, slot, created_at) "
+            "VALUES ($1, 't', 'k', 'v', '[]', 0, $2) RETURNING id",
             uuid.uuid4(),
             created,
-            published,
         )
     )
+    if published:  # as the relay marks a row it sent
+        await conn.execute("DELETE FROM outbox_pending WHERE id = $1", row_id)
+    return row_id
 
 
 async def add_inbox(conn: Connection, handled: datetime, status: str = "processed") -> uuid.UUID:
@@ -56,9 +58,9 @@ async def ids(conn: Connection, sql: str) -> set[object]:
 async def test_old_published_rows_and_old_inbox_rows_go_the_rest_stays(
     conn: Connection, messaging_db: SchemaDatabase
 ) -> None:
-    old_published = await add_outbox(conn, NOW - 10 * DAY, NOW - 10 * DAY)
-    old_pending = await add_outbox(conn, NOW - 10 * DAY, None)  # never published: kept
-    young_published = await add_outbox(conn, NOW - DAY, NOW - DAY)
+    old_published = await add_outbox(conn, NOW - 10 * DAY, published=True)
+    old_pending = await add_outbox(conn, NOW - 10 * DAY, published=False)  # never published: kept
+    young_published = await add_outbox(conn, NOW - DAY, published=True)
     old_processed = await add_inbox(conn, NOW - 10 * DAY)
     old_ignored = await add_inbox(conn, NOW - 10 * DAY, "ignored")
     young_processed = await add_inbox(conn, NOW - DAY)
@@ -85,7 +87,7 @@ async def test_a_pass_is_bounded_and_the_next_takes_the_rest(
     conn: Connection, messaging_db: SchemaDatabase
 ) -> None:
     for _ in range(25):
-        await add_outbox(conn, NOW - 10 * DAY, NOW - 10 * DAY)
+        await add_outbox(conn, NOW - 10 * DAY, published=True)
         await add_inbox(conn, NOW - 10 * DAY)
     keeper = Housekeeping(RetentionSettings(batch_rows=10), schema=messaging_db.schema)
 
@@ -126,26 +128,26 @@ async def test_a_service_table_with_its_own_window(
 
 
 async def test_replicas_take_turns(conn: Connection, messaging_db: SchemaDatabase) -> None:
-    await add_outbox(conn, NOW - 10 * DAY, NOW - 10 * DAY)
+    await add_outbox(conn, NOW - 10 * DAY, published=True)
     keeper = Housekeeping(RetentionSettings(), schema=messaging_db.schema)
     pool = await hot_pool(messaging_db.engine).pool()
     async with pool.acquire() as other, other.transaction():
         # The other replica's pass holds the schema's lock until its transaction ends.
         assert await keeper.prune(other) == {"outbox": 1, "inbox": 0}
         assert await keeper.prune(conn) == {}
-    await add_outbox(conn, NOW - 10 * DAY, NOW - 10 * DAY)
+    await add_outbox(conn, NOW - 10 * DAY, published=True)
     assert await keeper.prune(conn) == {"outbox": 1, "inbox": 0}
 
 
 async def test_turned_off_it_prunes_nothing(conn: Connection, messaging_db: SchemaDatabase) -> None:
-    await add_outbox(conn, NOW - 10 * DAY, NOW - 10 * DAY)
+    await add_outbox(conn, NOW - 10 * DAY, published=True)
     keeper = Housekeeping(RetentionSettings(enabled=False), schema=messaging_db.schema)
     assert await keeper.prune(conn) == {}
     assert await conn.fetchval("SELECT count(*) FROM outbox") == 1
 
 
 async def test_table_sizes_are_reported(conn: Connection, messaging_db: SchemaDatabase) -> None:
-    await add_outbox(conn, NOW, None)
+    await add_outbox(conn, NOW, published=False)
     keeper = Housekeeping(RetentionSettings(), schema=messaging_db.schema)
     sizes = await keeper.observe_sizes(conn)
     assert {"outbox", "inbox", "parked_keys", "delivery_attempts"} <= sizes.keys()

@@ -26,7 +26,7 @@ async def test_outbox_to_inbox_round_trip(harness: Harness, kafka_bootstrap: str
     # An optimistic consumer's handler records ``handled`` only in a transaction block:
     # every batch here committed as one statement, none had to run again.
     assert harness.handled == ([] if harness.optimistic else ids_in(harness.handled, ids))
-    assert await harness.scalar("SELECT count(*) FROM outbox WHERE published_at IS NULL") == 0
+    assert await harness.scalar("SELECT count(*) FROM outbox_pending") == 0
     assert await harness.scalar("SELECT count(*) FROM inbox WHERE status = 'processed'") == 12
     records = await read_all(kafka_bootstrap, harness.topic, expect=12)
     assert len(records) == 12

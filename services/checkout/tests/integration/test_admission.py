@@ -69,7 +69,7 @@ async def test_refused_past_the_outbox_bound_with_retry_after_and_nothing_stored
             assert await checkout.count("outbox") == 3
 
             async with checkout.engine.begin() as conn:  # the relay caught up
-                await conn.exec_driver_sql("UPDATE outbox SET published_at = now()")
+                await conn.exec_driver_sql("DELETE FROM outbox_pending")
             await door[0].tick()
             assert (await checkout.place(key="k-late")).status_code == 202
             assert await checkout.count("orders") == 4

@@ -1,6 +1,7 @@
 """`orderflow timeline ORDER_ID`: every event and command of one order across all
 services, in order, from the services' own logs of what they sent (outbox) and handled
-(inbox): service, topic, type and version, when it was sent, published and handled."""
+(inbox): service, topic, type and version, when it was sent, whether it is published yet,
+and when each consumer handled it."""
 
 from __future__ import annotations
 
@@ -19,8 +20,9 @@ async def timeline(admin_url: str, order_id: str) -> list[dict[str, Any]]:
         sent = []
         for schema in await schemas_with(conn, "outbox"):
             rows = await conn.fetch(
-                f"SELECT message_id, topic, message_type, created_at, published_at, value "  # noqa: S608
-                f"FROM {schema}.outbox WHERE correlation_id = $1",
+                f"SELECT o.message_id, o.topic, o.message_type, o.created_at, o.value, "  # noqa: S608
+                f"NOT EXISTS (SELECT 1 FROM {schema}.outbox_pending p WHERE p.id = o.id) "
+                f"AS published FROM {schema}.outbox o WHERE o.correlation_id = $1",
                 order_id,
             )
             sent += [_entry(schema, row) for row in rows]
@@ -45,7 +47,7 @@ def _entry(service: str, row: Any) -> dict[str, Any]:
         "type": row["message_type"],
         "version": version,
         "sent_at": _iso(row["created_at"]),
-        "published_at": _iso(row["published_at"]),
+        "published": row["published"],
     }
 
 

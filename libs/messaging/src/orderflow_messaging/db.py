@@ -96,8 +96,8 @@ async def _keep_session(conn: Connection) -> None:
     """asyncpg's default reset on release is a round trip per transaction (advisory
     unlock, CLOSE ALL, UNLISTEN *, RESET ALL). The hot path leaves no session state: it
     sets no session settings, the relay's listener removes itself, and the relay
-    unlocks its session advisory locks before its connection goes back (or terminates
-    the connection). asyncpg still rolls back an open transaction and drops
+    unlocks its session advisory locks and resets its one setting before its connection
+    goes back (or terminates the connection). asyncpg still rolls back an open transaction and drops
     client-side listeners before calling this."""
     del conn
 

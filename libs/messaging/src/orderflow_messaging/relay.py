@@ -94,6 +94,14 @@ _CLAIM = """
     ORDER BY id
 """
 _MARK = "DELETE FROM outbox_pending WHERE id = ANY($1::bigint[])"
+# The pending table churns: every row is deleted seconds after its insert, and until
+# autovacuum comes (a minute) its pages hold mostly dead rows. A plan made while it was
+# small scans it whole, and a prepared statement keeps that plan: in a burst, checkout's
+# relay claimed and marked by sequential scans over ~10,000 dead rows. Through the
+# primary key a scan steps over dead entries (and marks them, so the next one skips
+# them). The pool does not reset sessions (db.py): the relay undoes it before release.
+_SESSION = "SET enable_seqscan = off"
+_SESSION_END = "SELECT pg_advisory_unlock_all(); RESET enable_seqscan"
 
 
 class OutboxRelay:
@@ -254,7 +262,7 @@ class OutboxRelay:
         if _gone(conn):
             return  # the server closed it, and asyncpg took it back: the locks went with it
         try:
-            await conn.execute("SELECT pg_advisory_unlock_all()", timeout=5)
+            await conn.execute(_SESSION_END, timeout=5)
         except Exception:
             with contextlib.suppress(Exception):
                 conn.terminate()  # the session ends, and its locks with it
@@ -267,7 +275,15 @@ class OutboxRelay:
             if self._conn is not None:
                 await self.release_slots()
             pool = await self._pool.pool()
-            self._conn = await pool.acquire()
+            conn = await pool.acquire()
+            try:
+                await conn.execute(_SESSION)
+            except BaseException:
+                conn.terminate()  # whether the setting took is unknown: the session goes
+                with contextlib.suppress(Exception):
+                    await pool.release(conn)  # type: ignore[arg-type]
+                raise
+            self._conn = conn
         return self._conn
 
     async def _take_free_slots(self, conn: Connection) -> None:

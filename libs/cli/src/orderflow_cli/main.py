@@ -379,7 +379,8 @@ def timeline_cmd(
         raise typer.Exit(1)
     table = Table("sent at", "service", "topic", "message", "handled by", title=order_id)
     for e in entries:
-        handled = ", ".join(f"{h['consumer']} ({h['status']})" for h in e["handled_by"]) or "-"
+        handled = ", ".join(f"{h['consumer']} ({h['status']})" for h in e["handled_by"])
+        handled = handled or ("-" if e["published"] else "(not published yet)")
         table.add_row(e["sent_at"][11:23], e["service"], e["topic"],
                       f"{e['type']} v{e['version']}", handled)  # fmt: skip
     console.print(table)

@@ -94,11 +94,11 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
 
 async def _keep_session(conn: Connection) -> None:
     """asyncpg's default reset on release is a round trip per transaction (advisory
-    unlock, CLOSE ALL, UNLISTEN *, RESET ALL). The hot path leaves no session state: it
-    sets no session settings, the relay's listener removes itself, and the relay
-    unlocks its session advisory locks and resets its one setting before its connection
-    goes back (or terminates the connection). asyncpg still rolls back an open transaction and drops
-    client-side listeners before calling this."""
+    unlock, CLOSE ALL, UNLISTEN *, RESET ALL). The hot path leaves no session state:
+    the relay's listener removes itself, and the relay (the one user of a session
+    setting) unlocks its session advisory locks and resets its setting before its
+    connection goes back (or terminates the connection). asyncpg still rolls back an
+    open transaction and drops client-side listeners before calling this."""
     del conn
 
 

@@ -281,7 +281,7 @@ class OutboxRelay:
             except BaseException:
                 conn.terminate()  # whether the setting took is unknown: the session goes
                 with contextlib.suppress(Exception):
-                    await pool.release(conn)  # type: ignore[arg-type]
+                    await pool.release(conn)
                 raise
             self._conn = conn
         return self._conn

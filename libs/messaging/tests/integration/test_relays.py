@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+from orderflow_messaging.db import hot_pool
 from orderflow_messaging.envelope import Envelope
 from orderflow_messaging.kafka import start_producer, stop_producer
 from orderflow_messaging.outbox import Outbox, OutgoingRecord
@@ -149,3 +150,29 @@ async def test_a_pass_fills_batches_per_partition_in_order(
     for r in records:
         by_key[r.key].add(r.partition)
     assert all(len(parts) == 1 for parts in by_key.values())
+
+
+async def test_the_relay_plans_without_sequential_scans_and_gives_its_session_back_clean(
+    harness: Harness,
+) -> None:
+    """The relay's session avoids sequential scans of the churning pending table; the
+    hot pool does not reset sessions, so the relay resets the setting on release."""
+    producer = await start_producer(harness.kafka)
+    relay = OutboxRelay(harness.engine, producer, harness.kafka, schema=harness.db.schema)
+    try:
+        await harness.put("order-a", 0)
+        assert await relay.publish_pending() == 1
+        assert relay._conn is not None
+        assert await relay._conn.fetchval("SHOW enable_seqscan") == "off"
+    finally:
+        await relay.release_slots()
+        await stop_producer(producer, harness.kafka)
+    pool = await hot_pool(harness.engine).pool()
+    # Every idle connection at once (the pool hands the last one released out first).
+    idle = [await pool.acquire() for _ in range(pool.get_idle_size())]
+    try:
+        assert idle
+        assert [await c.fetchval("SHOW enable_seqscan") for c in idle] == ["on"] * len(idle)
+    finally:
+        for c in idle:
+            await pool.release(c)

@@ -198,6 +198,9 @@ class ServiceRunner:
             app,
             host=settings.http_host,
             port=settings.http_port,
+            # httptools (C) parses requests; uvicorn's "auto" would fall back to the
+            # pure-Python h11 without a word if it were missing.
+            http="httptools",
             log_config=None,
             access_log=False,
             lifespan="off",

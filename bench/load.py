@@ -18,15 +18,14 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiohttp
 import asyncpg
-import httpx
 import psutil
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 
 from bench.hops import hops, submit_to_checkout
 from orderflow_cli.demo import NORMAL_SKUS
-from orderflow_cli.placing import post_order, retry_after_s
 from orderflow_cli.stack import services
 from orderflow_cli.verify import schemas_with
 
@@ -213,43 +212,40 @@ def process_usage(
     return usage
 
 
-def http_offer(client: httpx.AsyncClient, step: Step) -> Offer:
-    """POST /orders at the step's rate (open loop, at most 64 requests in flight)."""
+def http_offer(session: aiohttp.ClientSession, step: Step) -> Offer:
+    """POST /orders at the step's rate (open loop, at most 64 requests in flight).
+
+    The client is aiohttp (its HTTP parser is C): the load generator runs on the same
+    two cores as the system it measures, and httpx's pure-Python client took a core's
+    share that the services then lacked (docs/performance.md, "The HTTP door")."""
 
     async def offer() -> Progress:
         placed: dict[str, float] = {}
         refused = deferred = 0
         gate = asyncio.Semaphore(64)
         start = time.monotonic()
+        url = services.url("checkout") + "/orders"
 
         async def one(i: int) -> None:
             nonlocal refused, deferred
             await asyncio.sleep(max(0.0, start + i / step.rate - time.monotonic()))
-            url, key = services.url("checkout") + "/orders", str(uuid.uuid4())
+            body, key = _body(i), str(uuid.uuid4())
             async with gate:
                 sent = time.time()
-                try:
-                    response = await client.post(
-                        url, json=_body(i), headers={"Idempotency-Key": key}
-                    )
-                except httpx.HTTPError:
-                    refused += 1
-                    return
+                answer = await _post(session, url, body, key)
             # Past capacity checkout answers 503 + Retry-After: wait outside the gate
             # (the open loop goes on), then send the same request again. The order's
             # latency counts from the request that was accepted.
-            if (wait := retry_after_s(response)) is not None:
-                await asyncio.sleep(wait)
-                try:
-                    placement = await post_order(client, url, _body(i), key, budget_s=60.0)
-                except httpx.HTTPError:
-                    refused += 1
-                    return
-                response = placement.response
-                sent = time.time() - response.elapsed.total_seconds()
-                deferred += 1 + placement.deferred
-            if response.status_code == 202:
-                placed[response.json()["order_id"]] = sent
+            deadline = time.monotonic() + 60.0
+            while answer is not None and answer.retry_after_s is not None:
+                if time.monotonic() + answer.retry_after_s > deadline:
+                    break
+                await asyncio.sleep(answer.retry_after_s)
+                deferred += 1
+                sent = time.time()
+                answer = await _post(session, url, body, key)
+            if answer is not None and answer.status == 202 and answer.order_id:
+                placed[answer.order_id] = sent
             else:
                 refused += 1
 
@@ -258,6 +254,33 @@ def http_offer(client: httpx.AsyncClient, step: Step) -> Offer:
         return lambda: done
 
     return offer
+
+
+@dataclass(frozen=True)
+class _Answer:
+    status: int
+    order_id: str | None
+    retry_after_s: float | None  # a 503's advised wait
+
+
+async def _post(
+    session: aiohttp.ClientSession, url: str, body: dict[str, Any], key: str
+) -> _Answer | None:
+    """One POST /orders; None when the connection failed."""
+    try:
+        async with session.post(url, json=body, headers={"Idempotency-Key": key}) as response:
+            if response.status == 202:
+                return _Answer(202, (await response.json())["order_id"], None)
+            await response.read()
+            wait = None
+            if response.status == 503:
+                try:
+                    wait = max(0.0, float(response.headers["Retry-After"]))
+                except (KeyError, ValueError):
+                    wait = None
+            return _Answer(response.status, None, wait)
+    except (aiohttp.ClientError, TimeoutError):
+        return None
 
 
 async def run_step(step: Step, ctx: dict[str, Any], offer: Offer) -> Step:

@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import asyncpg
 import httpx
 from aiokafka import AIOKafkaConsumer
@@ -105,7 +106,7 @@ def _offer(mode: str, step: Step, ctx: dict[str, Any]) -> Offer:
     if mode == "kafka":
         door: Door = ctx["door"]
         return door.prepare(int(step.rate * step.seconds), step.rate)
-    return http_offer(ctx["client"], step)
+    return http_offer(ctx["session"], step)
 
 
 async def _steps(
@@ -162,7 +163,13 @@ async def main(
         ctx = await open_context(resources, env)
         client = await resources.enter_async_context(httpx.AsyncClient(timeout=30.0, limits=limits))
         await wait_for_catalog(client)
-        ctx |= {"client": client, "warm_up_s": warm_up_s}
+        session = await resources.enter_async_context(
+            aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=64),
+                timeout=aiohttp.ClientTimeout(total=30.0),
+            )
+        )
+        ctx |= {"client": client, "session": session, "warm_up_s": warm_up_s}
         door: Door = ctx["door"]
         for mode, mode_rates in rates.items():
             steps[mode] = await _steps(mode, mode_rates, seconds, stop_after, ctx)

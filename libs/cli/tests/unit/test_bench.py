@@ -229,3 +229,45 @@ def test_run_args_overrides(kwargs: dict[str, Any], expected: dict[str, str]) ->
     args = run_args(**kwargs)
     given = dict(zip(args[2::2], args[3::2], strict=True))
     assert {k: given[k] for k in expected} == expected
+
+
+async def test_the_http_offer_sends_a_deferred_request_again_with_its_key(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A 503 with Retry-After is waited out and the same request (same Idempotency-Key)
+    sent again; a 422 is counted as refused; a 202's order id is placed."""
+    from aiohttp import ClientSession, web
+
+    seen: dict[str, int] = {}
+
+    async def orders(request: web.Request) -> web.Response:
+        key = request.headers["Idempotency-Key"]
+        body = await request.json()
+        seen[key] = seen.get(key, 0) + 1
+        if body["customer_id"].endswith("1"):
+            return web.json_response({"detail": [{"field": "", "reason": "no"}]}, status=422)
+        if seen[key] == 1 and body["customer_id"].endswith("0"):
+            return web.json_response({}, status=503, headers={"Retry-After": "0"})
+        return web.json_response({"order_id": f"o-{key}", "status": "PENDING"}, status=202)
+
+    app = web.Application()
+    app.router.add_post("/orders", orders)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    monkeypatch.setattr(load.services, "url", lambda name: f"http://127.0.0.1:{port}")
+    monkeypatch.setattr(load, "_body", lambda i: {"customer_id": f"c-{i}"})
+    try:
+        async with ClientSession() as session:
+            progress = await load.http_offer(session, load.Step(rate=100.0, seconds=0.03))()
+            offered = progress()
+    finally:
+        await runner.cleanup()
+
+    assert len(offered.placed) == 2  # orders 0 (after its 503) and 2
+    assert offered.refused == 1  # order 1's 422
+    assert offered.deferred == 1
+    assert sorted(seen.values()) == [1, 1, 2]  # order 0's key was sent twice
+    assert all(order_id.startswith("o-") for order_id in offered.placed)

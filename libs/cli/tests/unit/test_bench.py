@@ -235,7 +235,8 @@ async def test_the_http_offer_sends_a_deferred_request_again_with_its_key(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A 503 with Retry-After is waited out and the same request (same Idempotency-Key)
-    sent again; a 422 is counted as refused; a 202's order id is placed."""
+    sent again, as is a request whose connection was lost; a 422 is counted as refused;
+    a 202's order id is placed."""
     from aiohttp import ClientSession, web
 
     seen: dict[str, int] = {}
@@ -248,6 +249,10 @@ async def test_the_http_offer_sends_a_deferred_request_again_with_its_key(
             return web.json_response({"detail": [{"field": "", "reason": "no"}]}, status=422)
         if seen[key] == 1 and body["customer_id"].endswith("0"):
             return web.json_response({}, status=503, headers={"Retry-After": "0"})
+        if seen[key] == 1 and body["customer_id"].endswith("2"):
+            assert request.transport is not None
+            request.transport.close()  # the connection is lost before any answer
+            return web.Response(status=500)
         return web.json_response({"order_id": f"o-{key}", "status": "PENDING"}, status=202)
 
     app = web.Application()
@@ -266,8 +271,8 @@ async def test_the_http_offer_sends_a_deferred_request_again_with_its_key(
     finally:
         await runner.cleanup()
 
-    assert len(offered.placed) == 2  # orders 0 (after its 503) and 2
+    assert len(offered.placed) == 2  # orders 0 (after its 503) and 2 (after the loss)
     assert offered.refused == 1  # order 1's 422
-    assert offered.deferred == 1
-    assert sorted(seen.values()) == [1, 1, 2]  # order 0's key was sent twice
+    assert offered.deferred == 1  # the 503; a lost connection is not a deferral
+    assert sorted(seen.values()) == [1, 2, 2]  # orders 0's and 2's keys were sent twice
     assert all(order_id.startswith("o-") for order_id in offered.placed)

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
+import orjson
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 HEADER_MESSAGE_ID = "message_id"
@@ -46,7 +47,21 @@ class Envelope(BaseModel):
         return value.astimezone(UTC)
 
     def to_bytes(self) -> bytes:
-        return self.model_dump_json().encode()
+        """The record's value. orjson writes the same JSON text as pydantic (same field
+        order, UTC as ``Z``, compact) in about half the time; what it refuses (an integer
+        beyond 64 bits) is written by pydantic."""
+        try:
+            return orjson.dumps(
+                {
+                    "message_id": self.message_id, "type": self.type, "version": self.version,
+                    "occurred_at": self.occurred_at, "producer": self.producer,
+                    "correlation_id": self.correlation_id, "causation_id": self.causation_id,
+                    "payload": self.payload,
+                },
+                default=json_default, option=orjson.OPT_UTC_Z,
+            )  # fmt: skip
+        except TypeError:  # orjson.JSONEncodeError
+            return self.model_dump_json().encode()
 
     def kafka_headers(self) -> Headers:
         headers: Headers = [

@@ -28,7 +28,7 @@ from bench.hops import hops, submit_to_checkout
 from orderflow_cli.demo import NORMAL_SKUS
 from orderflow_cli.placing import CONNECTION_BACKOFF_S
 from orderflow_cli.stack import services
-from orderflow_cli.verify import schemas_with
+from orderflow_cli.verify import pending_outbox_rows
 
 GROUPS = {
     "checkout-inbound": ("orders.inbound",),
@@ -149,12 +149,7 @@ async def total_lag(admin: AIOKafkaAdminClient, consumer: AIOKafkaConsumer) -> i
 
 
 async def outbox_backlog(conn: asyncpg.Connection) -> int:
-    total = 0
-    for schema in await schemas_with(conn, "outbox"):
-        total += await conn.fetchval(
-            f"SELECT count(*) FROM {schema}.outbox_pending"  # noqa: S608
-        )
-    return int(total)
+    return sum((await pending_outbox_rows(conn)).values())
 
 
 def _tree(pid: int, exclude: Iterable[int] = ()) -> list[psutil.Process]:

@@ -33,6 +33,7 @@ import asyncpg
 from orderflow_contracts.catalogue import SERVICES as SCHEMAS
 from orderflow_messaging.housekeeping import RetentionSettings
 from orderflow_messaging.kafka import client_options
+from orderflow_messaging.tables import published_sql
 
 # RESOLVED (settled by hand), like COMPENSATION_FAILED, is terminal but left out of the
 # money and consistency checks, which list the statuses they judge.
@@ -563,15 +564,20 @@ async def _transitions(conn: asyncpg.Connection) -> list[str]:
     return problems
 
 
+async def pending_outbox_rows(conn: asyncpg.Connection) -> dict[str, int]:
+    """Each service schema's outbox rows not yet published."""
+    return {
+        schema: int(await conn.fetchval(f"SELECT count(*) FROM {schema}.outbox_pending"))  # noqa: S608
+        for schema in await schemas_with(conn, "outbox")
+    }
+
+
 async def _outboxes(conn: asyncpg.Connection) -> list[str]:
-    problems = []
-    for schema in await schemas_with(conn, "outbox"):
-        pending = await conn.fetchval(
-            f"SELECT count(*) FROM {schema}.outbox_pending"  # noqa: S608
-        )
-        if pending:
-            problems.append(f"{schema}: {pending} outbox rows not yet published")
-    return problems
+    return [
+        f"{schema}: {pending} outbox rows not yet published"
+        for schema, pending in (await pending_outbox_rows(conn)).items()
+        if pending
+    ]
 
 
 def _service_pairs() -> list[tuple[str, str, str]]:
@@ -600,7 +606,7 @@ async def _handled(conn: asyncpg.Connection) -> list[str]:
             f"SELECT o.message_id, o.message_type FROM {producer}.outbox o "  # noqa: S608
             f"WHERE o.topic = $1 AND o.created_at < now() - interval '5 seconds' "
             f"AND o.created_at > now() - $2::interval "
-            f"AND NOT EXISTS (SELECT 1 FROM {producer}.outbox_pending p WHERE p.id = o.id) "
+            f"AND {published_sql('o', producer)} "
             f"AND NOT EXISTS (SELECT 1 FROM {consumer}.inbox i WHERE i.message_id = o.message_id) "
             f"LIMIT 20",
             topic,

@@ -40,6 +40,7 @@ from orderflow_messaging import metrics
 from orderflow_messaging.db import Connection
 from orderflow_messaging.inbox import InboxStatus
 from orderflow_messaging.outbox import OutboxBacklog, outbox_backlog
+from orderflow_messaging.tables import published_sql
 
 log = structlog.get_logger(__name__)
 
@@ -97,10 +98,7 @@ def check_retention(settings: RetentionSettings, topic_retention_ms: dict[str, i
 
 # An outbox row's age once published; NULL (never pruned) while it is pending. (When
 # the broker acknowledged it is not kept: retention is days, the relay takes seconds.)
-_PUBLISHED_AT = (
-    "CASE WHEN EXISTS (SELECT 1 FROM outbox_pending p WHERE p.id = outbox.id) "
-    "THEN NULL ELSE created_at END"
-)
+_PUBLISHED_AT = f"CASE WHEN {published_sql('outbox')} THEN created_at END"
 # The oldest rows by id; those old enough go. (Scanning a time column instead would
 # need another index on a hot table: ids grow with time, so the id order is the age
 # order, near enough for a retention measured in days.)

@@ -60,6 +60,15 @@ outbox_pending = Table(
     Column("slot", SmallInteger, nullable=False),
 )
 
+
+def published_sql(row: str, schema: str | None = None) -> str:
+    """SQL that holds once the outbox row ``row`` (a table name or alias) is published:
+    its id has left ``outbox_pending`` (of ``schema``, else of the search path). The one
+    definition every reader of the outbox shares (verify, timeline, housekeeping)."""
+    pending = f"{schema}.outbox_pending" if schema else "outbox_pending"
+    return f"NOT EXISTS (SELECT 1 FROM {pending} p WHERE p.id = {row}.id)"  # noqa: S608
+
+
 inbox = Table(
     "inbox",
     metadata,

@@ -12,6 +12,7 @@ from typing import Any
 import asyncpg
 
 from orderflow_cli.verify import schemas_with
+from orderflow_messaging.tables import published_sql
 
 
 async def timeline(admin_url: str, order_id: str) -> list[dict[str, Any]]:
@@ -21,8 +22,8 @@ async def timeline(admin_url: str, order_id: str) -> list[dict[str, Any]]:
         for schema in await schemas_with(conn, "outbox"):
             rows = await conn.fetch(
                 f"SELECT o.message_id, o.topic, o.message_type, o.created_at, o.value, "  # noqa: S608
-                f"NOT EXISTS (SELECT 1 FROM {schema}.outbox_pending p WHERE p.id = o.id) "
-                f"AS published FROM {schema}.outbox o WHERE o.correlation_id = $1",
+                f"{published_sql('o', schema)} AS published "
+                f"FROM {schema}.outbox o WHERE o.correlation_id = $1",
                 order_id,
             )
             sent += [_entry(schema, row) for row in rows]

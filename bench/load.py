@@ -26,7 +26,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from bench.hops import hops, submit_to_checkout
 from orderflow_cli.demo import NORMAL_SKUS
-from orderflow_cli.placing import CONNECTION_BACKOFF_S
+from orderflow_cli.placing import send_until_answered
 from orderflow_cli.stack import services
 from orderflow_cli.verify import pending_outbox_rows
 
@@ -227,29 +227,26 @@ def http_offer(session: aiohttp.ClientSession, step: Step) -> Offer:
             nonlocal refused, deferred
             await asyncio.sleep(max(0.0, start + i / step.rate - time.monotonic()))
             body, key = _body(i), str(uuid.uuid4())
-            async with gate:
-                sent = time.time()
-                answer = await _post(session, url, body, key)
-            # Past capacity checkout answers 503 + Retry-After: wait outside the gate
-            # (the open loop goes on), then send the same request again. The order's
-            # latency counts from the request that was accepted.
-            # A lost connection (a keep-alive connection the server closed as it was
-            # reused) is sent again after a short backoff: the key makes that safe.
-            deadline, lost = time.monotonic() + 60.0, 0
-            while answer is None or answer.retry_after_s is not None:
-                if answer is None:
-                    wait, lost = min(CONNECTION_BACKOFF_S * 2**lost, 5.0), lost + 1
-                else:
-                    wait = answer.retry_after_s
-                if time.monotonic() + wait > deadline:
-                    break
-                if answer is not None:
-                    deferred += 1
-                await asyncio.sleep(wait)
-                sent = time.time()
-                answer = await _post(session, url, body, key)
-            if answer is not None and answer.status == 202 and answer.order_id:
-                placed[answer.order_id] = sent
+
+            async def send() -> _Answer:
+                async with gate:
+                    return await _post(session, url, body, key)
+
+            # Past capacity checkout answers 503 + Retry-After: wait (outside the gate:
+            # the open loop goes on), then send the same request again; so after a lost
+            # connection (a keep-alive connection the server closed as it was reused).
+            # The order's latency counts from the request that was accepted.
+            try:
+                answered = await send_until_answered(
+                    send, lambda a: a.retry_after_s, _LOST, budget_s=60.0
+                )
+            except _LOST:
+                refused += 1
+                return
+            deferred += answered.deferred
+            answer = answered.answer
+            if answer.status == 202 and answer.order_id:
+                placed[answer.order_id] = answered.sent_at
             else:
                 refused += 1
 
@@ -267,24 +264,24 @@ class _Answer:
     retry_after_s: float | None  # a 503's advised wait
 
 
+_LOST = (aiohttp.ClientError, TimeoutError)  # the connection failed: no answer
+
+
 async def _post(
     session: aiohttp.ClientSession, url: str, body: dict[str, Any], key: str
-) -> _Answer | None:
-    """One POST /orders; None when the connection failed."""
-    try:
-        async with session.post(url, json=body, headers={"Idempotency-Key": key}) as response:
-            if response.status == 202:
-                return _Answer(202, (await response.json())["order_id"], None)
-            await response.read()
-            wait = None
-            if response.status == 503:
-                try:
-                    wait = max(0.0, float(response.headers["Retry-After"]))
-                except (KeyError, ValueError):
-                    wait = None
-            return _Answer(response.status, None, wait)
-    except (aiohttp.ClientError, TimeoutError):
-        return None
+) -> _Answer:
+    """One POST /orders (raises one of ``_LOST`` when the connection failed)."""
+    async with session.post(url, json=body, headers={"Idempotency-Key": key}) as response:
+        if response.status == 202:
+            return _Answer(202, (await response.json())["order_id"], None)
+        await response.read()
+        wait = None
+        if response.status == 503:
+            try:
+                wait = max(0.0, float(response.headers["Retry-After"]))
+            except (KeyError, ValueError):
+                wait = None
+        return _Answer(response.status, None, wait)
 
 
 async def run_step(step: Step, ctx: dict[str, Any], offer: Offer) -> Step:

@@ -8,18 +8,27 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import httpx
 
 CONNECTION_BACKOFF_S = 0.2
+T = TypeVar("T")
 
 
 @dataclass
 class Placement:
     response: httpx.Response
     deferred: int  # 503 + Retry-After answers honoured before this one
+
+
+@dataclass
+class Answered(Generic[T]):
+    answer: T  # the last answer: not a 503 + Retry-After, or one whose wait passed the budget
+    deferred: int  # 503 + Retry-After answers honoured before it
+    sent_at: float  # when its request was sent (time.time()): latency counts from there
 
 
 def retry_after_s(response: httpx.Response) -> float | None:
@@ -32,26 +41,46 @@ def retry_after_s(response: httpx.Response) -> float | None:
         return None
 
 
+async def send_until_answered(
+    send: Callable[[], Awaitable[T]],
+    wait_of: Callable[[T], float | None],
+    lost: tuple[type[BaseException], ...],
+    *,
+    budget_s: float,
+) -> Answered[T]:
+    """The policy, whatever the HTTP client: ``send()`` again after each answer whose
+    ``wait_of`` is a wait (a 503's Retry-After), and after each ``lost`` error after a
+    growing backoff, until the waits would pass ``budget_s`` (then the last answer is
+    returned, or the last connection error raised). ``send`` must send the same request
+    (same Idempotency-Key) every time."""
+    deadline = time.monotonic() + budget_s
+    deferred = losses = 0
+    while True:
+        sent_at = time.time()
+        try:
+            answer = await send()
+        except lost:
+            backoff = min(CONNECTION_BACKOFF_S * 2**losses, 5.0)
+            if time.monotonic() + backoff > deadline:
+                raise
+            losses += 1
+            await asyncio.sleep(backoff)
+            continue
+        wait = wait_of(answer)
+        if wait is None or time.monotonic() + wait > deadline:
+            return Answered(answer, deferred, sent_at)
+        deferred += 1
+        await asyncio.sleep(wait)
+
+
 async def post_order(
     client: httpx.AsyncClient, url: str, body: Any, key: str, *, budget_s: float = 120.0
 ) -> Placement:
     """POST ``body`` until an answer other than 503 + Retry-After, or until the waits
     would pass ``budget_s`` (then the last 503 is returned, or the connection error
     raised)."""
-    deadline = time.monotonic() + budget_s
-    deferred = lost = 0
-    while True:
-        try:
-            response = await client.post(url, json=body, headers={"Idempotency-Key": key})
-        except httpx.TransportError:
-            backoff = min(CONNECTION_BACKOFF_S * 2**lost, 5.0)
-            if time.monotonic() + backoff > deadline:
-                raise
-            lost += 1
-            await asyncio.sleep(backoff)
-            continue
-        wait = retry_after_s(response)
-        if wait is None or time.monotonic() + wait > deadline:
-            return Placement(response, deferred)
-        deferred += 1
-        await asyncio.sleep(wait)
+    answered = await send_until_answered(
+        lambda: client.post(url, json=body, headers={"Idempotency-Key": key}),
+        retry_after_s, (httpx.TransportError,), budget_s=budget_s,
+    )  # fmt: skip
+    return Placement(answered.answer, answered.deferred)

@@ -31,6 +31,20 @@ OUTBOX_LAG = Histogram(
 RELAY_ERRORS = Counter(
     "orderflow_outbox_relay_errors_total", "Relay passes that failed.", ["schema"]
 )
+# A poll is one transaction: its size and time say where a consumer's intake waits
+# (small polls that take long: the database; full polls: the consumer is behind).
+CONSUMER_BATCH_RECORDS = Histogram(
+    "orderflow_consumer_batch_records",
+    "Records per handled poll (one transaction).",
+    ["consumer"],
+    buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000),
+)
+CONSUMER_BATCH_SECONDS = Histogram(
+    "orderflow_consumer_batch_seconds",
+    "Time to handle one poll: decode, the transaction and its commit.",
+    ["consumer"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
 WRITE_CONFLICTS = Counter(
     "orderflow_batch_write_conflicts_total",
     "Optimistic batches whose write plan met a change since their load (run again "

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -25,6 +26,7 @@ from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.message import KafkaMessage
 
+from orderflow_messaging import metrics
 from orderflow_messaging.consumer import MessageConsumer
 from orderflow_messaging.kafka import broker_security, consumer_options, producer_options
 from orderflow_messaging.offsets import OffsetCommitter
@@ -105,6 +107,8 @@ def subscribe(
     options = consumer_options(settings)
     linger_s = settings.linger_ms / 1000
     offsets = OffsetCommitter(consumer.name, settings.commit_interval_ms / 1000)
+    batch_records = metrics.CONSUMER_BATCH_RECORDS.labels(consumer.name)
+    batch_seconds = metrics.CONSUMER_BATCH_SECONDS.labels(consumer.name)
     subscriber = broker.subscriber(
         *topics,
         group_id=group_id,
@@ -124,11 +128,14 @@ def subscribe(
         # and faststream's header dicts. Broken here, the poll is freed at once.
         msg.clear_cache()
         await offsets.gaps.check(msg.consumer, records)
+        started = time.perf_counter()
         try:
             await consumer.process(records)
         except BaseException:
             _rewind(msg.consumer, records)
             raise
+        batch_seconds.observe(time.perf_counter() - started)
+        batch_records.observe(len(records))
         await offsets.handled(msg.consumer, records)
         if linger_s and len(records) < settings.max_records:
             # The work is committed. Meanwhile the fetcher fills its buffer, so the next

@@ -6,14 +6,29 @@ import gc
 import uuid
 
 from faststream.kafka.message import KafkaAckableMessage
+from prometheus_client import REGISTRY
 
 from orderflow_messaging.envelope import Envelope, header_value
 
 from .conftest import Harness, eventually, read_all, running_consumer, running_relay
 
 
+def batch_metrics(consumer: str) -> tuple[float, float, float]:
+    """(polls handled, their records, their seconds) so far, from the /metrics registry."""
+
+    def value(name: str) -> float:
+        return REGISTRY.get_sample_value(name, {"consumer": consumer}) or 0.0
+
+    return (
+        value("orderflow_consumer_batch_records_count"),
+        value("orderflow_consumer_batch_records_sum"),
+        value("orderflow_consumer_batch_seconds_sum"),
+    )
+
+
 async def test_outbox_to_inbox_round_trip(harness: Harness, kafka_bootstrap: str) -> None:
     ids = [await harness.put(f"order-{i % 4}", i) for i in range(12)]
+    polls, records_before, seconds = batch_metrics("effects")
 
     async with running_relay(harness), running_consumer(harness, harness.consumer(), group_id="rt"):
 
@@ -23,6 +38,11 @@ async def test_outbox_to_inbox_round_trip(harness: Harness, kafka_bootstrap: str
         await eventually(all_effects)
 
     assert sorted(n for _, n in await harness.effects()) == list(range(12))
+    # Every handled poll is observed: its size and its time.
+    polls_after, records_after, seconds_after = batch_metrics("effects")
+    assert records_after - records_before == 12
+    assert 1 <= polls_after - polls <= 12
+    assert seconds_after > seconds
     # An optimistic consumer's handler records ``handled`` only in a transaction block:
     # every batch here committed as one statement, none had to run again.
     assert harness.handled == ([] if harness.optimistic else ids_in(harness.handled, ids))

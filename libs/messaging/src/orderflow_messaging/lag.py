@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Collection, Iterable
 from typing import Any
 
@@ -18,6 +19,12 @@ from aiokafka.admin import AIOKafkaAdminClient
 from orderflow_messaging import metrics
 from orderflow_messaging.kafka import connection_options
 from orderflow_messaging.settings import KafkaSettings
+
+# A group's coordinator is asked for again after this long (and at once when an answer
+# is empty or fails): a sample is then one OffsetFetch instead of a FindCoordinator and
+# an OffsetFetch, for the lag gauges, the deadline holds and admission control, which
+# sample every 0.5-5 s whatever the load (docs/performance.md, nineteenth session).
+COORDINATOR_TTL_S = 60.0
 
 
 class ConsumerLag:
@@ -29,12 +36,42 @@ class ConsumerLag:
         self._admin: AIOKafkaAdminClient | None = None
         self._consumer: AIOKafkaConsumer | None = None
         self._partitions: dict[str, list[TopicPartition]] = {}
+        self._coordinators: dict[str, tuple[int, float]] = {}  # group -> (node, found at)
+        self._committing: set[str] = set()  # groups seen with committed offsets
 
     async def committed(self, group: str) -> dict[TopicPartition, int]:
-        """The group's committed offset per partition (none: never committed)."""
+        """The group's committed offset per partition (none: never committed). Asked of
+        the group's coordinator as last found; an error, or an empty answer for a group
+        that had committed offsets (what a broker that is no longer its coordinator
+        gives), asks for the coordinator again before it counts."""
         admin = await self._admin_client()
-        offsets: dict[TopicPartition, Any] = await admin.list_consumer_group_offsets(group)
-        return {tp: meta.offset for tp, meta in offsets.items() if meta.offset >= 0}
+        cached = self._coordinators.get(group)
+        if cached is None or time.monotonic() - cached[1] > COORDINATOR_TTL_S:
+            node, fresh = await self._coordinator(admin, group), True
+        else:
+            node, fresh = cached[0], False
+        offsets: dict[TopicPartition, Any] = {}
+        try:
+            offsets = await admin.list_consumer_group_offsets(group, group_coordinator_id=node)
+            again = not offsets and not fresh and group in self._committing
+        except Exception:
+            self._coordinators.pop(group, None)
+            if fresh:
+                raise
+            again = True
+        if again:
+            offsets = await admin.list_consumer_group_offsets(
+                group, group_coordinator_id=await self._coordinator(admin, group)
+            )
+        found = {tp: meta.offset for tp, meta in offsets.items() if meta.offset >= 0}
+        if found:
+            self._committing.add(group)
+        return found
+
+    async def _coordinator(self, admin: AIOKafkaAdminClient, group: str) -> int:
+        node: int = await admin.find_coordinator(group)
+        self._coordinators[group] = (node, time.monotonic())
+        return node
 
     async def end_offsets(self, topics: Iterable[str]) -> dict[TopicPartition, int]:
         """The next offset to be written, per partition of ``topics``."""
@@ -56,6 +93,7 @@ class ConsumerLag:
     async def close(self) -> None:
         admin, consumer = self._admin, self._consumer
         self._admin, self._consumer, self._partitions = None, None, {}
+        self._coordinators = {}
         if admin is not None:
             await admin.close()
         if consumer is not None:

@@ -8,6 +8,7 @@ import time
 import uuid
 from typing import Any
 
+import asyncpg
 import httpx
 
 from .conftest import System, get_json, new_product, order_body, place, until
@@ -21,6 +22,21 @@ async def _checkout_prices(http: httpx.AsyncClient, system: System, sku: str, pr
             return
         await asyncio.sleep(0.2)
     raise AssertionError(f"checkout never learned the new price of {sku}")
+
+
+async def _checkout_stock(system: System, sku: str, available: int) -> None:
+    """Checkout's stock copy (fed by inventory.stock, lingering) has ``sku`` at
+    ``available``: an order's completion does not mean the copy has its levels yet."""
+    conn = await asyncpg.connect(system.settings["DATABASE_URL"])
+    try:
+        deadline = time.monotonic() + 30
+        query = "SELECT available FROM checkout.stock_levels WHERE sku = $1"
+        while await conn.fetchval(query, sku) != available:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"checkout's stock copy never had {sku} at {available}")
+            await asyncio.sleep(0.2)
+    finally:
+        await conn.close()
 
 
 async def _reorder(
@@ -47,6 +63,7 @@ async def test_a_reorder_after_a_price_change_is_placed_at_the_new_price(
     )
     assert repriced.status_code == 200, repriced.text
     await _checkout_prices(http, system, tee, 1200)
+    await _checkout_stock(system, mug, 0)
     key = str(uuid.uuid4())
     response = await _reorder(http, system, first, key)
     assert response.status_code == 202, response.text

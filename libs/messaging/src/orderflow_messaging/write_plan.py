@@ -19,11 +19,17 @@ partition has one consumer, and a key's messages come in order.
 The parts are data-modifying CTEs, so they share one snapshot and do not see each
 other's rows: a part may not depend on another's effect (the handlers write each table
 once per batch, from the state they loaded and folded in memory).
+
+A row the batch read and decided from but does not write is held (``hold``): a
+``SELECT ... FOR SHARE`` part that must find it still at the version read. Without it a
+change committed between the load and the plan (a timer's, an operator's) would go
+unseen by a message the stale state told the handler to ignore.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import asyncpg
@@ -43,6 +49,7 @@ class _Part:
     sql: str
     args: tuple[object, ...]
     expect: int | None
+    returning: bool = True
 
 
 @dataclass
@@ -51,12 +58,25 @@ class WritePlan:
 
     _parts: list[_Part] = field(default_factory=list)
     _guards: list[_Part] = field(default_factory=list)
+    _committed: list[Callable[[], None]] = field(default_factory=list)
 
     def add(self, sql: str, *args: object, expect: int | None = None) -> None:
         """A data-modifying statement (``INSERT``/``UPDATE``/``DELETE`` without
         ``RETURNING``) with its own ``$1..$n``. With ``expect``, it must affect exactly
         that many rows, or the whole plan is rolled back (``WriteConflict``)."""
         self._parts.append(_Part(sql.strip(), args, expect))
+
+    def hold(self, sql: str, *args: object, expect: int) -> None:
+        """A ``SELECT ... FOR SHARE`` (own ``$1..$n``) of rows the batch read and does not
+        write, each at the version read: it must find exactly ``expect`` rows, or the
+        whole plan is rolled back. The lock makes a concurrent change either visible to
+        the check (PostgreSQL re-reads a row changed meanwhile) or wait for the commit."""
+        self._parts.append(_Part(sql.strip(), args, expect, returning=False))
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` once the plan's statement has committed (not on a conflict
+        or any failure): e.g. to keep what the batch wrote in a cache."""
+        self._committed.append(callback)
 
     def require(self, condition: str, *args: object) -> None:
         """A boolean SQL expression (own ``$1..$n``) that must hold for the plan to
@@ -78,7 +98,7 @@ class WritePlan:
             if part.expect is None:
                 ctes.append(f"w{n} AS ({sql})")
                 continue
-            ctes.append(f"w{n} AS ({sql} RETURNING 1)")
+            ctes.append(f"w{n} AS ({sql} RETURNING 1)" if part.returning else f"w{n} AS ({sql})")
             args.append(part.expect)
             checks.append(f"(SELECT count(*) FROM w{n}) = ${len(args)}::bigint")  # noqa: S608
         for guard in self._guards:
@@ -101,6 +121,8 @@ class WritePlan:
             await conn.fetchval(sql, *args)
         except asyncpg.DivisionByZeroError as exc:
             raise WriteConflict("a row of the batch changed since it was loaded") from exc
+        for callback in self._committed:
+            callback()
 
 
 def _renumber(sql: str, offset: int) -> str:

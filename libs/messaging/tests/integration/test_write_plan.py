@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from sqlalchemy import text
 
@@ -78,3 +80,56 @@ async def test_an_empty_part_is_a_no_op(db: SchemaDatabase) -> None:
     plan.add(_LOG, ["only"])
     await _run(db, plan)
     assert await _rows(db) == ([("a", 1, 1), ("b", 2, 1)], ["only"])
+
+
+_HOLD = """
+    SELECT 1 FROM kv JOIN unnest($1::text[], $2::int[]) AS u(k, version)
+      ON kv.k = u.k AND kv.version = u.version
+    FOR SHARE OF kv
+"""
+
+
+async def test_a_commit_runs_the_callbacks_and_a_conflict_does_not(db: SchemaDatabase) -> None:
+    called: list[str] = []
+    ok, stale = _plan(expected_a=1, new_key="c"), _plan(expected_a=1, new_key="d")
+    ok.after_commit(lambda: called.append("ok"))
+    stale.after_commit(lambda: called.append("stale"))
+    await _run(db, ok)
+    with pytest.raises(WriteConflict):
+        await _run(db, stale)  # a is at version 2 now
+    assert called == ["ok"]
+
+
+async def test_a_held_row_must_be_at_the_version_read(db: SchemaDatabase) -> None:
+    plan = WritePlan()
+    plan.hold(_HOLD, ["a", "b"], [1, 1], expect=2)
+    plan.add(_LOG, ["held"])
+    await _run(db, plan)
+    stale = WritePlan()
+    stale.hold(_HOLD, ["a"], [0], expect=1)
+    stale.add(_LOG, ["stale"])
+    with pytest.raises(WriteConflict):
+        await _run(db, stale)
+    assert (await _rows(db))[1] == ["held"]
+
+
+async def test_a_held_row_changed_while_the_plan_waits_for_it_is_a_conflict(
+    db: SchemaDatabase,
+) -> None:
+    """The lock is what closes the window: a change not yet committed when the plan
+    runs makes it wait, and the committed change is then seen (not the snapshot's row)."""
+    pool = await hot_pool(db.engine).pool()
+    async with pool.acquire() as other:
+        writing = other.transaction()
+        await writing.start()
+        await other.execute("UPDATE kv SET version = version + 1 WHERE k = 'a'")
+        plan = WritePlan()
+        plan.hold(_HOLD, ["a"], [1], expect=1)
+        plan.add(_LOG, ["raced"])
+        running = asyncio.create_task(_run(db, plan))
+        await asyncio.sleep(0.3)
+        assert not running.done()  # waiting for the row's lock
+        await writing.commit()
+        with pytest.raises(WriteConflict):
+            await running
+    assert await _rows(db) == ([("a", 1, 2), ("b", 2, 1)], [])

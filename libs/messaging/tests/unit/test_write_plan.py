@@ -34,3 +34,14 @@ def test_a_plan_of_guards_only_is_a_select() -> None:
     plan = WritePlan()
     plan.require("$1::bool", True)
     assert plan.statement() == ("SELECT 1 / (CASE WHEN ($1::bool) THEN 1 ELSE 0 END)", [True])
+
+
+def test_a_held_part_is_a_locking_select_counted_like_a_write() -> None:
+    plan = WritePlan()
+    plan.hold("SELECT 1 FROM t WHERE k = ANY($1::text[]) FOR SHARE", ["k"], expect=1)
+    sql, args = plan.statement()
+    assert sql == (
+        "WITH w0 AS (SELECT 1 FROM t WHERE k = ANY($1::text[]) FOR SHARE)\n"
+        "SELECT 1 / (CASE WHEN (SELECT count(*) FROM w0) = $2::bigint THEN 1 ELSE 0 END)"
+    )
+    assert args == [["k"], 1]

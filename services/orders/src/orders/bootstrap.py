@@ -74,7 +74,9 @@ def build(settings: OrdersSettings, clock: Clock = utc_now) -> ServiceDefinition
     engine = service_engine(settings, "orders")
     policy = settings.policy()
     return_policy = settings.return_policy()
-    consumer = build_consumer(engine, settings.consumer, clock, policy, return_policy)
+    consumer = build_consumer(
+        engine, settings.consumer, clock, policy, return_policy, settings.saga_cache_size
+    )
 
     holds = deadline_holds(settings, engine, clock)
 

@@ -22,6 +22,10 @@ class OrdersSettings(ServiceSettings):
     step_retries: int = Field(default=1, ge=0)
     compensation_retries: int = Field(default=5, ge=0)
     sweep_interval_s: float = Field(default=0.25, gt=0)
+    # Live sagas the coordinator keeps between batches (adapters/saga_cache.py): a batch
+    # of kept and new sagas skips its load. Each entry is checked by the batch's write,
+    # so a stale one costs a retry, never a wrong decision. ~2 KB each; 0 turns it off.
+    saga_cache_size: int = Field(default=20_000, ge=0)
     # How often sagas per status and past their deadline are counted for /metrics.
     gauges_interval_s: float = Field(default=15.0, gt=0)
     # Deadlines count only time in which the participant could have answered

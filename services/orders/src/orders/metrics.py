@@ -39,6 +39,22 @@ PAST_DEADLINE = Gauge(
     "participant's steps count here until they fire).",
 )
 
+SAGA_CACHE = Counter(
+    "orderflow_saga_cache_lookups_total",
+    "Sagas an optimistic batch looked up in the coordinator's cache of live sagas: "
+    "found (hit: no load) or loaded from the table (miss).",
+    ["result"],
+)
+_CACHE_HITS = SAGA_CACHE.labels("hit")
+_CACHE_MISSES = SAGA_CACHE.labels("miss")
+
+
+def observe_saga_cache(*, hits: int, misses: int) -> None:
+    if hits:
+        _CACHE_HITS.inc(hits)
+    if misses:
+        _CACHE_MISSES.inc(misses)
+
 
 def observe_reply(saga: Saga, now: datetime, policy: SagaPolicy) -> None:
     """A reply for ``saga``'s current step arrived: how long since the step began (its

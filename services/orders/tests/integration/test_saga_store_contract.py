@@ -13,6 +13,7 @@ from orderflow_messaging.db import hot_pool
 from orderflow_messaging.write_plan import WriteConflict, WritePlan
 from orderflow_testing.plugin import MigratedSchema
 from orders.adapters.repository import ConcurrencyConflict
+from orders.adapters.saga_cache import SagaCache
 from orders.adapters.saga_store import MemorySagaStore, PgSagaStore
 from orders.application.ports import HistoryRow, SagaStore
 from orders.application.saga_batch import SagaBook
@@ -139,3 +140,118 @@ async def test_stale_versions_and_double_starts_are_conflicts(
         await run(create)
     with pytest.raises(ConcurrencyConflict):
         await run(stale_update)
+
+
+async def test_a_saga_read_and_left_unchanged_must_still_be_at_the_version_read(
+    in_transaction: tuple[InTransaction, Callable[[], Awaitable[list[str]]]],
+) -> None:
+    """A message the stale state ignored would be lost for the real saga: no commit."""
+    run, read_history = in_transaction
+
+    async def create(store: SagaStore) -> None:
+        book = await store.load_for_update(["a"])
+        book.sagas["a"] = saga("a")
+        book.created.add("a")
+        await store.save(book)
+
+    async def ignore_at(version: int, store: SagaStore) -> None:
+        book = SagaBook({"a": saga("a", version)})  # read at ``version``, left as it was
+        book.history.append(history("a", "ignored"))
+        await store.save(book)
+
+    await run(create)
+    with pytest.raises(ConcurrencyConflict):
+        await run(lambda store: ignore_at(7, store))
+    await run(lambda store: ignore_at(1, store))
+    assert await read_history() == ["a:ignored"]
+
+
+@pytest.fixture
+async def planned_with_cache(
+    migrated_schema: MigratedSchema,
+) -> AsyncIterator[tuple[Callable[..., Awaitable[object]], SagaCache]]:
+    """Optimistic batches sharing one cache, as the coordinator's consumer runs them;
+    ``locked=True`` runs one in a transaction block (the path after a conflict)."""
+    db = await migrated_schema(MIGRATIONS)
+    pool = await hot_pool(db.engine).pool()
+    cache = SagaCache(100)
+
+    async def batch(step: Step_, *, locked: bool = False) -> object:
+        if locked:
+            async with pool.acquire() as conn, conn.transaction():
+                return await step(PgSagaStore(conn, None, cache))
+        plan = WritePlan()
+        async with pool.acquire() as conn:
+            result = await step(PgSagaStore(conn, plan, cache))
+            await plan.execute(conn)
+            return result
+
+    return batch, cache
+
+
+async def _start(store: SagaStore, *order_ids: str) -> None:
+    book = await store.load_for_update(list(order_ids), starting=order_ids)
+    for order_id in order_ids:
+        book.sagas[order_id] = saga(order_id)
+        book.created.add(order_id)
+    await store.save(book)
+
+
+async def test_a_committed_batch_keeps_its_live_sagas_and_the_next_reads_them_from_the_cache(
+    planned_with_cache: tuple[Callable[..., Awaitable[object]], SagaCache],
+) -> None:
+    batch, cache = planned_with_cache
+    await batch(lambda store: _start(store, "a", "b"))
+    assert cache.get("a") == saga("a")
+
+    async def finish_b(store: SagaStore) -> None:
+        book = await store.load_for_update(["b"])
+        book.sagas["b"] = saga("b", 2, status=SagaStatus.COMPLETED, step=None)
+        book.changed.add("b")
+        await store.save(book)
+
+    await batch(finish_b)
+    assert cache.get("b") is None  # finished: no more replies are due
+    # What the cache holds is what a batch reads: the table is not asked (an entry
+    # differing from the row shows which one was read).
+    cache.keep([saga("a", 1, step=Step.CAPTURE_PAYMENT)])
+    book = await batch(lambda store: store.load_for_update(["a"]))
+    assert isinstance(book, SagaBook)
+    assert book.sagas["a"].step is Step.CAPTURE_PAYMENT
+
+
+async def test_a_stale_entry_is_a_conflict_and_the_locked_rerun_forgets_it(
+    planned_with_cache: tuple[Callable[..., Awaitable[object]], SagaCache],
+) -> None:
+    batch, cache = planned_with_cache
+    await batch(lambda store: _start(store, "a"))
+
+    async def advance(store: SagaStore) -> None:
+        book = await store.load_for_update(["a"])
+        book.sagas["a"] = book.sagas["a"].evolve(version=book.sagas["a"].version + 1)
+        book.changed.add("a")
+        await store.save(book)
+
+    await batch(advance, locked=True)  # e.g. the deadline timer: the cache still has v1
+    assert cache.get("a") is None  # the locked load forgot it
+    cache.keep([saga("a", 1)])  # a stale entry nonetheless (say, another replica's write)
+    with pytest.raises(WriteConflict):
+        await batch(advance)
+    await batch(advance, locked=True)
+    assert cache.get("a") is None
+    await batch(advance)  # read from the table, at version 3
+    assert cache.get("a") == saga("a", 4)
+
+
+async def test_a_starting_saga_is_presumed_new_and_a_redelivered_start_is_a_conflict(
+    planned_with_cache: tuple[Callable[..., Awaitable[object]], SagaCache],
+) -> None:
+    batch, cache = planned_with_cache
+    await batch(lambda store: _start(store, "a"))
+    cache.forget(["a"])
+    book = await batch(lambda store: store.load_for_update(["a"], starting=["a"]))
+    assert isinstance(book, SagaBook)
+    assert book.sagas == {}  # not looked up
+    with pytest.raises(WriteConflict):
+        await batch(lambda store: _start(store, "a"))
+    assert cache.get("a") is None

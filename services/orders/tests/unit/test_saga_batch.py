@@ -125,3 +125,33 @@ async def test_an_upstream_cancellation_is_folded_in_order_and_answered_to_the_u
     saga = store.sagas[OID]
     assert (saga.status, saga.version) == (SagaStatus.COMPENSATING, 3)  # the resend: no change
     assert [h.kind for h in store.history] == ["started", "reply", "cancel", "cancel"]
+
+
+class RecordingStore(MemorySagaStore):
+    asked: list[tuple[list[str], set[str]]]
+
+    async def load_for_update(self, order_ids: Any, starting: Any = ()) -> Any:
+        self.asked = [*getattr(self, "asked", []), (list(order_ids), set(starting))]
+        return await super().load_for_update(order_ids, starting)
+
+
+async def test_the_store_is_told_which_sagas_start_in_the_batch() -> None:
+    """An id whose first message here is an OrderPlaced may be presumed new by a store
+    whose save checks it; one whose first message is a reply may not."""
+    store = RecordingStore()
+    await run(store, placed())
+    await run(store, REPLIES["StockReserved"], placed("order-2"), placed(), placed("order-3"))
+    assert store.asked == [
+        ([OID], {OID}),
+        ([OID, "order-2", "order-3"], {"order-2", "order-3"}),
+    ]
+
+
+async def test_a_saga_read_and_left_unchanged_must_still_be_at_the_version_read() -> None:
+    """A reply the stale state ignores would be lost for the real one: the save refuses."""
+    store = MemorySagaStore()
+    await run(store, placed())
+    book = await store.load_for_update([OID])
+    store.sagas[OID] = store.sagas[OID].evolve(version=5)  # a timer moved it on meanwhile
+    with pytest.raises(ConcurrencyConflict):
+        await store.save(book)

@@ -14,23 +14,33 @@ from orders.adapters.repository import ConcurrencyConflict
 @dataclass(frozen=True)
 class Write:
     """One statement over column arrays (``args``, the first one a row per element);
-    ``expect``: how many rows it must affect, else ``conflict`` (None: any)."""
+    ``expect``: how many rows it must affect, else ``conflict`` (None: any). ``hold``:
+    the statement is a ``SELECT ... FOR SHARE`` of rows read and not written, which must
+    find ``expect`` rows (``WritePlan.hold``)."""
 
     sql: str
     args: list[list[object]]
     expect: int | None = None
     conflict: str = ""
+    hold: bool = False
 
 
 async def apply_writes(conn: Connection, plan: WritePlan | None, writes: Sequence[Write]) -> None:
     """With a plan, every write becomes a part of it, also an empty one (one statement
     text, prepared once); else each write with rows is a statement, checked here."""
     for write in writes:
-        if plan is not None:
+        if plan is not None and write.hold:
+            plan.hold(write.sql, *write.args, expect=write.expect or 0)
+        elif plan is not None:
             plan.add(write.sql, *write.args, expect=write.expect)
-            continue
-        if not write.args[0]:
-            continue
-        status = await conn.execute(write.sql, *write.args)
-        if write.expect is not None and rows_affected(status) != write.expect:
-            raise ConcurrencyConflict(write.conflict)
+        elif write.args[0]:
+            await _run(conn, write)
+
+
+async def _run(conn: Connection, write: Write) -> None:
+    if write.hold:
+        found = len(await conn.fetch(write.sql, *write.args))
+    else:
+        found = rows_affected(await conn.execute(write.sql, *write.args))
+    if write.expect is not None and found != write.expect:
+        raise ConcurrencyConflict(write.conflict)

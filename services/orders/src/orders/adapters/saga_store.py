@@ -3,14 +3,17 @@ and an in-memory fake that passes the same contract tests."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from orderflow_messaging.db import Connection
 from orderflow_messaging.jsontext import json_text
 from orderflow_messaging.write_plan import WritePlan
+from orders import metrics
 from orders.adapters.batch_writes import Write, apply_writes
 from orders.adapters.repository import ConcurrencyConflict, saga_data, saga_of
+from orders.adapters.saga_cache import SagaCache
 from orders.application.ports import HistoryRow
 from orders.application.saga_batch import SagaBook
 from orders.saga.state import Saga
@@ -40,6 +43,14 @@ _UPDATE = """
          AS u(order_id, status, step, attempt, deadline, reason, data, version, expected)
     WHERE s.order_id = u.order_id AND s.version = u.expected
 """
+# The sagas a batch read and left as they were, still at the version read (locked, so a
+# change committed meanwhile is seen: write_plan.py).
+_HOLD = """
+    SELECT 1 FROM sagas s
+    JOIN unnest($1::text[], $2::int[]) AS u(order_id, version)
+      ON s.order_id = u.order_id AND s.version = u.version
+    FOR SHARE OF s
+"""
 _HISTORY = """
     INSERT INTO saga_history (order_id, at, kind, message_type, message_id, from_status,
                               to_status, step, commands, note)
@@ -68,26 +79,62 @@ class PgSagaStore:
     """In a transaction block (``plan`` None): the load locks, each write is a
     statement. For an optimistic batch: the load does not lock, and the writes are
     parts of ``plan``, each expecting what it must find (no saga started meanwhile,
-    each changed saga still at the version loaded)."""
+    each saga read still at the version read). An optimistic batch takes sagas from
+    ``cache`` when it has them and presumes ``starting`` ones new (its insert expects
+    to meet no row): a batch of cached and new sagas makes no load at all."""
 
-    def __init__(self, conn: Connection, plan: WritePlan | None = None) -> None:
+    def __init__(
+        self, conn: Connection, plan: WritePlan | None = None, cache: SagaCache | None = None
+    ) -> None:
         self._conn = conn
         self._plan = plan
+        self._cache = cache
 
-    async def load_for_update(self, order_ids: Sequence[str]) -> SagaBook:
-        rows = await self._conn.fetch(_LOAD if self._plan is None else _READ, list(order_ids))
-        return SagaBook({row["order_id"]: saga_of(row) for row in rows})
+    async def load_for_update(
+        self, order_ids: Sequence[str], starting: Collection[str] = ()
+    ) -> SagaBook:
+        if self._plan is None:
+            if self._cache is not None:
+                self._cache.forget(order_ids)  # the batch failed planned: trust the table
+            return _book(await self._conn.fetch(_LOAD, list(order_ids)))
+        sagas: dict[str, Saga] = {}
+        missing: list[str] = []
+        for order_id in order_ids:
+            cached = self._cache.get(order_id) if self._cache is not None else None
+            if cached is not None:
+                sagas[order_id] = cached
+            elif order_id not in starting:
+                missing.append(order_id)
+        if self._cache is not None:
+            metrics.observe_saga_cache(hits=len(sagas), misses=len(missing))
+        if missing:
+            sagas.update(_book(await self._conn.fetch(_READ, missing)).sagas)
+        return SagaBook(sagas)
 
     async def save(self, book: SagaBook) -> None:
         created = [book.sagas[o] for o in sorted(book.created)]
         changed = [book.sagas[o] for o in sorted(book.changed)]
+        held = sorted(o for o in book.loaded_versions if o not in book.changed)
         await apply_writes(self._conn, self._plan, (
             Write(_INSERT, _insert_args(created), len(created),
                   "a saga of this batch was started concurrently"),
             Write(_UPDATE, _update_args(book, changed), len(changed),
                   "a saga of this batch changed since it was loaded"),
+            Write(_HOLD, _hold_args(book, held), len(held),
+                  "a saga this batch read changed since it was loaded", hold=True),
             Write(_HISTORY, _history_args(book.history)),
         ))  # fmt: skip
+        if self._plan is not None and self._cache is not None:
+            cache = self._cache
+            self._plan.after_commit(lambda: cache.keep(book.sagas.values()))
+
+
+def _book(rows: Sequence[Any]) -> SagaBook:
+    return SagaBook({row["order_id"]: saga_of(row) for row in rows})
+
+
+def _hold_args(book: SagaBook, held: list[str]) -> list[list[object]]:
+    return [list(held), [book.loaded_versions[o] for o in held]]
 
 
 def _insert_args(sagas: list[Saga]) -> list[list[object]]:
@@ -132,15 +179,17 @@ class MemorySagaStore:
     sagas: dict[str, Saga] = field(default_factory=dict)
     history: list[HistoryRow] = field(default_factory=list)
 
-    async def load_for_update(self, order_ids: Sequence[str]) -> SagaBook:
+    async def load_for_update(
+        self, order_ids: Sequence[str], starting: Collection[str] = ()
+    ) -> SagaBook:
         return SagaBook({o: self.sagas[o] for o in order_ids if o in self.sagas})
 
     async def save(self, book: SagaBook) -> None:
         if any(o in self.sagas for o in book.created):
             raise ConcurrencyConflict("a saga of this batch was started concurrently")
-        for order_id in book.changed:
+        for order_id, version in book.loaded_versions.items():
             current = self.sagas.get(order_id)
-            if current is None or current.version != book.loaded_versions[order_id]:
+            if current is None or current.version != version:
                 raise ConcurrencyConflict("a saga of this batch changed since it was loaded")
         for order_id in book.created | book.changed:
             self.sagas[order_id] = book.sagas[order_id]

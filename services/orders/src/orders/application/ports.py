@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
@@ -30,12 +30,17 @@ class HistoryRow:
 
 
 class SagaStore(Protocol):
-    async def load_for_update(self, order_ids: Sequence[str]) -> SagaBook:
-        """The sagas of ``order_ids`` that exist, locked in order id order."""
+    async def load_for_update(
+        self, order_ids: Sequence[str], starting: Collection[str] = ()
+    ) -> SagaBook:
+        """The sagas of ``order_ids`` that exist, locked in order id order. ``starting``:
+        ids whose first message in the batch starts a saga; a store whose ``save`` turns
+        an existing one into a conflict may presume them absent without looking."""
 
     async def save(self, book: SagaBook) -> None:
-        """Insert the book's new sagas, update its changed ones (each only if its version
-        is still the one loaded: else ConcurrencyConflict) and append its history."""
+        """Insert the book's new sagas, update its changed ones and append its history,
+        only if every saga the book read is still at the version read (else
+        ConcurrencyConflict, also for one it did not change)."""
 
 
 class ReturnStore(Protocol):

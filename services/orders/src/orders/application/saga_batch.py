@@ -153,7 +153,7 @@ async def handle_saga_messages(
     the returns' table is read and written only by a batch that has such a reply."""
     mine = [return_id_of(i.message) for i in items]
     saga_items = [i for i, r in zip(items, mine, strict=True) if r is None]
-    book = await store.load_for_update(sorted({order_id_of(i.message) for i in saga_items}))
+    book = await store.load_for_update(*_touched(saga_items))
     wanted = sorted({r for r in mine if r is not None})
     cases = None
     if wanted:
@@ -177,6 +177,16 @@ async def handle_saga_messages(
         if any(c.status is ReturnStatus.REFUNDED for c in cases.cases.values()):
             # Fault tests: a refund folded and its restock queued, not yet committed.
             crashpoint("orders.after_return_refund")
+
+
+def _touched(items: Sequence[Incoming[Message]]) -> tuple[list[str], set[str]]:
+    """The order ids of the batch's saga messages, and those whose first message here
+    is an OrderPlaced (new, unless a redelivery: the store's save tells)."""
+    first: dict[str, Message] = {}
+    for item in items:
+        first.setdefault(order_id_of(item.message), item.message)
+    starting = {o for o, m in first.items() if isinstance(m, OrderPlaced)}
+    return sorted(first), starting
 
 
 def _log_terminal(saga: Saga) -> None:

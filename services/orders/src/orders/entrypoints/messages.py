@@ -14,6 +14,7 @@ from orderflow_messaging.consumer import Batch, Incoming, MessageConsumer, batch
 from orderflow_messaging.registry import Message
 from orderflow_messaging.settings import ConsumerSettings
 from orders.adapters.return_store import PgReturnStore
+from orders.adapters.saga_cache import SagaCache
 from orders.adapters.saga_store import PgSagaStore
 from orders.application.saga_batch import handle_saga_messages
 from orders.returns.policy import ReturnPolicy
@@ -29,12 +30,14 @@ def build_consumer(
     clock: Clock,
     policy: SagaPolicy,
     return_policy: ReturnPolicy | None = None,
+    cache_size: int = 0,
 ) -> MessageConsumer:
     returns = return_policy or ReturnPolicy()
+    cache = SagaCache(cache_size) if cache_size else None
 
     async def on_saga_messages(batch: Batch, items: Sequence[Incoming[Message]]) -> None:
         await handle_saga_messages(
-            PgSagaStore(batch.conn, batch.plan), batch, items, policy,
+            PgSagaStore(batch.conn, batch.plan, cache), batch, items, policy,
             PgReturnStore(batch.conn, batch.plan), returns,
         )  # fmt: skip
 

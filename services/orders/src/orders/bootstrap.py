@@ -17,6 +17,7 @@ from orders import metrics
 from orders.adapters.backlog import BacklogSampler
 from orders.adapters.repository import SagaRepository
 from orders.adapters.return_store import PgReturnStore
+from orders.adapters.saga_cache import SagaCache
 from orders.application import returns_service, saga_service
 from orders.application.deadline_holds import DeadlineHolds, HoldClock, QueueSample
 from orders.application.unit_of_work import OrdersUnitOfWork
@@ -74,9 +75,8 @@ def build(settings: OrdersSettings, clock: Clock = utc_now) -> ServiceDefinition
     engine = service_engine(settings, "orders")
     policy = settings.policy()
     return_policy = settings.return_policy()
-    consumer = build_consumer(
-        engine, settings.consumer, clock, policy, return_policy, settings.saga_cache_size
-    )
+    cache = SagaCache(settings.saga_cache_size) if settings.saga_cache_size else None
+    consumer = build_consumer(engine, settings.consumer, clock, policy, return_policy, cache)
 
     holds = deadline_holds(settings, engine, clock)
 
@@ -88,7 +88,9 @@ def build(settings: OrdersSettings, clock: Clock = utc_now) -> ServiceDefinition
             )
             cuts = holds.clock.cuts(clock()) if holds else None
             fired = await saga_service.fire_due_timeouts(uow, cuts=cuts)
-        return fired > 0
+        if cache is not None:
+            cache.forget(fired)  # changed here: the consumer's next batch reads the table
+        return bool(fired)
 
     async def return_deadlines() -> bool:
         """Returns' step timeouts and parcels that never came (state in the returns

@@ -90,7 +90,7 @@ async def test_saga_start_reply_and_timeouts_fire_once(migrated_schema: Migrated
     fired = await asyncio.gather(
         *(run(db.engine, clock, saga_service.fire_due_timeouts) for _ in range(4))
     )
-    assert sum(fired) == 1  # type: ignore[arg-type]
+    assert sum(len(f) for f in fired) == 1  # type: ignore[arg-type]
     assert (await outbox_types(db.engine)).count("AuthorizePayment") == 2
 
     clock.now = T0 + timedelta(seconds=12)
@@ -173,7 +173,7 @@ async def test_a_held_participants_steps_wait_the_others_fire(
     holds.observe("payment", True, T0)
     cuts = holds.cuts(clock.now)
     fired = await run(db.engine, clock, saga_service.fire_due_timeouts, 100, cuts)
-    assert fired == 1
+    assert fired == ["o-inv"]
     async with db.engine.connect() as conn:
         repo = SagaRepository(conn)
         held_saga, fired_saga = await repo.get("o-pay"), await repo.get("o-inv")
@@ -186,7 +186,7 @@ async def test_a_held_participants_steps_wait_the_others_fire(
     holds.observe("payment", False, clock.now)
     clock.now += POLICY.step_timeout
     fired = await run(db.engine, clock, saga_service.fire_due_timeouts, 100, holds.cuts(clock.now))
-    assert fired == 2  # and o-inv's resend timed out in the meantime
+    assert len(fired) == 2  # type: ignore[arg-type]  # o-inv's resend timed out meanwhile
     async with db.engine.connect() as conn:
         held_saga = await SagaRepository(conn).get("o-pay")
     assert held_saga is not None

@@ -12,13 +12,13 @@ def saga(order_id: str, status: SagaStatus = SagaStatus.RUNNING, version: int = 
     return Saga(order_id, ORDER, status, None, 1, T0, version=version)
 
 
-def test_live_sagas_are_kept_at_their_newest_version_and_finished_ones_dropped() -> None:
+def test_sagas_are_kept_at_their_newest_version_finished_ones_too() -> None:
     cache = SagaCache(10)
     cache.keep([saga("a"), saga("b")])
     cache.keep([saga("a", version=2), saga("b", SagaStatus.COMPLETED, version=2)])
     assert cache.get("a") == saga("a", version=2)
-    assert cache.get("b") is None
-    assert len(cache) == 1
+    assert cache.get("b") == saga("b", SagaStatus.COMPLETED, version=2)  # deliveries come
+    assert len(cache) == 2
 
 
 def test_the_least_recently_kept_go_first_past_the_size() -> None:

@@ -1,4 +1,4 @@
-"""The coordinator's live sagas as its last batches committed them.
+"""The coordinator's sagas as its last batches committed them.
 
 A coordinator replica owns its partitions, so the sagas it works on change almost only
 through its own batches: it can keep them, and an optimistic batch whose sagas are all
@@ -8,8 +8,9 @@ expects it, an unchanged saga is held at it), so an entry made stale by a timer,
 operator or another replica after a rebalance turns into a conflict, and the batch runs
 again in a transaction block, which loads from the table and forgets the entries.
 
-Sagas are immutable, so an entry is shared, never copied. Finished sagas are dropped
-(no more replies are due); the oldest entries go first past ``size``.
+Sagas are immutable, so an entry is shared, never copied. Finished sagas stay too (a
+shipment's dispatch and delivery still come to a completed one); the least recently
+kept go first past ``size``. The deadline timer forgets the sagas it fires.
 """
 
 from __future__ import annotations
@@ -32,11 +33,8 @@ class SagaCache:
         return self._sagas.get(order_id)
 
     def keep(self, sagas: Iterable[Saga]) -> None:
-        """What a batch committed: live sagas kept (as the newest), finished ones dropped."""
+        """What a batch committed, kept as the newest."""
         for saga in sagas:
-            if saga.status.terminal:
-                self._sagas.pop(saga.order_id, None)
-                continue
             self._sagas[saga.order_id] = saga
             self._sagas.move_to_end(saga.order_id)
         while len(self._sagas) > self.size:

@@ -56,10 +56,10 @@ def order_data(msg: OrderPlaced) -> OrderData:
 
 async def fire_due_timeouts(
     uow: OrdersUnitOfWork, limit: int = 100, cuts: Mapping[Step, datetime] | None = None
-) -> int:
+) -> list[str]:
     """Fire every deadline that passed (by ``cuts``, where a participant was held: see
     deadline_holds.py); each fires once (the claim and the transition commit together,
-    and the transition moves or clears the deadline)."""
+    and the transition moves or clears the deadline). Returns the order ids claimed."""
     due = await uow.sagas.due(uow.clock(), limit, cuts)
     for order_id in due:
         saga = await uow.sagas.get(order_id)
@@ -69,7 +69,7 @@ async def fire_due_timeouts(
         outcome = transitions.on_timeout(saga, uow.clock(), uow.policy)
         await _apply(uow, saga, outcome, kind="timeout", message_type=None, message_id=None)
         log.info("saga_timeout_fired", order_id=order_id, note=outcome.note)
-    return len(due)
+    return due
 
 
 async def cancel_order(uow: OrdersUnitOfWork, order_id: str, reason: str) -> Saga:

@@ -30,10 +30,9 @@ def build_consumer(
     clock: Clock,
     policy: SagaPolicy,
     return_policy: ReturnPolicy | None = None,
-    cache_size: int = 0,
+    cache: SagaCache | None = None,
 ) -> MessageConsumer:
     returns = return_policy or ReturnPolicy()
-    cache = SagaCache(cache_size) if cache_size else None
 
     async def on_saga_messages(batch: Batch, items: Sequence[Incoming[Message]]) -> None:
         await handle_saga_messages(

@@ -26,7 +26,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from bench.hops import hops, submit_to_checkout
 from orderflow_cli.demo import NORMAL_SKUS
-from orderflow_cli.placing import send_until_answered
+from orderflow_cli.placing import retry_after, send_until_answered
 from orderflow_cli.stack import services
 from orderflow_cli.verify import pending_outbox_rows
 
@@ -275,13 +275,7 @@ async def _post(
         if response.status == 202:
             return _Answer(202, (await response.json())["order_id"], None)
         await response.read()
-        wait = None
-        if response.status == 503:
-            try:
-                wait = max(0.0, float(response.headers["Retry-After"]))
-            except (KeyError, ValueError):
-                wait = None
-        return _Answer(response.status, None, wait)
+        return _Answer(response.status, None, retry_after(response.status, response.headers))
 
 
 async def run_step(step: Step, ctx: dict[str, Any], offer: Offer) -> Step:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -31,14 +31,20 @@ class Answered(Generic[T]):
     sent_at: float  # when its request was sent (time.time()): latency counts from there
 
 
-def retry_after_s(response: httpx.Response) -> float | None:
-    """The advised wait of a 503 (delta-seconds form), or None."""
-    if response.status_code != 503:
+def retry_after(status: int, headers: Mapping[str, str]) -> float | None:
+    """The advised wait of a 503 (delta-seconds form), or None: for any client's
+    status and headers (httpx's, aiohttp's)."""
+    if status != 503:
         return None
     try:
-        return max(0.0, float(response.headers["Retry-After"]))
+        return max(0.0, float(headers["Retry-After"]))
     except (KeyError, ValueError):
         return None
+
+
+def retry_after_s(response: httpx.Response) -> float | None:
+    """The advised wait of an httpx response that is a 503, or None."""
+    return retry_after(response.status_code, response.headers)
 
 
 async def send_until_answered(

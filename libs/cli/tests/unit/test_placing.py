@@ -8,7 +8,7 @@ import time
 import httpx
 import pytest
 
-from orderflow_cli.placing import post_order, retry_after_s
+from orderflow_cli.placing import post_order, retry_after, retry_after_s
 
 
 def overloaded_then_accepted(times: int, seen: list[tuple[float, str]]) -> httpx.MockTransport:
@@ -45,6 +45,9 @@ def test_only_a_503_with_a_usable_retry_after_is_a_deferral() -> None:
     assert retry_after_s(httpx.Response(503)) is None
     assert retry_after_s(httpx.Response(503, headers={"Retry-After": "soon"})) is None
     assert retry_after_s(httpx.Response(429, headers={"Retry-After": "2"})) is None
+    # the same rule for another client's status and headers (the benchmark's aiohttp)
+    assert retry_after(503, {"Retry-After": "-1"}) == 0.0
+    assert retry_after(200, {"Retry-After": "2"}) is None
 
 
 async def test_a_lost_connection_is_retried_with_the_same_key() -> None:

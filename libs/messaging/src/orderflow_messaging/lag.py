@@ -45,28 +45,31 @@ class ConsumerLag:
         that had committed offsets (what a broker that is no longer its coordinator
         gives), asks for the coordinator again before it counts."""
         admin = await self._admin_client()
+        offsets = None
         cached = self._coordinators.get(group)
-        if cached is None or time.monotonic() - cached[1] > COORDINATOR_TTL_S:
-            node, fresh = await self._coordinator(admin, group), True
-        else:
-            node, fresh = cached[0], False
-        offsets: dict[TopicPartition, Any] = {}
-        try:
+        if cached is not None and time.monotonic() - cached[1] <= COORDINATOR_TTL_S:
+            offsets = await self._ask_known(admin, group, cached[0])
+        if offsets is None:
+            node = await self._coordinator(admin, group)
             offsets = await admin.list_consumer_group_offsets(group, group_coordinator_id=node)
-            again = not offsets and not fresh and group in self._committing
-        except Exception:
-            self._coordinators.pop(group, None)
-            if fresh:
-                raise
-            again = True
-        if again:
-            offsets = await admin.list_consumer_group_offsets(
-                group, group_coordinator_id=await self._coordinator(admin, group)
-            )
         found = {tp: meta.offset for tp, meta in offsets.items() if meta.offset >= 0}
         if found:
             self._committing.add(group)
         return found
+
+    async def _ask_known(
+        self, admin: AIOKafkaAdminClient, group: str, node: int
+    ) -> dict[TopicPartition, Any] | None:
+        """The answer of the coordinator last found, or None when the coordinator must be
+        found again: an error, or no offsets for a group that had some."""
+        try:
+            offsets: dict[TopicPartition, Any] = await admin.list_consumer_group_offsets(
+                group, group_coordinator_id=node
+            )
+        except Exception:
+            self._coordinators.pop(group, None)
+            return None
+        return None if not offsets and group in self._committing else offsets
 
     async def _coordinator(self, admin: AIOKafkaAdminClient, group: str) -> int:
         node: int = await admin.find_coordinator(group)

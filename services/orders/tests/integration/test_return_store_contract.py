@@ -135,3 +135,24 @@ async def test_due_returns_are_claimed_most_overdue_first(
 
     await run(create)
     assert await run(claim) == ["R-b", "R-a"]
+
+
+async def test_a_return_read_and_left_unchanged_must_still_be_at_the_version_read(
+    run: Callable[[Work], Awaitable[Any]],
+) -> None:
+    """A reply the stale return ignored would be lost for the real one: no commit."""
+
+    async def create(store: Store) -> None:
+        book = ReturnBook({})
+        book.open(ReturnOutcome(case("R-1"), note="approved"), "fp1", T0)
+        await store.save(book)
+
+    async def ignore_at(version: int, store: Store) -> list[str]:
+        book = ReturnBook({"R-1": case("R-1", version=version)})  # read, left as it was
+        await store.save(book)
+        return [h.kind for h in await store.history("R-1")]
+
+    await run(create)
+    with pytest.raises(ConcurrencyConflict):
+        await run(lambda store: ignore_at(7, store))
+    assert await run(lambda store: ignore_at(1, store)) == ["requested"]

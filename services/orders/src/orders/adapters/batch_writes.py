@@ -3,7 +3,7 @@ optimistic batch's write plan: one shape for the saga and the return stores."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from orderflow_messaging.db import Connection, rows_affected
@@ -23,6 +23,15 @@ class Write:
     expect: int | None = None
     conflict: str = ""
     hold: bool = False
+
+
+def held_versions(
+    loaded: Mapping[str, int], changed: Collection[str]
+) -> tuple[list[list[object]], int]:
+    """A hold's arguments (ids, versions) and expected count: the rows a book read and
+    left unchanged."""
+    held = sorted(key for key in loaded if key not in changed)
+    return [list(held), [loaded[key] for key in held]], len(held)
 
 
 async def apply_writes(conn: Connection, plan: WritePlan | None, writes: Sequence[Write]) -> None:

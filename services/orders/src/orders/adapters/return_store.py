@@ -12,7 +12,7 @@ from typing import Any
 from orderflow_messaging.db import Connection
 from orderflow_messaging.jsontext import json_text
 from orderflow_messaging.write_plan import WritePlan
-from orders.adapters.batch_writes import Write, apply_writes
+from orders.adapters.batch_writes import Write, apply_writes, held_versions
 from orders.adapters.repository import ConcurrencyConflict
 from orders.application.return_book import ReturnBook, ReturnHistoryRow
 from orders.returns.state import ReceivedLine, ReturnCase, ReturnLine, ReturnStatus
@@ -51,6 +51,14 @@ _UPDATE = """
          AS u(return_id, status, attempt, deadline, outcome, refund_minor, data, version,
               expected)
     WHERE r.return_id = u.return_id AND r.version = u.expected
+"""
+# The returns a batch read and left as they were, still at the version read (locked, so
+# a change committed meanwhile is seen: write_plan.py).
+_HOLD = """
+    SELECT 1 FROM returns r
+    JOIN unnest($1::text[], $2::int[]) AS u(return_id, version)
+      ON r.return_id = u.return_id AND r.version = u.version
+    FOR SHARE OF r
 """
 _HISTORY = """
     INSERT INTO return_history (return_id, order_id, at, kind, message_type, from_status,
@@ -136,7 +144,8 @@ def return_of(row: Any) -> ReturnCase:
 class PgReturnStore:
     """In a transaction block (``plan`` None): the load locks, each write is a
     statement. In a consumer's optimistic batch: the load does not lock, and the writes
-    are parts of ``plan``, each changed return expected at the version loaded."""
+    are parts of ``plan``, each return read expected at the version loaded (a changed
+    one by its update, an unchanged one held)."""
 
     def __init__(self, conn: Connection, plan: WritePlan | None = None) -> None:
         self._conn = conn
@@ -190,6 +199,8 @@ class PgReturnStore:
                   "a return of this request exists already"),
             Write(_UPDATE, _update_args(book, changed), len(changed),
                   "a return changed since it was loaded"),
+            Write(_HOLD, *held_versions(book.loaded_versions, book.changed),
+                  "a return this batch read changed since it was loaded", hold=True),
             Write(_HISTORY, _history_args(book.history)),
         ))  # fmt: skip
 
@@ -272,8 +283,8 @@ class MemoryReturnStore:
     async def save(self, book: ReturnBook) -> None:
         if any(r in self.cases for r in book.created):
             raise ConcurrencyConflict("a return of this request exists already")
-        for r in book.changed:
-            if self.cases[r].version != book.loaded_versions[r]:
+        for r, version in book.loaded_versions.items():
+            if r not in self.cases or self.cases[r].version != version:
                 raise ConcurrencyConflict("a return changed since it was loaded")
         for r in book.created | book.changed:
             self.cases[r] = book.cases[r]

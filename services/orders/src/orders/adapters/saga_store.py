@@ -11,7 +11,7 @@ from orderflow_messaging.db import Connection
 from orderflow_messaging.jsontext import json_text
 from orderflow_messaging.write_plan import WritePlan
 from orders import metrics
-from orders.adapters.batch_writes import Write, apply_writes
+from orders.adapters.batch_writes import Write, apply_writes, held_versions
 from orders.adapters.repository import ConcurrencyConflict, saga_data, saga_of
 from orders.adapters.saga_cache import SagaCache
 from orders.application.ports import HistoryRow
@@ -114,13 +114,12 @@ class PgSagaStore:
     async def save(self, book: SagaBook) -> None:
         created = [book.sagas[o] for o in sorted(book.created)]
         changed = [book.sagas[o] for o in sorted(book.changed)]
-        held = sorted(o for o in book.loaded_versions if o not in book.changed)
         await apply_writes(self._conn, self._plan, (
             Write(_INSERT, _insert_args(created), len(created),
                   "a saga of this batch was started concurrently"),
             Write(_UPDATE, _update_args(book, changed), len(changed),
                   "a saga of this batch changed since it was loaded"),
-            Write(_HOLD, _hold_args(book, held), len(held),
+            Write(_HOLD, *held_versions(book.loaded_versions, book.changed),
                   "a saga this batch read changed since it was loaded", hold=True),
             Write(_HISTORY, _history_args(book.history)),
         ))  # fmt: skip
@@ -131,10 +130,6 @@ class PgSagaStore:
 
 def _book(rows: Sequence[Any]) -> SagaBook:
     return SagaBook({row["order_id"]: saga_of(row) for row in rows})
-
-
-def _hold_args(book: SagaBook, held: list[str]) -> list[list[object]]:
-    return [list(held), [book.loaded_versions[o] for o in held]]
 
 
 def _insert_args(sagas: list[Saga]) -> list[list[object]]:

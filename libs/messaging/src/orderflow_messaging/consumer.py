@@ -19,6 +19,15 @@ Per-key order: a handler gets its messages in the order they were polled, and Ka
 keeps a key's records in order within its partition. A service whose message types
 must be folded together in order (a saga's start and its replies) registers one
 handler for all of them.
+
+Pipelined (a consumer built with ``pipelined=True``, the coordinator): an optimistic
+batch's statement runs in the background while the subscriber polls the next batch and
+its handlers decide it (``pipeline``), so the database's time and the handlers' overlap
+instead of adding up. The statements still run one at a time, in poll order, and a
+batch's offsets still go only after its statement committed. A plan is decided on top
+of what the batch before it decided (a handler keeps that in memory, e.g. the saga
+cache); so when that batch does not commit as planned (a conflict, any failure), the
+plan built on it is dropped unrun and its batch is handled afresh.
 """
 
 from __future__ import annotations
@@ -32,6 +41,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
 import structlog
+from asyncpg.pool import PoolConnectionProxy
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from orderflow_messaging import metrics, tracing
@@ -103,6 +113,15 @@ BatchHandler = Callable[[Batch, Sequence[Incoming[Any]]], Awaitable[None]]
 H = TypeVar("H", bound=BatchHandler)
 
 
+@dataclass(frozen=True, slots=True)
+class _Planned:
+    """A pipelined batch decided, its statement not run: the pool's connection it holds."""
+
+    conn: PoolConnectionProxy[Any]
+    plan: WritePlan
+    outcomes: list[str]
+
+
 @dataclass(slots=True)
 class _Item:
     record: Record
@@ -135,6 +154,7 @@ class MessageConsumer:
         clock: Clock = utc_now,
         new_id: IdFactory = new_message_id,
         optimistic: bool = False,
+        pipelined: bool = False,
     ) -> None:
         self.name = name
         self._producer = producer
@@ -144,6 +164,10 @@ class MessageConsumer:
         # Whether the handlers take a write plan (``Batch.plan``): then a batch is tried
         # as two round trips first (write_plan.py), unless the settings say never.
         self._optimistic = optimistic and self._settings.optimistic
+        self._pipelined = pipelined and self._optimistic and self._settings.pipeline
+        # The batch whose statement runs in the background (``pipeline``); its result
+        # says whether it committed as planned.
+        self._inflight: asyncio.Task[bool] | None = None
         self._clock = clock
         self._new_id = new_id
         self._inbox = Inbox(name)
@@ -166,7 +190,9 @@ class MessageConsumer:
     async def process(self, records: Sequence[Record]) -> None:
         """Handle a batch; returns only when every record is handled or dead-lettered.
         The caller commits the offsets after it returns."""
-        items = [self._decode(record) for record in records]
+        await self._handle([self._decode(record) for record in records])
+
+    async def _handle(self, items: list[_Item]) -> None:
         if not items:
             return
         if not tracing.enabled():
@@ -175,12 +201,107 @@ class MessageConsumer:
         with tracing.batch_spans(self.name, items):
             await self._process_items(items)
 
-    async def _process_items(self, items: list[_Item]) -> None:
+    async def pipeline(
+        self, records: Sequence[Record], done: Callable[[], Awaitable[None]]
+    ) -> None:
+        """Like ``process``, but an optimistic batch's statement may still be running
+        when this returns: ``done`` is awaited once the batch is handled (its statement
+        committed, or it was handled otherwise), in poll order. A consumer that does not
+        pipeline (or a traced one: a batch's span covers its whole work) handles the
+        batch before returning. Call ``settle`` before stopping."""
+        items = [self._decode(record) for record in records]
+        if not (self._pipelined and items and _plain(items)) or tracing.enabled():
+            await self.settle()
+            await self._handle(items)
+            await done()
+            return
+        planned = await self._prepare(items)
+        if planned is None:  # the handlers failed: the transaction block isolates it
+            await self.settle()
+            await self._process_items(items, planned=False)
+            await done()
+            return
+        if not await self.settle():
+            # Decided on top of a batch that did not commit as planned: decided afresh.
+            await self._drop(planned)
+            await self._process_items(items)
+            await done()
+            return
+        self._inflight = asyncio.create_task(self._finish(planned, items, done))
+
+    async def settle(self) -> bool:
+        """Wait for the batch whose statement is running (if any): whether it committed
+        as planned."""
+        inflight, self._inflight = self._inflight, None
+        return True if inflight is None else await inflight
+
+    async def _prepare(self, items: list[_Item]) -> _Planned | None:
+        """Decide an optimistic batch without running its statement: None when it
+        cannot be (any failure: the batch is then handled the usual way)."""
+        conn: PoolConnectionProxy[Any] | None = None
+        try:
+            pool = await self._pool.pool()
+            conn = await pool.acquire()
+            plan, outcomes = await self._plan(conn, items)
+        except Exception as exc:
+            log.debug("planned_batch_failed", consumer=self.name, error=repr(exc))
+            if conn is not None:
+                await pool.release(conn)
+            return None
+        return _Planned(conn, plan, outcomes)
+
+    async def _drop(self, planned: _Planned) -> None:
+        planned.plan.abandon()
+        pool = await self._pool.pool()
+        await pool.release(planned.conn)
+
+    async def _finish(
+        self, planned: _Planned, items: list[_Item], done: Callable[[], Awaitable[None]]
+    ) -> bool:
+        """Run a pipelined batch's statement; on a conflict or any failure handle the
+        batch in a transaction block (retrying through database outages: its records are
+        no longer the subscriber's to rewind). Whether it committed as planned."""
+        as_planned = False
+        pool = await self._pool.pool()
+        try:
+            crashpoint("consumer.before_commit")
+            await planned.plan.execute(planned.conn)
+            crashpoint("consumer.after_commit")
+            as_planned = True
+        except WriteConflict:
+            metrics.WRITE_CONFLICTS.labels(self.name).inc()
+            log.debug("batch_write_conflict", consumer=self.name, size=len(items))
+        except Exception as exc:
+            log.debug("planned_batch_failed", consumer=self.name, error=repr(exc))
+        finally:
+            await pool.release(planned.conn)
+        if as_planned:
+            _count(self.name, items, planned.outcomes)
+        else:
+            await self._until_handled(items)
+        await done()
+        return as_planned
+
+    async def _until_handled(self, items: list[_Item]) -> None:
+        """The transaction block path, again until it returns: what the subscriber's
+        rewind and refetch would do, for records it has handed over already."""
+        while True:
+            try:
+                await self._process_items(items, planned=False)
+                return
+            except InfrastructureUnavailable:
+                continue  # paused already
+            except Exception as exc:
+                log.warning("pipelined_batch_failed", consumer=self.name, error=repr(exc))
+                await asyncio.sleep(self._backoff(3))
+
+    async def _process_items(self, items: list[_Item], *, planned: bool = True) -> None:
         """One transaction for ``items``. When it fails, the halves are tried in turn (in
         order, so per-key order holds), down to single records, which get the retry and
         dead-letter rules: one bad record among n costs about 2 log2(n) transactions, not
-        n. An optimistic consumer tries the batch as a write plan first."""
-        if self._optimistic and _plain(items):
+        n. An optimistic consumer tries the batch as a write plan first (unless
+        ``planned`` is False: it was tried)."""
+        if planned and self._optimistic and _plain(items):
             outcomes = await self._try_planned(items)
             if outcomes is not None:
                 _count(self.name, items, outcomes)
@@ -229,6 +350,14 @@ class MessageConsumer:
     async def _apply_planned(self, conn: Connection, items: list[_Item]) -> list[str]:
         """Load (the handlers), decide, then one statement: the inbox claim of every
         record, the handlers' writes, the outbox."""
+        plan, outcomes = await self._plan(conn, items)
+        crashpoint("consumer.before_commit")
+        await plan.execute(conn)
+        crashpoint("consumer.after_commit")
+        return outcomes
+
+    async def _plan(self, conn: Connection, items: list[_Item]) -> tuple[WritePlan, list[str]]:
+        """The handlers load and decide; every write of the batch goes into one plan."""
         outbox = BatchOutbox(producer=self._producer, clock=self._clock, new_id=self._new_id)
         plan = WritePlan()
         outcomes: list[str] = []
@@ -252,13 +381,14 @@ class MessageConsumer:
                 log.warning("fault_delay", point="consumer.handle", seconds=delay)
                 await asyncio.sleep(delay)
             batch = Batch(conn, outbox, self._clock, plan)
-            for handler, incoming in work.items():
-                await handler(batch, incoming)
+            try:
+                for handler, incoming in work.items():
+                    await handler(batch, incoming)
+            except BaseException:
+                plan.abandon()  # a handler may have told its cache already
+                raise
         outbox.add_to(plan)
-        crashpoint("consumer.before_commit")
-        await plan.execute(conn)
-        crashpoint("consumer.after_commit")
-        return outcomes
+        return plan, outcomes
 
     def _decode(self, record: Record) -> _Item:
         source = SourceCoordinates(record.topic, record.partition, record.offset)
@@ -483,6 +613,7 @@ def batch_consumer(
     handler: BatchHandler,
     new_id: IdFactory = new_message_id,
     optimistic: bool = False,
+    pipelined: bool = False,
 ) -> MessageConsumer:
     """A service's consumer: one batch handler for the message types it folds together
     (what every service's ``entrypoints/messages.py`` builds)."""
@@ -495,6 +626,7 @@ def batch_consumer(
         clock=clock,
         new_id=new_id,
         optimistic=optimistic,
+        pipelined=pipelined,
     )
     consumer.handles(*handles)(handler)
     return consumer

@@ -91,6 +91,10 @@ class ConsumerSettings(BaseSettings):
     # block. False: always the transaction block (e.g. when the conflict metric shows
     # most plans rolled back).
     optimistic: bool = True
+    # A consumer built to pipeline its optimistic batches (the coordinator) decides its
+    # next batch while the previous batch's statement runs (consumer.py). False: one
+    # batch at a time.
+    pipeline: bool = True
     # The broker answers a fetch once it has ``fetch_min_bytes`` for it or after
     # ``fetch_max_wait_ms``. With 1 byte, a trickle of records meant a fetch round trip
     # per record or two, and the broker's CPU went to answering them.

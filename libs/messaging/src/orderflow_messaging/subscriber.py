@@ -1,12 +1,12 @@
 """Binding a MessageConsumer to a faststream Kafka broker, offsets after the work.
 
 The ack policy is MANUAL and the offsets are ours: a batch's offsets are handed to the
-subscriber's ``OffsetCommitter`` only when ``MessageConsumer.process`` returns, i.e.
-after its transaction committed, and it commits them a little later, several batches at
-a time (``CONSUMER_COMMIT_INTERVAL_MS``). If ``process`` raises (database or broker
-gone), every partition of the batch is rewound to the batch's first record and the
-records are fetched again. faststream's default (ACK_FIRST) would commit before the
-work, and ACK would commit even on error.
+subscriber's ``OffsetCommitter`` only when the batch is handled (``MessageConsumer.
+pipeline`` calls back), i.e. after its transaction committed, and it commits them a
+little later, several batches at a time (``CONSUMER_COMMIT_INTERVAL_MS``). If
+``pipeline`` raises (database or broker gone), every partition of the batch is rewound
+to the batch's first record and the records are fetched again. faststream's default
+(ACK_FIRST) would commit before the work, and ACK would commit even on error.
 
 The broker is created with ``apply_types=False``: a handler gets the message as it is,
 without faststream's dependency injection, which resolved the message argument in a
@@ -127,16 +127,22 @@ def subscribe(
         # the garbage collector frees, with every record of the poll (~8 objects each)
         # and faststream's header dicts. Broken here, the poll is freed at once.
         msg.clear_cache()
-        await offsets.gaps.check(msg.consumer, records)
+        kafka_consumer = msg.consumer
+        await offsets.gaps.check(kafka_consumer, records)
         started = time.perf_counter()
+
+        async def done() -> None:
+            batch_seconds.observe(time.perf_counter() - started)
+            batch_records.observe(len(records))
+            await offsets.handled(kafka_consumer, records)
+
         try:
-            await consumer.process(records)
+            # A pipelined consumer may return with the batch's statement still running;
+            # ``done`` comes after it committed, and only then go the offsets.
+            await consumer.pipeline(records, done)
         except BaseException:
-            _rewind(msg.consumer, records)
+            _rewind(kafka_consumer, records)
             raise
-        batch_seconds.observe(time.perf_counter() - started)
-        batch_records.observe(len(records))
-        await offsets.handled(msg.consumer, records)
         if linger_s and len(records) < settings.max_records:
             # The work is committed. Meanwhile the fetcher fills its buffer, so the next
             # poll is a larger batch.

@@ -59,6 +59,7 @@ class WritePlan:
     _parts: list[_Part] = field(default_factory=list)
     _guards: list[_Part] = field(default_factory=list)
     _committed: list[Callable[[], None]] = field(default_factory=list)
+    _abandoned: list[Callable[[], None]] = field(default_factory=list)
 
     def add(self, sql: str, *args: object, expect: int | None = None) -> None:
         """A data-modifying statement (``INSERT``/``UPDATE``/``DELETE`` without
@@ -77,6 +78,18 @@ class WritePlan:
         """Call ``callback`` once the plan's statement has committed (not on a conflict
         or any failure): e.g. to keep what the batch wrote in a cache."""
         self._committed.append(callback)
+
+    def if_abandoned(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` if the plan will not commit: its statement failed (a conflict
+        or any error), or the consumer dropped it unrun (``abandon``). E.g. to forget
+        what a cache was told ahead of the commit."""
+        self._abandoned.append(callback)
+
+    def abandon(self) -> None:
+        """The plan will not run (or did not commit): the ``if_abandoned`` callbacks, once."""
+        callbacks, self._abandoned, self._committed = self._abandoned, [], []
+        for callback in callbacks:
+            callback()
 
     def require(self, condition: str, *args: object) -> None:
         """A boolean SQL expression (own ``$1..$n``) that must hold for the plan to
@@ -120,8 +133,13 @@ class WritePlan:
         try:
             await conn.fetchval(sql, *args)
         except asyncpg.DivisionByZeroError as exc:
+            self.abandon()
             raise WriteConflict("a row of the batch changed since it was loaded") from exc
-        for callback in self._committed:
+        except BaseException:
+            self.abandon()
+            raise
+        committed, self._committed, self._abandoned = self._committed, [], []
+        for callback in committed:
             callback()
 
 

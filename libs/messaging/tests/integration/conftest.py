@@ -48,6 +48,8 @@ class Harness:
     topic: str
     # Whether its consumer is optimistic (a batch's writes as one statement first).
     optimistic: bool = False
+    # Whether it pipelines its optimistic batches (the next decided while one commits).
+    pipelined: bool = False
     handled: list[uuid.UUID] = field(default_factory=list)
     fail_times: dict[int, int] = field(default_factory=dict)
 
@@ -71,6 +73,7 @@ class Harness:
             engine=self.engine,
             settings=ConsumerSettings(max_attempts=3, backoff_initial_s=0.05, backoff_max_s=0.2),
             optimistic=self.optimistic,
+            pipelined=self.pipelined,
         )
 
         @consumer.handles(Pinged)
@@ -109,7 +112,7 @@ class Harness:
             return await conn.scalar(text(sql))
 
 
-@pytest.fixture(params=[False, True], ids=["in-transaction", "optimistic"])
+@pytest.fixture(params=["in-transaction", "optimistic", "pipelined"])
 async def harness(
     request: pytest.FixtureRequest,
     messaging_db: SchemaDatabase,
@@ -128,7 +131,8 @@ async def harness(
         messaging_db,
         KafkaSettings(bootstrap_servers=kafka_bootstrap),
         topic,
-        optimistic=request.param,
+        optimistic=request.param != "in-transaction",
+        pipelined=request.param == "pipelined",
     )
 
 

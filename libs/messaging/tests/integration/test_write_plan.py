@@ -92,12 +92,15 @@ _HOLD = """
 async def test_a_commit_runs_the_callbacks_and_a_conflict_does_not(db: SchemaDatabase) -> None:
     called: list[str] = []
     ok, stale = _plan(expected_a=1, new_key="c"), _plan(expected_a=1, new_key="d")
-    ok.after_commit(lambda: called.append("ok"))
-    stale.after_commit(lambda: called.append("stale"))
+    for name, plan in (("ok", ok), ("stale", stale)):
+        plan.after_commit(lambda name=name: called.append(f"{name} committed"))  # type: ignore[misc]
+        plan.if_abandoned(lambda name=name: called.append(f"{name} abandoned"))  # type: ignore[misc]
     await _run(db, ok)
     with pytest.raises(WriteConflict):
         await _run(db, stale)  # a is at version 2 now
-    assert called == ["ok"]
+    assert called == ["ok committed", "stale abandoned"]
+    ok.abandon()  # committed already: nothing left to call
+    assert called == ["ok committed", "stale abandoned"]
 
 
 async def test_a_held_row_must_be_at_the_version_read(db: SchemaDatabase) -> None:

@@ -45,3 +45,13 @@ def test_a_held_part_is_a_locking_select_counted_like_a_write() -> None:
         "SELECT 1 / (CASE WHEN (SELECT count(*) FROM w0) = $2::bigint THEN 1 ELSE 0 END)"
     )
     assert args == [["k"], 1]
+
+
+def test_an_abandoned_plan_calls_back_once_and_never_commits() -> None:
+    plan = WritePlan()
+    called: list[str] = []
+    plan.after_commit(lambda: called.append("committed"))
+    plan.if_abandoned(lambda: called.append("abandoned"))
+    plan.abandon()
+    plan.abandon()
+    assert called == ["abandoned"]

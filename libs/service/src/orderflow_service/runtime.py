@@ -237,6 +237,11 @@ class ServiceRunner:
         if self._broker is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._broker.stop(), settings.kafka.lifecycle_timeout_s)
+        for sub in self.service.subscriptions:
+            # A pipelined batch's statement may still run: let it end before the pool
+            # goes (its offsets may no longer commit; the inbox skips the refetch).
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(sub.consumer.settle(), settings.kafka.lifecycle_timeout_s)
         self.stop_event.set()
         if self._tasks:
             _, pending = await asyncio.wait(self._tasks, timeout=settings.kafka.lifecycle_timeout_s)

@@ -249,3 +249,20 @@ async def test_a_starting_saga_is_presumed_new_and_a_redelivered_start_is_a_conf
     with pytest.raises(WriteConflict):
         await batch(lambda store: _start(store, "a"))
     assert cache.get("a") is None
+
+
+async def test_a_planned_save_keeps_its_sagas_at_once_and_an_abandoned_plan_forgets_them(
+    migrated_schema: MigratedSchema,
+) -> None:
+    """A pipelined consumer decides its next batch while this one's statement runs, on
+    top of what this one kept; a plan that will not run takes its entries back."""
+    db = await migrated_schema(MIGRATIONS)
+    pool = await hot_pool(db.engine).pool()
+    cache = SagaCache(100)
+    async with pool.acquire() as conn:
+        plan = WritePlan()
+        await _start(PgSagaStore(conn, plan, cache), "a")
+        assert cache.get("a") == saga("a")  # before the statement ran
+        plan.abandon()
+        assert cache.get("a") is None
+        assert await conn.fetchval("SELECT count(*) FROM sagas") == 0

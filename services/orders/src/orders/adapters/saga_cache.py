@@ -1,4 +1,4 @@
-"""The coordinator's sagas as its last batches committed them.
+"""The coordinator's sagas as its last batches decided them.
 
 A coordinator replica owns its partitions, so the sagas it works on change almost only
 through its own batches: it can keep them, and an optimistic batch whose sagas are all
@@ -8,7 +8,10 @@ expects it, an unchanged saga is held at it), so an entry made stale by a timer,
 operator or another replica after a rebalance turns into a conflict, and the batch runs
 again in a transaction block, which loads from the table and forgets the entries.
 
-Sagas are immutable, so an entry is shared, never copied. Finished sagas stay too (a
+A batch keeps what it decided before its statement commits (the pipelined consumer
+decides the next batch meanwhile, on top of it) and takes it back if the statement does
+not commit (``WritePlan.if_abandoned``). Sagas are immutable, so an entry is shared,
+never copied. Finished sagas stay too (a
 shipment's dispatch and delivery still come to a completed one); the least recently
 kept go first past ``size``. The deadline timer forgets the sagas it fires.
 """

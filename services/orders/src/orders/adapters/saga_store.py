@@ -124,8 +124,12 @@ class PgSagaStore:
             Write(_HISTORY, _history_args(book.history)),
         ))  # fmt: skip
         if self._plan is not None and self._cache is not None:
-            cache = self._cache
-            self._plan.after_commit(lambda: cache.keep(book.sagas.values()))
+            # Kept now, before the commit: a pipelined consumer folds its next batch
+            # while this one's statement runs, on top of what this one decided. Should
+            # the plan not commit, the entries go (and so does any plan built on them).
+            cache, sagas = self._cache, list(book.sagas.values())
+            cache.keep(sagas)
+            self._plan.if_abandoned(lambda: cache.forget(s.order_id for s in sagas))
 
 
 def _book(rows: Sequence[Any]) -> SagaBook:

@@ -46,5 +46,7 @@ def build_consumer(
         "orders", producer=PRODUCER, registry=registry(), engine=engine,
         settings=settings, clock=clock,
         handles=(OrderPlaced, OrderCancellationRequested, *REPLIES), handler=on_saga_messages,
-        optimistic=True,
+        # The saga cache holds what a batch decided before its statement commits, so the
+        # next batch is decided meanwhile (orderflow_messaging.consumer: pipelined).
+        optimistic=True, pipelined=True,
     )  # fmt: skip

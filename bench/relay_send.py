@@ -23,19 +23,21 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 
 from orderflow_cli.stack import read_env
+from orderflow_messaging.header_codec import pack_headers, unpack_headers
 from orderflow_messaging.kafka import start_producer, stop_producer
-from orderflow_messaging.outbox import decode_headers
 from orderflow_messaging.relay import OutboxRelay, Partitions
 from orderflow_messaging.settings import KafkaSettings
 
 TOPIC = "bench.relay-send"
-HEADERS = [
-    ["type", "U3RvY2tSZXNlcnZlZA=="],
-    ["version", "MQ=="],
-    ["message_id", "MDFhMjQ4NTM="],
-    ["correlation_id", "b3JkZXI="],
-    ["producer", "aW52ZW50b3J5"],
-]
+HEADERS = pack_headers(
+    [
+        ("type", b"StockReserved"),
+        ("version", b"1"),
+        ("message_id", b"01a24853"),
+        ("correlation_id", b"order"),
+        ("producer", b"inventory"),
+    ]
+)
 
 Row = dict[str, Any]
 Send = Callable[[Sequence[Row]], Awaitable[None]]
@@ -44,7 +46,13 @@ Send = Callable[[Sequence[Row]], Awaitable[None]]
 def rows(n: int) -> list[Row]:
     keys = [f"order-{uuid.uuid4()}".encode() for _ in range(n // 7 + 1)]
     return [
-        {"topic": TOPIC, "key": keys[i % len(keys)], "value": b"x" * 900, "headers": HEADERS}
+        {
+            "topic": TOPIC,
+            "key": keys[i % len(keys)],
+            "value": b"x" * 900,
+            "header_bytes": HEADERS,
+            "headers": None,
+        }
         for i in range(n)
     ]
 
@@ -55,7 +63,10 @@ def per_row(producer: AIOKafkaProducer, settings: KafkaSettings) -> Send:
     async def send(batch: Sequence[Row]) -> None:
         futures = [
             await producer.send(
-                r["topic"], value=r["value"], key=r["key"], headers=decode_headers(r["headers"])
+                r["topic"],
+                value=r["value"],
+                key=r["key"],
+                headers=unpack_headers(r["header_bytes"]),
             )
             for r in batch
         ]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ from orderflow_messaging import tracing
 from orderflow_messaging.clock import Clock, IdFactory, new_message_id, utc_now
 from orderflow_messaging.db import Connection
 from orderflow_messaging.envelope import Envelope, Headers
-from orderflow_messaging.jsontext import json_text
+from orderflow_messaging.header_codec import pack_headers
 from orderflow_messaging.registry import Message
 from orderflow_messaging.tables import OUTBOX_SLOTS, outbox
 from orderflow_messaging.write_plan import WritePlan
@@ -27,14 +26,6 @@ from orderflow_messaging.write_plan import WritePlan
 def slot_for(key: bytes | None) -> int:
     """Stable across processes and Python versions (unlike ``hash``)."""
     return zlib.crc32(key or b"") % OUTBOX_SLOTS
-
-
-def encode_headers(headers: Sequence[tuple[str, bytes]]) -> list[list[str]]:
-    return [[name, base64.b64encode(value or b"").decode()] for name, value in headers]
-
-
-def decode_headers(stored: Sequence[Sequence[str]]) -> Headers:
-    return [(name, base64.b64decode(value)) for name, value in stored]
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +101,7 @@ def _row(message_id: UUID, record: OutgoingRecord) -> dict[str, Any]:
         "topic": record.topic,
         "key": record.key,
         "value": record.value,
-        "headers": encode_headers(record.headers),
+        "header_bytes": pack_headers(record.headers),
         "slot": slot_for(record.key),
         "message_type": record.message_type,
         "correlation_id": record.correlation_id,
@@ -150,14 +141,15 @@ def envelope_record(topic: str, envelope: Envelope, key: bytes) -> OutgoingRecor
 
 
 _INSERT_MANY = """
-    INSERT INTO outbox (message_id, topic, key, value, headers, slot, message_type,
+    INSERT INTO outbox (message_id, topic, key, value, header_bytes, slot, message_type,
                         correlation_id)
-    SELECT u.message_id, u.topic, u.key, u.value, u.headers::jsonb, u.slot, u.message_type,
+    SELECT u.message_id, u.topic, u.key, u.value, u.header_bytes, u.slot, u.message_type,
            u.correlation_id
-    FROM unnest($1::uuid[], $2::text[], $3::bytea[], $4::bytea[], $5::text[], $6::int2[],
+    FROM unnest($1::uuid[], $2::text[], $3::bytea[], $4::bytea[], $5::bytea[], $6::int2[],
                 $7::text[], $8::text[])
          WITH ORDINALITY
-         AS u(message_id, topic, key, value, headers, slot, message_type, correlation_id, n)
+         AS u(message_id, topic, key, value, header_bytes, slot, message_type, correlation_id,
+              n)
     ORDER BY u.n
 """
 
@@ -236,8 +228,7 @@ def _columns(rows: Sequence[tuple[UUID, OutgoingRecord]]) -> list[list[Any]]:
         [r.topic for r in records],
         [r.key for r in records],
         [r.value for r in records],
-        # As JSON text: a list of lists would bind as a 2-D array.
-        [json_text(encode_headers(r.headers)) for r in records],
+        [pack_headers(r.headers) for r in records],
         [slot_for(r.key) for r in records],
         [r.message_type for r in records],
         [r.correlation_id for r in records],

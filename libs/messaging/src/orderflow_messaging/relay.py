@@ -46,8 +46,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from orderflow_messaging import metrics
 from orderflow_messaging.crash import crashpoint
 from orderflow_messaging.db import Connection, hot_pool
+from orderflow_messaging.header_codec import stored_headers
 from orderflow_messaging.kafka import start_producer, stop_producer
-from orderflow_messaging.outbox import decode_headers
 from orderflow_messaging.settings import KafkaSettings
 from orderflow_messaging.tables import OUTBOX_SLOTS, outbox_channel
 
@@ -85,7 +85,7 @@ LOCK_RETRY_S = 0.5
 # ids first, then their rows by primary key: as one join, the planner merged the whole
 # outbox's primary key with the pending ids (bench/outbox_marks.py).
 _CLAIM = """
-    SELECT id, topic, key, value, headers, created_at FROM outbox
+    SELECT id, topic, key, value, header_bytes, headers, created_at FROM outbox
     WHERE id = ANY(ARRAY(
         SELECT id FROM outbox_pending
         WHERE slot = ANY($1::int2[]) AND id <> ALL($3::bigint[])
@@ -310,7 +310,7 @@ class OutboxRelay:
         topics: dict[str, list[int]] = {}
         for row in rows:
             topic, key, value = row["topic"], row["key"], row["value"]
-            headers = decode_headers(row["headers"])
+            headers = stored_headers(row["header_bytes"], row["headers"])
             if topic not in topics:
                 topics[topic] = sorted(await producer.partitions_for(topic))
             partition = self._partitions.of(topics[topic], key)

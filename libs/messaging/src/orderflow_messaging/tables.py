@@ -6,6 +6,8 @@ at it), so the same unqualified names work in every service.
 
 from __future__ import annotations
 
+import json
+
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -24,6 +26,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.engine import Connection
 
+from orderflow_messaging.header_codec import encode_headers, unpack_headers
+
 metadata = MetaData()
 
 # The relay locks one slot at a time; a key always maps to the same slot, which keeps
@@ -40,8 +44,10 @@ outbox = Table(
     Column("topic", Text, nullable=False),
     Column("key", LargeBinary, nullable=True),
     Column("value", LargeBinary, nullable=True),
-    # [[name, base64(value)], ...]: header values may be arbitrary bytes.
-    Column("headers", JSONB, nullable=False),
+    # The record's headers, packed (outbox.pack_headers): header values may be any bytes.
+    Column("header_bytes", LargeBinary, nullable=True),
+    # Rows written before ``header_bytes``: [[name, base64(value)], ...].
+    Column("headers", JSONB, nullable=True),
     Column("slot", SmallInteger, nullable=False),
     Column("message_type", Text, nullable=True),
     Column("correlation_id", Text, nullable=True),
@@ -163,9 +169,13 @@ def install_shared_channel_notify(connection: Connection) -> None:
         connection.exec_driver_sql(statement)
 
 
-# Indexes added to tables after their first release (``create_all`` creates a missing
-# table with every index, but adds none to a table that exists).
+# Indexes and columns added to tables after their first release (``create_all`` creates
+# a missing table whole, but adds nothing to a table that exists).
 _LATER_INDEXES = ["CREATE INDEX IF NOT EXISTS inbox_handled_at ON inbox (handled_at)"]
+_LATER_COLUMNS = [
+    "ALTER TABLE outbox ADD COLUMN IF NOT EXISTS header_bytes bytea",
+    "ALTER TABLE outbox ALTER COLUMN headers DROP NOT NULL",
+]
 
 
 def create_messaging_tables(connection: Connection) -> None:
@@ -177,7 +187,7 @@ def create_messaging_tables(connection: Connection) -> None:
     if earlier:  # its partial index has the name the pending table takes
         connection.exec_driver_sql("DROP INDEX IF EXISTS outbox_pending")
     metadata.create_all(connection)
-    for statement in [*_LATER_INDEXES, *_NOTIFY_DDL, *_PENDING_DDL]:
+    for statement in [*_LATER_INDEXES, *_LATER_COLUMNS, *_NOTIFY_DDL, *_PENDING_DDL]:
         connection.exec_driver_sql(statement)
     if earlier:
         connection.exec_driver_sql(
@@ -202,6 +212,22 @@ def restore_published_at(connection: Connection) -> None:
     connection.exec_driver_sql(
         "CREATE INDEX outbox_pending ON outbox (slot, id) WHERE published_at IS NULL"
     )
+
+
+def restore_json_headers(connection: Connection) -> None:
+    """Downgrade of the migration that added ``header_bytes``: every row's headers as
+    JSON again (a relay of the earlier release reads nothing else)."""
+    rows = connection.execute(text("SELECT id, header_bytes FROM outbox WHERE headers IS NULL"))
+    updates = [
+        {"id": row.id, "headers": json.dumps(encode_headers(unpack_headers(row.header_bytes)))}
+        for row in rows
+    ]
+    if updates:
+        connection.execute(
+            text("UPDATE outbox SET headers = CAST(:headers AS jsonb) WHERE id = :id"), updates
+        )
+    connection.exec_driver_sql("ALTER TABLE outbox ALTER COLUMN headers SET NOT NULL")
+    connection.exec_driver_sql("ALTER TABLE outbox DROP COLUMN header_bytes")
 
 
 def _has_column(connection: Connection, table: str, column: str) -> bool:

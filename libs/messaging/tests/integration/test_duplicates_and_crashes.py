@@ -10,6 +10,7 @@ import sys
 from sqlalchemy import text
 
 from orderflow_messaging.crash import CRASH_EXIT_CODE
+from orderflow_messaging.header_codec import unpack_headers
 from orderflow_messaging.outbox import Outbox, OutgoingRecord
 
 from .conftest import Harness, eventually, read_all, running_consumer, running_relay
@@ -20,11 +21,11 @@ async def test_duplicate_delivery_is_counted_and_skipped(
 ) -> None:
     message_id = await harness.put("order-dup", 1)
     async with harness.engine.begin() as conn:
-        row = (await conn.execute(text("SELECT topic, key, value, headers FROM outbox"))).one()
+        row = (await conn.execute(text("SELECT topic, key, value, header_bytes FROM outbox"))).one()
         # The same envelope queued three more times: what a retrying producer would do.
         for _ in range(3):
             await Outbox(conn, producer="test").put_record(
-                OutgoingRecord(row.topic, row.key, row.value, _decode(row.headers))
+                OutgoingRecord(row.topic, row.key, row.value, unpack_headers(row.header_bytes))
             )
 
     async with (
@@ -83,9 +84,3 @@ async def test_crash_between_publish_and_mark_duplicates_are_absorbed(
         await eventually(duplicates_absorbed)
 
     assert sorted(n for _, n in await harness.effects()) == [0, 1, 2, 3, 4]
-
-
-def _decode(headers: list[list[str]]) -> list[tuple[str, bytes]]:
-    from orderflow_messaging.outbox import decode_headers
-
-    return decode_headers(headers)

@@ -11,7 +11,8 @@ from orderflow_messaging.crash import CRASH_EXIT_CODE
 from orderflow_messaging.dead_letter import dead_letter_record
 from orderflow_messaging.envelope import Envelope, SourceCoordinates, header_value
 from orderflow_messaging.errors import ReasonCode
-from orderflow_messaging.outbox import decode_headers, encode_headers, slot_for
+from orderflow_messaging.header_codec import pack_headers, unpack_headers
+from orderflow_messaging.outbox import slot_for
 from orderflow_messaging.tables import OUTBOX_SLOTS
 
 
@@ -69,7 +70,7 @@ def test_slot_is_stable_and_in_range() -> None:
 
 def test_binary_headers_survive_outbox_storage() -> None:
     headers = [("a", b"\xff\x00"), ("b", b"")]
-    assert decode_headers(encode_headers(headers)) == headers
+    assert unpack_headers(pack_headers(headers)) == headers
 
 
 def test_dead_letter_record_keeps_original_and_says_why() -> None:

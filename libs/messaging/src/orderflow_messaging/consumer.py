@@ -213,21 +213,18 @@ class MessageConsumer:
         if not (self._pipelined and items and _plain(items)) or tracing.enabled():
             await self.settle()
             await self._handle(items)
-            await done()
-            return
-        planned = await self._prepare(items)
-        if planned is None:  # the handlers failed: the transaction block isolates it
-            await self.settle()
-            await self._process_items(items, planned=False)
-            await done()
-            return
-        if not await self.settle():
-            # Decided on top of a batch that did not commit as planned: decided afresh.
-            await self._drop(planned)
-            await self._process_items(items)
-            await done()
-            return
-        self._inflight = asyncio.create_task(self._finish(planned, items, done))
+        else:
+            planned = await self._prepare(items)
+            as_planned = await self.settle()
+            if planned is not None and as_planned:
+                self._inflight = asyncio.create_task(self._finish(planned, items, done))
+                return
+            if planned is not None:
+                # Decided on top of a batch that did not commit as planned: decided afresh.
+                await self._drop(planned)
+            # (When the handlers failed, the transaction block isolates the batch.)
+            await self._process_items(items, planned=planned is not None)
+        await done()
 
     async def settle(self) -> bool:
         """Wait for the batch whose statement is running (if any): whether it committed
@@ -244,7 +241,7 @@ class MessageConsumer:
             conn = await pool.acquire()
             plan, outcomes = await self._plan(conn, items)
         except Exception as exc:
-            log.debug("planned_batch_failed", consumer=self.name, error=repr(exc))
+            self._plan_failed(exc, len(items))
             if conn is not None:
                 await pool.release(conn)
             return None
@@ -264,15 +261,10 @@ class MessageConsumer:
         as_planned = False
         pool = await self._pool.pool()
         try:
-            crashpoint("consumer.before_commit")
-            await planned.plan.execute(planned.conn)
-            crashpoint("consumer.after_commit")
+            await _commit(planned.conn, planned.plan)
             as_planned = True
-        except WriteConflict:
-            metrics.WRITE_CONFLICTS.labels(self.name).inc()
-            log.debug("batch_write_conflict", consumer=self.name, size=len(items))
         except Exception as exc:
-            log.debug("planned_batch_failed", consumer=self.name, error=repr(exc))
+            self._plan_failed(exc, len(items))
         finally:
             await pool.release(planned.conn)
         if as_planned:
@@ -338,22 +330,26 @@ class MessageConsumer:
             pool = await self._pool.pool()
             async with pool.acquire() as conn:
                 return await self._apply_planned(conn, items)
-        except WriteConflict:
-            metrics.WRITE_CONFLICTS.labels(self.name).inc()
-            log.debug("batch_write_conflict", consumer=self.name, size=len(items))
         except Exception as exc:
+            self._plan_failed(exc, len(items))
             if is_infrastructure(exc):
                 await self._pause_for_infrastructure(exc)
-            log.debug("planned_batch_failed", consumer=self.name, error=repr(exc))
         return None
+
+    def _plan_failed(self, exc: Exception, size: int) -> None:
+        """An optimistic batch that will not commit as planned (it runs in a transaction
+        block next): a conflict is counted, anything else logged."""
+        if isinstance(exc, WriteConflict):
+            metrics.WRITE_CONFLICTS.labels(self.name).inc()
+            log.debug("batch_write_conflict", consumer=self.name, size=size)
+        else:
+            log.debug("planned_batch_failed", consumer=self.name, error=repr(exc))
 
     async def _apply_planned(self, conn: Connection, items: list[_Item]) -> list[str]:
         """Load (the handlers), decide, then one statement: the inbox claim of every
         record, the handlers' writes, the outbox."""
         plan, outcomes = await self._plan(conn, items)
-        crashpoint("consumer.before_commit")
-        await plan.execute(conn)
-        crashpoint("consumer.after_commit")
+        await _commit(conn, plan)
         return outcomes
 
     async def _plan(self, conn: Connection, items: list[_Item]) -> tuple[WritePlan, list[str]]:
@@ -630,6 +626,13 @@ def batch_consumer(
     )
     consumer.handles(*handles)(handler)
     return consumer
+
+
+async def _commit(conn: Connection, plan: WritePlan) -> None:
+    """Run a batch's plan (its statement commits it), between the crash points."""
+    crashpoint("consumer.before_commit")
+    await plan.execute(conn)
+    crashpoint("consumer.after_commit")
 
 
 def _plain(items: Sequence[_Item]) -> bool:
